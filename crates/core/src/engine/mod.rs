@@ -1,0 +1,252 @@
+//! The engine: advances a network step by step, in the order of
+//! [`crate::model`], over one or more neuron ranges.
+
+pub mod kernel;
+mod partition;
+
+use std::ops::Range;
+
+pub use kernel::Isa;
+pub use partition::Partition;
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::inputs::{Drive, ExternalCurrent, InitialVoltage};
+use crate::model::{Coefficients, LifParams, Real};
+use crate::network::DenseView;
+use crate::recording::SpikeSink;
+
+/// Networks at least this large split each step across threads by default.
+pub const PARALLEL_MIN_NEURONS: usize = 5000;
+
+/// How the engine runs (never what it computes: results are the same bits
+/// for every choice here).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Threads for one simulation's step; `None`: one below
+    /// [`PARALLEL_MIN_NEURONS`] neurons, every core above.
+    pub threads: Option<usize>,
+    /// Force an instruction set (tests); `None`: the best the CPU has.
+    pub isa: Option<Isa>,
+}
+
+/// A network ready to run: weights, neuron state and constants.
+pub struct Simulation<'w, T: Real> {
+    weights: DenseView<'w, T>,
+    coeffs: Coefficients<T>,
+    parts: Vec<Partition<T>>,
+    fired: Vec<u32>,
+    step: u64,
+    steps: u64,
+    isa: Isa,
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl<'w, T: Real> Simulation<'w, T> {
+    /// Sets up a run of `params.steps()` steps; validates every input.
+    pub fn new(
+        weights: DenseView<'w, T>,
+        params: &LifParams,
+        current: &ExternalCurrent,
+        v0: &InitialVoltage,
+        options: &EngineOptions,
+    ) -> Result<Self> {
+        params.validate()?;
+        let n = weights.n();
+        current.validate(n)?;
+        let v0 = v0.voltages(n, params)?;
+        let coeffs = Coefficients::<T>::new(params)?;
+        let isa = options.isa.unwrap_or_else(Isa::detect);
+        let threads = match options.threads {
+            Some(0) => return Err(Error::param("threads", "must be at least 1")),
+            Some(t) => t,
+            None if n >= PARALLEL_MIN_NEURONS => rayon::current_num_threads(),
+            None => 1,
+        };
+        let drive = Drive::<T>::new(current);
+        let parts: Vec<Partition<T>> = split(n, threads)
+            .into_iter()
+            .map(|range| {
+                let v: Vec<T> = v0[range.clone()].iter().map(|&x| T::from_f64(x)).collect();
+                let drive = match &drive {
+                    Drive::Constant(x) => Drive::Constant(*x),
+                    Drive::PerNeuron(all) => Drive::PerNeuron(all[range.clone()].to_vec()),
+                };
+                Partition::new(range, v, drive, &coeffs, isa)
+            })
+            .collect();
+        let pool = if parts.len() > 1 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(parts.len())
+                .build()
+                .map_err(|e| {
+                    Error::param(
+                        "threads",
+                        format!("cannot start {} threads: {e}", parts.len()),
+                    )
+                })?;
+            Some(pool)
+        } else {
+            None
+        };
+        let mut sim = Self {
+            weights,
+            coeffs,
+            parts,
+            fired: Vec::new(),
+            step: 0,
+            steps: params.steps() as u64,
+            isa,
+            pool,
+        };
+        sim.exchange();
+        Ok(sim)
+    }
+
+    /// Number of neurons.
+    pub fn n(&self) -> usize {
+        self.weights.n()
+    }
+
+    /// Steps done so far.
+    pub fn step_index(&self) -> u64 {
+        self.step
+    }
+
+    /// Steps in the whole run.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Number of neuron ranges (threads) a step is split into.
+    pub fn partitions(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// The instruction set the kernels run with.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// The neurons that spike at the next step (sorted ids).
+    pub fn pending_spikes(&self) -> &[u32] {
+        &self.fired
+    }
+
+    /// All membrane potentials now.
+    pub fn voltages(&self) -> Vec<T> {
+        self.parts
+            .iter()
+            .flat_map(|p| p.voltages().iter().copied())
+            .collect()
+    }
+
+    /// Runs the remaining steps, handing each step's spikes to `sink`.
+    pub fn run(&mut self, sink: &mut dyn SpikeSink) {
+        self.run_until(self.steps, sink);
+    }
+
+    /// Runs up to (not including) step `until`, or the end of the run.
+    pub fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink) {
+        while self.step < until.min(self.steps) {
+            sink.record(self.step as usize, &self.fired);
+            self.advance();
+        }
+    }
+
+    /// One step: every partition advances on the current spikes, then the
+    /// partitions' new spikes are gathered for the next step.
+    fn advance(&mut self) {
+        let (step, weights, coeffs, isa) = (self.step, &self.weights, &self.coeffs, self.isa);
+        let fired = &self.fired;
+        match &self.pool {
+            None => self.parts[0].advance(step, weights, fired, coeffs, isa),
+            Some(pool) => pool.install(|| {
+                self.parts
+                    .par_iter_mut()
+                    .for_each(|p| p.advance(step, weights, fired, coeffs, isa))
+            }),
+        }
+        self.step += 1;
+        self.exchange();
+    }
+
+    /// The spike exchange: each partition's spikes, concatenated in range order
+    /// (so the list stays sorted).
+    fn exchange(&mut self) {
+        self.fired.clear();
+        for p in &self.parts {
+            self.fired.extend_from_slice(p.fired());
+        }
+    }
+}
+
+/// `n` neurons cut into `parts` contiguous ranges of nearly equal size,
+/// boundaries on multiples of 64 neurons (whole cache lines).
+pub fn split(n: usize, parts: usize) -> Vec<Range<usize>> {
+    let parts = parts.clamp(1, n.div_ceil(64).max(1));
+    let blocks = n.div_ceil(64);
+    (0..parts)
+        .map(|p| {
+            let start = (blocks * p / parts * 64).min(n);
+            let end = (blocks * (p + 1) / parts * 64).min(n);
+            start..end
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recording::{RecordMode, Recorder};
+
+    #[test]
+    fn split_covers_everything_in_order() {
+        for (n, parts) in [(1, 4), (64, 2), (1000, 2), (1003, 3), (10_000, 16)] {
+            let ranges = split(n, parts);
+            assert_eq!(ranges.first().unwrap().start, 0);
+            assert_eq!(ranges.last().unwrap().end, n);
+            for w in ranges.windows(2) {
+                assert_eq!(w[0].end, w[1].start);
+                assert!(w[0].start < w[0].end);
+            }
+        }
+    }
+
+    #[test]
+    fn a_single_driven_neuron_fires_at_the_euler_period() {
+        // One neuron, no synapses, i_ext = 20: V climbs from v_reset towards
+        // v_rest + r * i_ext = -45 mV; count the Euler steps to -50 mV by hand.
+        let params = LifParams {
+            t_max: 200.0,
+            ..LifParams::default()
+        };
+        let w = [0.0f64];
+        let view = DenseView::new(1, &w).unwrap();
+        let mut sim = Simulation::new(
+            view,
+            &params,
+            &ExternalCurrent::Constant(20.0),
+            &InitialVoltage::Reset,
+            &EngineOptions::default(),
+        )
+        .unwrap();
+        let mut rec = Recorder::new(RecordMode::Events, 1, params.steps()).unwrap();
+        sim.run(&mut rec);
+        let rec = rec.finish(params.dt);
+        let (mut v, mut k) = (-65.0f64, 0u64);
+        while v < -50.0 {
+            v = v + (0.01 / 20.0) * ((-v + -65.0) + 1.0 * (0.0 + 20.0));
+            k += 1;
+        }
+        // Spikes at steps k, then every k + 1 steps (the spike step holds v_reset).
+        let steps = &rec.events.unwrap().steps;
+        assert!(steps.len() >= 5);
+        for (m, &s) in steps.iter().enumerate() {
+            assert_eq!(s, k + m as u64 * (k + 1));
+        }
+        // The analytic period tau * ln((V_inf - V_r) / (V_inf - V_t)) = 20 ln 4.
+        let period = (k + 1) as f64 * 0.01;
+        assert!((period - 20.0 * 4f64.ln()).abs() < 0.05, "{period}");
+    }
+}

@@ -1,0 +1,136 @@
+//! `.npz` archives: NumPy's zip of `.npy` members (`numpy.savez`,
+//! `scipy.sparse.save_npz`).
+
+use std::io::{Read, Seek, Write};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::io::npy::{self, NpyArray, NpyElem};
+use crate::io::AtomicFile;
+use crate::memory;
+
+/// An open `.npz` archive.
+pub struct NpzReader {
+    path: std::path::PathBuf,
+    archive: zip::ZipArchive<std::fs::File>,
+}
+
+impl NpzReader {
+    /// Opens `path`; fails with a one-line error if it is not a zip archive.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let archive = zip::ZipArchive::new(file)
+            .map_err(|e| Error::file(path, format!("not an .npz archive ({e})")))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            archive,
+        })
+    }
+
+    /// The array names in the archive (member names without `.npy`).
+    pub fn names(&self) -> Vec<String> {
+        self.archive
+            .file_names()
+            .filter_map(|n| n.ok())
+            .map(|n| n.strip_suffix(".npy").unwrap_or(&n).to_string())
+            .collect()
+    }
+
+    /// Reads array `name`; fails naming the archive and the member if it is
+    /// missing or malformed.
+    pub fn array(&mut self, name: &str) -> Result<NpyArray> {
+        let label = Path::new(&format!("{}:{name}", self.path.display())).to_path_buf();
+        let mut member = self
+            .archive
+            .by_name(&format!("{name}.npy"))
+            .map_err(|_| Error::file(&self.path, format!("has no array named {name:?}")))?;
+        let size = member.size();
+        memory::check_allocation(
+            label.display().to_string(),
+            Some(size),
+            "is the archive corrupt?",
+        )?;
+        let mut bytes = Vec::with_capacity(size as usize);
+        member
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::file(&label, format!("cannot be read ({e})")))?;
+        NpyArray::from_bytes(&label, bytes)
+    }
+}
+
+/// Writes named arrays into an `.npz` archive (uncompressed, like `numpy.savez`).
+pub struct NpzWriter<W: Write + Seek> {
+    zip: zip::ZipWriter<W>,
+}
+
+impl<W: Write + Seek> NpzWriter<W> {
+    /// An archive written to `out`.
+    pub fn new(out: W) -> Self {
+        Self {
+            zip: zip::ZipWriter::new(out),
+        }
+    }
+
+    /// Adds a 1-D or N-D array (row-major) under `name`.
+    pub fn add<T: NpyElem>(
+        &mut self,
+        name: &str,
+        values: &[T],
+        shape: &[usize],
+    ) -> std::io::Result<()> {
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .large_file(values.len() * T::ELEM.size() > u32::MAX as usize / 2);
+        self.zip
+            .start_file(format!("{name}.npy"), options)
+            .map_err(std::io::Error::other)?;
+        npy::write_npy(&mut self.zip, values, shape, false)
+    }
+
+    /// Writes the central directory and returns the underlying writer.
+    pub fn finish(self) -> std::io::Result<W> {
+        self.zip.finish().map_err(std::io::Error::other)
+    }
+}
+
+/// Writes named arrays to `path` as an `.npz`, atomically and streaming
+/// (nothing is buffered beyond the file writer); `write` adds the members.
+pub fn save_npz(
+    path: &Path,
+    write: impl FnOnce(&mut NpzWriter<&mut std::io::BufWriter<std::fs::File>>) -> std::io::Result<()>,
+) -> Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    let mut npz = NpzWriter::new(file.writer());
+    write(&mut npz)
+        .and_then(|()| npz.finish().map(drop))
+        .map_err(|e| Error::io(path, e))?;
+    file.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_named_arrays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.npz");
+        save_npz(&path, |npz| {
+            npz.add("times", &[0.1f64, 0.2], &[2])?;
+            npz.add("ids", &[3u32, 4], &[2])
+        })
+        .unwrap();
+        let mut r = NpzReader::open(&path).unwrap();
+        let mut names = r.names();
+        names.sort();
+        assert_eq!(names, vec!["ids", "times"]);
+        assert_eq!(r.array("times").unwrap().to_f64_vec(), vec![0.1, 0.2]);
+        assert_eq!(r.array("ids").unwrap().to_u64_vec().unwrap(), vec![3, 4]);
+        assert!(r
+            .array("nope")
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("no array named \"nope\""));
+    }
+}

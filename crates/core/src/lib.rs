@@ -1,0 +1,47 @@
+//! # lifsim-core
+//!
+//! The simulator behind `lifsim`: recurrent networks of leaky
+//! integrate-and-fire neurons, stepped exactly as the seed's NumPy/JAX code
+//! steps them (bit for bit in float64), only much faster.
+//!
+//! - [`model`]: the neuron's parameters ([`LifParams`]) and its update.
+//! - [`network`]: weights, dense ([`DenseWeights`]) and generated ([`WeightSpec`]).
+//! - [`inputs`]: external current and initial voltages.
+//! - [`engine`]: the step loop ([`Simulation`]), split over neuron ranges.
+//! - [`recording`]: what is kept of the spikes ([`Recorder`], [`SpikeRecord`]).
+//! - [`io`]: `.npy`/`.npz` files, written atomically.
+//! - [`workloads`]: the named reference workloads (`seed`, `seed-active`).
+//!
+//! ```
+//! use lifsim_core::{run, LifParams, RunSpec, WeightSpec};
+//!
+//! // The seed's network: 1000 neurons, W ~ Normal(0, 1), no input: silent.
+//! let w = WeightSpec { n: 1000, mean: 0.0, std: 1.0, p: 1.0, quantum: None, seed: 1 };
+//! let weights = w.column_major::<f64>().unwrap();
+//! let spec = RunSpec { params: LifParams::default(), ..RunSpec::default() };
+//! let out = run::<f64>(1000, &weights, &spec).unwrap();
+//! assert_eq!(out.record.steps, 9_999);
+//! assert_eq!(out.record.total, 0);
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod engine;
+pub mod error;
+pub mod inputs;
+pub mod io;
+pub mod memory;
+pub mod model;
+pub mod network;
+pub mod recording;
+pub mod rng;
+mod run;
+pub mod workloads;
+
+pub use engine::{EngineOptions, Isa, Simulation};
+pub use error::{Error, Result};
+pub use inputs::{ExternalCurrent, InitialVoltage};
+pub use model::{Dtype, LifParams, Real};
+pub use network::{DenseView, DenseWeights, WeightSpec};
+pub use recording::{RecordMode, Recorder, SpikeRecord, SpikeSink};
+pub use run::{run, run_view, RunOutput, RunSpec};

@@ -1,0 +1,74 @@
+//! Refusing allocations the machine cannot hold, before making them.
+
+use crate::error::{Error, Result};
+
+/// Bytes of memory the machine can still give us: `MemAvailable` plus free swap
+/// from `/proc/meminfo`, or `u64::MAX` where that file does not exist.
+pub fn available_bytes() -> u64 {
+    let Ok(text) = std::fs::read_to_string("/proc/meminfo") else {
+        return u64::MAX;
+    };
+    let field = |name: &str| -> Option<u64> {
+        let line = text.lines().find(|l| l.starts_with(name))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    };
+    match field("MemAvailable:") {
+        Some(mem) => mem.saturating_add(field("SwapFree:").unwrap_or(0)),
+        None => u64::MAX,
+    }
+}
+
+/// Fails with [`Error::OutOfMemory`] if `bytes` (or `None`, an overflowed size)
+/// exceeds what the machine has available.
+pub fn check_allocation(
+    what: impl Into<String>,
+    bytes: Option<u64>,
+    hint: &'static str,
+) -> Result<()> {
+    let available = available_bytes();
+    let needed = bytes.unwrap_or(u64::MAX);
+    if needed > available {
+        return Err(Error::OutOfMemory {
+            what: what.into(),
+            needed,
+            available,
+            hint,
+        });
+    }
+    Ok(())
+}
+
+/// A zeroed vector of `len` elements, refused with a clear error (instead of an
+/// abort) when the machine cannot hold it.
+pub fn zeroed_vec<T: Clone + Default>(
+    what: &str,
+    len: usize,
+    hint: &'static str,
+) -> Result<Vec<T>> {
+    let bytes = (len as u64).checked_mul(std::mem::size_of::<T>() as u64);
+    check_allocation(what, bytes, hint)?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Error::OutOfMemory {
+        what: what.to_string(),
+        needed: bytes.unwrap_or(u64::MAX),
+        available: available_bytes(),
+        hint,
+    })?;
+    v.resize(len, T::default());
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_absurd_sizes() {
+        let err = check_allocation("test array", Some(u64::MAX / 2), "use less").unwrap_err();
+        assert!(err.to_string().contains("test array needs"), "{err}");
+        assert!(check_allocation("tiny", Some(8), "").is_ok());
+        assert!(zeroed_vec::<f64>("x", usize::MAX / 16, "").is_err());
+        assert_eq!(zeroed_vec::<f64>("x", 3, "").unwrap(), vec![0.0; 3]);
+    }
+}
