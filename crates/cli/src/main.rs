@@ -1,1 +1,23 @@
-fn main() {}
+//! `lifsim`: the command-line interface. It parses, validates and dispatches;
+//! the simulation lives in `lifsim-core`.
+
+mod args;
+mod commands;
+
+use clap::Parser;
+
+fn main() {
+    let cli = args::Cli::parse();
+    let result = match cli.command {
+        args::Command::Run(a) => commands::run::run(&a),
+        args::Command::Bench(a) => commands::bench::bench(&a),
+        args::Command::GenWeights(a) => commands::gen_weights::gen_weights(&a),
+        args::Command::Workload(a) => commands::workload::workload(&a),
+    };
+    if let Err(err) = result {
+        // One line: the causes joined, most general first.
+        let msg: Vec<String> = err.chain().map(|c| c.to_string()).collect();
+        eprintln!("lifsim: error: {}", msg.join(": "));
+        std::process::exit(2);
+    }
+}

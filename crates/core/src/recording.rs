@@ -64,7 +64,7 @@ impl Recorder {
         let raster = if mode == RecordMode::Dense {
             memory::zeroed_vec(
                 &format!("the dense spike array ({steps} steps x {n} neurons)"),
-                steps.checked_mul(n).unwrap_or(usize::MAX),
+                steps.saturating_mul(n),
                 "record events instead (--format events / record=\"events\")",
             )?
         } else {

@@ -107,6 +107,38 @@ impl Write for AtomicFile {
     }
 }
 
+/// Reads a 1-D float array of `n` values (`what` names it in errors: `i_ext`, `v0`).
+pub fn load_vector(path: &Path, what: &str, n: usize) -> Result<Vec<f64>> {
+    let array = npy::NpyArray::open(path)?;
+    let h = array.header();
+    if !matches!(h.elem, npy::Elem::F64 | npy::Elem::F32) {
+        return Err(Error::file(
+            path,
+            format!(
+                "{what} has dtype {}; it must be float32 or float64",
+                h.elem.name()
+            ),
+        ));
+    }
+    if h.shape != [n] {
+        return Err(Error::file(
+            path,
+            format!(
+                "{what} must have shape ({n},), one value per neuron, got {}",
+                npy::shape_str(&h.shape)
+            ),
+        ));
+    }
+    let values = array.to_f64_vec();
+    if let Some(k) = values.iter().position(|x| !x.is_finite()) {
+        return Err(Error::file(
+            path,
+            format!("{what}[{k}] is {}; values must be finite", values[k]),
+        ));
+    }
+    Ok(values)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

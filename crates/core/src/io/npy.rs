@@ -163,7 +163,7 @@ pub fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
         .ok_or_else(|| bad("the .npy header has no 'fortran_order'".into()))?;
     let shape =
         dict_value(text, "shape").ok_or_else(|| bad("the .npy header has no 'shape'".into()))?;
-    let (elem, big_endian) = parse_descr(descr).map_err(|m| bad(m))?;
+    let (elem, big_endian) = parse_descr(descr).map_err(&bad)?;
     let fortran_order = match fortran {
         "True" => true,
         "False" => false,

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::io::npy::{Elem, NpyArray};
+use crate::io::npy::{shape_str, Elem, Header, NpyArray};
 use crate::memory;
 use crate::model::Real;
 
@@ -56,6 +56,42 @@ impl<'a, T: Real> DenseView<'a, T> {
     }
 }
 
+/// Checks that an `.npy` header describes a usable N x N float matrix; returns N.
+fn check_header(path: &Path, h: &Header) -> Result<usize> {
+    let n = match h.shape.as_slice() {
+        [a, b] if a == b => *a,
+        [a, b] => {
+            return Err(Error::file(
+                path,
+                format!("W must be square (N x N), got shape ({a}, {b})"),
+            ))
+        }
+        s => {
+            return Err(Error::file(
+                path,
+                format!(
+                    "W must be a 2-D N x N matrix, got {}-D shape {}",
+                    s.len(),
+                    shape_str(s)
+                ),
+            ))
+        }
+    };
+    if n == 0 {
+        return Err(Error::file(path, "W is 0 x 0: the network has no neurons"));
+    }
+    if !matches!(h.elem, Elem::F64 | Elem::F32) {
+        return Err(Error::file(
+            path,
+            format!(
+                "W has dtype {}; weights must be float32 or float64 (convert with W.astype(numpy.float64))",
+                h.elem.name()
+            ),
+        ));
+    }
+    Ok(n)
+}
+
 enum Storage<T> {
     Owned(Vec<T>),
     Mapped(NpyArray),
@@ -83,45 +119,18 @@ impl<T: Real> DenseWeights<T> {
     /// not copied.
     pub fn load(path: &Path) -> Result<Self> {
         let array = NpyArray::open(path)?;
-        let h = array.header();
-        let n = match h.shape.as_slice() {
-            [a, b] if a == b => *a,
-            [a, b] => {
-                return Err(Error::file(
-                    path,
-                    format!("W must be square (N x N), got shape ({a}, {b})"),
-                ))
-            }
-            s => {
-                return Err(Error::file(
-                    path,
-                    format!(
-                        "W must be a 2-D N x N matrix, got {}-D shape {}",
-                        s.len(),
-                        crate::io::npy::shape_str(s)
-                    ),
-                ))
-            }
-        };
-        if n == 0 {
-            return Err(Error::file(path, "W is 0 x 0: the network has no neurons"));
-        }
-        let weights = match h.elem {
-            Elem::F64 | Elem::F32 => Self::from_npy(n, array)?,
-            other => {
-                return Err(Error::file(
-                    path,
-                    format!(
-                        "W has dtype {}; weights must be float32 or float64 (convert with W.astype(numpy.float64))",
-                        other.name()
-                    ),
-                ))
-            }
-        };
+        let n = check_header(path, array.header())?;
+        let weights = Self::from_npy(n, array)?;
         if let Err(Error::Array { message, .. }) = DenseView::new(n, weights.as_slice()) {
             return Err(Error::file(path, message));
         }
         Ok(weights)
+    }
+
+    /// The number of neurons of the weight file `path`, from its header alone
+    /// (no data is read); fails as [`DenseWeights::load`] would on a bad header.
+    pub fn peek_n(path: &Path) -> Result<usize> {
+        check_header(path, NpyArray::open(path)?.header())
     }
 
     fn from_npy(n: usize, array: NpyArray) -> Result<Self> {

@@ -88,7 +88,7 @@ impl WeightSpec {
         let n = self.n;
         let mut w: Vec<f64> = memory::zeroed_vec(
             &format!("a {n} x {n} weight matrix"),
-            n.checked_mul(n).unwrap_or(usize::MAX),
+            n.saturating_mul(n),
             "use fewer neurons or a sparse network",
         )?;
         w.par_chunks_mut(n)

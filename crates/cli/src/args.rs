@@ -1,0 +1,320 @@
+//! Command-line flags (stage one: what the user typed) and their merge with a
+//! TOML config file and a workload into one validated run description (stage two).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use lifsim_core::io::load_vector;
+use lifsim_core::workloads::{self, Workload};
+use lifsim_core::{
+    DenseWeights, Dtype, ExternalCurrent, InitialVoltage, LifParams, RecordMode, RunSpec,
+    WeightSpec,
+};
+use serde::Deserialize;
+
+/// lifsim: fast, bit-exact simulation of leaky integrate-and-fire networks.
+#[derive(Parser, Debug)]
+#[command(name = "lifsim", version, about, long_about = None)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Simulate a network once and write its spikes.
+    Run(RunArgs),
+    /// Time the simulation as the seed notebook does (warm-up, then `--runs` runs).
+    Bench(BenchArgs),
+    /// Write a deterministic random weight matrix to an .npy file.
+    GenWeights(GenWeightsArgs),
+    /// Write a named workload's weights, initial voltages and parameters to a folder.
+    Workload(WorkloadArgs),
+}
+
+/// The model flags shared by `run` and `bench`, named after the seed's parameters.
+#[derive(Args, Debug, Default)]
+pub struct ModelArgs {
+    /// Weight matrix W (N x N .npy, float32/float64, C or Fortran order); W[i, j]
+    /// is the weight from j onto i [default: the workload's generated network]
+    #[arg(long, value_name = "FILE.npy")]
+    pub weights: Option<PathBuf>,
+    /// Built-in network and inputs when no --weights is given: seed, seed-active
+    #[arg(long, value_name = "NAME", default_value = "seed")]
+    pub workload: String,
+    /// TOML file with any of the parameters below (flags take precedence)
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// Time step, ms [default: 0.01]
+    #[arg(long, allow_negative_numbers = true)]
+    pub dt: Option<f64>,
+    /// Simulated time, ms; the run has len(arange(0, t_max, dt)) - 1 steps [default: 100]
+    #[arg(long, allow_negative_numbers = true)]
+    pub t_max: Option<f64>,
+    /// Membrane time constant, ms [default: 20]
+    #[arg(long, allow_negative_numbers = true)]
+    pub tau_m: Option<f64>,
+    /// Reset (and default initial) potential, mV [default: -65]
+    #[arg(long, allow_negative_numbers = true)]
+    pub v_reset: Option<f64>,
+    /// Spike threshold, mV [default: -50]
+    #[arg(long, allow_negative_numbers = true)]
+    pub v_thresh: Option<f64>,
+    /// Membrane resistance, MOhm [default: 1]
+    #[arg(long, allow_negative_numbers = true)]
+    pub r: Option<f64>,
+    /// Resting potential, mV [default: v_reset]
+    #[arg(long, allow_negative_numbers = true)]
+    pub v_rest: Option<f64>,
+    /// External current: a number for every neuron, or FILE.npy with one value per neuron [default: 0]
+    #[arg(long, allow_negative_numbers = true, value_name = "NUMBER|FILE.npy")]
+    pub i_ext: Option<String>,
+    /// Initial voltages: reset, uniform (in [v_reset, v_thresh), from --seed) or FILE.npy [default: reset]
+    #[arg(long, value_name = "reset|uniform|FILE.npy")]
+    pub v0: Option<String>,
+    /// Refractory period after the spike step, ms, a multiple of dt [default: 0]
+    #[arg(long, allow_negative_numbers = true)]
+    pub t_ref: Option<f64>,
+    /// Seed for --v0 uniform [default: 1]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Floating-point type: float64 (NumPy's) or float32 (JAX's) [default: float64]
+    #[arg(long, value_name = "float64|float32")]
+    pub dtype: Option<String>,
+    /// Threads for one simulation's step [default: 1 below 5000 neurons, all cores above]
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// `lifsim run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Model and network.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Output format: dense (the seed's bool .npy of shape (steps, N)) or events (.npz with times, ids)
+    #[arg(long, default_value = "dense", value_name = "dense|events")]
+    pub format: String,
+    /// Output file [default: spikes.npy for dense, spikes.npz for events]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `lifsim bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Model and network.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Timed runs (the seed's num_simulations) [default: 3]
+    #[arg(long)]
+    pub runs: Option<usize>,
+    /// Untimed warm-up runs before the timed ones
+    #[arg(long, default_value_t = 1)]
+    pub warmup: usize,
+    /// What each run records: events, dense (as the seed's np.asarray(spike_train)) or counts
+    #[arg(long, default_value = "events", value_name = "events|dense|counts")]
+    pub record: String,
+    /// Also write the results as JSON
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+/// `lifsim gen-weights`.
+#[derive(Args, Debug)]
+pub struct GenWeightsArgs {
+    /// Number of neurons N (W is N x N)
+    #[arg(long, short)]
+    pub n: usize,
+    /// Mean of the normal distribution
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub mean: f64,
+    /// Standard deviation of the normal distribution
+    #[arg(long, default_value_t = 1.0)]
+    pub std: f64,
+    /// Connection probability (1: all-to-all)
+    #[arg(long, default_value_t = 1.0)]
+    pub p: f64,
+    /// Round weights to multiples of this power of two (exact synaptic sums)
+    #[arg(long)]
+    pub quantum: Option<f64>,
+    /// Generator seed
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Element type of the file: float64 or float32
+    #[arg(long, default_value = "float64")]
+    pub dtype: String,
+    /// Output .npy file (Fortran order: lifsim maps it without a copy; numpy.load reads it as usual)
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
+
+/// `lifsim workload`.
+#[derive(Args, Debug)]
+pub struct WorkloadArgs {
+    /// Workload name: seed, seed-active
+    pub name: String,
+    /// Folder to write weights.npy, v0.npy and params.json into
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
+
+/// The TOML config file: the seed's `lif_hparams` and the generalisations.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    weights: Option<PathBuf>,
+    dt: Option<f64>,
+    t_max: Option<f64>,
+    tau_m: Option<f64>,
+    v_reset: Option<f64>,
+    v_thresh: Option<f64>,
+    r: Option<f64>,
+    v_rest: Option<f64>,
+    i_ext: Option<toml::Value>,
+    v0: Option<String>,
+    t_ref: Option<f64>,
+    seed: Option<u64>,
+    dtype: Option<String>,
+    num_simulations: Option<usize>,
+}
+
+/// Where the weights come from.
+pub enum WeightSource {
+    /// An .npy file.
+    File(PathBuf),
+    /// Generated from a spec (a built-in workload).
+    Generated(WeightSpec),
+}
+
+/// A fully merged, validated run description.
+pub struct Resolved {
+    /// The name shown in reports (workload name or weights file).
+    pub label: String,
+    /// The weights.
+    pub weights: WeightSource,
+    /// Everything else.
+    pub spec: RunSpec,
+    /// The float type.
+    pub dtype: Dtype,
+    /// `num_simulations` from the config, if any.
+    pub num_simulations: Option<usize>,
+}
+
+impl ModelArgs {
+    /// Merges workload defaults, then the config file, then flags.
+    pub fn resolve(&self, record: RecordMode) -> Result<Resolved> {
+        let workload: Workload = workloads::by_name(&self.workload)?;
+        let (config, config_dir) = match &self.config {
+            Some(path) => (
+                read_config(path)?,
+                path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            ),
+            None => (ConfigFile::default(), PathBuf::new()),
+        };
+        let p = &mut LifParams {
+            ..workload.params.clone()
+        };
+        let pick = |flag: Option<f64>, conf: Option<f64>, base: f64| flag.or(conf).unwrap_or(base);
+        p.dt = pick(self.dt, config.dt, p.dt);
+        p.t_max = pick(self.t_max, config.t_max, p.t_max);
+        p.tau_m = pick(self.tau_m, config.tau_m, p.tau_m);
+        p.v_reset = pick(self.v_reset, config.v_reset, p.v_reset);
+        p.v_thresh = pick(self.v_thresh, config.v_thresh, p.v_thresh);
+        p.r = pick(self.r, config.r, p.r);
+        p.v_rest = self.v_rest.or(config.v_rest).or(p.v_rest);
+        p.t_ref = pick(self.t_ref, config.t_ref, p.t_ref);
+        p.validate()?;
+
+        let weights = match (&self.weights, &config.weights) {
+            (Some(f), _) => WeightSource::File(f.clone()),
+            (None, Some(f)) => WeightSource::File(config_dir.join(f)),
+            (None, None) => WeightSource::Generated(workload.weights.clone()),
+        };
+        let label = match &weights {
+            WeightSource::File(f) => f.display().to_string(),
+            WeightSource::Generated(_) => workload.name.to_string(),
+        };
+        let seed = self
+            .seed
+            .or(config.seed)
+            .unwrap_or(workloads::WORKLOAD_SEED);
+        let n = match &weights {
+            WeightSource::File(f) => DenseWeights::<f64>::peek_n(f)?,
+            WeightSource::Generated(w) => w.n,
+        };
+        let i_ext = match (&self.i_ext, &config.i_ext) {
+            (Some(s), _) => match s.parse::<f64>() {
+                Ok(x) => ExternalCurrent::Constant(x),
+                Err(_) => ExternalCurrent::PerNeuron(load_vector(Path::new(s), "i_ext", n)?),
+            },
+            (None, Some(toml::Value::String(s))) => {
+                ExternalCurrent::PerNeuron(load_vector(&config_dir.join(s), "i_ext", n)?)
+            }
+            (None, Some(v)) => ExternalCurrent::Constant(
+                v.as_float()
+                    .or(v.as_integer().map(|i| i as f64))
+                    .context("config: i_ext must be a number or the path of an .npy file")?,
+            ),
+            (None, None) => workload.i_ext,
+        };
+        i_ext.validate(n)?;
+        let v0 = self.v0.clone().or(config.v0.clone());
+        let dtype_name = self.dtype.clone().or(config.dtype.clone());
+        let dtype = match dtype_name {
+            Some(d) => d.parse()?,
+            None => Dtype::Float64,
+        };
+        Ok(Resolved {
+            label,
+            weights,
+            dtype,
+            num_simulations: config.num_simulations,
+            spec: RunSpec {
+                params: p.clone(),
+                i_ext,
+                v0: match v0.as_deref() {
+                    None => match workload.v0 {
+                        InitialVoltage::Uniform { .. } => InitialVoltage::Uniform { seed },
+                        other => other,
+                    },
+                    Some("reset") => InitialVoltage::Reset,
+                    Some("uniform") => InitialVoltage::Uniform { seed },
+                    Some(file) => {
+                        let path = if self.v0.is_some() {
+                            PathBuf::from(file)
+                        } else {
+                            config_dir.join(file)
+                        };
+                        InitialVoltage::Values(load_vector(&path, "v0", n)?)
+                    }
+                },
+                record,
+                options: lifsim_core::EngineOptions {
+                    threads: self.threads,
+                    isa: None,
+                },
+            },
+        })
+    }
+}
+
+fn read_config(path: &Path) -> Result<ConfigFile> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+        let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+        anyhow::anyhow!("{}{at}: {}", path.display(), e.message().trim())
+    })
+}
+
+/// Checks a string names a record mode / format.
+pub fn record_mode(name: &str, flag: &'static str) -> Result<RecordMode> {
+    match name.parse::<RecordMode>() {
+        Ok(m) => Ok(m),
+        Err(_) => bail!("invalid value {name:?} for {flag}"),
+    }
+}
