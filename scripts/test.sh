@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting and lints, the Rust tests,
+# then the Python tests that compare lifsim with the NumPy reference.
+# Installs what it needs (a venv with numpy and pytest) through scripts/python-env.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== cargo test"
+cargo build --release --quiet --bin lifsim
+cargo test --workspace --quiet
+
+echo "== pytest"
+py=$(scripts/python-env.sh | tail -n 1)
+LIFSIM_BIN="$PWD/target/release/lifsim" "$py" -m pytest -q tests/
