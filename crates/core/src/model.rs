@@ -285,7 +285,16 @@ impl<T: Real> Coefficients<T> {
     /// `v + (dt/tau_m) * (-v + v_rest + r * (i_syn + i_ext))`, in that order.
     #[inline(always)]
     pub fn euler(&self, v: T, i_syn: T, i_ext: T) -> T {
-        v + self.dt_over_tau * ((-v + self.v_rest) + self.r * (i_syn + i_ext))
+        self.relax(v, self.r * (i_syn + i_ext))
+    }
+
+    /// The same update given the input term `drive = r * (i_syn + i_ext)`
+    /// already computed: `v + (dt/tau_m) * ((-v + v_rest) + drive)`. Steps
+    /// without synaptic input use it with `drive = r * (0 + i_ext)` computed
+    /// once, which is the same value bit for bit.
+    #[inline(always)]
+    pub fn relax(&self, v: T, drive: T) -> T {
+        v + self.dt_over_tau * ((-v + self.v_rest) + drive)
     }
 }
 

@@ -79,41 +79,100 @@ multiversion! {
     }
 }
 
-multiversion! {
-    /// The forward-Euler membrane update of every neuron, with one external
-    /// current for all (`Coefficients::euler`).
-    pub fn integrate_constant<T: Real>(v: &mut [T], i_syn: &[T], i_ext: T, c: &Coefficients<T>) {
-        for (v, &s) in v.iter_mut().zip(i_syn) {
-            *v = c.euler(*v, s, i_ext);
-        }
+/// Neurons per block of the fused update-and-detect loops: 32 floats stay in
+/// registers between the update and the threshold test.
+const BLOCK: usize = 32;
+
+/// Runs `update` on each block of `v`, then appends `offset + i` for every
+/// updated `v[i] >= thresh` (ascending). The threshold test is a branch-free
+/// "any" over the block, which vectorises; spikes are rare, so the
+/// per-neuron scan runs seldom.
+#[inline(always)]
+fn update_blocks<T: Real>(
+    v: &mut [T],
+    thresh: T,
+    offset: u32,
+    fired: &mut Vec<u32>,
+    mut update: impl FnMut(usize, &mut [T]),
+) {
+    // Whole blocks first, so the compiler sees a constant trip count and
+    // unrolls; then the remainder.
+    let whole = v.len() - v.len() % BLOCK;
+    let mut blocks = v.chunks_exact_mut(BLOCK);
+    for (b, block) in (&mut blocks).enumerate() {
+        update(b * BLOCK, block);
+        test_block(block, thresh, offset + (b * BLOCK) as u32, fired);
     }
+    let rest = blocks.into_remainder();
+    update(whole, rest);
+    test_block(rest, thresh, offset + whole as u32, fired);
 }
 
-multiversion! {
-    /// The forward-Euler membrane update with one external current per neuron.
-    pub fn integrate_per_neuron<T: Real>(v: &mut [T], i_syn: &[T], i_ext: &[T], c: &Coefficients<T>) {
-        for ((v, &s), &e) in v.iter_mut().zip(i_syn).zip(i_ext) {
-            *v = c.euler(*v, s, e);
-        }
-    }
-}
-
-multiversion! {
-    /// Appends `offset + i` for every `v[i] >= thresh`, in ascending order.
-    pub fn detect<T: Real>(v: &[T], thresh: T, offset: u32, out: &mut Vec<u32>) {
-        const CHUNK: usize = 32;
-        for (c, chunk) in v.chunks(CHUNK).enumerate() {
-            // A branch-free "any" over the chunk vectorises; spikes are rare,
-            // so the per-neuron scan below runs seldom.
-            if chunk.iter().fold(false, |any, &x| any | (x >= thresh)) {
-                for (i, &x) in chunk.iter().enumerate() {
-                    if x >= thresh {
-                        out.push(offset + (c * CHUNK + i) as u32);
-                    }
-                }
+#[inline(always)]
+fn test_block<T: Real>(block: &[T], thresh: T, offset: u32, fired: &mut Vec<u32>) {
+    if block.iter().fold(false, |any, &x| any | (x >= thresh)) {
+        for (i, &x) in block.iter().enumerate() {
+            if x >= thresh {
+                fired.push(offset + i as u32);
             }
         }
     }
+}
+
+multiversion! {
+    /// The forward-Euler membrane update of every neuron with synaptic input
+    /// and one external current for all (`Coefficients::euler`), then the
+    /// threshold test: ids at or above `v_thresh` are appended to `fired`.
+    pub fn integrate_constant<T: Real>(v: &mut [T], i_syn: &[T], i_ext: T, c: &Coefficients<T>, offset: u32, fired: &mut Vec<u32>) {
+        update_blocks(v, c.v_thresh, offset, fired, |start, block| {
+            let end = start + block.len();
+            for (v, &s) in block.iter_mut().zip(&i_syn[start..end]) {
+                *v = c.euler(*v, s, i_ext);
+            }
+        });
+    }
+}
+
+multiversion! {
+    /// As [`integrate_constant`] with one external current per neuron.
+    pub fn integrate_per_neuron<T: Real>(v: &mut [T], i_syn: &[T], i_ext: &[T], c: &Coefficients<T>, offset: u32, fired: &mut Vec<u32>) {
+        update_blocks(v, c.v_thresh, offset, fired, |start, block| {
+            let end = start + block.len();
+            for ((v, &s), &e) in block.iter_mut().zip(&i_syn[start..end]).zip(&i_ext[start..end]) {
+                *v = c.euler(*v, s, e);
+            }
+        });
+    }
+}
+
+multiversion! {
+    /// The update of a step without synaptic input, with one drive term
+    /// `r * (0 + i_ext)` for all neurons (`Coefficients::relax`), then the
+    /// threshold test.
+    pub fn relax_constant<T: Real>(v: &mut [T], drive: T, c: &Coefficients<T>, offset: u32, fired: &mut Vec<u32>) {
+        update_blocks(v, c.v_thresh, offset, fired, |_, block| {
+            for v in block.iter_mut() {
+                *v = c.relax(*v, drive);
+            }
+        });
+    }
+}
+
+multiversion! {
+    /// As [`relax_constant`] with one drive term per neuron.
+    pub fn relax_per_neuron<T: Real>(v: &mut [T], drive: &[T], c: &Coefficients<T>, offset: u32, fired: &mut Vec<u32>) {
+        update_blocks(v, c.v_thresh, offset, fired, |start, block| {
+            let end = start + block.len();
+            for (v, &d) in block.iter_mut().zip(&drive[start..end]) {
+                *v = c.relax(*v, d);
+            }
+        });
+    }
+}
+
+/// Appends `offset + i` for every `v[i] >= thresh`, in ascending order.
+pub fn detect<T: Real>(v: &mut [T], thresh: T, offset: u32, fired: &mut Vec<u32>) {
+    update_blocks(v, thresh, offset, fired, |_, _| {});
 }
 
 #[cfg(test)]
@@ -133,12 +192,13 @@ mod tests {
         let mut results = Vec::new();
         for isa in Isa::available() {
             let mut v = v0.clone();
-            integrate_per_neuron(isa, &mut v, &syn, &ext, &c);
-            integrate_constant(isa, &mut v, &syn, 20.0, &c);
+            let mut fired = Vec::new();
+            integrate_per_neuron(isa, &mut v, &syn, &ext, &c, 7, &mut fired);
+            integrate_constant(isa, &mut v, &syn, 20.0, &c, 7, &mut fired);
+            relax_constant(isa, &mut v, 1.0 * (0.0 + 20.0), &c, 7, &mut fired);
+            relax_per_neuron(isa, &mut v, &ext, &c, 7, &mut fired);
             let mut acc = syn.clone();
             accumulate(isa, &mut acc, &ext);
-            let mut fired = Vec::new();
-            detect(isa, &v, -50.0, 7, &mut fired);
             results.push((
                 v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                 acc,
@@ -152,16 +212,19 @@ mod tests {
         let mut v = v0[5];
         v = v + (0.01 / 20.0) * ((-v + -65.0) + 1.0 * (syn[5] + ext[5]));
         v = v + (0.01 / 20.0) * ((-v + -65.0) + 1.0 * (syn[5] + 20.0));
+        v = v + (0.01 / 20.0) * ((-v + -65.0) + 1.0 * (0.0 + 20.0));
+        v = v + (0.01 / 20.0) * ((-v + -65.0) + ext[5]);
         assert_eq!(v.to_bits(), results[0].0[5]);
+        assert!(!results[0].2.is_empty());
     }
 
     #[test]
     fn detect_finds_exactly_the_crossings() {
-        let v: Vec<f32> = (0..100)
+        let mut v: Vec<f32> = (0..100)
             .map(|i| if i % 17 == 3 { -50.0 } else { -50.5 })
             .collect();
         let mut out = Vec::new();
-        detect(Isa::detect(), &v, -50.0f32, 1000, &mut out);
+        detect(&mut v, -50.0f32, 1000, &mut out);
         assert_eq!(out, vec![1003, 1020, 1037, 1054, 1071, 1088]);
     }
 }

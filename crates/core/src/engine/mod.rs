@@ -72,7 +72,7 @@ impl<'w, T: Real> Simulation<'w, T> {
                     Drive::Constant(x) => Drive::Constant(*x),
                     Drive::PerNeuron(all) => Drive::PerNeuron(all[range.clone()].to_vec()),
                 };
-                Partition::new(range, v, drive, &coeffs, isa)
+                Partition::new(range, v, drive, &coeffs)
             })
             .collect();
         let pool = if parts.len() > 1 {

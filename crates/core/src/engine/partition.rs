@@ -20,10 +20,10 @@ pub struct Partition<T> {
     v: Vec<T>,
     /// Synaptic input of the current step.
     i_syn: Vec<T>,
-    /// Whether `i_syn` holds anything but zeros.
-    i_syn_dirty: bool,
     /// External current (this range's values where it is per neuron).
     drive: Drive<T>,
+    /// `r * (0 + i_ext)`: the whole input term of a step without spikes.
+    quiet_drive: Drive<T>,
     /// Neurons clamped at `v_reset`: (local index, last clamped step), in the
     /// order they fired, so releases come off the front.
     refractory: VecDeque<(u32, u64)>,
@@ -33,25 +33,24 @@ pub struct Partition<T> {
 
 impl<T: Real> Partition<T> {
     /// Neurons `range` starting from voltages `v0` (this range's values).
-    pub fn new(
-        range: Range<usize>,
-        v0: Vec<T>,
-        drive: Drive<T>,
-        c: &Coefficients<T>,
-        isa: Isa,
-    ) -> Self {
+    pub fn new(range: Range<usize>, v0: Vec<T>, drive: Drive<T>, c: &Coefficients<T>) -> Self {
         debug_assert_eq!(v0.len(), range.len());
         let len = range.len();
         let mut p = Self {
             range,
             v: v0,
             i_syn: vec![T::ZERO; len],
-            i_syn_dirty: false,
+            quiet_drive: match &drive {
+                Drive::Constant(e) => Drive::Constant(c.r * (T::ZERO + *e)),
+                Drive::PerNeuron(e) => {
+                    Drive::PerNeuron(e.iter().map(|&e| c.r * (T::ZERO + e)).collect())
+                }
+            },
             drive,
             refractory: VecDeque::new(),
             fired: Vec::new(),
         };
-        p.detect(c, isa);
+        p.detect(c);
         p
     }
 
@@ -80,33 +79,43 @@ impl<T: Real> Partition<T> {
         c: &Coefficients<T>,
         isa: Isa,
     ) {
-        self.synaptic_input(weights, fired, isa);
-        match &self.drive {
-            Drive::Constant(i_ext) => {
-                kernel::integrate_constant(isa, &mut self.v, &self.i_syn, *i_ext, c)
+        let offset = self.range.start as u32;
+        let (v, next) = (&mut self.v, &mut self.fired);
+        next.clear();
+        if fired.is_empty() {
+            match &self.quiet_drive {
+                Drive::Constant(d) => kernel::relax_constant(isa, v, *d, c, offset, next),
+                Drive::PerNeuron(d) => kernel::relax_per_neuron(isa, v, d, c, offset, next),
             }
-            Drive::PerNeuron(i_ext) => {
-                kernel::integrate_per_neuron(isa, &mut self.v, &self.i_syn, i_ext, c)
+        } else {
+            self.synaptic_input(weights, fired, isa);
+            let (v, next) = (&mut self.v, &mut self.fired);
+            match &self.drive {
+                Drive::Constant(e) => {
+                    kernel::integrate_constant(isa, v, &self.i_syn, *e, c, offset, next)
+                }
+                Drive::PerNeuron(e) => {
+                    kernel::integrate_per_neuron(isa, v, &self.i_syn, e, c, offset, next)
+                }
             }
         }
         self.clamp(step, fired, c);
-        self.detect(c, isa);
     }
 
     /// `I_syn = W @ fired` for this range: one column per spike, in id order.
+    /// The first column is copied rather than added to zero: `0 + w` is `w`
+    /// except for the sign of a zero, which cannot change `v` (see `model`).
     fn synaptic_input(&mut self, weights: &DenseView<'_, T>, fired: &[u32], isa: Isa) {
-        if fired.is_empty() && !self.i_syn_dirty {
-            return;
-        }
-        self.i_syn.fill(T::ZERO);
-        for &j in fired {
+        let rows = self.range.clone();
+        self.i_syn
+            .copy_from_slice(weights.column(fired[0] as usize, rows.clone()));
+        for &j in &fired[1..] {
             kernel::accumulate(
                 isa,
                 &mut self.i_syn,
-                weights.column(j as usize, self.range.clone()),
+                weights.column(j as usize, rows.clone()),
             );
         }
-        self.i_syn_dirty = !fired.is_empty();
     }
 
     /// Holds at `v_reset` the neurons that fired at this step and those still
@@ -125,19 +134,21 @@ impl<T: Real> Partition<T> {
         {
             self.refractory.pop_front();
         }
+        if self.refractory.is_empty() {
+            return;
+        }
         for &(i, _) in &self.refractory {
             self.v[i as usize] = c.v_reset;
         }
+        // The update tested the threshold before this clamp: a clamped
+        // neuron may have crossed it, but it is at v_reset now.
+        let v = &self.v;
+        self.fired.retain(|&j| v[(j - base) as usize] >= c.v_thresh);
     }
 
-    fn detect(&mut self, c: &Coefficients<T>, isa: Isa) {
+    fn detect(&mut self, c: &Coefficients<T>) {
         self.fired.clear();
-        kernel::detect(
-            isa,
-            &self.v,
-            c.v_thresh,
-            self.range.start as u32,
-            &mut self.fired,
-        );
+        let offset = self.range.start as u32;
+        kernel::detect(&mut self.v, c.v_thresh, offset, &mut self.fired);
     }
 }
