@@ -7,6 +7,7 @@ mod commands;
 use clap::Parser;
 
 fn main() {
+    restore_sigpipe();
     let cli = args::Cli::parse();
     let result = match cli.command {
         args::Command::Run(a) => commands::run::run(&a),
@@ -19,5 +20,17 @@ fn main() {
         let msg: Vec<String> = err.chain().map(|c| c.to_string()).collect();
         eprintln!("lifsim: error: {}", msg.join(": "));
         std::process::exit(2);
+    }
+}
+
+/// Rust ignores SIGPIPE, which turns `lifsim bench | head` into a panic when
+/// printing; restore the default so a closed pipe ends lifsim quietly, as it
+/// does any Unix tool.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to the default is async-signal
+    // safe and happens before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
