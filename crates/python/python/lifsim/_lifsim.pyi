@@ -1,0 +1,103 @@
+"""Type stubs of lifsim's extension module (the docstrings live in the module)."""
+
+import os
+from typing import Any, Literal, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+WORKLOADS: list[str]
+
+_Dtype = Union[Literal["float64", "float32"], type[np.floating[Any]], np.dtype[Any]]
+_Vector = Union[Sequence[float], npt.NDArray[np.floating[Any]], npt.NDArray[np.integer[Any]]]
+
+class SimulationResult:
+    """What one call of lifsim.simulate recorded."""
+
+    @property
+    def spikes(self) -> npt.NDArray[np.bool_]:
+        """bool (steps, N), the seed's np.asarray(spike_train); record="dense" only."""
+    @property
+    def times(self) -> npt.NDArray[np.float64]:
+        """Spike times in ms, (step + 1) * dt, sorted; record="events" only."""
+    @property
+    def ids(self) -> npt.NDArray[np.uint32]:
+        """The neuron of each spike, in the order of times; record="events" only."""
+    @property
+    def count(self) -> npt.NDArray[np.uint64]:
+        """Spikes per neuron."""
+    @property
+    def rates(self) -> npt.NDArray[np.float64]:
+        """Firing rate of each neuron, Hz."""
+    @property
+    def num_spikes(self) -> int:
+        """Total number of spikes."""
+    @property
+    def mean_rate(self) -> float:
+        """Mean firing rate over all neurons, Hz."""
+    @property
+    def n(self) -> int:
+        """Number of neurons."""
+    @property
+    def steps(self) -> int:
+        """Number of steps: len(np.arange(0, t_max, dt)) - 1."""
+    @property
+    def dt(self) -> float:
+        """Time step, ms."""
+    @property
+    def duration(self) -> float:
+        """Simulated time covered by the steps, steps * dt, ms."""
+    @property
+    def record(self) -> Literal["dense", "events", "counts"]:
+        """What was recorded."""
+    @property
+    def dtype(self) -> Literal["float64", "float32"]:
+        """The float type of the run."""
+    @property
+    def wall_time(self) -> float:
+        """Seconds the simulation loop took (set-up excluded)."""
+
+def simulate(
+    W: npt.ArrayLike,
+    *,
+    dt: float = 0.01,
+    t_max: float = 100.0,
+    tau_m: float = 20.0,
+    v_reset: float = -65.0,
+    v_thresh: float = -50.0,
+    r: float = 1.0,
+    v_rest: Optional[float] = None,
+    i_ext: Union[float, _Vector] = 0.0,
+    v0: Union[None, Literal["reset", "uniform"], _Vector] = None,
+    t_ref: float = 0.0,
+    dtype: _Dtype = "float64",
+    record: Literal["dense", "events", "counts"] = "dense",
+    seed: Optional[int] = None,
+    threads: Optional[int] = None,
+) -> SimulationResult:
+    """Simulate a recurrent network of leaky integrate-and-fire neurons."""
+
+def load_weights(
+    path: Union[str, os.PathLike[str]],
+    *,
+    dtype: Optional[_Dtype] = None,
+) -> npt.NDArray[np.floating[Any]]:
+    """Load an (N, N) weight matrix from an .npy file, in Fortran order."""
+
+def generate_weights(
+    n: int,
+    *,
+    mean: float = 0.0,
+    std: float = 1.0,
+    p: float = 1.0,
+    quantum: Optional[float] = None,
+    seed: int = 1,
+    dtype: _Dtype = "float64",
+) -> npt.NDArray[np.floating[Any]]:
+    """A deterministic random (N, N) weight matrix, as `lifsim gen-weights` writes."""
+
+def workload(
+    name: Literal["seed", "seed-active"],
+) -> Tuple[npt.NDArray[np.float64], dict[str, Any]]:
+    """A named reference workload: W and the keyword arguments of simulate."""
