@@ -18,8 +18,8 @@ runtime and C++ standalone modes. Each prints one JSON line with setup_s, sim_s,
 rate_hz, peak_rss_mb, spikes. For Brian2 standalone the total is the compiled
 binary's wall time (compilation excluded). For lifsim the total is the wall time of
 the whole `lifsim run` process (start-up, network construction, simulation, output)
-and its peak RSS that process's, from os.wait4; setup and simulation come from its
---json summary. A runner that is missing (no venv, no lifsim binary or example
+and its peak RSS that process's, from /usr/bin/time; setup and simulation come from
+its --json summary. A runner that is missing (no venv, no lifsim binary or example
 file) is reported as not available; the others still run.
 
 Standard library only: run it with any Python 3.8+.
@@ -44,6 +44,7 @@ ROOT = BENCH.parent
 PEERS = BENCH / "peers"
 NEST_PY = BENCH / ".venv-peers" / "bin" / "python"
 BRIAN2_PY = BENCH / ".venv-brian2" / "bin" / "python"
+GNU_TIME = "/usr/bin/time"
 WORKLOADS = ("cuba", "brunel")
 DEFAULT_LIFSIM_CMD = ("{lifsim} run {root}/examples/{workload}.toml --seed {seed} --threads 1 "
                       "--format events --out {tmp}/spikes.npz --json {json}")
@@ -130,14 +131,19 @@ def child_env():
 def run_once(runner, seed, timeout):
     """Runs one process; returns its JSON record plus wall_s and child_peak_rss_mb.
 
-    child_peak_rss_mb is the process's ru_maxrss from os.wait4. Linux starts a
-    child's count at the forking process's peak, so it is never below this script's
-    own (about 15 MB); that is the floor of any number measured this way.
+    child_peak_rss_mb is the process's own peak RSS as GNU time reports it. (Linux
+    starts a child's ru_maxrss at the peak of the process that forked it, so
+    os.wait4 from here would never report less than this script's own ~15 MB;
+    /usr/bin/time forks the command from a small process of its own.) Without
+    /usr/bin/time it falls back to os.wait4's number.
     """
     with tempfile.TemporaryDirectory(prefix="lifsim-compare-") as tmp:
         json_path = os.path.join(tmp, "summary.json")
+        rss_path = os.path.join(tmp, "peak_rss_kib")
         argv = [a.replace("{seed}", str(seed)).replace("{json}", json_path)
                 .replace("{tmp}", tmp) for a in runner.argv]
+        if os.access(GNU_TIME, os.X_OK):
+            argv = [GNU_TIME, "-f", "%M", "-o", rss_path] + argv
         out_path, err_path = os.path.join(tmp, "stdout"), os.path.join(tmp, "stderr")
         with open(out_path, "w") as out, open(err_path, "w") as err:
             start = time.perf_counter()
@@ -170,12 +176,17 @@ def run_once(runner, seed, timeout):
             if not lines:
                 raise RuntimeError("no JSON line on stdout")
             record = json.loads(lines[-1])
+        child_peak = usage.ru_maxrss / 1024.0
+        if argv[0] == GNU_TIME and os.path.exists(rss_path):
+            with open(rss_path) as f:
+                child_peak = int(f.read().split()[-1]) / 1024.0
     record["wall_s"] = wall
-    record["child_peak_rss_mb"] = usage.ru_maxrss / 1024.0
+    record["child_peak_rss_mb"] = child_peak
     if runner.name == "lifsim":
-        # The whole process, measured the same way whatever lifsim reports itself.
+        # The whole process, measured as for the peers whatever lifsim reports itself
+        # (its own VmHWM, kept as reported_peak_rss_mb).
         record["reported_peak_rss_mb"] = record["peak_rss_mb"]
-        record["peak_rss_mb"] = record["child_peak_rss_mb"]
+        record["peak_rss_mb"] = child_peak
     return record
 
 

@@ -92,15 +92,24 @@ pub struct ModelArgs {
 /// `lifsim run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
+    /// A network file (.toml: populations, projections, inputs; see examples/cuba.toml).
+    /// Without it, `run` simulates the seed's dense model from the flags below
+    #[arg(value_name = "NETWORK.toml")]
+    pub network: Option<PathBuf>,
     /// Model and network.
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Output format: dense (the seed's bool .npy of shape (steps, N)) or events (.npz with times, ids)
-    #[arg(long, default_value = "dense", value_name = "dense|events")]
-    pub format: String,
-    /// Output file [default: spikes.npy for dense, spikes.npz for events]
+    /// Output format: dense (the seed's bool .npy of shape (steps, N)), events (.npz with
+    /// times, ids) or, for network files, counts (.npy of spikes per neuron)
+    /// [default: dense for the seed model, the network file's record.spikes (events) otherwise]
+    #[arg(long, value_name = "dense|events|counts")]
+    pub format: Option<String>,
+    /// Output file [default: spikes.npy for dense, spikes.npz for events, counts.npy for counts]
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Also write a JSON summary (setup and simulation times, rates, peak memory); network files only
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 /// `lifsim bench`.

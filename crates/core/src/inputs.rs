@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{LifParams, Real};
-use crate::rng::{self, Purpose};
+use crate::rng::{self, Purpose, Xoshiro256pp};
 
 /// Constant external current `i_ext` (nA with `r` in MOhm, so `r * i_ext` is mV).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -113,6 +113,66 @@ impl<T: Real> Drive<T> {
     }
 }
 
+/// The largest mean number of Poisson spikes per step lifsim draws
+/// (`rate * dt`); a rate above it is refused.
+pub const MAX_POISSON_MEAN: f64 = 500.0;
+
+/// Draws Poisson-distributed spike counts with a fixed mean per step, by
+/// inversion of a precomputed table: one 64-bit random number per draw.
+///
+/// `thresholds[c]` is `P(count <= c)` scaled to 2^64, so the count is the
+/// number of thresholds at or below a uniform 64-bit integer. The table runs
+/// until the remaining probability is below 2^-64.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoissonSampler {
+    thresholds: Vec<u64>,
+}
+
+impl PoissonSampler {
+    /// A sampler for mean `lambda` (0 <= lambda <= [`MAX_POISSON_MEAN`]).
+    pub fn new(lambda: f64) -> Self {
+        assert!(
+            (0.0..=MAX_POISSON_MEAN).contains(&lambda),
+            "Poisson mean {lambda} out of range"
+        );
+        const SCALE: f64 = 18_446_744_073_709_551_616.0; // 2^64
+        let mut thresholds = Vec::new();
+        // Work in logarithms so exp(-lambda) cannot underflow for large means.
+        let mut log_pmf = -lambda;
+        let mut cdf = 0.0f64;
+        let mut c = 0u64;
+        loop {
+            cdf += libm::exp(log_pmf);
+            let t = cdf * SCALE;
+            if t >= SCALE || (c as f64 > lambda && (1.0 - cdf) * SCALE < 1.0) {
+                thresholds.push(u64::MAX);
+                break;
+            }
+            thresholds.push(t as u64);
+            c += 1;
+            log_pmf += libm::log(lambda) - libm::log(c as f64);
+        }
+        Self { thresholds }
+    }
+
+    /// One count drawn from `rng`.
+    #[inline]
+    pub fn sample(&self, rng: &mut Xoshiro256pp) -> u32 {
+        let x = rng.next_u64();
+        let t = &self.thresholds;
+        // Small means: a short linear scan is faster than a search.
+        if t.len() <= 16 {
+            let mut c = 0;
+            while c + 1 < t.len() && x >= t[c] {
+                c += 1;
+            }
+            c as u32
+        } else {
+            t.partition_point(|&th| th <= x).min(t.len() - 1) as u32
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +212,28 @@ mod tests {
             .validate(2)
             .unwrap_err();
         assert_eq!(e.to_string(), "i_ext: i_ext[1] is inf; must be finite");
+    }
+
+    #[test]
+    fn poisson_counts_have_the_right_moments() {
+        for lambda in [0.0, 0.05, 2.0, 30.0] {
+            let sampler = PoissonSampler::new(lambda);
+            let mut rng = rng::stream(9, Purpose::Poisson, 0);
+            let n = 200_000;
+            let (mut s, mut s2) = (0.0, 0.0);
+            for _ in 0..n {
+                let c = sampler.sample(&mut rng) as f64;
+                s += c;
+                s2 += c * c;
+            }
+            let mean = s / n as f64;
+            let var = s2 / n as f64 - mean * mean;
+            let tol = 5.0 * (lambda / n as f64).sqrt() + 1e-12;
+            assert!((mean - lambda).abs() < tol, "lambda {lambda}: mean {mean}");
+            assert!((var - lambda).abs() < 10.0 * tol * (1.0 + lambda.sqrt()), "lambda {lambda}: var {var}");
+        }
+        // P(0) for lambda = 2 is exp(-2).
+        let t = PoissonSampler::new(2.0).thresholds;
+        assert!(((t[0] as f64) / 2f64.powi(64) - (-2.0f64).exp()).abs() < 1e-15);
     }
 }

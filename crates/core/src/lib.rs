@@ -5,9 +5,12 @@
 //! steps them (bit for bit in float64), only much faster.
 //!
 //! - [`model`]: the neuron's parameters ([`LifParams`]) and its update.
-//! - [`network`]: weights, dense ([`DenseWeights`]) and generated ([`WeightSpec`]).
+//! - [`network`]: weights, dense ([`DenseWeights`]) and generated ([`WeightSpec`]);
+//!   networks of populations and sparse projections ([`NetworkDescription`], [`Network`]).
+//! - [`synapses`]: delta and exponential synapses, exact-integration constants.
 //! - [`inputs`]: external current and initial voltages.
-//! - [`engine`]: the step loop ([`Simulation`]), split over neuron ranges.
+//! - [`engine`]: the step loops, split over neuron ranges: the seed's dense
+//!   model ([`Simulation`]) and sparse networks with delays ([`NetworkSimulation`]).
 //! - [`recording`]: what is kept of the spikes ([`Recorder`], [`SpikeRecord`]).
 //! - [`io`]: `.npy`/`.npz` files, written atomically.
 //! - [`workloads`]: the named reference workloads (`seed`, `seed-active`).
@@ -36,12 +39,13 @@ pub mod network;
 pub mod recording;
 pub mod rng;
 mod run;
+pub mod synapses;
 pub mod workloads;
 
-pub use engine::{EngineOptions, Isa, Simulation};
+pub use engine::{EngineOptions, Isa, NetworkSimulation, Simulation};
 pub use error::{Error, Result};
 pub use inputs::{ExternalCurrent, InitialVoltage};
 pub use model::{Dtype, LifParams, Real};
-pub use network::{DenseView, DenseWeights, WeightSpec};
+pub use network::{DenseView, DenseWeights, Network, NetworkDescription, WeightSpec};
 pub use recording::{RecordMode, Recorder, SpikeRecord, SpikeSink};
 pub use run::{run, run_view, RunOutput, RunSpec};

@@ -19,6 +19,15 @@ pub fn available_bytes() -> u64 {
     }
 }
 
+/// The peak resident memory of this process so far (`VmHWM` in
+/// `/proc/self/status`), in bytes; `None` where the system does not report it.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// Fails with [`Error::OutOfMemory`] if `bytes` (or `None`, an overflowed size)
 /// exceeds what the machine has available.
 pub fn check_allocation(

@@ -47,6 +47,8 @@ pub enum Purpose {
     Poisson = 4,
     /// Synaptic delays (one stream per row or neuron).
     Delays = 5,
+    /// External currents drawn per neuron (one stream per neuron).
+    Current = 6,
 }
 
 /// The stream for (`seed`, `purpose`, `index`): independent of every other triple.

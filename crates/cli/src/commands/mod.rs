@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod gen_weights;
+pub mod network;
 pub mod run;
 pub mod workload;
 

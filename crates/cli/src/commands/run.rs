@@ -11,7 +11,13 @@ use crate::args::{record_mode, Resolved, RunArgs};
 
 /// Runs `lifsim run`.
 pub fn run(args: &RunArgs) -> Result<()> {
-    let mode = record_mode(&args.format, "--format")?;
+    if let Some(network) = &args.network {
+        return super::network::run_network(args, network);
+    }
+    if args.json.is_some() {
+        anyhow::bail!("--json is for network files (lifsim run NETWORK.toml --json FILE); use lifsim bench --json for the seed model");
+    }
+    let mode = record_mode(args.format.as_deref().unwrap_or("dense"), "--format")?;
     if mode == RecordMode::Counts {
         anyhow::bail!("invalid value \"counts\" for --format: choose dense or events");
     }

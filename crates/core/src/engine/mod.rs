@@ -2,11 +2,13 @@
 //! [`crate::model`], over one or more neuron ranges.
 
 pub mod kernel;
+pub mod network;
 mod partition;
 
 use std::ops::Range;
 
 pub use kernel::Isa;
+pub use network::NetworkSimulation;
 pub use partition::Partition;
 use rayon::prelude::*;
 

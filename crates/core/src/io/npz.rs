@@ -40,6 +40,14 @@ impl NpzReader {
     /// missing or malformed.
     pub fn array(&mut self, name: &str) -> Result<NpyArray> {
         let label = Path::new(&format!("{}:{name}", self.path.display())).to_path_buf();
+        let bytes = self.member_bytes(name)?;
+        NpyArray::from_bytes(&label, bytes)
+    }
+
+    /// The raw bytes of member `name.npy` (header included), for arrays whose
+    /// element type [`NpyArray`] does not take, such as scipy's `format` string.
+    pub fn member_bytes(&mut self, name: &str) -> Result<Vec<u8>> {
+        let label = Path::new(&format!("{}:{name}", self.path.display())).to_path_buf();
         let mut member = self
             .archive
             .by_name(&format!("{name}.npy"))
@@ -54,7 +62,7 @@ impl NpzReader {
         member
             .read_to_end(&mut bytes)
             .map_err(|e| Error::file(&label, format!("cannot be read ({e})")))?;
-        NpyArray::from_bytes(&label, bytes)
+        Ok(bytes)
     }
 }
 

@@ -4,9 +4,21 @@
 //! presynaptic `j` onto postsynaptic `i`. lifsim stores it column-major, so
 //! the outgoing weights of neuron `j` are contiguous and a spike costs one
 //! contiguous vector add ([`DenseWeights`]).
+//!
+//! Larger networks are described as populations, projections and inputs
+//! ([`NetworkDescription`], read from a TOML network file) and built into
+//! sparse rows by presynaptic neuron ([`Network`], [`sparse::Csr`]).
 
+pub mod build;
+pub mod connectivity;
 pub mod dense;
+pub mod description;
+pub mod distribution;
 pub mod generate;
+pub mod sparse;
 
+pub use build::Network;
 pub use dense::{DenseView, DenseWeights};
+pub use description::NetworkDescription;
+pub use distribution::Value;
 pub use generate::WeightSpec;

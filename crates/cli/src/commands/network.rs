@@ -1,0 +1,231 @@
+//! `lifsim run NETWORK.toml`: builds a network of populations and sparse
+//! projections, simulates it, writes its spikes and reports setup time,
+//! simulation time, rates and peak memory. The report is computed once into
+//! [`NetworkReport`]; the terminal summary and `--json` are two views of it.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use lifsim_core::io::{check_writable, save_npy, AtomicFile};
+use lifsim_core::memory::peak_rss_bytes;
+use lifsim_core::recording::rate_hz;
+use lifsim_core::{
+    Dtype, Network, NetworkDescription, NetworkSimulation, Real, RecordMode, Recorder, SpikeRecord,
+};
+use serde::Serialize;
+
+use crate::args::{record_mode, RunArgs};
+
+/// One population's activity.
+#[derive(Serialize, Debug)]
+pub struct PopulationReport {
+    /// Its name.
+    pub name: String,
+    /// Neurons.
+    pub size: usize,
+    /// Spikes of all its neurons.
+    pub spikes: u64,
+    /// Mean firing rate (Hz).
+    pub rate_hz: f64,
+}
+
+/// Everything `lifsim run NETWORK.toml` reports.
+#[derive(Serialize, Debug)]
+pub struct NetworkReport {
+    /// The network's name (the file's `name`, or its stem).
+    pub network: String,
+    /// The network file.
+    pub file: String,
+    /// Neurons.
+    pub neurons: usize,
+    /// Synapses.
+    pub synapses: usize,
+    /// Memory held by the synapses (bytes).
+    pub synapse_bytes: usize,
+    /// Time step (ms).
+    pub dt_ms: f64,
+    /// Steps simulated.
+    pub steps: usize,
+    /// Simulated time (ms).
+    pub duration_ms: f64,
+    /// Float type.
+    pub dtype: String,
+    /// Threads (partitions) of the simulation loop.
+    pub threads: usize,
+    /// Reading the file, building the network and its state (s).
+    pub setup_s: f64,
+    /// The simulation loop (s).
+    pub sim_s: f64,
+    /// The whole command, output written (s).
+    pub total_s: f64,
+    /// Spikes of all neurons.
+    pub spikes: u64,
+    /// Mean firing rate over all neurons (Hz).
+    pub rate_hz: f64,
+    /// Per population.
+    pub populations: Vec<PopulationReport>,
+    /// Peak resident memory of the process (bytes, `VmHWM`), if the system reports it.
+    pub peak_rss_bytes: Option<u64>,
+    /// The spike file written.
+    pub output: String,
+}
+
+/// Runs a network file.
+pub fn run_network(args: &RunArgs, path: &Path) -> Result<()> {
+    let start = Instant::now();
+    refuse_seed_flags(args)?;
+    let mut desc = NetworkDescription::load(path)?;
+    if let Some(seed) = args.model.seed {
+        desc.seed = seed;
+    }
+    if let Some(d) = &args.model.dtype {
+        desc.dtype = d.parse()?;
+    }
+    let mode = match &args.format {
+        Some(f) => record_mode(f, "--format")?,
+        None => desc.record,
+    };
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from(match mode {
+            RecordMode::Dense => "spikes.npy",
+            RecordMode::Events => "spikes.npz",
+            RecordMode::Counts => "counts.npy",
+        })
+    });
+    check_writable(&out)?;
+    if let Some(json) = &args.json {
+        check_writable(json)?;
+    }
+    let report = match desc.dtype {
+        Dtype::Float64 => simulate::<f64>(&desc, path, args, mode, &out, start)?,
+        Dtype::Float32 => simulate::<f32>(&desc, path, args, mode, &out, start)?,
+    };
+    print_report(&report);
+    if let Some(json) = &args.json {
+        let mut file = AtomicFile::create(json)?;
+        serde_json::to_writer_pretty(&mut file, &report)
+            .with_context(|| json.display().to_string())?;
+        file.commit()?;
+    }
+    Ok(())
+}
+
+/// The seed model's flags have no meaning for a network file: refuse them
+/// rather than ignore them.
+fn refuse_seed_flags(args: &RunArgs) -> Result<()> {
+    let m = &args.model;
+    let given = [
+        ("--weights", m.weights.is_some()),
+        ("--config", m.config.is_some()),
+        ("--dt", m.dt.is_some()),
+        ("--t-max", m.t_max.is_some()),
+        ("--tau-m", m.tau_m.is_some()),
+        ("--v-reset", m.v_reset.is_some()),
+        ("--v-thresh", m.v_thresh.is_some()),
+        ("--r", m.r.is_some()),
+        ("--v-rest", m.v_rest.is_some()),
+        ("--i-ext", m.i_ext.is_some()),
+        ("--v0", m.v0.is_some()),
+        ("--t-ref", m.t_ref.is_some()),
+        ("--workload", m.workload != "seed"),
+    ];
+    if let Some((flag, _)) = given.iter().find(|(_, set)| *set) {
+        bail!("{flag} is a flag of the seed model; a network file sets its parameters itself (only --seed, --dtype and --threads apply)");
+    }
+    Ok(())
+}
+
+fn simulate<T: Real>(
+    desc: &NetworkDescription,
+    path: &Path,
+    args: &RunArgs,
+    mode: RecordMode,
+    out: &Path,
+    start: Instant,
+) -> Result<NetworkReport> {
+    let net = Network::<T>::build(desc)?;
+    let mut sim = NetworkSimulation::new(&net, args.model.threads)?;
+    let steps = desc.steps();
+    let mut recorder = Recorder::new(mode, net.n(), steps)?;
+    let setup = start.elapsed();
+    let t = Instant::now();
+    sim.run(&mut recorder);
+    let sim_time = t.elapsed();
+    let record = recorder.finish(desc.dt);
+    save(&record, mode, out)?;
+    let duration_ms = steps as f64 * desc.dt;
+    let populations = net
+        .populations
+        .iter()
+        .map(|(name, range)| {
+            let spikes: u64 = record.counts[range.clone()].iter().sum();
+            PopulationReport {
+                name: name.clone(),
+                size: range.len(),
+                spikes,
+                rate_hz: rate_hz(spikes, range.len(), duration_ms),
+            }
+        })
+        .collect();
+    Ok(NetworkReport {
+        network: desc.name.clone(),
+        file: path.display().to_string(),
+        neurons: net.n(),
+        synapses: net.synapses(),
+        synapse_bytes: net.synapse_bytes(),
+        dt_ms: desc.dt,
+        steps,
+        duration_ms,
+        dtype: desc.dtype.to_string(),
+        threads: sim.partitions(),
+        setup_s: setup.as_secs_f64(),
+        sim_s: sim_time.as_secs_f64(),
+        total_s: start.elapsed().as_secs_f64(),
+        spikes: record.total,
+        rate_hz: rate_hz(record.total, net.n(), duration_ms),
+        populations,
+        peak_rss_bytes: peak_rss_bytes(),
+        output: out.display().to_string(),
+    })
+}
+
+fn save(record: &SpikeRecord, mode: RecordMode, out: &Path) -> Result<()> {
+    match mode {
+        RecordMode::Dense => record.save_dense(out)?,
+        RecordMode::Events => record.save_events(out)?,
+        RecordMode::Counts => save_npy(out, &record.counts, &[record.counts.len()], false)?,
+    }
+    Ok(())
+}
+
+fn print_report(r: &NetworkReport) {
+    println!(
+        "network     {} ({} neurons, {} synapses, {})",
+        r.network, r.neurons, r.synapses, r.dtype
+    );
+    println!(
+        "steps       {} (dt {} ms, {} ms simulated), {} thread(s)",
+        r.steps, r.dt_ms, r.duration_ms, r.threads
+    );
+    println!("setup       {:.3} s (read, connect, initialise)", r.setup_s);
+    println!("simulation  {:.3} s", r.sim_s);
+    println!("total       {:.3} s", r.total_s);
+    println!("spikes      {}", r.spikes);
+    println!("mean rate   {:.3} Hz", r.rate_hz);
+    for p in &r.populations {
+        println!(
+            "  {:<9} {:.3} Hz ({} neurons, {} spikes)",
+            p.name, p.rate_hz, p.size, p.spikes
+        );
+    }
+    println!(
+        "synapses    {}",
+        lifsim_core::error::human_bytes(r.synapse_bytes as u64)
+    );
+    match r.peak_rss_bytes {
+        Some(b) => println!("peak memory {}", lifsim_core::error::human_bytes(b)),
+        None => println!("peak memory (not reported by this system)"),
+    }
+    println!("output      {}", r.output);
+}

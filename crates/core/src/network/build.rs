@@ -1,0 +1,223 @@
+//! From a [`NetworkDescription`] to a [`Network`] ready to simulate: synapses
+//! drawn and stored by source, initial state and inputs laid out per neuron.
+
+use std::ops::Range;
+
+use crate::error::Result;
+use crate::model::Real;
+use crate::network::connectivity::{build_projection, ids};
+use crate::network::description::{InputKind, NetworkDescription};
+use crate::network::distribution::Value;
+use crate::network::sparse::Csr;
+use crate::rng::{self, Normal, Purpose};
+use crate::synapses::SynapseKind;
+
+/// One projection's synapses, ready for the engine.
+#[derive(Debug)]
+pub struct Connections<T> {
+    /// `"E -> E, I"`.
+    pub label: String,
+    /// Global ids of the sources, as ranges in row order.
+    pub sources: Vec<Range<usize>>,
+    /// The synapses, rows by source.
+    pub csr: Csr<T>,
+    /// Index of the synapse channel they feed (see [`Network::channels`]).
+    pub channel: usize,
+}
+
+impl<T> Connections<T> {
+    /// The row of global neuron `j`, if it is a source of this projection.
+    #[inline]
+    pub fn row_of(&self, j: usize) -> Option<usize> {
+        let mut offset = 0;
+        for r in &self.sources {
+            if r.contains(&j) {
+                return Some(offset + j - r.start);
+            }
+            offset += r.len();
+        }
+        None
+    }
+}
+
+/// An input laid out for the engine.
+#[derive(Clone, Debug)]
+pub enum NetworkInput<T> {
+    /// Independent Poisson counts each step into each target.
+    Poisson {
+        /// Global ids of the targets; target `k` draws from
+        /// `rng::stream(seed, Poisson, k)`.
+        targets: Vec<u32>,
+        /// Mean count per step (`rate * dt`).
+        mean_per_step: f64,
+        /// Weight of each spike.
+        weight: T,
+        /// The seed of this input's streams.
+        seed: u64,
+        /// Synapse channel.
+        channel: usize,
+    },
+    /// Spikes at given steps.
+    Spikes {
+        /// (arrival step, global target id, weight), sorted by arrival step
+        /// (stable: equal steps keep file order).
+        events: Vec<(u64, u32, T)>,
+        /// Synapse channel.
+        channel: usize,
+    },
+}
+
+/// A network ready to simulate.
+#[derive(Debug)]
+pub struct Network<T> {
+    /// What it was built from.
+    pub description: NetworkDescription,
+    /// Each population's name and global neuron ids.
+    pub populations: Vec<(String, Range<usize>)>,
+    /// The synapse channels: one state variable (and ring buffer) per distinct kind.
+    pub channels: Vec<SynapseKind>,
+    /// The projections.
+    pub projections: Vec<Connections<T>>,
+    /// Spike inputs (constant currents are folded into `i_ext`).
+    pub inputs: Vec<NetworkInput<T>>,
+    /// Initial membrane potential of every neuron (mV).
+    pub v0: Vec<f64>,
+    /// Constant external current into every neuron (nA).
+    pub i_ext: Vec<f64>,
+}
+
+impl<T: Real> Network<T> {
+    /// Draws the synapses and lays out the state. Parallel over target
+    /// neurons; the result does not depend on the thread count.
+    pub fn build(description: &NetworkDescription) -> Result<Self> {
+        let desc = description.clone();
+        let mut populations = Vec::new();
+        let mut start = 0;
+        for p in &desc.populations {
+            populations.push((p.name.clone(), start..start + p.size));
+            start += p.size;
+        }
+        let n = start;
+        let mut channels: Vec<SynapseKind> = Vec::new();
+        let mut channel_of = |kind: SynapseKind| match channels.iter().position(|&c| c == kind) {
+            Some(c) => c,
+            None => {
+                channels.push(kind);
+                channels.len() - 1
+            }
+        };
+        let mut projections = Vec::new();
+        for (k, p) in desc.projections.iter().enumerate() {
+            let csr = build_projection::<T>(&desc, k)?;
+            projections.push(Connections {
+                label: p.label(),
+                sources: desc.ranges(&p.source)?,
+                csr,
+                channel: channel_of(p.synapse),
+            });
+        }
+        let mut v0 = Vec::with_capacity(n);
+        let mut i_ext = Vec::with_capacity(n);
+        for (p, (_, range)) in desc.populations.iter().zip(&populations) {
+            v0.extend(per_neuron(
+                &p.v0,
+                desc.seed,
+                Purpose::InitialVoltage,
+                range.clone(),
+            ));
+            i_ext.extend(per_neuron(
+                &p.i_ext,
+                desc.seed,
+                Purpose::Current,
+                range.clone(),
+            ));
+        }
+        let mut inputs = Vec::new();
+        for (k, input) in desc.inputs.iter().enumerate() {
+            let all = ids(&desc.ranges(&input.target)?);
+            let targets: Vec<u32> = match &input.neurons {
+                Some(sel) => sel.iter().map(|&i| all[i]).collect(),
+                None => all,
+            };
+            let weight = T::from_f64(input.weight);
+            match &input.kind {
+                InputKind::Current { amplitude } => {
+                    for &t in &targets {
+                        i_ext[t as usize] += amplitude;
+                    }
+                }
+                InputKind::Poisson { rate_hz } => inputs.push(NetworkInput::Poisson {
+                    targets,
+                    mean_per_step: rate_hz * desc.dt * 1e-3,
+                    weight,
+                    seed: rng::mix64(desc.seed ^ rng::mix64(0x494e_5055_0000_0000 | k as u64)),
+                    channel: channel_of(input.synapse),
+                }),
+                InputKind::SpikeTimes { times, delay } => {
+                    let d = desc.delay_steps(*delay) as u64;
+                    let mut events: Vec<(u64, u32, T)> = times
+                        .iter()
+                        .flat_map(|&t| {
+                            // A spike at t (on the grid) arrives at t + delay.
+                            let at = (t / desc.dt).round() as u64 + d;
+                            targets.iter().map(move |&g| (at, g, weight))
+                        })
+                        .collect();
+                    events.sort_by_key(|e| e.0);
+                    inputs.push(NetworkInput::Spikes {
+                        events,
+                        channel: channel_of(input.synapse),
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            description: desc,
+            populations,
+            channels,
+            projections,
+            inputs,
+            v0,
+            i_ext,
+        })
+    }
+
+    /// Number of neurons.
+    pub fn n(&self) -> usize {
+        self.v0.len()
+    }
+
+    /// Number of synapses.
+    pub fn synapses(&self) -> usize {
+        self.projections.iter().map(|p| p.csr.len()).sum()
+    }
+
+    /// Bytes held by the synapses.
+    pub fn synapse_bytes(&self) -> usize {
+        self.projections.iter().map(|p| p.csr.bytes()).sum()
+    }
+
+    /// The longest synaptic delay in steps (projections and spike inputs).
+    pub fn max_delay_steps(&self) -> u64 {
+        let proj = self
+            .projections
+            .iter()
+            .map(|p| p.csr.max_delay() as u64)
+            .max()
+            .unwrap_or(0);
+        proj.max(1)
+    }
+}
+
+/// The values of `v` for neurons `range`: neuron `i` draws from its own stream.
+fn per_neuron(v: &Value, seed: u64, purpose: Purpose, range: Range<usize>) -> Vec<f64> {
+    match v.constant() {
+        Some(x) => vec![x; range.len()],
+        None => range
+            .map(|i| {
+                let mut rng = rng::stream(seed, purpose, i as u64);
+                v.sample(&mut rng, &mut Normal::new())
+            })
+            .collect(),
+    }
+}
