@@ -4,13 +4,13 @@
 pub mod kernel;
 pub mod network;
 mod partition;
+mod threads;
 
 use std::ops::Range;
 
 pub use kernel::Isa;
 pub use network::NetworkSimulation;
 pub use partition::Partition;
-use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::inputs::{Drive, ExternalCurrent, InitialVoltage};
@@ -41,7 +41,6 @@ pub struct Simulation<'w, T: Real> {
     step: u64,
     steps: u64,
     isa: Isa,
-    pool: Option<rayon::ThreadPool>,
 }
 
 impl<'w, T: Real> Simulation<'w, T> {
@@ -77,20 +76,6 @@ impl<'w, T: Real> Simulation<'w, T> {
                 Partition::new(range, v, drive, &coeffs)
             })
             .collect();
-        let pool = if parts.len() > 1 {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(parts.len())
-                .build()
-                .map_err(|e| {
-                    Error::param(
-                        "threads",
-                        format!("cannot start {} threads: {e}", parts.len()),
-                    )
-                })?;
-            Some(pool)
-        } else {
-            None
-        };
         let mut sim = Self {
             weights,
             coeffs,
@@ -99,7 +84,6 @@ impl<'w, T: Real> Simulation<'w, T> {
             step: 0,
             steps: params.steps() as u64,
             isa,
-            pool,
         };
         sim.exchange();
         Ok(sim)
@@ -150,27 +134,39 @@ impl<'w, T: Real> Simulation<'w, T> {
 
     /// Runs up to (not including) step `until`, or the end of the run.
     pub fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink) {
-        while self.step < until.min(self.steps) {
-            sink.record(self.step as usize, &self.fired);
-            self.advance();
+        let until = until.min(self.steps);
+        if self.step >= until {
+            return;
         }
-    }
-
-    /// One step: every partition advances on the current spikes, then the
-    /// partitions' new spikes are gathered for the next step.
-    fn advance(&mut self) {
-        let (step, weights, coeffs, isa) = (self.step, &self.weights, &self.coeffs, self.isa);
-        let fired = &self.fired;
-        match &self.pool {
-            None => self.parts[0].advance(step, weights, fired, coeffs, isa),
-            Some(pool) => pool.install(|| {
-                self.parts
-                    .par_iter_mut()
-                    .for_each(|p| p.advance(step, weights, fired, coeffs, isa))
-            }),
+        if self.parts.len() == 1 {
+            while self.step < until {
+                sink.record(self.step as usize, &self.fired);
+                let part = &mut self.parts[0];
+                part.advance(
+                    self.step,
+                    &self.weights,
+                    &self.fired,
+                    &self.coeffs,
+                    self.isa,
+                );
+                self.step += 1;
+                self.exchange();
+            }
+        } else {
+            let ctx = threads::StepContext {
+                weights: &self.weights,
+                coeffs: &self.coeffs,
+                isa: self.isa,
+            };
+            threads::run_steps(
+                &mut self.parts,
+                &mut self.fired,
+                self.step..until,
+                &ctx,
+                sink,
+            );
+            self.step = until;
         }
-        self.step += 1;
-        self.exchange();
     }
 
     /// The spike exchange: each partition's spikes, concatenated in range order
@@ -250,5 +246,46 @@ mod tests {
         // The analytic period tau * ln((V_inf - V_r) / (V_inf - V_t)) = 20 ln 4.
         let period = (k + 1) as f64 * 0.01;
         assert!((period - 20.0 * 4f64.ln()).abs() < 0.05, "{period}");
+    }
+
+    #[test]
+    fn thread_count_never_changes_a_bit() {
+        let n = 700;
+        let spec = crate::WeightSpec {
+            n,
+            mean: 0.0,
+            std: 40.0,
+            p: 0.2,
+            quantum: None,
+            seed: 3,
+        };
+        let w = spec.column_major::<f64>().unwrap();
+        let params = LifParams {
+            t_max: 30.0,
+            t_ref: 1.0,
+            ..LifParams::default()
+        };
+        let current = ExternalCurrent::PerNeuron((0..n).map(|i| 20.0 + (i % 10) as f64).collect());
+        let run = |threads| {
+            let view = DenseView::new(n, &w).unwrap();
+            let options = EngineOptions {
+                threads: Some(threads),
+                isa: None,
+            };
+            let v0 = InitialVoltage::Uniform { seed: 9 };
+            let mut sim = Simulation::new(view, &params, &current, &v0, &options).unwrap();
+            assert_eq!(sim.partitions(), threads);
+            let mut rec = Recorder::new(RecordMode::Events, n, params.steps()).unwrap();
+            // In two stretches, as a progress display or checkpoint would run it.
+            sim.run_until(1234, &mut rec);
+            sim.run(&mut rec);
+            let bits: Vec<u64> = sim.voltages().iter().map(|v| v.to_bits()).collect();
+            (rec.finish(params.dt).events.unwrap(), bits)
+        };
+        let one = run(1);
+        assert!(one.0.ids.len() > 500, "{} spikes", one.0.ids.len());
+        for threads in [2, 3] {
+            assert_eq!(run(threads), one, "{threads} threads");
+        }
     }
 }
