@@ -86,7 +86,7 @@ impl<'py> WeightsArg<'py> {
                 .cast_into::<PyUntypedArray>()?,
         };
         let n = match array.shape() {
-            [a, b] if a == b => *a,
+            [a, b] if a == b && *a > 0 => *a,
             shape => return Err(errors::weights_shape(shape)),
         };
         let dtype = array.dtype();
@@ -188,8 +188,8 @@ fn to_column_major<T: Real, S: Copy + Into<f64>>(
     Ok(out)
 }
 
-/// A per-neuron array argument (`i_ext`, `v0`) as float64 values; a wrong
-/// length is left for the core to report.
+/// A per-neuron array argument (`i_ext`, `v0`) as float64 values, one per
+/// neuron (the core checks the values).
 fn float_vector(obj: &Bound<'_, PyAny>, what: &'static str, n: usize) -> PyResult<Vec<f64>> {
     let py = obj.py();
     let kwargs = PyDict::new(py);
@@ -201,7 +201,7 @@ fn float_vector(obj: &Bound<'_, PyAny>, what: &'static str, n: usize) -> PyResul
     let array = array
         .try_readonly()
         .map_err(|e| PyValueError::new_err(format!("{what}: {e}")))?;
-    if array.ndim() != 1 {
+    if array.shape() != [n] {
         return Err(errors::vector_shape(what, n, array.shape()));
     }
     Ok(array.as_array().iter().copied().collect())

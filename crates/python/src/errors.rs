@@ -10,12 +10,14 @@
 //! | [`Error::Io`], permission denied | `PermissionError` |
 //! | [`Error::Io`], anything else | `OSError` |
 //! | [`Error::OutOfMemory`] | `MemoryError` |
+//! | [`Error::Interrupted`] | `KeyboardInterrupt` (the signal handler's own exception when there is one) |
 //! | an argument of the wrong type or dtype | `TypeError` |
 
 use lifsim_core::io::npy::shape_str;
 use lifsim_core::Error;
 use pyo3::exceptions::{
-    PyFileNotFoundError, PyMemoryError, PyOSError, PyPermissionError, PyTypeError, PyValueError,
+    PyFileNotFoundError, PyKeyboardInterrupt, PyMemoryError, PyOSError, PyPermissionError,
+    PyTypeError, PyValueError,
 };
 use pyo3::PyErr;
 
@@ -32,6 +34,7 @@ pub fn from_core(err: Error) -> PyErr {
             _ => PyOSError::new_err(message),
         },
         Error::OutOfMemory { .. } => PyMemoryError::new_err(message),
+        Error::Interrupted { .. } => PyKeyboardInterrupt::new_err(message),
     }
 }
 
@@ -42,9 +45,10 @@ pub fn weights_dtype(dtype: &str) -> PyErr {
     ))
 }
 
-/// `W` does not have shape (N, N): the CLI's message for a weight file of that shape.
+/// `W` does not have shape (N, N), N >= 1: the CLI's message for a weight file of that shape.
 pub fn weights_shape(shape: &[usize]) -> PyErr {
     PyValueError::new_err(match shape {
+        [0, 0] => "W is 0 x 0: the network has no neurons".to_string(),
         [a, b] => format!("W must be square (N x N), got shape ({a}, {b})"),
         s => format!(
             "W must be a 2-D N x N matrix, got {}-D shape {}",

@@ -9,14 +9,15 @@
 mod convert;
 mod errors;
 mod result;
+mod signals;
 
 use std::path::PathBuf;
 
 use lifsim_core::io::npy::{Elem, NpyArray};
 use lifsim_core::workloads;
 use lifsim_core::{
-    run_view, DenseView, DenseWeights, Dtype, EngineOptions, ExternalCurrent, InitialVoltage,
-    LifParams, RunOutput, RunSpec, WeightSpec,
+    run_view, run_view_observed, DenseView, DenseWeights, Dtype, EngineOptions, ExternalCurrent,
+    InitialVoltage, LifParams, RunOutput, RunSpec, WeightSpec,
 };
 use numpy::PyArray2;
 use pyo3::prelude::*;
@@ -24,6 +25,7 @@ use pyo3::types::PyDict;
 
 use convert::{out, EngineFloat, WeightsArg};
 use result::SimulationResult;
+use signals::SignalCheck;
 
 /// Simulate a recurrent network of leaky integrate-and-fire neurons.
 ///
@@ -93,7 +95,8 @@ use result::SimulationResult;
 ///
 /// The GIL is released while the weights are prepared and the network runs,
 /// so other Python threads (and other simulate calls) run meanwhile. Do not
-/// modify W from another thread during the call.
+/// modify W from another thread during the call. Ctrl-C (KeyboardInterrupt)
+/// stops a long run within a fraction of a second.
 #[pyfunction]
 #[pyo3(
     signature = (
@@ -161,7 +164,8 @@ fn simulate(
 }
 
 /// One run in `T` with the GIL released: the weights are converted (when
-/// their layout needs it), checked and simulated by the core.
+/// their layout needs it), checked and simulated by the core. On the main
+/// thread, Ctrl-C stops the run and raises `KeyboardInterrupt`.
 fn run<T: EngineFloat>(
     py: Python<'_>,
     weights: &WeightsArg<'_>,
@@ -169,11 +173,19 @@ fn run<T: EngineFloat>(
 ) -> PyResult<RunOutput> {
     let n = weights.n;
     let layout = weights.layout::<T>();
-    py.detach(move || {
+    let mut signals = SignalCheck::for_this_thread(py)?;
+    let output = py.detach(|| {
         let data = layout.column_major(n)?;
-        run_view(DenseView::new(n, &data)?, spec)
+        let view = DenseView::new(n, &data)?;
+        match signals.as_mut() {
+            Some(observer) => run_view_observed(view, spec, observer),
+            None => run_view(view, spec),
+        }
+    });
+    output.map_err(|err| match signals.and_then(|s| s.raised) {
+        Some(raised) => raised,
+        None => errors::from_core(err),
     })
-    .map_err(errors::from_core)
 }
 
 /// Load a weight matrix from an .npy file, as `lifsim run --weights` does.

@@ -139,7 +139,7 @@ impl SimulationResult {
 
     fn __repr__(&self) -> String {
         format!(
-            "SimulationResult(n={}, steps={}, dt={}, dtype={:?}, record={:?}, num_spikes={}, mean_rate={:.3} Hz)",
+            "SimulationResult(n={}, steps={}, dt={}, dtype='{}', record='{}', num_spikes={}, mean_rate={:.3})",
             self.n, self.steps, self.dt, self.dtype, self.record, self.num_spikes, self.mean_rate
         )
     }
