@@ -33,6 +33,10 @@ pub enum Command {
     GenWeights(GenWeightsArgs),
     /// Write a named workload's weights, initial voltages and parameters to a folder.
     Workload(WorkloadArgs),
+    /// Draw a spike raster with the population rate below it, as a PNG.
+    Plot(PlotArgs),
+    /// Describe files lifsim reads or writes (.npy, .npz, .spikes, .h5).
+    Info(InfoArgs),
 }
 
 /// The model flags shared by `run` and `bench`, named after the seed's parameters.
@@ -100,9 +104,10 @@ pub struct RunArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// Output format: dense (the seed's bool .npy of shape (steps, N)), events (.npz with
-    /// times, ids) or, for network files, counts (.npy of spikes per neuron)
+    /// times, ids), sonata (SONATA spike report .h5; built with --features sonata) or, for
+    /// network files, counts (.npy of spikes per neuron)
     /// [default: dense for the seed model, the network file's record.spikes (events) otherwise]
-    #[arg(long, value_name = "dense|events|counts")]
+    #[arg(long, value_name = "dense|events|sonata|counts")]
     pub format: Option<String>,
     /// Output file [default: spikes.npy for dense, spikes.npz for events, counts.npy for counts]
     #[arg(long, value_name = "FILE")]
@@ -110,6 +115,18 @@ pub struct RunArgs {
     /// Also write a JSON summary (setup and simulation times, rates, peak memory); network files only
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Also draw the spike raster and population rate into this PNG
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
+    /// Progress bar on stderr: auto (on a terminal, runs over about 1 s), always, never
+    #[arg(long, value_enum, default_value = "auto", value_name = "auto|always|never")]
+    pub progress: crate::progress::ProgressMode,
+    /// No progress bar (same as --progress never)
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Population name in SONATA output (/spikes/<population>) [default: lifsim]
+    #[arg(long, value_name = "NAME")]
+    pub population: Option<String>,
 }
 
 /// `lifsim bench`.
@@ -130,6 +147,17 @@ pub struct BenchArgs {
     /// Also write the results as JSON
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Run the simulations concurrently, one per core (--runs copies, or the --sweep points),
+    /// and compare with running them one after another
+    #[arg(long)]
+    pub parallel: bool,
+    /// A parameter sweep, NAME=V1,V2,... with NAME one of i_ext, tau_m, seed; repeat the flag
+    /// for a grid. Implies --parallel
+    #[arg(long, value_name = "NAME=V1,V2,...")]
+    pub sweep: Vec<String>,
+    /// With --parallel: simulations at a time [default: all cores]
+    #[arg(long)]
+    pub jobs: Option<usize>,
 }
 
 /// `lifsim gen-weights`.
@@ -159,6 +187,49 @@ pub struct GenWeightsArgs {
     /// Output .npy file (Fortran order: lifsim maps it without a copy; numpy.load reads it as usual)
     #[arg(long, short)]
     pub out: PathBuf,
+}
+
+/// `lifsim plot`.
+#[derive(Args, Debug)]
+pub struct PlotArgs {
+    /// Spike file: dense .npy, events .npz, .spikes stream or SONATA .h5
+    #[arg(value_name = "SPIKES")]
+    pub spikes: PathBuf,
+    /// Output PNG
+    #[arg(long, short, default_value = "raster.png", value_name = "FILE.png")]
+    pub out: PathBuf,
+    /// Time step of a dense .npy, ms (it does not store one) [default: 0.01]
+    #[arg(long)]
+    pub dt: Option<f64>,
+    /// Title [default: the file name]
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Only spikes from this time on, ms
+    #[arg(long, value_name = "MS")]
+    pub t_start: Option<f64>,
+    /// Only spikes before this time, ms
+    #[arg(long, value_name = "MS")]
+    pub t_stop: Option<f64>,
+    /// SONATA population to plot, for files with several
+    #[arg(long, value_name = "NAME")]
+    pub population: Option<String>,
+    /// Image width, pixels
+    #[arg(long, default_value_t = 1200)]
+    pub width: u32,
+    /// Image height, pixels
+    #[arg(long, default_value_t = 800)]
+    pub height: u32,
+}
+
+/// `lifsim info`.
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// Files to describe
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Time step of dense .npy spike arrays, ms (they do not store one) [default: 0.01]
+    #[arg(long)]
+    pub dt: Option<f64>,
 }
 
 /// `lifsim workload`.
@@ -314,7 +385,7 @@ impl ModelArgs {
 fn read_config(path: &Path) -> Result<ConfigFile> {
     let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
     toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+        let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
         let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
         anyhow::anyhow!("{}{at}: {}", path.display(), e.message().trim())
     })

@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod progress;
 
 use clap::Parser;
 
@@ -14,6 +15,8 @@ fn main() {
         args::Command::Bench(a) => commands::bench::bench(&a),
         args::Command::GenWeights(a) => commands::gen_weights::gen_weights(&a),
         args::Command::Workload(a) => commands::workload::workload(&a),
+        args::Command::Plot(a) => commands::plot::plot(&a),
+        args::Command::Info(a) => commands::info::info(&a),
     };
     if let Err(err) = result {
         // One line: the causes joined, most general first.

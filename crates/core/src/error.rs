@@ -52,6 +52,14 @@ pub enum Error {
         /// What the user can do instead.
         hint: &'static str,
     },
+    /// A progress observer stopped the run (Ctrl-C in Python) before its end.
+    #[error("interrupted at step {step} of {steps}")]
+    Interrupted {
+        /// Steps done when it stopped.
+        step: u64,
+        /// Steps in the whole run.
+        steps: u64,
+    },
 }
 
 /// The library's result type.

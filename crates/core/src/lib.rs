@@ -12,7 +12,9 @@
 //! - [`engine`]: the step loops, split over neuron ranges: the seed's dense
 //!   model ([`Simulation`]) and sparse networks with delays ([`NetworkSimulation`]).
 //! - [`recording`]: what is kept of the spikes ([`Recorder`], [`SpikeRecord`]).
-//! - [`io`]: `.npy`/`.npz` files, written atomically.
+//! - [`io`]: `.npy`/`.npz` files, written atomically; spike output streamed to
+//!   disk as a run goes, then written as `.npy`, `.npz` or SONATA `.h5`.
+//! - [`progress`]: runs in chunks with a progress observer ([`progress::Driver`]).
 //! - [`workloads`]: the named reference workloads (`seed`, `seed-active`).
 //!
 //! ```
@@ -36,6 +38,7 @@ pub mod io;
 pub mod memory;
 pub mod model;
 pub mod network;
+pub mod progress;
 pub mod recording;
 pub mod rng;
 mod run;
@@ -48,4 +51,4 @@ pub use inputs::{ExternalCurrent, InitialVoltage};
 pub use model::{Dtype, LifParams, Real};
 pub use network::{DenseView, DenseWeights, Network, NetworkDescription, WeightSpec};
 pub use recording::{RecordMode, Recorder, SpikeRecord, SpikeSink};
-pub use run::{run, run_view, RunOutput, RunSpec};
+pub use run::{run, run_view, run_view_observed, RunOutput, RunSpec};

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::inputs::{ExternalCurrent, InitialVoltage};
 use crate::model::{LifParams, Real};
 use crate::network::DenseView;
+use crate::progress::{Driver, ProgressObserver, Silent};
 use crate::recording::{RecordMode, Recorder, SpikeRecord};
 
 /// Everything about a run except the weights.
@@ -45,10 +46,30 @@ pub fn run<T: Real>(n: usize, weights: &[T], spec: &RunSpec) -> Result<RunOutput
 
 /// [`run`] on an already checked view of the weights.
 pub fn run_view<T: Real>(view: DenseView<'_, T>, spec: &RunSpec) -> Result<RunOutput> {
+    run_view_observed(view, spec, &mut Silent)
+}
+
+/// [`run_view`] reporting its progress to `observer` a few times a second
+/// (see [`crate::progress`]); fails with [`Error::Interrupted`](crate::Error::Interrupted)
+/// if the observer stops it.
+pub fn run_view_observed<T: Real>(
+    view: DenseView<'_, T>,
+    spec: &RunSpec,
+    observer: &mut dyn ProgressObserver,
+) -> Result<RunOutput> {
     let mut sim = Simulation::new(view, &spec.params, &spec.i_ext, &spec.v0, &spec.options)?;
     let mut recorder = Recorder::new(spec.record, view.n(), spec.params.steps())?;
     let start = Instant::now();
-    sim.run(&mut recorder);
+    let mut driver = Driver::new(spec.params.dt);
+    if driver
+        .run(&mut sim, u64::MAX, &mut recorder, observer)
+        .is_break()
+    {
+        return Err(crate::Error::Interrupted {
+            step: sim.step_index(),
+            steps: sim.steps(),
+        });
+    }
     let wall = start.elapsed();
     Ok(RunOutput {
         record: recorder.finish(spec.params.dt),

@@ -1,8 +1,11 @@
 //! One module per subcommand.
 
+pub mod batch;
 pub mod bench;
 pub mod gen_weights;
+pub mod info;
 pub mod network;
+pub mod plot;
 pub mod run;
 pub mod workload;
 

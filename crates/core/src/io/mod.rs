@@ -1,7 +1,13 @@
 //! Files in and out: `.npy` and `.npz` arrays, and output written atomically.
+//! Spike output streams to disk while a run goes ([`stream`]) and is written
+//! in the format asked for at the end ([`spikes`], [`sonata`]).
 
 pub mod npy;
 pub mod npz;
+#[cfg(feature = "sonata")]
+pub mod sonata;
+pub mod spikes;
+pub mod stream;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

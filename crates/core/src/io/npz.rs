@@ -95,9 +95,58 @@ impl<W: Write + Seek> NpzWriter<W> {
         npy::write_npy(&mut self.zip, values, shape, false)
     }
 
+    /// Adds an array under `name` whose data `write` streams in (little-endian
+    /// `elem` values, row-major, exactly as many as `shape` holds), so arrays
+    /// larger than memory can be written.
+    pub fn add_streamed(
+        &mut self,
+        name: &str,
+        elem: npy::Elem,
+        shape: &[usize],
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let bytes = shape.iter().product::<usize>() * elem.size();
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .large_file(bytes > u32::MAX as usize / 2);
+        self.zip
+            .start_file(format!("{name}.npy"), options)
+            .map_err(std::io::Error::other)?;
+        self.zip.write_all(&npy::header_bytes(elem, false, shape))?;
+        let mut counted = CountingWriter {
+            inner: &mut self.zip,
+            bytes: 0,
+        };
+        write(&mut counted)?;
+        if counted.bytes != bytes as u64 {
+            return Err(std::io::Error::other(format!(
+                "{name}: wrote {} bytes of data where its shape needs {bytes}",
+                counted.bytes
+            )));
+        }
+        Ok(())
+    }
+
     /// Writes the central directory and returns the underlying writer.
     pub fn finish(self) -> std::io::Result<W> {
         self.zip.finish().map_err(std::io::Error::other)
+    }
+}
+
+/// Counts the bytes that pass through, to check a streamed array's length.
+struct CountingWriter<'a, W: Write> {
+    inner: &'a mut W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for CountingWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
