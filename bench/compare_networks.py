@@ -22,7 +22,7 @@ and its peak RSS that process's, from /usr/bin/time; setup and simulation come f
 its --json summary. A runner that is missing (no venv, no lifsim binary or example
 file) is reported as not available; the others still run.
 
-Standard library only: run it with any Python 3.8+.
+Standard library only: run it with any Python 3.9+.
 """
 
 import argparse
@@ -373,6 +373,26 @@ def machine():
     return f"{model}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}"
 
 
+def lifsim_version(binary):
+    """The binary, its --version, its build time and the tree it was built from."""
+    if not binary.is_file():
+        return f"{binary} (missing)"
+    try:
+        version = subprocess.run([str(binary), "--version"], capture_output=True,
+                                 text=True).stdout.strip()
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain",
+                                "--", "crates"], capture_output=True,
+                               text=True).stdout.strip()
+    except OSError:
+        return str(binary)
+    built = datetime.datetime.fromtimestamp(binary.stat().st_mtime).astimezone()
+    tree = f"git {head}" + (" + uncommitted changes in crates/" if dirty else "")
+    return (f"{version} ({binary.relative_to(ROOT) if binary.is_relative_to(ROOT) else binary},"
+            f" built {built.isoformat(timespec='seconds')}; tree now: {tree})")
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
@@ -420,6 +440,7 @@ def main():
     print(f"# cuba and brunel: lifsim against NEST and Brian2\n")
     print(f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
     print(f"- machine: {machine()}")
+    print(f"- lifsim: {lifsim_version(args.lifsim)}")
     print(f"- command: `{command}`")
     print(f"- every process single-threaded ({', '.join(f'{k}=1' for k in ONE_THREAD_ENV)};"
           " NEST local_num_threads 1; Brian2 OpenMP off)\n", flush=True)
