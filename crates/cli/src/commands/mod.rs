@@ -1,6 +1,5 @@
 //! One module per subcommand.
 
-pub mod batch;
 pub mod bench;
 pub mod gen_weights;
 pub mod info;
