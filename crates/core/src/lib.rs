@@ -31,6 +31,7 @@
 
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod engine;
 pub mod error;
 pub mod inputs;

@@ -56,6 +56,9 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     if let Some(json) = &args.json {
         lifsim_core::io::check_writable(json)?;
     }
+    if args.parallel || !args.sweep.is_empty() {
+        return super::batch::bench_batch(args, &resolved, runs);
+    }
     let outputs = with_weights(
         &resolved,
         Timed {
@@ -140,7 +143,7 @@ pub fn median(xs: &[f64]) -> f64 {
 }
 
 /// Seconds in the unit that reads best (`1.234 ms`).
-fn fmt_time(s: f64) -> String {
+pub fn fmt_time(s: f64) -> String {
     if s >= 1.0 {
         format!("{s:.3} s")
     } else if s >= 1e-3 {
@@ -179,7 +182,7 @@ fn print_report(r: &BenchResult) {
     println!("S.Dev Time: {}", r.std_s);
 }
 
-fn write_json(path: &Path, r: &BenchResult) -> Result<()> {
+pub fn write_json(path: &Path, r: &impl Serialize) -> Result<()> {
     let mut file = lifsim_core::io::AtomicFile::create(path)?;
     serde_json::to_writer_pretty(file.writer(), r)
         .with_context(|| format!("{}", path.display()))?;
