@@ -155,21 +155,27 @@ impl PoissonSampler {
         Self { thresholds }
     }
 
+    /// The largest count [`Self::sample`] returns.
+    pub fn max_count(&self) -> u32 {
+        self.thresholds.len() as u32 - 1
+    }
+
     /// One count drawn from `rng`.
     #[inline]
     pub fn sample(&self, rng: &mut Xoshiro256pp) -> u32 {
         let x = rng.next_u64();
         let t = &self.thresholds;
-        // Small means: a short linear scan is faster than a search.
-        if t.len() <= 16 {
-            let mut c = 0;
-            while c + 1 < t.len() && x >= t[c] {
-                c += 1;
+        if t.len() >= 8 && t[7] > 0 {
+            // Small means: count the first 8 thresholds at or below x without
+            // a branch (a branch on a random count mispredicts every time);
+            // only x beyond the 8th, rare, searches on.
+            let head: &[u64; 8] = t[..8].try_into().expect("8 thresholds");
+            let c = head.iter().map(|&th| (th <= x) as u32).sum::<u32>();
+            if c < 8 || t.len() == 8 {
+                return c.min(t.len() as u32 - 1);
             }
-            c as u32
-        } else {
-            t.partition_point(|&th| th <= x).min(t.len() - 1) as u32
         }
+        t.partition_point(|&th| th <= x).min(t.len() - 1) as u32
     }
 }
 

@@ -42,6 +42,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::kernel::Isa;
 use super::split;
 use crate::error::{Error, Result};
 use crate::inputs::PoissonSampler;
@@ -111,11 +112,14 @@ impl<T: Real> Coeffs<T> {
 struct Segment<T> {
     local: Range<usize>,
     c: Coeffs<T>,
+    /// The external current, when the same for all these neurons.
+    i_ext: Option<T>,
 }
 
 struct LocalPoisson<T> {
     sampler: PoissonSampler,
-    weight: T,
+    /// `count * weight` for each count the sampler can give.
+    per_count: Vec<T>,
     channel: usize,
     targets: Vec<u32>,
     rngs: Vec<Xoshiro256pp>,
@@ -141,6 +145,9 @@ struct Part<T> {
     isyn: Vec<Vec<T>>,
     /// Ring buffers per channel: `slots` rows of `range.len()` values.
     ring: Vec<Vec<T>>,
+    /// Per channel and slot: whether anything was added to the row since it
+    /// was last taken in (a clean row holds zeros and is not read).
+    dirty: Vec<Vec<bool>>,
     scratch: Vec<T>,
     poisson: Vec<LocalPoisson<T>>,
     spikes: Vec<LocalSpikes<T>>,
@@ -153,6 +160,7 @@ struct Shared<'a, T> {
     mask: u64,
     delta: Option<usize>,
     exp_channels: Vec<usize>,
+    isa: Isa,
 }
 
 /// A network simulation: build it from a [`Network`], then [`run`](Self::run).
@@ -214,6 +222,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
                 mask: slots - 1,
                 delta,
                 exp_channels,
+                isa: Isa::detect(),
             },
             parts,
             fired: Vec::new(),
@@ -299,9 +308,14 @@ impl<T: Real> Part<T> {
             let lo = pop.start.max(range.start);
             let hi = pop.end.min(range.end);
             if lo < hi {
+                let i_ext = &net.i_ext[lo..hi];
                 segments.push(Segment {
                     local: lo - range.start..hi - range.start,
                     c: c.clone(),
+                    i_ext: i_ext
+                        .iter()
+                        .all(|&x| x.to_bits() == i_ext[0].to_bits())
+                        .then(|| T::from_f64(i_ext[0])),
                 });
             }
         }
@@ -353,9 +367,12 @@ impl<T: Real> Part<T> {
                             rngs.push(rng::stream(*seed, Purpose::Poisson, k as u64));
                         }
                     }
+                    let sampler = PoissonSampler::new(*mean_per_step);
                     poisson.push(LocalPoisson {
-                        sampler: PoissonSampler::new(*mean_per_step),
-                        weight: *weight,
+                        per_count: (0..=sampler.max_count())
+                            .map(|c| T::from_f64(c as f64) * *weight)
+                            .collect(),
+                        sampler,
                         channel: *channel,
                         targets: t,
                         rngs,
@@ -381,6 +398,7 @@ impl<T: Real> Part<T> {
                 .map(|&x| T::from_f64(x))
                 .collect(),
             isyn,
+            dirty: vec![vec![false; slots]; ring.len()],
             ring,
             scratch: vec![T::ZERO; len],
             poisson,
@@ -393,7 +411,8 @@ impl<T: Real> Part<T> {
     /// One step (see the module documentation), given the spikes emitted at `t_k`.
     fn advance(&mut self, k: u64, fired: &[u32], s: &Shared<'_, T>) {
         let len = self.range.len();
-        let slot = |step: u64| (step & s.mask) as usize * len;
+        let (sk, sn) = ((k & s.mask) as usize, ((k + 1) & s.mask) as usize);
+        let (now, next) = (sk * len, sn * len);
         self.deliver(k, fired, s);
         // Spike-time inputs arriving by t_{k+1}.
         for input in &mut self.spikes {
@@ -402,72 +421,118 @@ impl<T: Real> Part<T> {
                 if a > k + 1 {
                     break;
                 }
-                let at = (a & s.mask) as usize * len + i as usize;
+                let slot = (a & s.mask) as usize;
+                let at = slot * len + i as usize;
                 ring[at] = ring[at] + w;
+                self.dirty[input.channel][slot] = true;
                 input.next += 1;
             }
         }
-        // Exponential channels take in what arrives at t_k.
-        let now = slot(k);
-        for &c in &s.exp_channels {
-            let row = &mut self.ring[c][now..now + len];
-            for (i, r) in self.isyn[c].iter_mut().zip(row.iter_mut()) {
-                *i = *i + *r;
-                *r = T::ZERO;
-            }
-        }
         // Poisson counts for (t_k, t_{k+1}], arriving at t_{k+1}.
-        let next = slot(k + 1);
         for input in &mut self.poisson {
             let row = &mut self.ring[input.channel][next..next + len];
+            let per_count = &input.per_count;
             for (&i, rng) in input.targets.iter().zip(input.rngs.iter_mut()) {
-                let count = input.sampler.sample(rng);
-                if count != 0 {
-                    let r = &mut row[i as usize];
-                    *r = *r + T::from_f64(count as f64) * input.weight;
-                }
+                let count = input.sampler.sample(rng) as usize;
+                // A table lookup instead of a branch on the (random) count.
+                let r = &mut row[i as usize];
+                *r = *r + per_count[count.min(per_count.len() - 1)];
             }
+            self.dirty[input.channel][sn] = true;
         }
         self.fired.clear();
-        let mut delta_row = s.delta.map(|c| std::mem::take(&mut self.ring[c]));
+        let e = &s.exp_channels;
+        let (e0, e1) = (e.first().copied(), e.get(1).copied());
+        // Rows nothing was delivered into hold zeros: skip reading them.
+        let arriving = e.iter().any(|&c| self.dirty[c][sk]);
+        let jumping = s.delta.is_some_and(|d| self.dirty[d][sn]);
         for seg in &self.segments {
             let l = seg.local.clone();
-            let jumps = delta_row
-                .as_mut()
-                .map(|ring| &mut ring[next + l.start..next + l.end]);
-            integrate(
-                &seg.c,
-                &mut self.y[l.clone()],
-                &mut self.refr[l.clone()],
-                &self.i_ext[l.clone()],
-                &mut self.isyn,
-                &s.exp_channels,
-                l.clone(),
-                jumps,
-                &mut self.scratch[l.clone()],
-            );
-            // Threshold and reset.
+            let c = &seg.c;
             let first = self.fired.len();
             let base = (self.range.start + l.start) as u32;
-            detect(&self.y[l.clone()], seg.c.theta, base, &mut self.fired);
+            if e.len() > 2 {
+                // Many synapse time constants: one pass per channel.
+                for &ch in e {
+                    let row = &mut self.ring[ch][now + l.start..now + l.end];
+                    for (i, r) in self.isyn[ch][l.clone()].iter_mut().zip(row.iter_mut()) {
+                        *i = *i + *r;
+                        *r = T::ZERO;
+                    }
+                }
+                let jumps = s
+                    .delta
+                    .map(|d| &mut self.ring[d][next + l.start..next + l.end]);
+                integrate(
+                    c,
+                    &mut self.y[l.clone()],
+                    &mut self.refr[l.clone()],
+                    &self.i_ext[l.clone()],
+                    &mut self.isyn,
+                    e,
+                    l.clone(),
+                    jumps,
+                    &mut self.scratch[l.clone()],
+                );
+            } else {
+                // One fused pass: arrivals, membrane, decay.
+                let [r0, r1, rd] = pick(
+                    &mut self.ring,
+                    [
+                        e0.filter(|_| arriving),
+                        e1.filter(|_| arriving),
+                        s.delta.filter(|_| jumping),
+                    ],
+                );
+                let [i0, i1, _] = pick(&mut self.isyn, [e0, e1, None]);
+                let p = |v: &[T], ch: Option<usize>| ch.map_or(T::ZERO, |ch| v[ch]);
+                let job = Job {
+                    c,
+                    p21: [p(&c.p21, e0), p(&c.p21, e1)],
+                    p11: [p(&c.p11, e0), p(&c.p11, e1)],
+                    i_const: seg.i_ext,
+                    lanes: Lanes {
+                        y: &mut self.y[l.clone()],
+                        refr: &mut self.refr[l.clone()],
+                        i_ext: &self.i_ext[l.clone()],
+                        isyn: [lane(i0, 0, &l), lane(i1, 0, &l)],
+                        arriving: [lane(r0, now, &l), lane(r1, now, &l)],
+                        jumps: lane(rd, next, &l),
+                    },
+                    base,
+                    fired: &mut self.fired,
+                };
+                fused(s.isa, job);
+            }
+            if e.len() > 2 {
+                detect(&self.y[l.clone()], c.theta, base, &mut self.fired);
+            }
+            // Reset.
             for &g in &self.fired[first..] {
                 let i = g as usize - self.range.start;
-                self.y[i] = seg.c.reset;
-                self.refr[i] = seg.c.refractory_steps;
+                self.y[i] = c.reset;
+                self.refr[i] = c.refractory_steps;
             }
         }
-        if let (Some(c), Some(ring)) = (s.delta, delta_row) {
-            self.ring[c] = ring;
+        for &ch in e {
+            self.dirty[ch][sk] = false;
+        }
+        if let Some(d) = s.delta {
+            self.dirty[d][sn] = false;
         }
     }
 
     /// Adds the weights of the spikes emitted at `t_k` into the ring slots of
-    /// their arrival.
+    /// their arrival (or, for exponential synapses without delay, straight
+    /// into the synaptic current, which takes them in at `t_k` anyway).
     fn deliver(&mut self, k: u64, fired: &[u32], s: &Shared<'_, T>) {
         let len = self.range.len();
         let (lo, hi) = (self.range.start as u32, self.range.end as u32);
         for proj in &s.net.projections {
-            let ring = &mut self.ring[proj.channel];
+            let ch = proj.channel;
+            let ring = &mut self.ring[ch];
+            let dirty = &mut self.dirty[ch];
+            let isyn = &mut self.isyn[ch];
             let csr = &proj.csr;
             let all = csr.targets();
             for &j in fired {
@@ -485,18 +550,29 @@ impl<T: Real> Part<T> {
                     )
                 };
                 match (csr.weights(), csr.delays()) {
+                    (PerSynapse::Constant(w), PerSynapse::Constant(0)) if !isyn.is_empty() => {
+                        scatter(isyn, &targets[a..b], lo, *w);
+                    }
                     (PerSynapse::Constant(w), PerSynapse::Constant(d)) => {
-                        let at = ((k + *d as u64) & s.mask) as usize * len;
-                        let dest = &mut ring[at..at + len];
-                        for &t in &targets[a..b] {
-                            let x = &mut dest[(t - lo) as usize];
-                            *x = *x + *w;
-                        }
+                        let slot = ((k + *d as u64) & s.mask) as usize;
+                        scatter(
+                            &mut ring[slot * len..(slot + 1) * len],
+                            &targets[a..b],
+                            lo,
+                            *w,
+                        );
+                        dirty[slot] = true;
                     }
                     (weights, delays) => {
                         for (idx, &t) in (r.start + a..).zip(&targets[a..b]) {
-                            let at = ((k + delays.get(idx) as u64) & s.mask) as usize * len;
-                            let x = &mut ring[at + (t - lo) as usize];
+                            let d = delays.get(idx);
+                            let x = if d == 0 && !isyn.is_empty() {
+                                &mut isyn[(t - lo) as usize]
+                            } else {
+                                let slot = ((k + d as u64) & s.mask) as usize;
+                                dirty[slot] = true;
+                                &mut ring[slot * len + (t - lo) as usize]
+                            };
                             *x = *x + weights.get(idx);
                         }
                     }
@@ -504,6 +580,11 @@ impl<T: Real> Part<T> {
             }
         }
     }
+}
+
+/// This partition's slice `[at + l.start, at + l.end)` of a channel's array.
+fn lane<'a, V>(v: Option<&'a mut Vec<V>>, at: usize, l: &Range<usize>) -> Option<&'a mut [V]> {
+    v.map(|v| &mut v[at + l.start..at + l.end])
 }
 
 /// Step 4 of the module documentation for one population's neurons.
@@ -552,7 +633,7 @@ fn integrate<T: Real>(
         Some(jumps) => {
             for (((y, r), &a), j) in y.iter_mut().zip(refr.iter_mut()).zip(acc.iter()).zip(jumps) {
                 let free = *r == 0;
-                *y = if free { a + *j } else { *y };
+                *y = if free { a + *j } else { c.reset };
                 *r = r.saturating_sub(1);
                 *j = T::ZERO;
             }
@@ -560,7 +641,7 @@ fn integrate<T: Real>(
         None => {
             for ((y, r), &a) in y.iter_mut().zip(refr.iter_mut()).zip(acc.iter()) {
                 let free = *r == 0;
-                *y = if free { a } else { *y };
+                *y = if free { a } else { c.reset };
                 *r = r.saturating_sub(1);
             }
         }
@@ -573,7 +654,241 @@ fn integrate<T: Real>(
     }
 }
 
-/// Appends `offset + i` for every `v[i] >= thresh`, in ascending order.
+/// The arrays one fused pass updates (one population's share of a partition).
+struct Lanes<'a, T> {
+    y: &'a mut [T],
+    refr: &'a mut [u32],
+    /// Per-neuron external current (used when the population's is not uniform).
+    i_ext: &'a [T],
+    /// Up to two exponential channels' currents...
+    isyn: [Option<&'a mut [T]>; 2],
+    /// ...and what arrives in them at `t_k` (`None`: nothing).
+    arriving: [Option<&'a mut [T]>; 2],
+    /// The delta channel's jumps arriving at `t_{k+1}` (`None`: none).
+    jumps: Option<&'a mut [T]>,
+}
+
+/// One fused pass: the constants and the arrays.
+struct Job<'a, T> {
+    c: &'a Coeffs<T>,
+    p21: [T; 2],
+    p11: [T; 2],
+    /// The external current when the same for every neuron of the population.
+    i_const: Option<T>,
+    lanes: Lanes<'a, T>,
+    /// Global id of the first neuron.
+    base: u32,
+    /// Where the ids of the neurons at threshold go.
+    fired: &'a mut Vec<u32>,
+}
+
+/// Step 4 of the module documentation (with step 2 folded in) in one pass,
+/// specialised for what the population has (integration, number of
+/// exponential channels, arrivals, jumps, uniform current) and compiled for
+/// the widest instruction set the CPU has. Every version does the same IEEE
+/// operations in the same order, so all give the same bits.
+fn fused<T: Real>(isa: Isa, job: Job<'_, T>) {
+    let exact = job.c.integration == Integration::Exact;
+    if exact {
+        by_channels::<T, true>(isa, job)
+    } else {
+        by_channels::<T, false>(isa, job)
+    }
+}
+
+fn by_channels<T: Real, const X: bool>(isa: Isa, job: Job<'_, T>) {
+    match job.lanes.isyn.iter().filter(|x| x.is_some()).count() {
+        0 => by_jumps::<T, X, 0>(isa, job),
+        1 => by_jumps::<T, X, 1>(isa, job),
+        _ => by_jumps::<T, X, 2>(isa, job),
+    }
+}
+
+fn by_jumps<T: Real, const X: bool, const E: usize>(isa: Isa, job: Job<'_, T>) {
+    match (
+        job.lanes.jumps.is_some(),
+        job.lanes.arriving[0].is_some() && E > 0,
+    ) {
+        (true, true) => by_current::<T, X, E, true, true>(isa, job),
+        (true, false) => by_current::<T, X, E, true, false>(isa, job),
+        (false, true) => by_current::<T, X, E, false, true>(isa, job),
+        (false, false) => by_current::<T, X, E, false, false>(isa, job),
+    }
+}
+
+fn by_current<T: Real, const X: bool, const E: usize, const D: bool, const A: bool>(
+    isa: Isa,
+    job: Job<'_, T>,
+) {
+    if job.i_const.is_some() {
+        by_isa::<T, X, E, D, A, false>(isa, job)
+    } else {
+        by_isa::<T, X, E, D, A, true>(isa, job)
+    }
+}
+
+fn by_isa<T: Real, const X: bool, const E: usize, const D: bool, const A: bool, const I: bool>(
+    isa: Isa,
+    job: Job<'_, T>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn avx2<
+        T: Real,
+        const X: bool,
+        const E: usize,
+        const D: bool,
+        const A: bool,
+        const I: bool,
+    >(
+        job: Job<'_, T>,
+    ) {
+        fused_impl::<T, X, E, D, A, I>(job)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn avx512<
+        T: Real,
+        const X: bool,
+        const E: usize,
+        const D: bool,
+        const A: bool,
+        const I: bool,
+    >(
+        job: Job<'_, T>,
+    ) {
+        fused_impl::<T, X, E, D, A, I>(job)
+    }
+    match isa {
+        // SAFETY: `Isa::detect` only returns what the CPU supports.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { avx2::<T, X, E, D, A, I>(job) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { avx512::<T, X, E, D, A, I>(job) },
+        _ => fused_impl::<T, X, E, D, A, I>(job),
+    }
+}
+
+/// The loop itself: `X` exact (else Euler), `E` exponential channels, `D`
+/// delta jumps, `A` arrivals in the exponential channels, `I` per-neuron current.
+#[inline(always)]
+fn fused_impl<
+    T: Real,
+    const X: bool,
+    const E: usize,
+    const D: bool,
+    const A: bool,
+    const I: bool,
+>(
+    job: Job<'_, T>,
+) {
+    let Job {
+        c,
+        p21,
+        p11,
+        i_const,
+        lanes,
+        base,
+        fired,
+    } = job;
+    // Constants in locals: read through `c` they could alias the arrays
+    // written below, which would stop the loop from vectorising.
+    let (p22, p20, dt_over_tau, v_rest, r, reset, theta) =
+        (c.p22, c.p20, c.dt_over_tau, c.v_rest, c.r, c.reset, c.theta);
+    let n = lanes.y.len();
+    let y = &mut lanes.y[..n];
+    let refr = &mut lanes.refr[..n];
+    let i_ext = if I { &lanes.i_ext[..n] } else { lanes.i_ext };
+    let i_const = i_const.unwrap_or(T::ZERO);
+    // Slices of length n where used, empty where not (never indexed then).
+    let mut empty: [[T; 0]; 5] = [[], [], [], [], []];
+    let [e0, e1, e2, e3, e4] = &mut empty;
+    let [i0, i1] = lanes.isyn;
+    let [a0, a1] = lanes.arriving;
+    let i0 = i0.unwrap_or(e0);
+    let i1 = i1.unwrap_or(e1);
+    let a0 = a0.unwrap_or(e2);
+    let a1 = a1.unwrap_or(e3);
+    let jumps = lanes.jumps.unwrap_or(e4);
+    let i0 = if E >= 1 { &mut i0[..n] } else { i0 };
+    let i1 = if E >= 2 { &mut i1[..n] } else { i1 };
+    let a0 = if A && E >= 1 { &mut a0[..n] } else { a0 };
+    let a1 = if A && E >= 2 { &mut a1[..n] } else { a1 };
+    let jumps = if D { &mut jumps[..n] } else { jumps };
+    // Blocks of neurons: each block's loop also tells whether any neuron of
+    // the block crossed threshold, so only those (few) blocks are scanned.
+    const BLOCK: usize = 256;
+    let mut start = 0;
+    while start < n {
+        let end = (start + BLOCK).min(n);
+        let mut any = false;
+        for i in start..end {
+            let mut cur = [T::ZERO; 2];
+            if E >= 1 {
+                cur[0] = i0[i];
+                if A {
+                    cur[0] = cur[0] + a0[i];
+                    a0[i] = T::ZERO;
+                }
+            }
+            if E >= 2 {
+                cur[1] = i1[i];
+                if A {
+                    cur[1] = cur[1] + a1[i];
+                    a1[i] = T::ZERO;
+                }
+            }
+            let ext = if I { i_ext[i] } else { i_const };
+            let old = y[i];
+            let mut v = if X {
+                let mut acc = old * p22;
+                if E >= 1 {
+                    acc = acc + cur[0] * p21[0];
+                }
+                if E >= 2 {
+                    acc = acc + cur[1] * p21[1];
+                }
+                acc + ext * p20
+            } else {
+                let mut current = ext;
+                if E >= 1 {
+                    current = current + cur[0];
+                }
+                if E >= 2 {
+                    current = current + cur[1];
+                }
+                old + dt_over_tau * ((-old + v_rest) + r * current)
+            };
+            if D {
+                v = v + jumps[i];
+                jumps[i] = T::ZERO;
+            }
+            let free = refr[i] == 0;
+            // A refractory neuron sits at v_reset (it was put there when it
+            // spiked); writing v_reset rather than keeping the old value lets the
+            // compiler blend instead of using a masked store (slow on AMD).
+            y[i] = if free { v } else { reset };
+            refr[i] = refr[i].saturating_sub(1);
+            if E >= 1 {
+                i0[i] = cur[0] * p11[0];
+            }
+            if E >= 2 {
+                i1[i] = cur[1] * p11[1];
+            }
+            any |= y[i] >= theta;
+        }
+        if any {
+            for (i, &v) in y[start..end].iter().enumerate() {
+                if v >= theta {
+                    fired.push(base + (start + i) as u32);
+                }
+            }
+        }
+        start = end;
+    }
+}
+
+// Appends `offset + i` for every `v[i] >= thresh`, in ascending order.
 fn detect<T: Real>(v: &[T], thresh: T, offset: u32, out: &mut Vec<u32>) {
     const CHUNK: usize = 32;
     for (c, chunk) in v.chunks(CHUNK).enumerate() {
@@ -586,5 +901,33 @@ fn detect<T: Real>(v: &[T], thresh: T, offset: u32, out: &mut Vec<u32>) {
                 }
             }
         }
+    }
+}
+
+/// Mutable references to up to three distinct elements of `v`, without allocating.
+fn pick<V>(v: &mut [V], want: [Option<usize>; 3]) -> [Option<&mut V>; 3] {
+    let mut out: [Option<&mut V>; 3] = [None, None, None];
+    for (i, x) in v.iter_mut().enumerate() {
+        if let Some(k) = want.iter().position(|&w| w == Some(i)) {
+            out[k] = Some(x);
+        }
+    }
+    out
+}
+
+/// `dest[t - lo] += w` for every target `t`: one spike's delivery into one ring slot.
+#[inline]
+fn scatter<T: Real>(dest: &mut [T], targets: &[u32], lo: u32, w: T) {
+    // Every target lies in [lo, lo + dest.len()): rows hold ids of the
+    // network's neurons (checked when built) and `targets` is this
+    // partition's share of the row, found by binary search on [lo, hi).
+    assert!(targets
+        .first()
+        .zip(targets.last())
+        .is_none_or(|(&f, &l)| f >= lo && ((l - lo) as usize) < dest.len()));
+    for &t in targets {
+        // SAFETY: rows are sorted, so first <= t <= last, both checked above.
+        let x = unsafe { dest.get_unchecked_mut((t - lo) as usize) };
+        *x = *x + w;
     }
 }

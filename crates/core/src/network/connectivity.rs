@@ -163,7 +163,8 @@ fn generate<T: Real>(
                     let mut s: i64 = -1;
                     loop {
                         let u = 1.0 - rng.uniform(); // (0, 1]
-                        let gap = (libm::log(u) / ln_q).floor();
+                                                     // >= 0, so truncation is the floor.
+                        let gap = libm::log(u) / ln_q;
                         if gap >= (n_src as i64 - s) as f64 {
                             break;
                         }
