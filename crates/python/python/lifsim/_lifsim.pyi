@@ -1,10 +1,20 @@
 """Type stubs of lifsim's extension module (the docstrings live in the module)."""
 
 import os
-from typing import Any, Literal, Optional, Sequence, Tuple, Union
+from typing import Any, Literal, Optional, Sequence, Tuple, Union, final
 
 import numpy as np
 import numpy.typing as npt
+
+__all__ = [
+    "SimulationResult",
+    "WORKLOADS",
+    "__version__",
+    "generate_weights",
+    "load_weights",
+    "simulate",
+    "workload",
+]
 
 __version__: str
 WORKLOADS: list[str]
@@ -12,6 +22,7 @@ WORKLOADS: list[str]
 _Dtype = Union[Literal["float64", "float32"], type[np.floating[Any]], np.dtype[Any]]
 _Vector = Union[Sequence[float], npt.NDArray[np.floating[Any]], npt.NDArray[np.integer[Any]]]
 
+@final
 class SimulationResult:
     """What one call of lifsim.simulate recorded."""
 
