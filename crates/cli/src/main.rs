@@ -19,9 +19,18 @@ fn main() {
         args::Command::Info(a) => commands::info::info(&a),
     };
     if let Err(err) = result {
-        // One line: the causes joined, most general first.
-        let msg: Vec<String> = err.chain().map(|c| c.to_string()).collect();
-        eprintln!("lifsim: error: {}", msg.join(": "));
+        // One line: the causes joined, most general first; a cause that the
+        // message above it already quotes is not repeated.
+        let mut msg = String::new();
+        for cause in err.chain().map(|c| c.to_string()) {
+            if !msg.ends_with(&cause) {
+                if !msg.is_empty() {
+                    msg.push_str(": ");
+                }
+                msg.push_str(&cause);
+            }
+        }
+        eprintln!("lifsim: error: {msg}");
         std::process::exit(2);
     }
 }

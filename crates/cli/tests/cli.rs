@@ -148,6 +148,18 @@ fn bad_weight_files_are_refused_with_the_file_named() {
 }
 
 #[test]
+fn an_error_says_its_cause_once() {
+    let (out, _) = run_with(Path::new("/nonexistent/w.npy"), &[]);
+    assert_error(&out, &["/nonexistent/w.npy: No such file or directory"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr)
+            .matches("No such file")
+            .count(),
+        1
+    );
+}
+
+#[test]
 fn bad_parameters_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let w = npy(dir.path(), "w.npy", &[0.0f64; 4], &[2, 2]);

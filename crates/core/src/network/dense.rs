@@ -28,7 +28,21 @@ impl<'a, T: Real> DenseView<'a, T> {
                 format!("{} values cannot form an {n} x {n} matrix", data.len()),
             ));
         }
-        if let Some(k) = data.iter().position(|w| !w.to_f64().is_finite()) {
+        // Branch-free within chunks so the check vectorises; the exact
+        // position is looked for only in a chunk that holds a bad value.
+        const CHUNK: usize = 4096;
+        let bad = data
+            .chunks(CHUNK)
+            .position(|c| !c.iter().fold(true, |ok, w| ok & w.to_f64().is_finite()))
+            .map(|c| {
+                let chunk = &data[c * CHUNK..];
+                c * CHUNK
+                    + chunk
+                        .iter()
+                        .position(|w| !w.to_f64().is_finite())
+                        .unwrap_or(0)
+            });
+        if let Some(k) = bad {
             let (i, j) = (k % n, k / n);
             return Err(Error::array(
                 "W",
