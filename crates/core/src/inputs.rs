@@ -142,13 +142,15 @@ impl PoissonSampler {
         let mut cdf = 0.0f64;
         let mut c = 0u64;
         loop {
-            cdf += libm::exp(log_pmf);
-            let t = cdf * SCALE;
-            if t >= SCALE || (c as f64 > lambda && (1.0 - cdf) * SCALE < 1.0) {
+            let pmf = libm::exp(log_pmf);
+            cdf += pmf;
+            // Past the mean, stop once the terms are below 2^-64 (the rounded
+            // sum may never reach 1 exactly): the last count takes the rest.
+            if cdf * SCALE >= SCALE || (c as f64 > lambda && pmf * SCALE < 1.0) {
                 thresholds.push(u64::MAX);
                 break;
             }
-            thresholds.push(t as u64);
+            thresholds.push((cdf * SCALE) as u64);
             c += 1;
             log_pmf += libm::log(lambda) - libm::log(c as f64);
         }

@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn propagators_match_the_closed_forms() {
-        let (h, tm, ts, r) = (0.1, 20.0, 5.0, 1.0);
+        let (h, tm, ts, r): (f64, f64, f64, f64) = (0.1, 20.0, 5.0, 1.0);
         let closed = r * ts / (tm - ts) * ((-h / tm).exp() - (-h / ts).exp());
         assert!((p_synaptic(h, tm, ts, r) - closed).abs() < 1e-15);
         assert!((p_current(h, tm, 40.0) - 40.0 * (1.0 - (-h / tm).exp())).abs() < 1e-13);

@@ -446,6 +446,20 @@ impl NetworkDescription {
             }
         };
         let rule_name = p.rule.as_str();
+        const RULES: [&str; 5] = [
+            "all_to_all",
+            "one_to_one",
+            "fixed_probability",
+            "fixed_indegree",
+            "from_file",
+        ];
+        if !RULES.contains(&rule_name) {
+            return bad(
+                "rule",
+                &place,
+                format!("unknown rule {rule_name:?}; choose {}", RULES.join(", ")),
+            );
+        }
         if rule_name != "fixed_probability" {
             only("p", p.p.is_some(), rule_name)?;
         }
@@ -702,7 +716,7 @@ impl NetworkDescription {
 fn steps_of(t: f64, dt: f64, name: &'static str, place: &str) -> Result<u64> {
     let ratio = t / dt;
     let steps = ratio.round();
-    if !(t >= 0.0) || (ratio - steps).abs() > 1e-6 * ratio.max(1.0) {
+    if t.is_nan() || t < 0.0 || (ratio - steps).abs() > 1e-6 * ratio.max(1.0) {
         return bad(
             name,
             place,

@@ -76,7 +76,7 @@ impl Value {
         match *self {
             Value::Constant(x) => (x, x),
             Value::Uniform { low, high } => (low, high),
-            Value::Normal { mean, std } if std == 0.0 => (mean, mean),
+            Value::Normal { mean, std: 0.0 } => (mean, mean),
             Value::Normal { .. } => (f64::NEG_INFINITY, f64::INFINITY),
         }
     }
