@@ -2,17 +2,21 @@
 # The whole test suite, as CI runs it: formatting and lints, the Rust tests,
 # then the Python tests that compare lifsim (CLI and Python package) with the
 # NumPy reference.
-# Installs what it needs (a venv with numpy and pytest) through scripts/python-env.sh.
+# Installs what it needs: Debian's libhdf5-dev for the `sonata` feature
+# (scripts/system-deps.sh) and a venv with numpy, pytest and h5py
+# (scripts/python-env.sh). Rust is built and tested with `--features sonata`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/system-deps.sh
+features=(--features lifsim-cli/sonata)
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
-cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy --workspace --all-targets "${features[@]}" --quiet -- -D warnings
 echo "== cargo test"
-cargo build --release --quiet --bin lifsim
-cargo test --workspace --quiet
+cargo build --release --quiet --bin lifsim "${features[@]}"
+cargo test --workspace "${features[@]}" --quiet
 
 echo "== pytest"
 py=$(scripts/python-env.sh | tail -n 1)

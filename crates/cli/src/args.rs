@@ -119,7 +119,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,
     /// Progress bar on stderr: auto (on a terminal, runs over about 1 s), always, never
-    #[arg(long, value_enum, default_value = "auto", value_name = "auto|always|never")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        value_name = "auto|always|never"
+    )]
     pub progress: crate::progress::ProgressMode,
     /// No progress bar (same as --progress never)
     #[arg(long, short)]

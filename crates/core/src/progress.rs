@@ -30,7 +30,7 @@
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use crate::engine::Simulation;
+use crate::engine::{NetworkSimulation, Simulation};
 use crate::model::Real;
 use crate::recording::SpikeSink;
 
@@ -109,6 +109,18 @@ impl<T: Real> Stepper for Simulation<'_, T> {
     }
     fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink) {
         Simulation::run_until(self, until, sink)
+    }
+}
+
+impl<T: Real> Stepper for NetworkSimulation<'_, T> {
+    fn step_index(&self) -> u64 {
+        NetworkSimulation::step_index(self)
+    }
+    fn steps(&self) -> u64 {
+        NetworkSimulation::steps(self)
+    }
+    fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink) {
+        NetworkSimulation::run_until(self, until, sink)
     }
 }
 

@@ -7,15 +7,19 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use lifsim_core::io::spikes::{OutputFormat, DEFAULT_POPULATION};
+use lifsim_core::io::stream::StreamHeader;
 use lifsim_core::io::{check_writable, save_npy, AtomicFile};
 use lifsim_core::memory::peak_rss_bytes;
+use lifsim_core::progress::Driver;
 use lifsim_core::recording::rate_hz;
 use lifsim_core::{
-    Dtype, Network, NetworkDescription, NetworkSimulation, Real, RecordMode, Recorder, SpikeRecord,
+    Dtype, Network, NetworkDescription, NetworkSimulation, Real, RecordMode, Recorder,
 };
 use serde::Serialize;
 
 use crate::args::{record_mode, RunArgs};
+use crate::progress::ProgressReporter;
 
 /// One population's activity.
 #[derive(Serialize, Debug)]
@@ -82,26 +86,46 @@ pub fn run_network(args: &RunArgs, path: &Path) -> Result<()> {
     if let Some(d) = &args.model.dtype {
         desc.dtype = d.parse()?;
     }
-    let mode = match &args.format {
+    let mode = match args.format.as_deref() {
+        Some("sonata") => RecordMode::Events,
         Some(f) => record_mode(f, "--format")?,
         None => desc.record,
     };
+    // Spike trains stream to disk as they happen (flat memory, crash-safe);
+    // counts are a number per neuron and stay in memory.
+    let format = match (args.format.as_deref(), mode) {
+        (Some("sonata"), _) => Some(OutputFormat::Sonata),
+        (_, RecordMode::Dense) => Some(OutputFormat::Dense),
+        (_, RecordMode::Events) => Some(OutputFormat::Events),
+        (_, RecordMode::Counts) => None,
+    };
+    if let Some(f) = format {
+        f.check_available()?;
+    }
     let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from(match mode {
-            RecordMode::Dense => "spikes.npy",
-            RecordMode::Events => "spikes.npz",
-            RecordMode::Counts => "counts.npy",
+        PathBuf::from(match format {
+            Some(f) => f.default_file(),
+            None => "counts.npy",
         })
     });
     check_writable(&out)?;
+    if let Some(png) = &args.plot {
+        if format.is_none() {
+            bail!("--plot needs a spike train; --format counts keeps only counts");
+        }
+        super::plot::check_out(png)?;
+    }
     if let Some(json) = &args.json {
         check_writable(json)?;
     }
     let report = match desc.dtype {
-        Dtype::Float64 => simulate::<f64>(&desc, path, args, mode, &out, start)?,
-        Dtype::Float32 => simulate::<f32>(&desc, path, args, mode, &out, start)?,
+        Dtype::Float64 => simulate::<f64>(&desc, path, args, format, &out, start)?,
+        Dtype::Float32 => simulate::<f32>(&desc, path, args, format, &out, start)?,
     };
     print_report(&report);
+    if let Some(png) = &args.plot {
+        super::run::plot_output(&out, &desc.name, desc.dt, png)?;
+    }
     if let Some(json) = &args.json {
         let mut file = AtomicFile::create(json)?;
         serde_json::to_writer_pretty(&mut file, &report)
@@ -140,20 +164,39 @@ fn simulate<T: Real>(
     desc: &NetworkDescription,
     path: &Path,
     args: &RunArgs,
-    mode: RecordMode,
+    format: Option<OutputFormat>,
     out: &Path,
     start: Instant,
 ) -> Result<NetworkReport> {
     let net = Network::<T>::build(desc)?;
     let mut sim = NetworkSimulation::new(&net, args.model.threads)?;
     let steps = desc.steps();
-    let mut recorder = Recorder::new(mode, net.n(), steps)?;
     let setup = start.elapsed();
-    let t = Instant::now();
-    sim.run(&mut recorder);
-    let sim_time = t.elapsed();
-    let record = recorder.finish(desc.dt);
-    save(&record, mode, out)?;
+    let mut reporter = ProgressReporter::new(args.progress, args.quiet);
+    let (record, sim_time) = match format {
+        Some(format) => {
+            let header = StreamHeader {
+                n: net.n() as u64,
+                dt: desc.dt,
+                steps: steps as u64,
+                population: args
+                    .population
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_POPULATION.to_string()),
+            };
+            super::run::run_streamed(&mut sim, header, format, out, &mut reporter)?
+        }
+        None => {
+            let mut recorder = Recorder::new(RecordMode::Counts, net.n(), steps)?;
+            let t = Instant::now();
+            let _ = Driver::new(desc.dt).run(&mut sim, u64::MAX, &mut recorder, &mut reporter);
+            let sim_time = t.elapsed();
+            reporter.finish();
+            let record = recorder.finish(desc.dt);
+            save_npy(out, &record.counts, &[record.counts.len()], false)?;
+            (record, sim_time)
+        }
+    };
     let duration_ms = steps as f64 * desc.dt;
     let populations = net
         .populations
@@ -188,15 +231,6 @@ fn simulate<T: Real>(
         peak_rss_bytes: peak_rss_bytes(),
         output: out.display().to_string(),
     })
-}
-
-fn save(record: &SpikeRecord, mode: RecordMode, out: &Path) -> Result<()> {
-    match mode {
-        RecordMode::Dense => record.save_dense(out)?,
-        RecordMode::Events => record.save_events(out)?,
-        RecordMode::Counts => save_npy(out, &record.counts, &[record.counts.len()], false)?,
-    }
-    Ok(())
 }
 
 fn print_report(r: &NetworkReport) {

@@ -294,17 +294,21 @@ fn draw(train: &SpikeTrain, opts: &PlotOptions, (t0, t1): (f64, f64), path: &Pat
                 PathElement::new(vec![(x, rate), (x + dash, rate)], RED.stroke_width(1))
             }))
             .map_err(e)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                format!("mean {:.2} Hz", rate),
-                (t0 + window * 0.005, rate + y_max * 0.02),
+        let (px, py) = chart.plotting_area().get_pixel_range();
+        lower
+            .draw(&Text::new(
+                format!("- - mean {:.2} Hz", rate),
+                (
+                    px.end - 8 - lower.get_base_pixel().0,
+                    py.start + 4 - lower.get_base_pixel().1,
+                ),
                 (FAMILY, text_px * 0.85).into_font().color(&RED).pos(
                     plotters::style::text_anchor::Pos::new(
-                        plotters::style::text_anchor::HPos::Left,
-                        plotters::style::text_anchor::VPos::Bottom,
+                        plotters::style::text_anchor::HPos::Right,
+                        plotters::style::text_anchor::VPos::Top,
                     ),
                 ),
-            )))
+            ))
             .map_err(e)?;
     }
     root.present().map_err(e)?;

@@ -51,8 +51,10 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 /// The file extension of event streams.
 pub const EXTENSION: &str = "spikes";
 
-/// Records read or converted per chunk (12 MiB of file).
-const CHUNK_RECORDS: usize = 1 << 20;
+/// Records read or converted per chunk (768 KiB of file): large enough for
+/// full-speed reads, small enough that finishing a long run needs no more
+/// memory than a short one.
+const CHUNK_RECORDS: usize = 1 << 16;
 
 /// What a stream is about, stored in its header.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
