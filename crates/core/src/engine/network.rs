@@ -535,6 +535,14 @@ impl<T: Real> Part<T> {
             let isyn = &mut self.isyn[ch];
             let csr = &proj.csr;
             let all = csr.targets();
+            // First touch every row: the loads of the row bounds are
+            // independent, so their cache misses overlap, and the rows' first
+            // targets are on their way before the scatter needs them.
+            for &j in fired {
+                if let Some(row) = proj.row_of(j as usize) {
+                    prefetch(all.as_ptr().wrapping_add(csr.row(row).start));
+                }
+            }
             for &j in fired {
                 let Some(row) = proj.row_of(j as usize) else {
                     continue;
@@ -817,11 +825,12 @@ fn fused_impl<
     let jumps = if D { &mut jumps[..n] } else { jumps };
     // Blocks of neurons: each block's loop also tells whether any neuron of
     // the block crossed threshold, so only those (few) blocks are scanned.
-    const BLOCK: usize = 256;
+    const BLOCK: usize = 64;
     let mut start = 0;
     while start < n {
         let end = (start + BLOCK).min(n);
-        let mut any = false;
+        // A count, not a bool: it vectorises to one subtraction per lane.
+        let mut hits = 0u64;
         for i in start..end {
             let mut cur = [T::ZERO; 2];
             if E >= 1 {
@@ -875,9 +884,9 @@ fn fused_impl<
             if E >= 2 {
                 i1[i] = cur[1] * p11[1];
             }
-            any |= y[i] >= theta;
+            hits += (y[i] >= theta) as u64;
         }
-        if any {
+        if hits != 0 {
             for (i, &v) in y[start..end].iter().enumerate() {
                 if v >= theta {
                     fired.push(base + (start + i) as u32);
@@ -930,4 +939,18 @@ fn scatter<T: Real>(dest: &mut [T], targets: &[u32], lo: u32, w: T) {
         let x = unsafe { dest.get_unchecked_mut((t - lo) as usize) };
         *x = *x + w;
     }
+}
+
+/// Asks the CPU to bring the cache line at `p` closer; never faults, whatever `p`.
+#[inline(always)]
+fn prefetch<V>(p: *const V) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it does not access memory architecturally
+    // and cannot fault, whatever the address.
+    #[allow(unused_unsafe)]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
