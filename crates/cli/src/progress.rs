@@ -74,11 +74,16 @@ impl ProgressReporter {
 impl ProgressObserver for ProgressReporter {
     fn update(&mut self, p: &Progress) -> ControlFlow<()> {
         let msg = || {
-            format!(
-                "{} ms simulated, {} spikes",
-                crate::commands::plot::fmt_num((p.simulated_ms() * 1e3).round() / 1e3),
-                HumanCount(p.spikes)
-            )
+            let ms = p.simulated_ms();
+            let simulated = if ms < 10_000.0 {
+                format!(
+                    "{} ms",
+                    crate::commands::plot::fmt_num((ms * 1e3).round() / 1e3)
+                )
+            } else {
+                format!("{:.2} s", ms / 1e3)
+            };
+            format!("{simulated} simulated, {} spikes", HumanCount(p.spikes))
         };
         match (self.mode, self.terminal) {
             (ProgressMode::Never, _) | (ProgressMode::Auto, false) => {}

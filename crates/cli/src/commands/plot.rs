@@ -202,7 +202,8 @@ fn draw(train: &SpikeTrain, opts: &PlotOptions, (t0, t1): (f64, f64), path: &Pat
         .margin_top(4)
         .x_label_area_size((text_px * 1.6) as u32)
         .y_label_area_size(left)
-        .build_cartesian_2d(t0..t1, 0f64..n as f64)
+        // Neuron i is the band [i - 0.5, i + 0.5): ticks fall on neurons.
+        .build_cartesian_2d(t0..t1, -0.5f64..n as f64 - 0.5)
         .map_err(e)?;
     raster
         .configure_mesh()
@@ -219,6 +220,20 @@ fn draw(train: &SpikeTrain, opts: &PlotOptions, (t0, t1): (f64, f64), path: &Pat
     let area = raster.plotting_area().strip_coord_spec();
     let (pw, ph) = area.dim_in_pixel();
     draw_raster(train, &area, (pw, ph), (t0, t1), n).map_err(e)?;
+    if spikes == 0 {
+        area.draw(&Text::new(
+            "no spikes",
+            ((pw / 2) as i32, (ph / 2) as i32),
+            (FAMILY, title_px)
+                .into_font()
+                .color(&RGBColor(150, 150, 150))
+                .pos(plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    plotters::style::text_anchor::VPos::Center,
+                )),
+        ))
+        .map_err(e)?;
+    }
 
     // The population rate, in bins of a round number of ms.
     let bin = rate_bin(window, train.dt, pw);
