@@ -22,7 +22,7 @@
 //!    - Euler: `V = V + dt/tau_m ((-V + v_rest) + r (i_ext + sum_c I_c)) + J`;
 //!
 //!    where `J` is the delta channel's slot `k + 1` (the jumps arriving at
-//!    `t_{k+1}`). A refractory neuron keeps `v_reset`, counts down, and loses its
+//!    `t_{k+1}`). A refractory neuron keeps `v_reset` and loses its
 //!    delta input (NEST's `iaf_psc_delta`). Then `I_c *= P11_c` (decay).
 //! 5. **Threshold**: `V >= v_thresh` spikes at `t_{k+1}` (recorded as step `k`),
 //!    is reset to `v_reset` and is refractory for the next `t_ref / dt` steps.
@@ -139,7 +139,10 @@ struct Part<T> {
     /// `V - offset` of each neuron.
     y: Vec<T>,
     /// Refractory steps left.
-    refr: Vec<u32>,
+    /// The first step at which each neuron integrates again (a float, so the
+    /// vectorised test against the step number needs no conversion and the
+    /// array is only read, except at spikes).
+    until: Vec<f64>,
     i_ext: Vec<T>,
     /// Synaptic currents per channel (empty for the delta channel).
     isyn: Vec<Vec<T>>,
@@ -392,7 +395,7 @@ impl<T: Real> Part<T> {
             whole,
             segments,
             y,
-            refr: vec![0; len],
+            until: vec![0.0; len],
             i_ext: net.i_ext[range.clone()]
                 .iter()
                 .map(|&x| T::from_f64(x))
@@ -466,7 +469,8 @@ impl<T: Real> Part<T> {
                 integrate(
                     c,
                     &mut self.y[l.clone()],
-                    &mut self.refr[l.clone()],
+                    &self.until[l.clone()],
+                    k as f64,
                     &self.i_ext[l.clone()],
                     &mut self.isyn,
                     e,
@@ -493,7 +497,8 @@ impl<T: Real> Part<T> {
                     i_const: seg.i_ext,
                     lanes: Lanes {
                         y: &mut self.y[l.clone()],
-                        refr: &mut self.refr[l.clone()],
+                        until: &self.until[l.clone()],
+                        now: k as f64,
                         i_ext: &self.i_ext[l.clone()],
                         isyn: [lane(i0, 0, &l), lane(i1, 0, &l)],
                         arriving: [lane(r0, now, &l), lane(r1, now, &l)],
@@ -511,7 +516,8 @@ impl<T: Real> Part<T> {
             for &g in &self.fired[first..] {
                 let i = g as usize - self.range.start;
                 self.y[i] = c.reset;
-                self.refr[i] = c.refractory_steps;
+                // Integration resumes after `refractory_steps` held steps.
+                self.until[i] = (k + 1 + c.refractory_steps as u64) as f64;
             }
         }
         for &ch in e {
@@ -600,7 +606,8 @@ fn lane<'a, V>(v: Option<&'a mut Vec<V>>, at: usize, l: &Range<usize>) -> Option
 fn integrate<T: Real>(
     c: &Coeffs<T>,
     y: &mut [T],
-    refr: &mut [u32],
+    until: &[f64],
+    now: f64,
     i_ext: &[T],
     isyn: &mut [Vec<T>],
     exp_channels: &[usize],
@@ -639,18 +646,16 @@ fn integrate<T: Real>(
     }
     match jumps {
         Some(jumps) => {
-            for (((y, r), &a), j) in y.iter_mut().zip(refr.iter_mut()).zip(acc.iter()).zip(jumps) {
-                let free = *r == 0;
+            for (((y, &u), &a), j) in y.iter_mut().zip(until).zip(acc.iter()).zip(jumps) {
+                let free = now >= u;
                 *y = if free { a + *j } else { c.reset };
-                *r = r.saturating_sub(1);
                 *j = T::ZERO;
             }
         }
         None => {
-            for ((y, r), &a) in y.iter_mut().zip(refr.iter_mut()).zip(acc.iter()) {
-                let free = *r == 0;
+            for ((y, &u), &a) in y.iter_mut().zip(until).zip(acc.iter()) {
+                let free = now >= u;
                 *y = if free { a } else { c.reset };
-                *r = r.saturating_sub(1);
             }
         }
     }
@@ -665,7 +670,9 @@ fn integrate<T: Real>(
 /// The arrays one fused pass updates (one population's share of a partition).
 struct Lanes<'a, T> {
     y: &'a mut [T],
-    refr: &'a mut [u32],
+    until: &'a [f64],
+    /// The step number.
+    now: f64,
     /// Per-neuron external current (used when the population's is not uniform).
     i_ext: &'a [T],
     /// Up to two exponential channels' currents...
@@ -805,7 +812,8 @@ fn fused_impl<
         (c.p22, c.p20, c.dt_over_tau, c.v_rest, c.r, c.reset, c.theta);
     let n = lanes.y.len();
     let y = &mut lanes.y[..n];
-    let refr = &mut lanes.refr[..n];
+    let until = &lanes.until[..n];
+    let now = lanes.now;
     let i_ext = if I { &lanes.i_ext[..n] } else { lanes.i_ext };
     let i_const = i_const.unwrap_or(T::ZERO);
     // Slices of length n where used, empty where not (never indexed then).
@@ -872,12 +880,11 @@ fn fused_impl<
                 v = v + jumps[i];
                 jumps[i] = T::ZERO;
             }
-            let free = refr[i] == 0;
+            let free = now >= until[i];
             // A refractory neuron sits at v_reset (it was put there when it
             // spiked); writing v_reset rather than keeping the old value lets the
             // compiler blend instead of using a masked store (slow on AMD).
             y[i] = if free { v } else { reset };
-            refr[i] = refr[i].saturating_sub(1);
             if E >= 1 {
                 i0[i] = cur[0] * p11[0];
             }
