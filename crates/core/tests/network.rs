@@ -417,3 +417,43 @@ fn impossible_requests_are_refused_with_their_name() {
         .to_string();
     assert!(err.starts_with("/nonexistent/net.toml"), "{err}");
 }
+
+/// A `current` input is the same as the population's own `i_ext`, and a
+/// spike generator onto a subset reaches exactly those neurons.
+#[test]
+fn current_and_spike_generator_inputs_reach_their_targets() {
+    let base = r#"
+        duration = 100.0
+        [[population]]
+        name = "P"
+        size = 6
+        v_rest = -70.0
+        v_reset = -70.0
+        v_thresh = -55.0
+        r = 40.0
+        t_ref = 2.0
+        v0 = -70.0
+    "#;
+    let own = parse(&base.replace("t_ref = 2.0", "t_ref = 2.0\ni_ext = 0.45"));
+    let added = parse(&format!(
+        "{base}\n[[input]]\ntype = \"current\"\ntarget = \"P\"\namplitude = 0.45\n"
+    ));
+    let (a, _) = run::<f64>(&own, 1);
+    let (b, _) = run::<f64>(&added, 1);
+    assert!(a.total > 10);
+    assert_eq!(a.events, b.events);
+    let kicked = parse(&format!(
+        "{base}\n[[input]]\ntype = \"spike_generator\"\ntarget = \"P\"\nneurons = [1, 4]\n\
+         times = [10.0, 30.0]\nweight = 20.0\ndelay = 1.0\n"
+    ));
+    let (c, _) = run::<f64>(&kicked, 1);
+    // Spikes at 10 and 30 ms arrive at 11 and 31 ms: the end of steps 109 and 309.
+    for n in 0..6u32 {
+        let want: Vec<u64> = if n == 1 || n == 4 {
+            vec![109, 309]
+        } else {
+            vec![]
+        };
+        assert_eq!(spike_steps(&c, n), want, "neuron {n}");
+    }
+}
