@@ -53,8 +53,10 @@ use crate::recording::SpikeSink;
 use crate::rng::{self, Purpose, Xoshiro256pp};
 use crate::synapses::{self, Integration, SynapseKind};
 
-/// Networks at least this large split each step across threads by default.
-pub const NETWORK_PARALLEL_MIN_NEURONS: usize = 2000;
+/// Networks at least this large split each step across threads by default:
+/// below it a step (a few microseconds for cuba's 4000 neurons) costs less
+/// than handing it to a thread pool and back.
+pub const NETWORK_PARALLEL_MIN_NEURONS: usize = 10_000;
 
 /// One population's constants for one step.
 #[derive(Clone, Debug)]
