@@ -226,3 +226,38 @@ def test_a_killed_run_leaves_its_spikes_on_disk(tmp_path, lifsim_bin):
     png = tmp_path / "partial.png"
     proc = lifsim(lifsim_bin, "plot", stream, "--out", png)
     assert "did not finish" in proc.stderr and png.exists()
+
+
+@pytest.mark.parametrize("fmt,name", [("events", "s.npz"), ("dense", "s.npy")])
+def test_a_run_killed_and_resumed_from_its_checkpoint_is_bit_identical(tmp_path, lifsim_bin, fmt, name):
+    """SIGKILL after a checkpoint, `lifsim resume`: the same output, bit for
+    bit, as a run never interrupted."""
+    flags = ["--workload", "seed-active", "--t-max", 5000 if fmt == "events" else 500, "--format", fmt]
+    full = tmp_path / f"full-{name}"
+    lifsim(lifsim_bin, "run", *flags, "--out", full, "--quiet")
+    ck = tmp_path / "ck.npz"
+    out = tmp_path / name
+    proc = subprocess.Popen([str(lifsim_bin), "run", *map(str, flags), "--out", str(out), "--checkpoint", str(ck),
+                             "--checkpoint-every", "20", "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None and not ck.exists():
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists() and ck.exists(), "the run was to be killed after its first checkpoint"
+    info = lifsim(lifsim_bin, "info", ck).stdout
+    step = int(re.search(r"step         (\d+) of", info).group(1))
+    assert step > 0 and step % 2000 == 0, info
+    resumed = tmp_path / f"resumed-{name}"
+    lifsim(lifsim_bin, "resume", ck, "--out", resumed, "--quiet")
+    if fmt == "dense":
+        np.testing.assert_array_equal(np.load(resumed), np.load(full))
+    else:
+        a, b = np.load(full), np.load(resumed)
+        assert sorted(a.files) == sorted(b.files)
+        for k in a.files:
+            np.testing.assert_array_equal(a[k], b[k])
+    # Done: neither the stream nor the checkpoint is left (a kill in the middle
+    # of writing a checkpoint may leave the hidden temporary file of that write).
+    left = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".ck.npz.tmp-"))
+    assert left == sorted([full.name, resumed.name])

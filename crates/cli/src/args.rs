@@ -37,6 +37,8 @@ pub enum Command {
     Plot(PlotArgs),
     /// Describe files lifsim reads or writes (.npy, .npz, .spikes, .h5).
     Info(InfoArgs),
+    /// Go on with a run from its last checkpoint (lifsim run --checkpoint).
+    Resume(ResumeArgs),
 }
 
 /// The model flags shared by `run` and `bench`, named after the seed's parameters.
@@ -132,6 +134,13 @@ pub struct RunArgs {
     /// Population name in SONATA output (/spikes/<population>) [default: lifsim]
     #[arg(long, value_name = "NAME")]
     pub population: Option<String>,
+    /// Write the whole simulation state to this file (atomically) every --checkpoint-every
+    /// ms of simulated time; `lifsim resume FILE` goes on from the last one
+    #[arg(long, value_name = "FILE.npz", requires = "checkpoint_every")]
+    pub checkpoint: Option<PathBuf>,
+    /// Simulated time between checkpoints, ms
+    #[arg(long, value_name = "MS", requires = "checkpoint")]
+    pub checkpoint_every: Option<f64>,
 }
 
 /// `lifsim bench`.
@@ -224,6 +233,28 @@ pub struct PlotArgs {
     /// Image height, pixels
     #[arg(long, default_value_t = 800)]
     pub height: u32,
+}
+
+/// `lifsim resume`.
+#[derive(Args, Debug)]
+pub struct ResumeArgs {
+    /// The checkpoint file written by lifsim run --checkpoint
+    #[arg(value_name = "CHECKPOINT")]
+    pub checkpoint: PathBuf,
+    /// Output file [default: the run's own --out]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Progress bar on stderr: auto, always, never
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        value_name = "auto|always|never"
+    )]
+    pub progress: crate::progress::ProgressMode,
+    /// No progress bar
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `lifsim info`.

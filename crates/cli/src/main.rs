@@ -17,6 +17,7 @@ fn main() {
         args::Command::Workload(a) => commands::workload::workload(&a),
         args::Command::Plot(a) => commands::plot::plot(&a),
         args::Command::Info(a) => commands::info::info(&a),
+        args::Command::Resume(a) => commands::resume::resume(&a),
     };
     if let Err(err) = result {
         // One line: the causes joined, most general first; a cause that the

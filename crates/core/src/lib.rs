@@ -15,6 +15,7 @@
 //! - [`io`]: `.npy`/`.npz` files, written atomically; spike output streamed to
 //!   disk as a run goes, then written as `.npy`, `.npz` or SONATA `.h5`.
 //! - [`progress`]: runs in chunks with a progress observer ([`progress::Driver`]).
+//! - [`checkpoint`]: a simulation's whole state saved and restored ([`checkpoint::Checkpoint`]).
 //! - [`workloads`]: the named reference workloads (`seed`, `seed-active`).
 //!
 //! ```
@@ -32,6 +33,7 @@
 #![deny(missing_docs)]
 
 pub mod batch;
+pub mod checkpoint;
 pub mod engine;
 pub mod error;
 pub mod inputs;

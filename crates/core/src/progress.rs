@@ -30,7 +30,9 @@
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
+use crate::checkpoint::{Checkpoint, EngineState};
 use crate::engine::{NetworkSimulation, Simulation};
+use crate::error::{Error, Result};
 use crate::model::Real;
 use crate::recording::SpikeSink;
 
@@ -98,6 +100,18 @@ pub trait Stepper {
     /// Runs up to (not including) step `until`, or the end of the run,
     /// handing each step's spikes to `sink`.
     fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink);
+    /// The whole state now, for a checkpoint; `None` where the engine cannot
+    /// save its state.
+    fn save_state(&self) -> Option<EngineState> {
+        None
+    }
+    /// Puts the simulation in a checkpoint's state.
+    fn restore_state(&mut self, _state: &EngineState) -> Result<()> {
+        Err(Error::param(
+            "checkpoint",
+            "this engine cannot restore a checkpoint",
+        ))
+    }
 }
 
 impl<T: Real> Stepper for Simulation<'_, T> {
@@ -109,6 +123,12 @@ impl<T: Real> Stepper for Simulation<'_, T> {
     }
     fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink) {
         Simulation::run_until(self, until, sink)
+    }
+    fn save_state(&self) -> Option<EngineState> {
+        Some(Checkpoint::save_state(self))
+    }
+    fn restore_state(&mut self, state: &EngineState) -> Result<()> {
+        Checkpoint::restore_state(self, state)
     }
 }
 

@@ -30,7 +30,7 @@ pub fn info(args: &InfoArgs) -> Result<()> {
 }
 
 fn row(key: &str, value: impl std::fmt::Display) {
-    println!("  {key:<13}{value}");
+    println!("  {key:<12} {value}");
 }
 
 fn describe(path: &Path, dt: Option<f64>) -> Result<()> {
@@ -181,6 +181,9 @@ fn describe_npz(path: &Path, dt: Option<f64>, len: u64) -> Result<()> {
     let mut names = z.names();
     names.sort();
     let has = |m: &str| names.iter().any(|n| n == m);
+    if has("meta") && has("step") && has("pending") {
+        return describe_checkpoint(path, len);
+    }
     let kind = if has("times") && has("ids") {
         "spike events (times in ms, ids)"
     } else if has("indptr") && has("indices") && has("data") {
@@ -232,6 +235,49 @@ fn describe_npz(path: &Path, dt: Option<f64>, len: u64) -> Result<()> {
             .saturating_sub(1);
         row("nonzero", format!("{nnz} ({} pointer entries)", rows));
     }
+    Ok(())
+}
+
+fn describe_checkpoint(path: &Path, len: u64) -> Result<()> {
+    let (m, state) = lifsim_core::checkpoint::load(path)?;
+    println!(
+        "{}: lifsim checkpoint ({} engine)",
+        path.display(),
+        m.engine
+    );
+    row("size", size(len));
+    row(
+        "step",
+        format!(
+            "{} of {} ({} of {} ms)",
+            state.step,
+            m.steps,
+            fmt_num(state.step as f64 * m.dt),
+            fmt_num(m.steps as f64 * m.dt)
+        ),
+    );
+    row("neurons", m.n);
+    row(
+        "spikes",
+        format!(
+            "{} so far, {} pending",
+            m.position.spikes,
+            state.pending.len()
+        ),
+    );
+    for p in &state.partitions {
+        for a in &p.arrays {
+            row(
+                &format!("state/{}", a.name),
+                format!("{} values per neuron", a.width),
+            );
+        }
+    }
+    row("run", format!("lifsim run {}", m.args.join(" ")));
+    row("in", &m.cwd);
+    row("output", format!("{} ({})", m.out, m.format));
+    row("stream", &m.stream);
+    row("resume with", format!("lifsim resume {}", path.display()));
     Ok(())
 }
 

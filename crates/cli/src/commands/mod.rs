@@ -6,6 +6,7 @@ pub mod gen_weights;
 pub mod info;
 pub mod network;
 pub mod plot;
+pub mod resume;
 pub mod run;
 pub mod workload;
 

@@ -3,9 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use lifsim_core::checkpoint::{self, CheckpointMeta, EngineState};
 use lifsim_core::io::spikes::{OutputFormat, SpikeOutput, SpikeTrain, DEFAULT_POPULATION};
 use lifsim_core::io::stream::StreamHeader;
+use lifsim_core::io::stream::StreamPosition;
 use lifsim_core::progress::{Driver, Stepper};
 use lifsim_core::{DenseWeights, Real, RecordMode, Simulation, SpikeRecord};
 
@@ -16,7 +18,33 @@ use crate::progress::ProgressReporter;
 
 /// Runs `lifsim run`.
 pub fn run(args: &RunArgs) -> Result<()> {
+    run_with(args, None)
+}
+
+/// A run that goes on from a checkpoint (`lifsim resume`).
+pub struct Resume {
+    /// The checkpoint's meta: the run's arguments, output, stream position.
+    pub meta: CheckpointMeta,
+    /// The state to restore.
+    pub state: EngineState,
+}
+
+/// When and where a run writes checkpoints.
+pub struct CheckpointPlan {
+    /// The checkpoint file.
+    pub path: PathBuf,
+    /// Steps between checkpoints.
+    pub every: u64,
+    /// What each checkpoint records beside the state (its position is updated).
+    pub meta: CheckpointMeta,
+}
+
+/// Runs `lifsim run`, or goes on with one from a checkpoint.
+pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
     if let Some(network) = &args.network {
+        if args.checkpoint.is_some() || resume.is_some() {
+            bail!("checkpoints are for the seed model so far: the network engine cannot save its state (ring buffers, synaptic currents, Poisson generators) yet");
+        }
         return super::network::run_network(args, network);
     }
     if args.json.is_some() {
@@ -38,6 +66,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         super::plot::check_out(png)?;
     }
     let mut reporter = ProgressReporter::new(args.progress, args.quiet);
+    let plan = checkpoint_plan(args, &resume, format, &out, resolved.spec.params.dt)?;
     let (record, wall) = with_weights(
         &resolved,
         Streamed {
@@ -46,6 +75,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
             out: &out,
             population: args.population.as_deref(),
             reporter: &mut reporter,
+            plan,
+            resume,
         },
     )?;
     print_summary(&resolved, &record, wall, &out);
@@ -66,15 +97,136 @@ pub fn run_streamed(
     out: &Path,
     reporter: &mut ProgressReporter,
 ) -> Result<(SpikeRecord, Duration)> {
+    run_checkpointed(sim, header, format, out, reporter, None, None)
+}
+
+/// [`run_streamed`], writing a checkpoint every `plan.every` steps and/or
+/// going on from `resume`'s state and stream position.
+pub fn run_checkpointed(
+    sim: &mut dyn Stepper,
+    header: StreamHeader,
+    format: OutputFormat,
+    out: &Path,
+    reporter: &mut ProgressReporter,
+    mut plan: Option<CheckpointPlan>,
+    resume: Option<Resume>,
+) -> Result<(SpikeRecord, Duration)> {
     let dt = header.dt;
-    let mut output = SpikeOutput::create(format, out, header)?;
-    let start = Instant::now();
     let mut driver = Driver::new(dt);
-    let flow = driver.run(sim, u64::MAX, &mut output, reporter);
+    let mut output = match &resume {
+        None => SpikeOutput::create(format, out, header)?,
+        Some(r) => {
+            let m = &r.meta;
+            if (m.n, m.steps) != (header.n, header.steps) || m.dt != header.dt {
+                bail!(
+                    "the checkpoint is of a run of {} neurons, {} steps of {} ms; its arguments now give {} neurons, {} steps of {} ms (did an input file change?)",
+                    m.n, m.steps, m.dt, header.n, header.steps, header.dt
+                );
+            }
+            sim.restore_state(&r.state)?;
+            driver = driver.with_spikes(m.position.spikes);
+            SpikeOutput::resume(format, out, Path::new(&m.stream), m.position)?
+        }
+    };
+    if let Some(p) = &mut plan {
+        p.meta.stream = absolute(output.stream().path())?.display().to_string();
+    }
+    let start = Instant::now();
+    loop {
+        let until = match &plan {
+            Some(p) => (sim.step_index() / p.every + 1).saturating_mul(p.every),
+            None => u64::MAX,
+        };
+        let flow = driver.run(sim, until, &mut output, reporter);
+        debug_assert!(flow.is_continue(), "the CLI's reporter never stops a run");
+        let Some(p) = &mut plan else { break };
+        if sim.step_index() >= sim.steps() {
+            break;
+        }
+        // The stream first (durably), then the state that goes with it: a
+        // crash between the two leaves the previous checkpoint, whose
+        // stream position is still in the file.
+        p.meta.position = output.stream().sync(true)?;
+        let state = sim
+            .save_state()
+            .ok_or_else(|| anyhow!("this engine cannot save its state"))?;
+        checkpoint::save(&p.path, &p.meta, &state)?;
+    }
     let wall = start.elapsed();
     reporter.finish();
-    debug_assert!(flow.is_continue(), "the CLI's reporter never stops a run");
-    Ok((output.finish()?, wall))
+    let record = output.finish()?;
+    // The run is complete: its checkpoint (whose stream is now gone) has
+    // nothing left to resume.
+    if let Some(p) = &plan {
+        if p.path.exists() {
+            std::fs::remove_file(&p.path).with_context(|| p.path.display().to_string())?;
+        }
+    }
+    Ok((record, wall))
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    Ok(if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(path)
+    })
+}
+
+/// The checkpoints a run writes: from `--checkpoint`/`--checkpoint-every`.
+fn checkpoint_plan(
+    args: &RunArgs,
+    resume: &Option<Resume>,
+    format: OutputFormat,
+    out: &Path,
+    dt: f64,
+) -> Result<Option<CheckpointPlan>> {
+    let (Some(path), Some(every)) = (&args.checkpoint, args.checkpoint_every) else {
+        return Ok(None);
+    };
+    let steps = every / dt;
+    if !(steps.is_finite() && steps >= 1.0) || (steps - steps.round()).abs() > 1e-6 * steps {
+        bail!("--checkpoint-every must be a positive multiple of dt ({dt} ms), got {every}");
+    }
+    lifsim_core::io::check_writable(path)?;
+    let run_args = match resume {
+        Some(r) => r.meta.args.clone(),
+        None => std::env::args().skip(2).collect(),
+    };
+    let cwd = match resume {
+        Some(r) => r.meta.cwd.clone(),
+        None => std::env::current_dir()?.display().to_string(),
+    };
+    Ok(Some(CheckpointPlan {
+        path: absolute(path)?,
+        every: steps.round() as u64,
+        meta: CheckpointMeta {
+            version: checkpoint::CHECKPOINT_VERSION,
+            engine: "dense".into(),
+            n: 0,
+            dt,
+            steps: 0,
+            args: run_args,
+            cwd,
+            format: format_name(format).into(),
+            out: absolute(out)?.display().to_string(),
+            stream: String::new(),
+            position: StreamPosition {
+                step: 0,
+                bytes: 0,
+                spikes: 0,
+            },
+        },
+    }))
+}
+
+/// The `--format` name of an output format.
+pub fn format_name(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Dense => "dense",
+        OutputFormat::Events => "events",
+        OutputFormat::Sonata => "sonata",
+    }
 }
 
 /// Draws the raster of the spike file just written.
@@ -98,6 +250,8 @@ struct Streamed<'a> {
     out: &'a Path,
     population: Option<&'a str>,
     reporter: &'a mut ProgressReporter,
+    plan: Option<CheckpointPlan>,
+    resume: Option<Resume>,
 }
 
 impl WeightsFn<(SpikeRecord, Duration)> for Streamed<'_> {
@@ -116,7 +270,19 @@ impl WeightsFn<(SpikeRecord, Duration)> for Streamed<'_> {
             steps: sim.steps(),
             population: self.population.unwrap_or(DEFAULT_POPULATION).to_string(),
         };
-        run_streamed(&mut sim, header, self.format, self.out, self.reporter)
+        let mut plan = self.plan;
+        if let Some(p) = &mut plan {
+            (p.meta.n, p.meta.steps) = (header.n, header.steps);
+        }
+        run_checkpointed(
+            &mut sim,
+            header,
+            self.format,
+            self.out,
+            self.reporter,
+            plan,
+            self.resume,
+        )
     }
 }
 

@@ -179,6 +179,53 @@ impl<'w, T: Real> Simulation<'w, T> {
     }
 }
 
+impl<T: Real> crate::checkpoint::Checkpoint for Simulation<'_, T> {
+    fn save_state(&self) -> crate::checkpoint::EngineState {
+        crate::checkpoint::EngineState {
+            engine: "dense".into(),
+            step: self.step,
+            pending: self.fired.clone(),
+            partitions: self.parts.iter().map(|p| p.save_state()).collect(),
+        }
+    }
+
+    fn restore_state(&mut self, state: &crate::checkpoint::EngineState) -> Result<()> {
+        if state.engine != "dense" {
+            return Err(Error::param(
+                "checkpoint",
+                format!(
+                    "is of the {} engine, not the seed model's dense one",
+                    state.engine
+                ),
+            ));
+        }
+        if state.step > self.steps {
+            return Err(Error::param(
+                "checkpoint",
+                format!("is at step {} of a run of {} steps", state.step, self.steps),
+            ));
+        }
+        let whole = state.joined()?;
+        if whole.range != (0..self.n()) {
+            return Err(Error::param(
+                "checkpoint",
+                format!(
+                    "holds {} neurons; this network has {}",
+                    whole.range.len(),
+                    self.n()
+                ),
+            ));
+        }
+        for p in &mut self.parts {
+            let cut = crate::checkpoint::EngineState::cut(&whole, p.range())?;
+            p.restore_state(&cut, &state.pending)?;
+        }
+        self.step = state.step;
+        self.exchange();
+        Ok(())
+    }
+}
+
 /// `n` neurons cut into `parts` contiguous ranges of nearly equal size,
 /// boundaries on multiples of 64 neurons (whole cache lines).
 pub fn split(n: usize, parts: usize) -> Vec<Range<usize>> {

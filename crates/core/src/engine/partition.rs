@@ -9,6 +9,8 @@ use std::collections::VecDeque;
 use std::ops::Range;
 
 use super::kernel::{self, Isa};
+use crate::checkpoint::{PartitionState, StateArray, StateData};
+use crate::error::{Error, Result};
 use crate::inputs::Drive;
 use crate::model::{Coefficients, Real};
 use crate::network::DenseView;
@@ -144,6 +146,55 @@ impl<T: Real> Partition<T> {
         // neuron may have crossed it, but it is at v_reset now.
         let v = &self.v;
         self.fired.retain(|&j| v[(j - base) as usize] >= c.v_thresh);
+    }
+
+    /// This range's dynamic state (for checkpoints): `v` and, per neuron, the
+    /// last step it is held at `v_reset` (`u64::MAX`: not held). The synaptic
+    /// input is recomputed every step and is not state.
+    pub(super) fn save_state(&self) -> PartitionState {
+        let v: Vec<f64> = self.v.iter().map(|&x| x.to_f64()).collect();
+        let mut until = vec![u64::MAX; self.range.len()];
+        for &(i, last) in &self.refractory {
+            until[i as usize] = last;
+        }
+        PartitionState {
+            range: self.range.clone(),
+            arrays: vec![
+                StateArray::new("v", 1, StateData::F64(v)),
+                StateArray::new("refractory_until", 1, StateData::U64(until)),
+            ],
+        }
+    }
+
+    /// Restores [`Self::save_state`]'s state; `pending` are the network's
+    /// neurons that spike at the next step.
+    pub(super) fn restore_state(&mut self, s: &PartitionState, pending: &[u32]) -> Result<()> {
+        let (StateData::F64(v), StateData::U64(until)) =
+            (s.array("v", 1)?, s.array("refractory_until", 1)?)
+        else {
+            return Err(Error::param(
+                "checkpoint",
+                "v must be float64 and refractory_until uint64",
+            ));
+        };
+        self.v = v.iter().map(|&x| T::from_f64(x)).collect();
+        // The queue releases from the front: order it by release step, as
+        // firing order made it.
+        let mut held: Vec<(u32, u64)> = until
+            .iter()
+            .enumerate()
+            .filter(|&(_, &u)| u != u64::MAX)
+            .map(|(i, &u)| (i as u32, u))
+            .collect();
+        held.sort_by_key(|&(i, u)| (u, i));
+        self.refractory = held.into();
+        self.fired.clear();
+        self.fired.extend(
+            pending
+                .iter()
+                .filter(|&&j| self.range.contains(&(j as usize))),
+        );
+        Ok(())
     }
 
     fn detect(&mut self, c: &Coefficients<T>) {

@@ -97,12 +97,18 @@ impl SpikeOutput {
         })
     }
 
-    /// Goes on writing the stream of output `out` from position `at` (a
-    /// checkpoint's), dropping whatever was written after it.
-    pub fn resume(format: OutputFormat, out: &Path, at: StreamPosition) -> Result<Self> {
+    /// Goes on writing the event stream `stream` from position `at` (a
+    /// checkpoint's), dropping whatever was written after it; the output goes
+    /// to `out`.
+    pub fn resume(
+        format: OutputFormat,
+        out: &Path,
+        stream: &Path,
+        at: StreamPosition,
+    ) -> Result<Self> {
         format.check_available()?;
         crate::io::check_writable(out)?;
-        let stream = EventStreamWriter::resume(&stream::stream_path_for(out), at)?;
+        let stream = EventStreamWriter::resume(stream, at)?;
         Ok(Self {
             format,
             out: out.to_path_buf(),

@@ -1,0 +1,48 @@
+//! `lifsim resume CHECKPOINT`: goes on with a run from its last checkpoint and
+//! writes the complete output, the same bits as a run never interrupted.
+//!
+//! The checkpoint holds the run's own arguments: the network is built again
+//! from them (in the folder the run started in), the state is put back, the
+//! spike stream is cut back to the checkpoint's step, and the run goes on,
+//! still writing checkpoints.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use lifsim_core::checkpoint;
+
+use super::run::{run_with, Resume};
+use crate::args::{Cli, Command, ResumeArgs};
+
+/// Runs `lifsim resume`.
+pub fn resume(args: &ResumeArgs) -> Result<()> {
+    let (meta, state) = checkpoint::load(&args.checkpoint)?;
+    let here = std::env::current_dir()?;
+    let out: PathBuf = match &args.out {
+        Some(o) => here.join(o),
+        None => PathBuf::from(&meta.out),
+    };
+    let argv = ["lifsim".to_string(), "run".to_string()]
+        .into_iter()
+        .chain(meta.args.iter().cloned());
+    let cli = Cli::try_parse_from(argv).with_context(|| {
+        format!(
+            "{}: the run's arguments no longer parse",
+            args.checkpoint.display()
+        )
+    })?;
+    let Command::Run(mut run) = cli.command else {
+        bail!(
+            "{}: not a checkpoint of lifsim run",
+            args.checkpoint.display()
+        );
+    };
+    std::env::set_current_dir(&meta.cwd)
+        .with_context(|| format!("the run's folder {}", meta.cwd))?;
+    run.out = Some(out);
+    run.format = Some(meta.format.clone());
+    run.progress = args.progress;
+    run.quiet = args.quiet;
+    run_with(&run, Some(Resume { meta, state }))
+}
