@@ -533,6 +533,15 @@ impl NetworkDescription {
             if n_src == 0 && indegree > 0 {
                 return bad("indegree", &place, "the source populations are empty");
             }
+            // A lone source that is also the target has nothing to draw.
+            let overlap = source.iter().any(|s| target.contains(s));
+            if !allow_autapses && n_src == 1 && overlap && indegree > 0 {
+                return bad(
+                    "indegree",
+                    &place,
+                    "the only source is the target itself and allow_autapses = false",
+                );
+            }
         }
         let weight = match (p.weight, &rule) {
             (Some(w), _) => w,
@@ -847,6 +856,13 @@ mod tests {
             (MINI.replace("size = 2", "size = 2\nvthresh = 1"), "unknown field `vthresh`"),
             (MINI.replace("rule = \"fixed_indegree\"", "rule = \"ring\""), "unknown rule \"ring\""),
             (MINI.replace("weight = 0.5", ""), "needs a weight"),
+            (
+                MINI.replace("target = [\"E\", \"I\"]", "target = \"I\"")
+                    .replace("source = \"E\"", "source = \"I\"")
+                    .replace("size = 2", "size = 1")
+                    .replace("indegree = 3", "indegree = 3\nallow_autapses = false"),
+                "the only source is the target itself",
+            ),
         ];
         for (text, want) in cases {
             let err = parse(&text).unwrap_err().to_string();
