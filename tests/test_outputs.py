@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -261,3 +262,32 @@ def test_a_run_killed_and_resumed_from_its_checkpoint_is_bit_identical(tmp_path,
     # of writing a checkpoint may leave the hidden temporary file of that write).
     left = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".ck.npz.tmp-"))
     assert left == sorted([full.name, resumed.name])
+
+
+def test_a_network_run_killed_and_resumed_is_bit_identical(tmp_path, lifsim_bin):
+    """The same for the network engine (cuba: exponential synapses, currents,
+    refractoriness), resumed on another thread count."""
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "examples" / "cuba.toml").read_text()
+    net = tmp_path / "cuba.toml"
+    net.write_text(re.sub(r"(?m)^duration = .*$", "duration = 4000.0", text))
+    full = tmp_path / "full.npz"
+    lifsim(lifsim_bin, "run", net, "--out", full, "--quiet")
+    ck, out = tmp_path / "ck.npz", tmp_path / "s.npz"
+    proc = subprocess.Popen([str(lifsim_bin), "run", str(net), "--out", str(out), "--checkpoint", str(ck),
+                             "--checkpoint-every", "100", "--threads", "2", "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None and not ck.exists():
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists() and ck.exists(), "the run was to be killed after its first checkpoint"
+    info = lifsim(lifsim_bin, "info", ck).stdout
+    assert "lifsim checkpoint (network engine)" in info and "state/isyn0" in info, info
+    resumed = tmp_path / "resumed.npz"
+    lifsim(lifsim_bin, "resume", ck, "--out", resumed, "--quiet")
+    a, b = np.load(full), np.load(resumed)
+    for k in a.files:
+        np.testing.assert_array_equal(a[k], b[k])
+    assert len(a["times"]) > 50_000

@@ -456,4 +456,137 @@ mod tests {
             "{e}"
         );
     }
+
+    /// Every spike, as (step, id).
+    #[derive(Default)]
+    struct Collect(Vec<(u64, u32)>);
+
+    impl crate::recording::SpikeSink for Collect {
+        fn record(&mut self, step: usize, fired: &[u32]) {
+            self.0.extend(fired.iter().map(|&i| (step as u64, i)));
+        }
+    }
+
+    /// A network with every kind of state the network engine has: delta
+    /// synapses with delays (ring buffers), exponential synapses with and
+    /// without delay (currents), refractoriness and Poisson input.
+    const NETWORK: &str = r#"
+        dt = 0.1
+        duration = 300.0
+        seed = 5
+        [[population]]
+        name = "E"
+        size = 160
+        tau_m = 20.0
+        v_rest = -49.0
+        v_reset = -60.0
+        v_thresh = -50.0
+        t_ref = 2.0
+        r = 1.0
+        v0 = { distribution = "uniform", low = -60.0, high = -50.0 }
+        integration = "exact"
+        [[population]]
+        name = "I"
+        size = 40
+        tau_m = 10.0
+        v_rest = -55.0
+        v_reset = -60.0
+        v_thresh = -50.0
+        t_ref = 1.0
+        r = 1.0
+        v0 = -58.0
+        integration = "exact"
+        [[projection]]
+        source = "E"
+        target = ["E", "I"]
+        rule = "fixed_probability"
+        p = 0.1
+        weight = 1.5
+        delay = 1.2
+        synapse = "exponential"
+        tau_syn = 5.0
+        [[projection]]
+        source = "I"
+        target = ["E"]
+        rule = "fixed_indegree"
+        indegree = 8
+        weight = -2.0
+        delay = 0.7
+        synapse = "delta"
+        [[projection]]
+        source = "E"
+        target = ["I"]
+        rule = "fixed_probability"
+        p = 0.05
+        weight = 0.8
+        delay = 0.0
+        synapse = "exponential"
+        tau_syn = 3.0
+        [[input]]
+        type = "poisson"
+        target = ["E", "I"]
+        rate = 900.0
+        weight = 0.6
+        synapse = "delta"
+    "#;
+
+    #[test]
+    fn a_restored_network_goes_on_bit_for_bit_with_any_thread_count() {
+        use crate::engine::NetworkSimulation;
+        use crate::network::{Network, NetworkDescription};
+        let desc = NetworkDescription::from_toml(NETWORK, Path::new("."), "mixed").unwrap();
+        let net = Network::<f64>::build(&desc).unwrap();
+        let n = net.n();
+        let steps = desc.steps();
+        let mut whole = Recorder::new(RecordMode::Events, n, steps).unwrap();
+        NetworkSimulation::new(&net, Some(1))
+            .unwrap()
+            .run(&mut whole);
+        let whole = whole.finish(desc.dt);
+        assert!(whole.total > 500, "the network is active: {}", whole.total);
+
+        let mut first = NetworkSimulation::new(&net, Some(3)).unwrap();
+        let mut before = Collect::default();
+        first.run_until(1111, &mut before);
+        let state = first.save_state();
+        let names: Vec<&str> = state.partitions[0]
+            .arrays
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        for want in ["y", "until", "ring0", "dirty0", "poisson0"] {
+            assert!(names.contains(&want), "{want} not in {names:?}");
+        }
+        assert!(names.iter().any(|n| n.starts_with("isyn")), "{names:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ck.npz");
+        let mut m = meta(n, &LifParams::default());
+        m.engine = "network".into();
+        save(&path, &m, &state).unwrap();
+        drop(first);
+        let (_, state) = load(&path).unwrap();
+        for threads in [1, 2] {
+            let mut second = NetworkSimulation::new(&net, Some(threads)).unwrap();
+            second.restore_state(&state).unwrap();
+            let mut after = Collect::default();
+            second.run(&mut after);
+            let all: Vec<(u64, u32)> = before.0.iter().chain(&after.0).copied().collect();
+            let events = whole.events.as_ref().unwrap();
+            let want: Vec<(u64, u32)> = events
+                .steps
+                .iter()
+                .copied()
+                .zip(events.ids.iter().copied())
+                .collect();
+            assert_eq!(all, want, "{threads} threads");
+        }
+        // A dense checkpoint does not restore a network.
+        let dense = EngineState {
+            engine: "dense".into(),
+            ..state
+        };
+        let mut other = NetworkSimulation::new(&net, None).unwrap();
+        let e = other.restore_state(&dense).unwrap_err();
+        assert!(e.to_string().contains("not the network engine"), "{e}");
+    }
 }

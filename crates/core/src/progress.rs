@@ -142,6 +142,12 @@ impl<T: Real> Stepper for NetworkSimulation<'_, T> {
     fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink) {
         NetworkSimulation::run_until(self, until, sink)
     }
+    fn save_state(&self) -> Option<EngineState> {
+        Some(Checkpoint::save_state(self))
+    }
+    fn restore_state(&mut self, state: &EngineState) -> Result<()> {
+        Checkpoint::restore_state(self, state)
+    }
 }
 
 /// Runs a [`Stepper`] in chunks, counting spikes and reporting progress.

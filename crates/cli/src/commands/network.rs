@@ -18,6 +18,7 @@ use lifsim_core::{
 };
 use serde::Serialize;
 
+use super::run::{checkpoint_plan, run_checkpointed, Resume};
 use crate::args::{record_mode, RunArgs};
 use crate::progress::ProgressReporter;
 
@@ -76,7 +77,7 @@ pub struct NetworkReport {
 }
 
 /// Runs a network file.
-pub fn run_network(args: &RunArgs, path: &Path) -> Result<()> {
+pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Result<()> {
     let start = Instant::now();
     refuse_seed_flags(args)?;
     let mut desc = NetworkDescription::load(path)?;
@@ -119,8 +120,8 @@ pub fn run_network(args: &RunArgs, path: &Path) -> Result<()> {
         check_writable(json)?;
     }
     let report = match desc.dtype {
-        Dtype::Float64 => simulate::<f64>(&desc, path, args, format, &out, start)?,
-        Dtype::Float32 => simulate::<f32>(&desc, path, args, format, &out, start)?,
+        Dtype::Float64 => simulate::<f64>(&desc, path, args, format, &out, start, resume)?,
+        Dtype::Float32 => simulate::<f32>(&desc, path, args, format, &out, start, resume)?,
     };
     print_report(&report);
     if let Some(png) = &args.plot {
@@ -167,6 +168,7 @@ fn simulate<T: Real>(
     format: Option<OutputFormat>,
     out: &Path,
     start: Instant,
+    resume: Option<Resume>,
 ) -> Result<NetworkReport> {
     let net = Network::<T>::build(desc)?;
     let mut sim = NetworkSimulation::new(&net, args.model.threads)?;
@@ -184,9 +186,17 @@ fn simulate<T: Real>(
                     .clone()
                     .unwrap_or_else(|| DEFAULT_POPULATION.to_string()),
             };
-            super::run::run_streamed(&mut sim, header, format, out, &mut reporter)?
+            let mut plan = checkpoint_plan(args, &resume, format, out, desc.dt)?;
+            if let Some(p) = &mut plan {
+                p.meta.engine = "network".into();
+                (p.meta.n, p.meta.steps) = (header.n, header.steps);
+            }
+            run_checkpointed(&mut sim, header, format, out, &mut reporter, plan, resume)?
         }
         None => {
+            if args.checkpoint.is_some() || resume.is_some() {
+                bail!("checkpoints need a spike output (--format events, dense or sonata), not counts");
+            }
             let mut recorder = Recorder::new(RecordMode::Counts, net.n(), steps)?;
             let t = Instant::now();
             let _ = Driver::new(desc.dt).run(&mut sim, u64::MAX, &mut recorder, &mut reporter);

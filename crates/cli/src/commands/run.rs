@@ -42,10 +42,7 @@ pub struct CheckpointPlan {
 /// Runs `lifsim run`, or goes on with one from a checkpoint.
 pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
     if let Some(network) = &args.network {
-        if args.checkpoint.is_some() || resume.is_some() {
-            bail!("checkpoints are for the seed model so far: the network engine cannot save its state (ring buffers, synaptic currents, Poisson generators) yet");
-        }
-        return super::network::run_network(args, network);
+        return super::network::run_network(args, network, resume);
     }
     if args.json.is_some() {
         anyhow::bail!("--json is for network files (lifsim run NETWORK.toml --json FILE); use lifsim bench --json for the seed model");
@@ -89,19 +86,9 @@ pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
 /// Runs `sim` to its end, streaming its spikes to disk as they come (memory
 /// stays flat; a killed run leaves `<out>.spikes` behind with every spike up to
 /// its last flush) and writing `out` in `format` at the end; progress goes to
-/// `reporter`. Returns the spike counts and the simulation's wall-clock time.
-pub fn run_streamed(
-    sim: &mut dyn Stepper,
-    header: StreamHeader,
-    format: OutputFormat,
-    out: &Path,
-    reporter: &mut ProgressReporter,
-) -> Result<(SpikeRecord, Duration)> {
-    run_checkpointed(sim, header, format, out, reporter, None, None)
-}
-
-/// [`run_streamed`], writing a checkpoint every `plan.every` steps and/or
-/// going on from `resume`'s state and stream position.
+/// `reporter`. With a `plan`, writes a checkpoint every `plan.every` steps;
+/// with `resume`, goes on from a checkpoint's state and stream position.
+/// Returns the spike counts and the simulation's wall-clock time.
 pub fn run_checkpointed(
     sim: &mut dyn Stepper,
     header: StreamHeader,
@@ -174,7 +161,7 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 }
 
 /// The checkpoints a run writes: from `--checkpoint`/`--checkpoint-every`.
-fn checkpoint_plan(
+pub fn checkpoint_plan(
     args: &RunArgs,
     resume: &Option<Resume>,
     format: OutputFormat,

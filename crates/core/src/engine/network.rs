@@ -44,6 +44,7 @@ use rayon::prelude::*;
 
 use super::kernel::Isa;
 use super::split;
+use crate::checkpoint::{EngineState, PartitionState, StateArray, StateData};
 use crate::error::{Error, Result};
 use crate::inputs::PoissonSampler;
 use crate::model::Real;
@@ -299,6 +300,49 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     }
 }
 
+impl<T: Real> crate::checkpoint::Checkpoint for NetworkSimulation<'_, T> {
+    fn save_state(&self) -> EngineState {
+        let slots = (self.shared.mask + 1) as usize;
+        EngineState {
+            engine: "network".into(),
+            step: self.step,
+            pending: self.fired.clone(),
+            partitions: self.parts.iter().map(|p| p.save_state(slots)).collect(),
+        }
+    }
+
+    fn restore_state(&mut self, state: &EngineState) -> Result<()> {
+        if state.engine != "network" {
+            return Err(Error::param(
+                "checkpoint",
+                format!("is of the {} engine, not the network engine", state.engine),
+            ));
+        }
+        if state.step > self.steps {
+            return Err(Error::param(
+                "checkpoint",
+                format!("is at step {} of a run of {} steps", state.step, self.steps),
+            ));
+        }
+        let n = self.shared.net.n();
+        let whole = state.joined()?;
+        if whole.range != (0..n) {
+            return Err(Error::param(
+                "checkpoint",
+                format!("holds {} neurons; this network has {n}", whole.range.len()),
+            ));
+        }
+        let slots = (self.shared.mask + 1) as usize;
+        for p in &mut self.parts {
+            let cut = EngineState::cut(&whole, p.range.clone())?;
+            p.restore_state(&cut, state.step, &state.pending, slots)?;
+        }
+        self.step = state.step;
+        self.fired = state.pending.clone();
+        Ok(())
+    }
+}
+
 impl<T: Real> Part<T> {
     fn new(
         net: &Network<T>,
@@ -411,6 +455,151 @@ impl<T: Real> Part<T> {
             fired: Vec::new(),
             range,
         })
+    }
+
+    /// This range's dynamic state, for checkpoints: `y`, `until`, the
+    /// synaptic currents and ring buffers of every channel (a ring as `slots`
+    /// values per neuron), the rows' dirty flags (per neuron, `slots` each:
+    /// this partition's flags), and each Poisson input's generator state (4
+    /// words per target neuron, zeros elsewhere). Spike-time inputs need
+    /// nothing: how far each has gone follows from the step.
+    fn save_state(&self, slots: usize) -> PartitionState {
+        let len = self.range.len();
+        let f = |v: &[T]| StateData::F64(v.iter().map(|&x| x.to_f64()).collect());
+        let mut arrays = vec![
+            StateArray::new("y", 1, f(&self.y)),
+            StateArray::new("until", 1, StateData::F64(self.until.clone())),
+        ];
+        for (ch, isyn) in self.isyn.iter().enumerate() {
+            if !isyn.is_empty() {
+                arrays.push(StateArray::new(&format!("isyn{ch}"), 1, f(isyn)));
+            }
+        }
+        for (ch, ring) in self.ring.iter().enumerate() {
+            // Slot-major rows to neuron-major values.
+            let mut by_neuron = vec![0.0f64; len * slots];
+            for slot in 0..slots {
+                for i in 0..len {
+                    by_neuron[i * slots + slot] = ring[slot * len + i].to_f64();
+                }
+            }
+            arrays.push(StateArray::new(
+                &format!("ring{ch}"),
+                slots,
+                StateData::F64(by_neuron),
+            ));
+            let flags: Vec<u8> = (0..len)
+                .flat_map(|_| self.dirty[ch].iter().map(|&d| u8::from(d)))
+                .collect();
+            arrays.push(StateArray::new(
+                &format!("dirty{ch}"),
+                slots,
+                StateData::U8(flags),
+            ));
+        }
+        for (q, input) in self.poisson.iter().enumerate() {
+            let mut words = vec![0u64; len * 4];
+            for (&i, rng) in input.targets.iter().zip(&input.rngs) {
+                words[i as usize * 4..i as usize * 4 + 4].copy_from_slice(&rng.state());
+            }
+            arrays.push(StateArray::new(
+                &format!("poisson{q}"),
+                4,
+                StateData::U64(words),
+            ));
+        }
+        PartitionState {
+            range: self.range.clone(),
+            arrays,
+        }
+    }
+
+    /// Restores [`Self::save_state`]'s state (of these neurons, cut from the
+    /// network-wide state) after `step` steps; `pending` spike at the next.
+    fn restore_state(
+        &mut self,
+        st: &PartitionState,
+        step: u64,
+        pending: &[u32],
+        slots: usize,
+    ) -> Result<()> {
+        let len = self.range.len();
+        let bad = |name: &str| {
+            Error::param(
+                "checkpoint",
+                format!("state array {name} has the wrong type"),
+            )
+        };
+        let floats = |name: &str, width: usize| -> Result<&Vec<f64>> {
+            match st.array(name, width)? {
+                StateData::F64(v) => Ok(v),
+                _ => Err(bad(name)),
+            }
+        };
+        self.y = floats("y", 1)?.iter().map(|&x| T::from_f64(x)).collect();
+        self.until = floats("until", 1)?.clone();
+        for ch in 0..self.isyn.len() {
+            if !self.isyn[ch].is_empty() {
+                self.isyn[ch] = floats(&format!("isyn{ch}"), 1)?
+                    .iter()
+                    .map(|&x| T::from_f64(x))
+                    .collect();
+            }
+        }
+        for ch in 0..self.ring.len() {
+            let values = floats(&format!("ring{ch}"), slots)?;
+            for slot in 0..slots {
+                for i in 0..len {
+                    self.ring[ch][slot * len + i] = T::from_f64(values[i * slots + slot]);
+                }
+            }
+            let name = format!("dirty{ch}");
+            let StateData::U8(flags) = st.array(&name, slots)? else {
+                return Err(bad(&name));
+            };
+            // A row is dirty here if it was in any partition it came from:
+            // taking in a row of zeros changes nothing, so this is exact
+            // whatever the old and new partitions.
+            for slot in 0..slots {
+                self.dirty[ch][slot] = (0..len).any(|i| flags[i * slots + slot] != 0);
+            }
+        }
+        for (q, input) in self.poisson.iter_mut().enumerate() {
+            let name = format!("poisson{q}");
+            let StateData::U64(words) = st.array(&name, 4)? else {
+                return Err(bad(&name));
+            };
+            for (&i, rng) in input.targets.iter().zip(input.rngs.iter_mut()) {
+                let w: [u64; 4] = words[i as usize * 4..i as usize * 4 + 4]
+                    .try_into()
+                    .expect("4 words");
+                if w == [0; 4] {
+                    return Err(Error::param(
+                        "checkpoint",
+                        format!(
+                            "has no generator state for Poisson input {q} of neuron {}",
+                            self.range.start + i as usize
+                        ),
+                    ));
+                }
+                *rng = Xoshiro256pp::from_state(w);
+            }
+        }
+        // Spike-time inputs have taken in every event arriving by t_step.
+        for input in &mut self.spikes {
+            input.next = if step == 0 {
+                0
+            } else {
+                input.events.partition_point(|&(a, _, _)| a <= step)
+            };
+        }
+        self.fired.clear();
+        self.fired.extend(
+            pending
+                .iter()
+                .filter(|&&j| self.range.contains(&(j as usize))),
+        );
+        Ok(())
     }
 
     /// One step (see the module documentation), given the spikes emitted at `t_k`.
