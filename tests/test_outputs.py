@@ -286,7 +286,7 @@ def test_a_network_run_killed_and_resumed_is_bit_identical(tmp_path, lifsim_bin)
     info = lifsim(lifsim_bin, "info", ck).stdout
     assert "lifsim checkpoint (network engine)" in info and "state/isyn0" in info, info
     resumed = tmp_path / "resumed.npz"
-    lifsim(lifsim_bin, "resume", ck, "--out", resumed, "--quiet")
+    lifsim(lifsim_bin, "resume", ck, "--out", resumed, "--threads", 1, "--quiet")
     a, b = np.load(full), np.load(resumed)
     for k in a.files:
         np.testing.assert_array_equal(a[k], b[k])

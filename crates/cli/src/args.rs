@@ -244,6 +244,9 @@ pub struct ResumeArgs {
     /// Output file [default: the run's own --out]
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Threads [default: the run's own]; the result is the same bits with any
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Progress bar on stderr: auto, always, never
     #[arg(
         long,

@@ -42,6 +42,9 @@ pub fn resume(args: &ResumeArgs) -> Result<()> {
         .with_context(|| format!("the run's folder {}", meta.cwd))?;
     run.out = Some(out);
     run.format = Some(meta.format.clone());
+    if args.threads.is_some() {
+        run.model.threads = args.threads;
+    }
     run.progress = args.progress;
     run.quiet = args.quiet;
     run_with(&run, Some(Resume { meta, state }))
