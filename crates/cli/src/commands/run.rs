@@ -111,6 +111,10 @@ pub fn run_checkpointed(
                 );
             }
             sim.restore_state(&r.state)?;
+            remove_stale_temps(out);
+            if let Some(p) = &plan {
+                remove_stale_temps(&p.path);
+            }
             driver = driver.with_spikes(m.position.spikes);
             SpikeOutput::resume(format, out, Path::new(&m.stream), m.position)?
         }
@@ -150,6 +154,37 @@ pub fn run_checkpointed(
         }
     }
     Ok((record, wall))
+}
+
+/// Removes the hidden temporary files (`.NAME.tmp-PID`, see
+/// `lifsim_core::io::AtomicFile`) that a killed writer of `target` left,
+/// where process PID is gone (Linux's /proc tells; elsewhere nothing is removed).
+pub fn remove_stale_temps(target: &Path) {
+    let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        if !pid.is_empty() && !Path::new("/proc").join(&pid).exists() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 fn absolute(path: &Path) -> Result<PathBuf> {
