@@ -88,6 +88,13 @@ impl SpikeOutput {
     /// Starts the stream for output `out`; checks first that `out` can be written.
     pub fn create(format: OutputFormat, out: &Path, header: StreamHeader) -> Result<Self> {
         format.check_available()?;
+        let pop = &header.population;
+        if pop.is_empty() || pop.contains('/') || pop.chars().any(char::is_control) {
+            return Err(Error::param(
+                "population",
+                format!("must be a name without '/', got {pop:?}"),
+            ));
+        }
         crate::io::check_writable(out)?;
         let stream = EventStreamWriter::create(&stream::stream_path_for(out), header)?;
         Ok(Self {
