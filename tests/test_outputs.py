@@ -91,6 +91,9 @@ def test_sonata_report_reads_in_h5py_and_equals_the_events(tmp_path, lifsim_bin,
     info = lifsim(lifsim_bin, "info", h5).stdout
     assert "SONATA spike report" in info and "@sorting = by_time" in info
     assert f"{want.sum()} in 39.99 ms" in info
+    png = tmp_path / "h5.png"
+    lifsim(lifsim_bin, "plot", h5, "--out", png)
+    assert png.read_bytes().startswith(b"\x89PNG")
 
 
 def test_info_describes_what_lifsim_reads_and_writes(tmp_path, lifsim_bin, active_net):
