@@ -29,7 +29,7 @@ struct SpinBarrier {
 }
 
 /// Spins before sleeping: a few tens of microseconds, about one step.
-const SPINS: u32 = 1 << 12;
+const SPINS: u32 = 1 << 16;
 
 impl SpinBarrier {
     fn new(threads: usize) -> Self {
@@ -60,7 +60,9 @@ impl SpinBarrier {
             if self.generation.load(Ordering::Acquire) != generation {
                 return;
             }
-            std::hint::spin_loop();
+            // A plain re-load, no PAUSE: under a hypervisor, PAUSE loops
+            // trigger pause-loop exits that cost microseconds each.
+            std::sync::atomic::compiler_fence(Ordering::SeqCst);
         }
         // The generation changes only under the lock, so checking it under
         // the lock before waiting cannot miss the wake-up.
