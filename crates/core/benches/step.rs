@@ -23,12 +23,15 @@ fn step(c: &mut Criterion) {
         for spikes in [0, 1, n / 100, n / 10] {
             let fired = random_subset(n, spikes);
             let mut part = Partition::new(0..n, vec![-60.0; n], Drive::Constant(0.0), &coeffs);
+            // Criterion calls the routine several times (warm-up, samples): the
+            // step count must keep going forward across calls, as time does in a
+            // simulation, or refractory entries would never expire.
+            let mut k = 0u64;
             group.throughput(Throughput::Elements(n as u64));
             group.bench_with_input(
                 BenchmarkId::new(format!("n={n}"), spikes),
                 &fired,
                 |b, fired| {
-                    let mut k = 0u64;
                     b.iter(|| {
                         part.advance(k, &view, fired, &coeffs, isa);
                         k += 1;
