@@ -106,13 +106,7 @@ fn summarise(resolved: &Resolved, args: &BenchArgs, outputs: &[(RunOutput, f64)]
         n: first.n,
         steps: first.steps,
         dtype: resolved.dtype.to_string(),
-        threads: resolved.spec.options.threads.unwrap_or_else(|| {
-            if first.n >= lifsim_core::engine::PARALLEL_MIN_NEURONS {
-                rayon_threads()
-            } else {
-                1
-            }
-        }),
+        threads: resolved.spec.options.threads_for(first.n).unwrap_or(1),
         record: args.record.clone(),
         warmup: args.warmup,
         mean_s: mean,
@@ -124,10 +118,6 @@ fn summarise(resolved: &Resolved, args: &BenchArgs, outputs: &[(RunOutput, f64)]
         spikes: first.total,
         rate_hz: first.mean_rate_hz(),
     }
-}
-
-fn rayon_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The median of `xs` (mean of the middle two for an even count).

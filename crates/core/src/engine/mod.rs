@@ -32,6 +32,20 @@ pub struct EngineOptions {
     pub isa: Option<Isa>,
 }
 
+impl EngineOptions {
+    /// The threads a simulation of `n` neurons splits its step across: the
+    /// number asked for, or by default one below [`PARALLEL_MIN_NEURONS`]
+    /// neurons and every core above.
+    pub fn threads_for(&self, n: usize) -> Result<usize> {
+        match self.threads {
+            Some(0) => Err(Error::param("threads", "must be at least 1")),
+            Some(t) => Ok(t),
+            None if n >= PARALLEL_MIN_NEURONS => Ok(rayon::current_num_threads()),
+            None => Ok(1),
+        }
+    }
+}
+
 /// A network ready to run: weights, neuron state and constants.
 pub struct Simulation<'w, T: Real> {
     weights: DenseView<'w, T>,
@@ -58,12 +72,7 @@ impl<'w, T: Real> Simulation<'w, T> {
         let v0 = v0.voltages(n, params)?;
         let coeffs = Coefficients::<T>::new(params)?;
         let isa = options.isa.unwrap_or_else(Isa::detect);
-        let threads = match options.threads {
-            Some(0) => return Err(Error::param("threads", "must be at least 1")),
-            Some(t) => t,
-            None if n >= PARALLEL_MIN_NEURONS => rayon::current_num_threads(),
-            None => 1,
-        };
+        let threads = options.threads_for(n)?;
         let drive = Drive::<T>::new(current);
         let parts: Vec<Partition<T>> = split(n, threads)
             .into_iter()
