@@ -4,11 +4,12 @@ import subprocess
 
 import numpy as np
 import pytest
-from lifsim_testing import assert_same_spikes
+from lifsim_testing import assert_same_spikes, layout
 
 import lifsim
 from conftest import dyadic_weights
 from lif_reference import simulate as reference
+from lif_reference import uniform_v0
 
 
 def cli(lifsim_bin, *args):
@@ -85,3 +86,61 @@ def test_workloads_are_the_clis(lifsim_bin, tmp_path, name):
         assert got.num_spikes > 100
     np.testing.assert_array_equal(got.ids, want["ids"])
     np.testing.assert_array_equal(got.times, want["times"])
+
+
+@pytest.mark.parametrize("order", ["C", "F", "strided"])
+@pytest.mark.parametrize("w_dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("dtype", [None, "float64", "float32"])
+def test_checked_weights_simulate_like_the_array_and_the_reference(dtype, w_dtype, order):
+    n = 90
+    w = dyadic_weights(n, 64.0, seed=6).astype(w_dtype)
+    held = lifsim.Weights(layout(w, order, w_dtype), dtype=dtype)
+    run_dtype = dtype or np.dtype(w_dtype).name
+    assert held.n == n and held.shape == (n, n) and held.dtype == run_dtype
+    assert repr(held) == f"lifsim.Weights(n={n}, dtype='{run_dtype}')"
+    back = np.asarray(held)
+    assert back.dtype == run_dtype and back.flags.f_contiguous
+    np.testing.assert_array_equal(back, w.astype(run_dtype))
+    kw = dict(t_max=30.0, i_ext=20.0, v0="uniform", seed=5)
+    want = reference(w, t_max=30.0, i_ext=20.0, v0=uniform_v0(n, -65.0, -50.0, seed=5), dtype=np.dtype(run_dtype))
+    got = lifsim.simulate(held, **kw)
+    assert want.sum() > n // 2 and got.dtype == run_dtype
+    assert_same_spikes(got.spikes, want)
+    assert_same_spikes(got.spikes, lifsim.simulate(w, **kw, dtype=run_dtype).spikes)
+    # Asking another precision converts per call, as for an array.
+    other = "float32" if run_dtype == "float64" else "float64"
+    np.testing.assert_array_equal(lifsim.simulate(held, **kw, dtype=other).spikes,
+                                  lifsim.simulate(w, **kw, dtype=other).spikes)
+
+
+def test_checked_weights_are_a_copy():
+    w = dyadic_weights(40, 64.0, seed=7)
+    held = lifsim.Weights(w)
+    before = lifsim.simulate(held, t_max=20.0, i_ext=20.0, v0="uniform")
+    w[:] = np.nan  # later changes to the array do not reach the copy
+    after = lifsim.simulate(held, t_max=20.0, i_ext=20.0, v0="uniform")
+    np.testing.assert_array_equal(before.spikes, after.spikes)
+    assert np.isfinite(np.asarray(held)).all()
+    with pytest.raises(ValueError, match="always copies"):
+        held.__array__(copy=False)
+    np.testing.assert_array_equal(np.asarray(held, dtype=np.float32), np.asarray(held).astype(np.float32))
+
+
+def test_checked_weights_refuse_what_simulate_refuses():
+    w = dyadic_weights(30, 64.0, seed=8)
+    w[3, 4] = np.inf
+    with pytest.raises(ValueError, match=r"W\[3, 4\] is inf; weights must be finite") as array_error:
+        lifsim.simulate(w)
+    with pytest.raises(ValueError) as held_error:
+        lifsim.Weights(w)
+    assert str(held_error.value) == str(array_error.value)
+    with pytest.raises(ValueError, match="square"):
+        lifsim.Weights(np.zeros((3, 4)))
+    with pytest.raises(TypeError):
+        lifsim.Weights(np.zeros((3, 3), dtype=np.int64))
+    # A float64 weight beyond float32's range is infinite once rounded.
+    big = dyadic_weights(30, 64.0, seed=8)
+    big[0, 1] = 1e300
+    lifsim.Weights(big)
+    with pytest.raises(ValueError, match="must be finite"):
+        lifsim.Weights(big, dtype="float32")

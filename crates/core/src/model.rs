@@ -189,12 +189,19 @@ impl std::str::FromStr for Dtype {
     }
 }
 
-impl std::fmt::Display for Dtype {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl Dtype {
+    /// NumPy's name of the type: "float64" or "float32".
+    pub fn name(self) -> &'static str {
+        match self {
             Dtype::Float64 => "float64",
             Dtype::Float32 => "float32",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for Dtype {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -10,6 +10,7 @@ mod convert;
 mod errors;
 mod result;
 mod signals;
+mod weights;
 
 use std::path::PathBuf;
 
@@ -26,6 +27,7 @@ use pyo3::types::PyDict;
 use convert::{out, EngineFloat, WeightsArg};
 use result::SimulationResult;
 use signals::SignalCheck;
+use weights::{Held, Weights};
 
 /// Simulate a recurrent network of leaky integrate-and-fire neurons.
 ///
@@ -43,11 +45,13 @@ use signals::SignalCheck;
 ///
 /// Parameters
 /// ----------
-/// W : array_like, shape (N, N)
+/// W : array_like, shape (N, N), or lifsim.Weights
 ///     Weights, float32 or float64, any memory layout; W[i, j] is the weight
 ///     from presynaptic j onto postsynaptic i. A Fortran-order array of the
 ///     run's dtype (what load_weights, generate_weights and workload return)
-///     is used in place; any other layout is copied once per call.
+///     is used in place; any other layout is copied once per call. An array
+///     is checked (every weight finite) on every call; a lifsim.Weights was
+///     checked once when made, for many runs on one network.
 /// dt : float
 ///     Time step, ms.
 /// t_max : float
@@ -69,9 +73,10 @@ use signals::SignalCheck;
 ///     [v_reset, v_thresh) drawn from `seed` ("uniform"), or given, mV.
 /// t_ref : float
 ///     Refractory period after the spike step, ms, a multiple of dt.
-/// dtype : "float64" or "float32"
+/// dtype : None, "float64" or "float32"
 ///     Arithmetic precision: float64 is NumPy's, float32 is JAX's default
-///     (W and every parameter are rounded to float32 first).
+///     (W and every parameter are rounded to float32 first). None means
+///     float64, or the dtype of a lifsim.Weights.
 /// record : "dense", "events" or "counts"
 ///     What to keep: the dense bool array (steps, N), spike events (times,
 ///     ids), or spike counts only. Counts and rates come with every mode.
@@ -104,7 +109,7 @@ use signals::SignalCheck;
         r = 1.0, v_rest = None, i_ext = None, v0 = None, t_ref = 0.0, dtype = None,
         record = "dense", seed = None, threads = None
     ),
-    text_signature = "(W, *, dt=0.01, t_max=100.0, tau_m=20.0, v_reset=-65.0, v_thresh=-50.0, r=1.0, v_rest=None, i_ext=0.0, v0=None, t_ref=0.0, dtype='float64', record='dense', seed=None, threads=None)"
+    text_signature = "(W, *, dt=0.01, t_max=100.0, tau_m=20.0, v_reset=-65.0, v_thresh=-50.0, r=1.0, v_rest=None, i_ext=0.0, v0=None, t_ref=0.0, dtype=None, record='dense', seed=None, threads=None)"
 )]
 #[allow(non_snake_case, clippy::too_many_arguments)]
 fn simulate(
@@ -137,7 +142,6 @@ fn simulate(
     };
     // Cheap checks first, so a typo costs nothing.
     params.validate().map_err(errors::from_core)?;
-    let dtype = convert::dtype(dtype)?;
     let record = convert::record_mode(record)?;
     let seed = match seed {
         Some(s) => convert::non_negative_int(s, "seed")?,
@@ -147,8 +151,20 @@ fn simulate(
         Some(t) => Some(convert::non_negative_int(t, "threads")? as usize),
         None => None,
     };
-    let weights = WeightsArg::extract(W)?;
-    let n = weights.n;
+    // A checked lifsim.Weights in the run's dtype goes straight to the engine.
+    let held = W.cast::<Weights>().ok().map(|w| w.get());
+    let dtype = match (dtype, held) {
+        (None, Some(w)) => w.dtype(),
+        (d, _) => convert::dtype(d)?,
+    };
+    let (weights, n) = match held {
+        Some(w) if w.dtype() == dtype => (None, w.n()),
+        _ => {
+            let weights = WeightsArg::extract(W)?;
+            let n = weights.n;
+            (Some(weights), n)
+        }
+    };
     let spec = RunSpec {
         params,
         i_ext: convert::external_current(i_ext, n)?,
@@ -156,16 +172,20 @@ fn simulate(
         record,
         options: EngineOptions { threads, isa: None },
     };
-    let output = match dtype {
-        Dtype::Float64 => run::<f64>(py, &weights, &spec)?,
-        Dtype::Float32 => run::<f32>(py, &weights, &spec)?,
+    let output = match (weights, held.map(Weights::held)) {
+        (Some(w), _) => match dtype {
+            Dtype::Float64 => run::<f64>(py, &w, &spec)?,
+            Dtype::Float32 => run::<f32>(py, &w, &spec)?,
+        },
+        (None, Some(Held::F64(w))) => run_checked(py, w.view(), &spec)?,
+        (None, Some(Held::F32(w))) => run_checked(py, w.view(), &spec)?,
+        (None, None) => unreachable!("W is either an array or a lifsim.Weights"),
     };
     SimulationResult::new(py, output, record, dtype)
 }
 
-/// One run in `T` with the GIL released: the weights are converted (when
-/// their layout needs it), checked and simulated by the core. On the main
-/// thread, Ctrl-C stops the run and raises `KeyboardInterrupt`.
+/// One run in `T` on a NumPy array: the weights are converted (when their
+/// layout needs it), checked and simulated, all with the GIL released.
 fn run<T: EngineFloat>(
     py: Python<'_>,
     weights: &WeightsArg<'_>,
@@ -173,15 +193,36 @@ fn run<T: EngineFloat>(
 ) -> PyResult<RunOutput> {
     let n = weights.n;
     let layout = weights.layout::<T>();
-    let mut signals = SignalCheck::for_this_thread(py)?;
-    let output = py.detach(|| {
+    with_signals(py, |observer| {
         let data = layout.column_major(n)?;
         let view = DenseView::new(n, &data)?;
-        match signals.as_mut() {
+        match observer {
             Some(observer) => run_view_observed(view, spec, observer),
             None => run_view(view, spec),
         }
-    });
+    })
+}
+
+/// One run on the already checked weights of a `lifsim.Weights`.
+fn run_checked<T: EngineFloat>(
+    py: Python<'_>,
+    view: DenseView<'_, T>,
+    spec: &RunSpec,
+) -> PyResult<RunOutput> {
+    with_signals(py, |observer| match observer {
+        Some(observer) => run_view_observed(view, spec, observer),
+        None => run_view(view, spec),
+    })
+}
+
+/// Runs `body` with the GIL released, handing it a Ctrl-C observer on the
+/// main thread: Ctrl-C stops the run and raises `KeyboardInterrupt`.
+fn with_signals<F>(py: Python<'_>, body: F) -> PyResult<RunOutput>
+where
+    F: FnOnce(Option<&mut SignalCheck>) -> lifsim_core::Result<RunOutput> + Send,
+{
+    let mut signals = SignalCheck::for_this_thread(py)?;
+    let output = py.detach(|| body(signals.as_mut()));
     output.map_err(|err| match signals.and_then(|s| s.raised) {
         Some(raised) => raised,
         None => errors::from_core(err),
@@ -373,6 +414,7 @@ fn _lifsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(generate_weights, m)?)?;
     m.add_function(wrap_pyfunction!(workload, m)?)?;
     m.add_class::<SimulationResult>()?;
+    m.add_class::<Weights>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("WORKLOADS", workloads::NAMES.to_vec())?;
     Ok(())

@@ -92,10 +92,7 @@ impl SimulationResult {
                 RecordMode::Events => "events",
                 RecordMode::Counts => "counts",
             },
-            dtype: match dtype {
-                Dtype::Float64 => "float64",
-                Dtype::Float32 => "float32",
-            },
+            dtype: dtype.name(),
             wall_time: output.wall.as_secs_f64(),
         })
     }

@@ -59,7 +59,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     if args.parallel || !args.sweep.is_empty() {
         return super::batch::bench_batch(args, &resolved, runs);
     }
-    let outputs = with_weights(
+    let timed = with_weights(
         &resolved,
         Timed {
             resolved: &resolved,
@@ -67,7 +67,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             warmup: args.warmup,
         },
     )?;
-    let result = summarise(&resolved, args, &outputs);
+    let result = summarise(&resolved, args, timed);
     print_report(&result);
     if let Some(path) = &args.json {
         write_json(path, &result)?;
@@ -81,24 +81,33 @@ struct Timed<'a> {
     warmup: usize,
 }
 
-impl WeightsFn<Vec<(RunOutput, f64)>> for Timed<'_> {
-    fn call<T: Real>(self, weights: &DenseWeights<T>) -> Result<Vec<(RunOutput, f64)>> {
+impl WeightsFn<(RunOutput, Vec<f64>)> for Timed<'_> {
+    /// The first timed run's output and every run's time. Each later output
+    /// is dropped before the next run, as a notebook's loop would: keeping
+    /// them all would make every run fault in fresh pages for its recording
+    /// (a dense record of the seed is 10 MB), which is not the simulator's cost.
+    fn call<T: Real>(self, weights: &DenseWeights<T>) -> Result<(RunOutput, Vec<f64>)> {
         for _ in 0..self.warmup {
             simulate(weights, self.resolved)?;
         }
-        (0..self.runs)
-            .map(|_| {
-                let start = std::time::Instant::now();
-                let out = simulate(weights, self.resolved)?;
-                Ok((out, start.elapsed().as_secs_f64()))
-            })
-            .collect()
+        let mut first = None;
+        let mut times = Vec::with_capacity(self.runs);
+        for _ in 0..self.runs {
+            let start = std::time::Instant::now();
+            let out = simulate(weights, self.resolved)?;
+            times.push(start.elapsed().as_secs_f64());
+            first.get_or_insert(out);
+        }
+        Ok((first.expect("at least one run"), times))
     }
 }
 
-fn summarise(resolved: &Resolved, args: &BenchArgs, outputs: &[(RunOutput, f64)]) -> BenchResult {
-    let times: Vec<f64> = outputs.iter().map(|(_, t)| *t).collect();
-    let first = &outputs[0].0.record;
+fn summarise(
+    resolved: &Resolved,
+    args: &BenchArgs,
+    (first, times): (RunOutput, Vec<f64>),
+) -> BenchResult {
+    let first = &first.record;
     let mean = times.iter().sum::<f64>() / times.len() as f64;
     let var = times.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / times.len() as f64;
     BenchResult {

@@ -71,6 +71,17 @@ macro_rules! multiversion {
 }
 
 multiversion! {
+    /// Sets `*all` to whether every value is finite (`x - x` is 0 exactly
+    /// then, NaN for an infinity or a NaN). No early exit, so it vectorises:
+    /// callers hand it chunks and look for the position only in a bad one.
+    pub fn all_finite<T: Real>(values: &[T], all: &mut bool) {
+        #[allow(clippy::eq_op)] // x - x is the test itself, not a typo
+        let finite = |x: T| x - x == T::ZERO;
+        *all = values.iter().fold(true, |ok, &x| ok & finite(x));
+    }
+}
+
+multiversion! {
     /// `acc[i] += column[i]`: one spike's outgoing weights into the synaptic input.
     pub fn accumulate<T: Real>(acc: &mut [T], column: &[T]) {
         for (a, &w) in acc.iter_mut().zip(column) {
@@ -179,6 +190,33 @@ pub fn detect<T: Real>(v: &mut [T], thresh: T, offset: u32, fired: &mut Vec<u32>
 mod tests {
     use super::*;
     use crate::model::LifParams;
+
+    fn finite_on_every_isa<T: Real>(bad: T, edge: &[T]) {
+        for isa in Isa::available() {
+            let mut all = false;
+            all_finite(isa, edge, &mut all);
+            assert!(all, "{isa:?}: {edge:?} are all finite");
+            // The bad value in every lane position of a vector and its tail.
+            for k in 0..37 {
+                let mut values = vec![T::ZERO; 37];
+                values[k] = bad;
+                all_finite(isa, &values, &mut all);
+                assert!(!all, "{isa:?}: {bad:?} at {k} not found");
+            }
+        }
+    }
+
+    #[test]
+    fn all_finite_finds_nan_and_infinity_on_every_isa() {
+        let edge64 = [f64::MAX, f64::MIN, f64::MIN_POSITIVE, 5e-324, -0.0];
+        let edge32 = [f32::MAX, f32::MIN, f32::MIN_POSITIVE, 1e-45, -0.0];
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            finite_on_every_isa(bad, &edge64);
+        }
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            finite_on_every_isa(bad, &edge32);
+        }
+    }
 
     #[test]
     fn every_isa_gives_the_same_bits() {

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::engine::kernel::{self, Isa};
 use crate::error::{Error, Result};
 use crate::io::npy::{shape_str, Elem, Header, NpyArray};
 use crate::memory;
@@ -28,20 +29,7 @@ impl<'a, T: Real> DenseView<'a, T> {
                 format!("{} values cannot form an {n} x {n} matrix", data.len()),
             ));
         }
-        // Branch-free within chunks so the check vectorises; the exact
-        // position is looked for only in a chunk that holds a bad value.
-        const CHUNK: usize = 4096;
-        let bad = data
-            .chunks(CHUNK)
-            .position(|c| !c.iter().fold(true, |ok, w| ok & w.to_f64().is_finite()))
-            .map(|c| {
-                let chunk = &data[c * CHUNK..];
-                c * CHUNK
-                    + chunk
-                        .iter()
-                        .position(|w| !w.to_f64().is_finite())
-                        .unwrap_or(0)
-            });
+        let bad = first_non_finite(data);
         if let Some(k) = bad {
             let (i, j) = (k % n, k / n);
             return Err(Error::array(
@@ -68,6 +56,25 @@ impl<'a, T: Real> DenseView<'a, T> {
     pub fn as_slice(&self) -> &'a [T] {
         self.data
     }
+}
+
+/// Elements per chunk of the finite check: branch-free within a chunk so it
+/// vectorises; the exact position is looked for only in a bad chunk.
+const FINITE_CHUNK: usize = 4096;
+
+/// The index of the first NaN or infinity in `data`, if any.
+fn first_non_finite<T: Real>(data: &[T]) -> Option<usize> {
+    let isa = Isa::detect();
+    let bad_chunk = data.chunks(FINITE_CHUNK).position(|c| {
+        let mut ok = true;
+        kernel::all_finite(isa, c, &mut ok);
+        !ok
+    })?;
+    let start = bad_chunk * FINITE_CHUNK;
+    data[start..]
+        .iter()
+        .position(|w| !w.to_f64().is_finite())
+        .map(|k| start + k)
 }
 
 /// Checks that an `.npy` header describes a usable N x N float matrix; returns N.

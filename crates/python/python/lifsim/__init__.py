@@ -11,6 +11,7 @@ NumPy arrays in, NumPy arrays out. The seed notebook's run in one call::
 
 Functions:
     simulate          run a network; returns a SimulationResult
+    Weights           W checked once and held, for many runs on one network
     load_weights      W from an .npy file, in the layout simulate uses as is
     generate_weights  a deterministic random W (as `lifsim gen-weights`)
     workload          a named reference workload: (W, keyword arguments)
@@ -21,6 +22,7 @@ Every behaviour lives in lifsim's Rust core; this package is a thin binding.
 from ._lifsim import (
     WORKLOADS,
     SimulationResult,
+    Weights,
     __version__,
     generate_weights,
     load_weights,
@@ -31,6 +33,7 @@ from ._lifsim import (
 __all__ = [
     "WORKLOADS",
     "SimulationResult",
+    "Weights",
     "__version__",
     "generate_weights",
     "load_weights",

@@ -9,6 +9,7 @@ import numpy.typing as npt
 __all__ = [
     "SimulationResult",
     "WORKLOADS",
+    "Weights",
     "__version__",
     "generate_weights",
     "load_weights",
@@ -69,8 +70,27 @@ class SimulationResult:
     def wall_time(self) -> float:
         """Seconds the simulation loop took (set-up excluded)."""
 
+@final
+class Weights:
+    """A weight matrix checked once and held, immutable, for many simulate calls."""
+
+    def __init__(self, W: npt.ArrayLike, *, dtype: Optional[_Dtype] = None) -> None: ...
+    @property
+    def n(self) -> int:
+        """Number of neurons N."""
+    @property
+    def shape(self) -> Tuple[int, int]:
+        """(N, N)."""
+    @property
+    def dtype(self) -> Literal["float64", "float32"]:
+        """The float type of the runs these weights are for."""
+    def __array__(
+        self, dtype: Optional[npt.DTypeLike] = None, copy: Optional[bool] = None
+    ) -> npt.NDArray[np.floating[Any]]:
+        """A copy of the matrix as a Fortran-order NumPy array."""
+
 def simulate(
-    W: npt.ArrayLike,
+    W: Union[npt.ArrayLike, Weights],
     *,
     dt: float = 0.01,
     t_max: float = 100.0,
@@ -82,7 +102,7 @@ def simulate(
     i_ext: Union[float, _Vector] = 0.0,
     v0: Union[None, Literal["reset", "uniform"], _Vector] = None,
     t_ref: float = 0.0,
-    dtype: _Dtype = "float64",
+    dtype: Optional[_Dtype] = None,
     record: Literal["dense", "events", "counts"] = "dense",
     seed: Optional[int] = None,
     threads: Optional[int] = None,
