@@ -155,6 +155,10 @@ struct Part<T> {
     /// was last taken in (a clean row holds zeros and is not read).
     dirty: Vec<Vec<bool>>,
     scratch: Vec<T>,
+    /// Room for the ids of every neuron of the partition: the fused pass
+    /// writes the ids at threshold here without a call (a `Vec::push` in the
+    /// loop made the compiler keep the constants on the stack around it).
+    ids: Vec<u32>,
     poisson: Vec<LocalPoisson<T>>,
     spikes: Vec<LocalSpikes<T>>,
     fired: Vec<u32>,
@@ -450,6 +454,7 @@ impl<T: Real> Part<T> {
             dirty: vec![vec![false; slots]; ring.len()],
             ring,
             scratch: vec![T::ZERO; len],
+            ids: vec![0; len],
             poisson,
             spikes,
             fired: Vec::new(),
@@ -645,6 +650,7 @@ impl<T: Real> Part<T> {
             let c = &seg.c;
             let first = self.fired.len();
             let base = (self.range.start + l.start) as u32;
+            let mut count = 0;
             if e.len() > 2 {
                 // Many synapse time constants: one pass per channel.
                 for &ch in e {
@@ -696,9 +702,12 @@ impl<T: Real> Part<T> {
                         jumps: lane(rd, next, &l),
                     },
                     base,
-                    fired: &mut self.fired,
+                    ids: &mut self.ids[l.clone()],
+                    count: &mut count,
                 };
                 fused(s.isa, job);
+                self.fired
+                    .extend_from_slice(&self.ids[l.start..l.start + count]);
             }
             if e.len() > 2 {
                 detect(&self.y[l.clone()], c.theta, base, &mut self.fired);
@@ -884,8 +893,10 @@ struct Job<'a, T> {
     lanes: Lanes<'a, T>,
     /// Global id of the first neuron.
     base: u32,
-    /// Where the ids of the neurons at threshold go.
-    fired: &'a mut Vec<u32>,
+    /// Where the ids of the neurons at threshold go (one slot per neuron)...
+    ids: &'a mut [u32],
+    /// ...and how many there are.
+    count: &'a mut usize,
 }
 
 /// Step 4 of the module documentation (with step 2 folded in) in one pass,
@@ -995,7 +1006,8 @@ fn fused_impl<
         i_const,
         lanes,
         base,
-        fired,
+        ids,
+        count: fired_count,
     } = job;
     // Constants in locals: read through `c` they could alias the arrays
     // written below, which would stop the loop from vectorising.
@@ -1022,6 +1034,8 @@ fn fused_impl<
     let a0 = if A && E >= 1 { &mut a0[..n] } else { a0 };
     let a1 = if A && E >= 2 { &mut a1[..n] } else { a1 };
     let jumps = if D { &mut jumps[..n] } else { jumps };
+    let ids = &mut ids[..n];
+    let mut count = 0;
     // Blocks of neurons: each block's loop also tells whether any neuron of
     // the block crossed threshold, so only those (few) blocks are scanned.
     const BLOCK: usize = 64;
@@ -1085,14 +1099,15 @@ fn fused_impl<
             hits += (y[i] >= theta) as u64;
         }
         if hits != 0 {
-            for (i, &v) in y[start..end].iter().enumerate() {
-                if v >= theta {
-                    fired.push(base + (start + i) as u32);
-                }
+            // Branch-free compaction: count <= i, so the slot is in range.
+            for i in start..end {
+                ids[count] = base + i as u32;
+                count += (y[i] >= theta) as usize;
             }
         }
         start = end;
     }
+    *fired_count = count;
 }
 
 // Appends `offset + i` for every `v[i] >= thresh`, in ascending order.
