@@ -1100,9 +1100,9 @@ fn fused_impl<
         }
         if hits != 0 {
             // Branch-free compaction: count <= i, so the slot is in range.
-            for i in start..end {
-                ids[count] = base + i as u32;
-                count += (y[i] >= theta) as usize;
+            for (i, &v) in y[start..end].iter().enumerate() {
+                ids[count] = base + (start + i) as u32;
+                count += (v >= theta) as usize;
             }
         }
         start = end;
