@@ -90,42 +90,71 @@ multiversion! {
     }
 }
 
+multiversion! {
+    /// `acc[i] = w0[i] + w1[i]`: the input of two spikes.
+    pub fn sum2<T: Real>(acc: &mut [T], w0: &[T], w1: &[T]) {
+        for ((a, &x0), &x1) in acc.iter_mut().zip(w0).zip(w1) {
+            *a = x0 + x1;
+        }
+    }
+}
+
+multiversion! {
+    /// `acc[i] = (((acc[i] + w0[i]) + w1[i]) + w2[i]) + w3[i]`: four spikes'
+    /// columns in one pass, the very sums of four [`accumulate`] passes in
+    /// the same order (so the same bits), with the four columns streaming
+    /// from memory at once and `acc` read and written once instead of four
+    /// times.
+    pub fn accumulate4<T: Real>(acc: &mut [T], w0: &[T], w1: &[T], w2: &[T], w3: &[T]) {
+        let lanes = acc.iter_mut().zip(w0).zip(w1).zip(w2).zip(w3);
+        for ((((a, &x0), &x1), &x2), &x3) in lanes {
+            *a = (((*a + x0) + x1) + x2) + x3;
+        }
+    }
+}
+
 /// Neurons per block of the fused update-and-detect loops: 32 floats stay in
 /// registers between the update and the threshold test.
 const BLOCK: usize = 32;
 
-/// Runs `update` on each block of `v`, then appends `offset + i` for every
-/// updated `v[i] >= thresh` (ascending). The threshold test is a branch-free
-/// "any" over the block, which vectorises; spikes are rare, so the
-/// per-neuron scan runs seldom.
+/// Runs `update` on each block of `v`, then writes `offset + i` for every
+/// updated `v[i] >= thresh` (ascending) into `ids` from `*count` on, and
+/// advances `*count`. The threshold test is a branch-free "any" over the
+/// block, which vectorises; spikes are rare, so the per-neuron scan runs
+/// seldom. `ids` is a slice with room for every neuron, not a `Vec`: a
+/// `push` (a call, when it grows) in the loop made the compiler keep the
+/// update's constants on the stack and reload them every iteration.
 #[inline(always)]
 fn update_blocks<T: Real>(
     v: &mut [T],
     thresh: T,
     offset: u32,
-    fired: &mut Vec<u32>,
+    ids: &mut [u32],
+    count: &mut usize,
     mut update: impl FnMut(usize, &mut [T]),
 ) {
+    let mut n = *count;
     // Whole blocks first, so the compiler sees a constant trip count and
     // unrolls; then the remainder.
     let whole = v.len() - v.len() % BLOCK;
     let mut blocks = v.chunks_exact_mut(BLOCK);
     for (b, block) in (&mut blocks).enumerate() {
         update(b * BLOCK, block);
-        test_block(block, thresh, offset + (b * BLOCK) as u32, fired);
+        test_block(block, thresh, offset + (b * BLOCK) as u32, ids, &mut n);
     }
     let rest = blocks.into_remainder();
     update(whole, rest);
-    test_block(rest, thresh, offset + whole as u32, fired);
+    test_block(rest, thresh, offset + whole as u32, ids, &mut n);
+    *count = n;
 }
 
 #[inline(always)]
-fn test_block<T: Real>(block: &[T], thresh: T, offset: u32, fired: &mut Vec<u32>) {
+fn test_block<T: Real>(block: &[T], thresh: T, offset: u32, ids: &mut [u32], n: &mut usize) {
     if block.iter().fold(false, |any, &x| any | (x >= thresh)) {
+        // Branch-free compaction: the slot is written always, kept if fired.
         for (i, &x) in block.iter().enumerate() {
-            if x >= thresh {
-                fired.push(offset + i as u32);
-            }
+            ids[*n] = offset + i as u32;
+            *n += (x >= thresh) as usize;
         }
     }
 }
@@ -133,9 +162,11 @@ fn test_block<T: Real>(block: &[T], thresh: T, offset: u32, fired: &mut Vec<u32>
 multiversion! {
     /// The forward-Euler membrane update of every neuron with synaptic input
     /// and one external current for all (`Coefficients::euler`), then the
-    /// threshold test: ids at or above `v_thresh` are appended to `fired`.
-    pub fn integrate_constant<T: Real>(v: &mut [T], i_syn: &[T], i_ext: T, c: &Coefficients<T>, offset: u32, fired: &mut Vec<u32>) {
-        update_blocks(v, c.v_thresh, offset, fired, |start, block| {
+    /// threshold test: the ids at or above `v_thresh` are written to
+    /// `ids[*fired..]` (room for every neuron) and counted in `*fired`.
+    #[allow(clippy::too_many_arguments)] // the state, the input, and where spikes go
+    pub fn integrate_constant<T: Real>(v: &mut [T], i_syn: &[T], i_ext: T, c: &Coefficients<T>, offset: u32, ids: &mut [u32], fired: &mut usize) {
+        update_blocks(v, c.v_thresh, offset, ids, fired, |start, block| {
             let end = start + block.len();
             for (v, &s) in block.iter_mut().zip(&i_syn[start..end]) {
                 *v = c.euler(*v, s, i_ext);
@@ -146,8 +177,9 @@ multiversion! {
 
 multiversion! {
     /// As [`integrate_constant`] with one external current per neuron.
-    pub fn integrate_per_neuron<T: Real>(v: &mut [T], i_syn: &[T], i_ext: &[T], c: &Coefficients<T>, offset: u32, fired: &mut Vec<u32>) {
-        update_blocks(v, c.v_thresh, offset, fired, |start, block| {
+    #[allow(clippy::too_many_arguments)] // the state, the input, and where spikes go
+    pub fn integrate_per_neuron<T: Real>(v: &mut [T], i_syn: &[T], i_ext: &[T], c: &Coefficients<T>, offset: u32, ids: &mut [u32], fired: &mut usize) {
+        update_blocks(v, c.v_thresh, offset, ids, fired, |start, block| {
             let end = start + block.len();
             for ((v, &s), &e) in block.iter_mut().zip(&i_syn[start..end]).zip(&i_ext[start..end]) {
                 *v = c.euler(*v, s, e);
@@ -160,8 +192,8 @@ multiversion! {
     /// The update of a step without synaptic input, with one drive term
     /// `r * (0 + i_ext)` for all neurons (`Coefficients::relax`), then the
     /// threshold test.
-    pub fn relax_constant<T: Real>(v: &mut [T], drive: T, c: &Coefficients<T>, offset: u32, fired: &mut Vec<u32>) {
-        update_blocks(v, c.v_thresh, offset, fired, |_, block| {
+    pub fn relax_constant<T: Real>(v: &mut [T], drive: T, c: &Coefficients<T>, offset: u32, ids: &mut [u32], fired: &mut usize) {
+        update_blocks(v, c.v_thresh, offset, ids, fired, |_, block| {
             for v in block.iter_mut() {
                 *v = c.relax(*v, drive);
             }
@@ -171,8 +203,8 @@ multiversion! {
 
 multiversion! {
     /// As [`relax_constant`] with one drive term per neuron.
-    pub fn relax_per_neuron<T: Real>(v: &mut [T], drive: &[T], c: &Coefficients<T>, offset: u32, fired: &mut Vec<u32>) {
-        update_blocks(v, c.v_thresh, offset, fired, |start, block| {
+    pub fn relax_per_neuron<T: Real>(v: &mut [T], drive: &[T], c: &Coefficients<T>, offset: u32, ids: &mut [u32], fired: &mut usize) {
+        update_blocks(v, c.v_thresh, offset, ids, fired, |start, block| {
             let end = start + block.len();
             for (v, &d) in block.iter_mut().zip(&drive[start..end]) {
                 *v = c.relax(*v, d);
@@ -181,9 +213,10 @@ multiversion! {
     }
 }
 
-/// Appends `offset + i` for every `v[i] >= thresh`, in ascending order.
-pub fn detect<T: Real>(v: &mut [T], thresh: T, offset: u32, fired: &mut Vec<u32>) {
-    update_blocks(v, thresh, offset, fired, |_, _| {});
+/// Writes `offset + i` for every `v[i] >= thresh` to `ids[*fired..]`, in
+/// ascending order, counting them in `*fired`.
+pub fn detect<T: Real>(v: &mut [T], thresh: T, offset: u32, ids: &mut [u32], fired: &mut usize) {
+    update_blocks(v, thresh, offset, ids, fired, |_, _| {});
 }
 
 #[cfg(test)]
@@ -219,6 +252,24 @@ mod tests {
     }
 
     #[test]
+    fn four_columns_at_once_are_four_passes() {
+        let n = 1003;
+        let col =
+            |k: f64| -> Vec<f64> { (0..n).map(|i| ((i as f64 + k) * 0.7).sin() * 1e3).collect() };
+        let (acc0, w) = (col(0.5), [col(1.0), col(2.0), col(3.0), col(4.0)]);
+        let mut want = acc0.clone();
+        for w in &w {
+            accumulate(Isa::Baseline, &mut want, w);
+        }
+        for isa in Isa::available() {
+            let mut got = acc0.clone();
+            accumulate4(isa, &mut got, &w[0], &w[1], &w[2], &w[3]);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "{isa:?}");
+        }
+    }
+
+    #[test]
     fn every_isa_gives_the_same_bits() {
         let c = Coefficients::<f64>::new(&LifParams::default()).unwrap();
         let n = 1003;
@@ -230,17 +281,17 @@ mod tests {
         let mut results = Vec::new();
         for isa in Isa::available() {
             let mut v = v0.clone();
-            let mut fired = Vec::new();
-            integrate_per_neuron(isa, &mut v, &syn, &ext, &c, 7, &mut fired);
-            integrate_constant(isa, &mut v, &syn, 20.0, &c, 7, &mut fired);
-            relax_constant(isa, &mut v, 1.0 * (0.0 + 20.0), &c, 7, &mut fired);
-            relax_per_neuron(isa, &mut v, &ext, &c, 7, &mut fired);
+            let (mut ids, mut count) = (vec![0; 4 * n], 0);
+            integrate_per_neuron(isa, &mut v, &syn, &ext, &c, 7, &mut ids, &mut count);
+            integrate_constant(isa, &mut v, &syn, 20.0, &c, 7, &mut ids, &mut count);
+            relax_constant(isa, &mut v, 1.0 * (0.0 + 20.0), &c, 7, &mut ids, &mut count);
+            relax_per_neuron(isa, &mut v, &ext, &c, 7, &mut ids, &mut count);
             let mut acc = syn.clone();
             accumulate(isa, &mut acc, &ext);
             results.push((
                 v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                 acc,
-                fired,
+                ids[..count].to_vec(),
             ));
         }
         for r in &results[1..] {
@@ -261,8 +312,14 @@ mod tests {
         let mut v: Vec<f32> = (0..100)
             .map(|i| if i % 17 == 3 { -50.0 } else { -50.5 })
             .collect();
-        let mut out = Vec::new();
-        detect(&mut v, -50.0f32, 1000, &mut out);
-        assert_eq!(out, vec![1003, 1020, 1037, 1054, 1071, 1088]);
+        let (mut ids, mut count) = (vec![0; 100], 0);
+        detect(&mut v, -50.0f32, 1000, &mut ids, &mut count);
+        assert_eq!(ids[..count], [1003, 1020, 1037, 1054, 1071, 1088]);
+        // Every neuron at threshold: the slice is exactly big enough.
+        v.fill(-40.0);
+        count = 0;
+        detect(&mut v, -50.0f32, 0, &mut ids, &mut count);
+        assert_eq!(count, 100);
+        assert!(ids.iter().enumerate().all(|(i, &id)| id == i as u32));
     }
 }

@@ -31,6 +31,9 @@ pub struct Partition<T> {
     refractory: VecDeque<(u32, u64)>,
     /// Ids of this range's neurons at or above threshold after the last step.
     fired: Vec<u32>,
+    /// Room for the id of every neuron of the range, where the kernels write
+    /// the ids at threshold (see `kernel::update_blocks`).
+    ids: Vec<u32>,
 }
 
 impl<T: Real> Partition<T> {
@@ -51,6 +54,7 @@ impl<T: Real> Partition<T> {
             drive,
             refractory: VecDeque::new(),
             fired: Vec::new(),
+            ids: vec![0; len],
         };
         p.detect(c);
         p
@@ -82,42 +86,33 @@ impl<T: Real> Partition<T> {
         isa: Isa,
     ) {
         let offset = self.range.start as u32;
-        let (v, next) = (&mut self.v, &mut self.fired);
-        next.clear();
+        let mut count = 0;
         if fired.is_empty() {
+            let (v, ids) = (&mut self.v, &mut self.ids);
             match &self.quiet_drive {
-                Drive::Constant(d) => kernel::relax_constant(isa, v, *d, c, offset, next),
-                Drive::PerNeuron(d) => kernel::relax_per_neuron(isa, v, d, c, offset, next),
+                Drive::Constant(d) => {
+                    kernel::relax_constant(isa, v, *d, c, offset, ids, &mut count)
+                }
+                Drive::PerNeuron(d) => {
+                    kernel::relax_per_neuron(isa, v, d, c, offset, ids, &mut count)
+                }
             }
         } else {
-            self.synaptic_input(weights, fired, isa);
-            let (v, next) = (&mut self.v, &mut self.fired);
+            let rows = self.range.clone();
+            let i_syn = synaptic_input(&mut self.i_syn, weights, rows, fired, isa);
+            let (v, ids) = (&mut self.v, &mut self.ids);
             match &self.drive {
                 Drive::Constant(e) => {
-                    kernel::integrate_constant(isa, v, &self.i_syn, *e, c, offset, next)
+                    kernel::integrate_constant(isa, v, i_syn, *e, c, offset, ids, &mut count)
                 }
                 Drive::PerNeuron(e) => {
-                    kernel::integrate_per_neuron(isa, v, &self.i_syn, e, c, offset, next)
+                    kernel::integrate_per_neuron(isa, v, i_syn, e, c, offset, ids, &mut count)
                 }
             }
         }
+        self.fired.clear();
+        self.fired.extend_from_slice(&self.ids[..count]);
         self.clamp(step, fired, c);
-    }
-
-    /// `I_syn = W @ fired` for this range: one column per spike, in id order.
-    /// The first column is copied rather than added to zero: `0 + w` is `w`
-    /// except for the sign of a zero, which cannot change `v` (see `model`).
-    fn synaptic_input(&mut self, weights: &DenseView<'_, T>, fired: &[u32], isa: Isa) {
-        let rows = self.range.clone();
-        self.i_syn
-            .copy_from_slice(weights.column(fired[0] as usize, rows.clone()));
-        for &j in &fired[1..] {
-            kernel::accumulate(
-                isa,
-                &mut self.i_syn,
-                weights.column(j as usize, rows.clone()),
-            );
-        }
     }
 
     /// Holds at `v_reset` the neurons that fired at this step and those still
@@ -198,8 +193,45 @@ impl<T: Real> Partition<T> {
     }
 
     fn detect(&mut self, c: &Coefficients<T>) {
+        let (offset, mut count) = (self.range.start as u32, 0);
+        kernel::detect(&mut self.v, c.v_thresh, offset, &mut self.ids, &mut count);
         self.fired.clear();
-        let offset = self.range.start as u32;
-        kernel::detect(&mut self.v, c.v_thresh, offset, &mut self.fired);
+        self.fired.extend_from_slice(&self.ids[..count]);
     }
+}
+
+/// `I_syn = W @ fired` for neurons `rows`: one column per spike, summed in id
+/// order. One spike's column is the input itself, used in place (most steps
+/// with input have one spike); with more, the first two columns are added
+/// into `acc` (`w0 + w1`: what adding `w1` to a copy of `w0` gives, and the
+/// same as adding both to zero except for the sign of a zero, which cannot
+/// change `v`; see `model`), then the rest four at a time
+/// ([`kernel::accumulate4`]).
+fn synaptic_input<'a, T: Real>(
+    acc: &'a mut [T],
+    weights: &DenseView<'a, T>,
+    rows: Range<usize>,
+    fired: &[u32],
+    isa: Isa,
+) -> &'a [T] {
+    let col = |j: u32| weights.column(j as usize, rows.clone());
+    let rest = match fired {
+        [] => {
+            acc.fill(T::ZERO);
+            return acc;
+        }
+        [j] => return col(*j),
+        [j0, j1, rest @ ..] => {
+            kernel::sum2(isa, acc, col(*j0), col(*j1));
+            rest
+        }
+    };
+    let mut fours = rest.chunks_exact(4);
+    for f in &mut fours {
+        kernel::accumulate4(isa, acc, col(f[0]), col(f[1]), col(f[2]), col(f[3]));
+    }
+    for &j in fours.remainder() {
+        kernel::accumulate(isa, acc, col(j));
+    }
+    acc
 }
