@@ -57,15 +57,39 @@ pub fn zeroed_vec<T: Clone + Default>(
 ) -> Result<Vec<T>> {
     let bytes = (len as u64).checked_mul(std::mem::size_of::<T>() as u64);
     check_allocation(what, bytes, hint)?;
-    let mut v = Vec::new();
+    let mut v: Vec<T> = Vec::new();
     v.try_reserve_exact(len).map_err(|_| Error::OutOfMemory {
         what: what.to_string(),
         needed: bytes.unwrap_or(u64::MAX),
         available: available_bytes(),
         hint,
     })?;
+    advise_huge_pages(v.as_ptr().cast(), bytes.unwrap_or(0));
     v.resize(len, T::default());
     Ok(v)
+}
+
+/// Asks Linux to back a big buffer with 2 MiB pages where it can (the
+/// `madvise` setting of transparent huge pages). A spike reads a column of W
+/// at a new place each time; with 4 KiB pages every 4 KiB of it is a TLB
+/// miss. Only a hint: nothing changes but speed, and errors are ignored.
+fn advise_huge_pages(ptr: *const u8, bytes: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        if bytes < 16 * HUGE as u64 {
+            return;
+        }
+        let start = (ptr as usize).next_multiple_of(HUGE);
+        let end = (ptr as usize + bytes as usize) / HUGE * HUGE;
+        if end > start {
+            // SAFETY: the range lies inside the caller's live allocation, and
+            // MADV_HUGEPAGE changes no contents.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

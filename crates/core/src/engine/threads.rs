@@ -2,14 +2,17 @@
 //!
 //! A step is a few microseconds, far too short for a thread pool's wake-up
 //! latency, so each partition gets a thread of its own for a whole stretch of
-//! steps and the threads meet at a spinning barrier twice a step: once when
-//! the step's spikes are ready, once when every partition has advanced. The
-//! spike exchange in between is the only communication, as it will be between
+//! steps and the threads meet at a spinning barrier once a step. Each
+//! partition publishes the spikes it found in a buffer of its own, one of two
+//! by step parity; after the barrier every thread gathers all partitions'
+//! spikes of the step (the sorted, network-wide list the next step reads)
+//! while the owners may already be writing the next step's into the other
+//! buffer. That exchange is the only communication, as it will be between
 //! MPI ranks.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, RwLock};
+use std::sync::{Condvar, Mutex};
 
 use super::kernel::Isa;
 use super::partition::Partition;
@@ -20,58 +23,62 @@ use crate::recording::SpikeSink;
 /// A barrier for a fixed number of threads that spins first and sleeps only
 /// if spinning did not do: microsecond steps cannot wait for the kernel to
 /// wake a thread, but an oversubscribed machine must not burn its cores.
+/// Arrival is one atomic add; the mutex is touched only to sleep or wake.
 struct SpinBarrier {
     threads: usize,
+    arrived: AtomicUsize,
     generation: AtomicUsize,
-    /// Threads arrived in this generation, and how many of them sleep.
-    state: Mutex<(usize, usize)>,
+    sleepers: AtomicUsize,
+    lock: Mutex<()>,
     wake: Condvar,
 }
 
-/// Spins before sleeping: a few tens of microseconds, about one step.
+/// Polls of the generation before a waiting thread sleeps (a few hundred
+/// microseconds: many steps' worth).
 const SPINS: u32 = 1 << 16;
 
 impl SpinBarrier {
     fn new(threads: usize) -> Self {
         Self {
             threads,
+            arrived: AtomicUsize::new(0),
             generation: AtomicUsize::new(0),
-            state: Mutex::new((0, 0)),
+            sleepers: AtomicUsize::new(0),
+            lock: Mutex::new(()),
             wake: Condvar::new(),
         }
     }
 
+    /// Returns once all threads have called `wait` for this generation.
     fn wait(&self) {
         let generation = self.generation.load(Ordering::Acquire);
-        {
-            let mut state = lock(&self.state);
-            state.0 += 1;
-            if state.0 == self.threads {
-                state.0 = 0;
-                self.generation
-                    .store(generation.wrapping_add(1), Ordering::Release);
-                if state.1 > 0 {
-                    self.wake.notify_all();
-                }
-                return;
+        if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.threads {
+            // Last in: reset for the next round, then release the others.
+            self.arrived.store(0, Ordering::Relaxed);
+            self.generation
+                .store(generation.wrapping_add(1), Ordering::SeqCst);
+            if self.sleepers.load(Ordering::SeqCst) > 0 {
+                let _guard = lock(&self.lock);
+                self.wake.notify_all();
             }
+            return;
         }
+        // Plain re-loads, no PAUSE: under a hypervisor, pause-loop exiting
+        // can deschedule a vCPU that spins with PAUSE.
         for _ in 0..SPINS {
             if self.generation.load(Ordering::Acquire) != generation {
                 return;
             }
-            // A plain re-load, no PAUSE: under a hypervisor, PAUSE loops
-            // trigger pause-loop exits that cost microseconds each.
             std::sync::atomic::compiler_fence(Ordering::SeqCst);
         }
-        // The generation changes only under the lock, so checking it under
-        // the lock before waiting cannot miss the wake-up.
-        let mut state = lock(&self.state);
-        state.1 += 1;
-        while self.generation.load(Ordering::Acquire) == generation {
-            state = self.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+        let mut guard = lock(&self.lock);
+        // SeqCst pairs with the releaser's store of the generation and load
+        // of `sleepers`: one of the two sees the other's store.
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        while self.generation.load(Ordering::SeqCst) == generation {
+            guard = self.wake.wait(guard).unwrap_or_else(|e| e.into_inner());
         }
-        state.1 -= 1;
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -79,16 +86,20 @@ fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Everything a step reads that is the same for every partition.
+/// What every partition's thread reads.
 pub(super) struct StepContext<'a, 'w, T> {
     pub weights: &'a DenseView<'w, T>,
     pub coeffs: &'a Coefficients<T>,
     pub isa: Isa,
 }
 
-/// Runs `steps` on `parts`, one thread per partition (the calling thread
-/// takes the first). `fired` holds the spikes of the first step on entry and
-/// those of the step after the last on return; `sink` sees every step's.
+/// One partition's spikes of the last two steps, by step parity.
+type Outbox = [Mutex<Vec<u32>>; 2];
+
+/// Runs `steps` with one thread per partition (this thread takes the first
+/// and records); `fired` holds the spikes of the first step on entry and
+/// those of the step after the last on return. Partitions are in range
+/// order, so concatenating their spikes keeps the list sorted.
 pub(super) fn run_steps<T: Real>(
     parts: &mut [Partition<T>],
     fired: &mut Vec<u32>,
@@ -97,42 +108,48 @@ pub(super) fn run_steps<T: Real>(
     sink: &mut dyn SpikeSink,
 ) {
     let barrier = SpinBarrier::new(parts.len());
-    let global = RwLock::new(std::mem::take(fired));
-    let slots: Vec<Mutex<Vec<u32>>> = parts.iter().map(|_| Mutex::new(Vec::new())).collect();
+    let outboxes: Vec<Outbox> = parts.iter().map(|_| Default::default()).collect();
     let (first, rest) = parts.split_first_mut().expect("at least one partition");
-    std::thread::scope(|scope| {
-        for (part, slot) in rest.iter_mut().zip(&slots[1..]) {
-            let (barrier, global, steps) = (&barrier, &global, steps.clone());
+    let start: &[u32] = fired;
+    let last = std::thread::scope(|scope| {
+        for (me, part) in rest.iter_mut().enumerate() {
+            let (barrier, outboxes, steps) = (&barrier, &outboxes, steps.clone());
             scope.spawn(move || {
+                let mut global = start.to_vec();
                 for step in steps {
+                    part.advance(step, ctx.weights, &global, ctx.coeffs, ctx.isa);
+                    publish(&outboxes[me + 1], step, part.fired());
                     barrier.wait();
-                    part.advance(step, ctx.weights, &read(global), ctx.coeffs, ctx.isa);
-                    let mut out = lock(slot);
-                    out.clear();
-                    out.extend_from_slice(part.fired());
-                    drop(out);
-                    barrier.wait();
+                    gather(outboxes, step, &mut global);
                 }
             });
         }
+        let mut global = start.to_vec();
         for step in steps {
-            // Workers wait at the barrier, so the list is stable here.
-            sink.record(step as usize, &read(&global));
+            sink.record(step as usize, &global);
+            first.advance(step, ctx.weights, &global, ctx.coeffs, ctx.isa);
+            publish(&outboxes[0], step, first.fired());
             barrier.wait();
-            first.advance(step, ctx.weights, &read(&global), ctx.coeffs, ctx.isa);
-            barrier.wait();
-            // The exchange: partitions' spikes in range order stay sorted.
-            let mut all = global.write().unwrap_or_else(|e| e.into_inner());
-            all.clear();
-            all.extend_from_slice(first.fired());
-            for slot in &slots[1..] {
-                all.extend_from_slice(&lock(slot));
-            }
+            gather(&outboxes, step, &mut global);
         }
+        global
     });
-    *fired = global.into_inner().unwrap_or_else(|e| e.into_inner());
+    *fired = last;
 }
 
-fn read(lock: &RwLock<Vec<u32>>) -> std::sync::RwLockReadGuard<'_, Vec<u32>> {
-    lock.read().unwrap_or_else(|e| e.into_inner())
+/// Puts a partition's spikes of `step` in its outbox. The buffer is free: its
+/// last readers gathered it two steps ago, before the barrier of the step
+/// after, which this thread has passed.
+fn publish(outbox: &Outbox, step: u64, spikes: &[u32]) {
+    let mut out = lock(&outbox[(step & 1) as usize]);
+    out.clear();
+    out.extend_from_slice(spikes);
+}
+
+/// The network-wide spikes of `step`, from every partition's outbox.
+fn gather(outboxes: &[Outbox], step: u64, global: &mut Vec<u32>) {
+    global.clear();
+    for outbox in outboxes {
+        global.extend_from_slice(&lock(&outbox[(step & 1) as usize]));
+    }
 }
