@@ -95,7 +95,7 @@ def test_checked_weights_simulate_like_the_array_and_the_reference(dtype, w_dtyp
     n = 90
     w = dyadic_weights(n, 64.0, seed=6).astype(w_dtype)
     held = lifsim.Weights(layout(w, order, w_dtype), dtype=dtype)
-    run_dtype = dtype or np.dtype(w_dtype).name
+    run_dtype = dtype or "float64"  # simulate's default, whatever W's dtype
     assert held.n == n and held.shape == (n, n) and held.dtype == run_dtype
     assert repr(held) == f"lifsim.Weights(n={n}, dtype='{run_dtype}')"
     back = np.asarray(held)
@@ -103,11 +103,13 @@ def test_checked_weights_simulate_like_the_array_and_the_reference(dtype, w_dtyp
     np.testing.assert_array_equal(back, w.astype(run_dtype))
     kw = dict(t_max=30.0, i_ext=20.0, v0="uniform", seed=5)
     want = reference(w, t_max=30.0, i_ext=20.0, v0=uniform_v0(n, -65.0, -50.0, seed=5), dtype=np.dtype(run_dtype))
-    got = lifsim.simulate(held, **kw)
+    got = lifsim.simulate(held, **kw, dtype=run_dtype)
     assert want.sum() > n // 2 and got.dtype == run_dtype
     assert_same_spikes(got.spikes, want)
     assert_same_spikes(got.spikes, lifsim.simulate(w, **kw, dtype=run_dtype).spikes)
-    # Asking another precision converts per call, as for an array.
+    # simulate's dtype is float64 unless asked, whatever the Weights hold; a
+    # Weights of the other precision is converted per call, as an array is.
+    assert lifsim.simulate(held, **kw).dtype == "float64"
     other = "float32" if run_dtype == "float64" else "float64"
     np.testing.assert_array_equal(lifsim.simulate(held, **kw, dtype=other).spikes,
                                   lifsim.simulate(w, **kw, dtype=other).spikes)

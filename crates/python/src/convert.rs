@@ -125,14 +125,6 @@ impl<'py> WeightsArg<'py> {
         Ok(Self { n, array })
     }
 
-    /// The float type of the array.
-    pub fn dtype(&self) -> Dtype {
-        match self.array {
-            Matrix::F64(_) => Dtype::Float64,
-            Matrix::F32(_) => Dtype::Float32,
-        }
-    }
-
     /// What the engine needs to do with the weights for a run in `T`; cheap,
     /// done with the GIL held, so the work itself can run without it.
     pub fn layout<T: EngineFloat>(&self) -> Layout<'_, T> {

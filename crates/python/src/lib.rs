@@ -73,10 +73,10 @@ use weights::{Held, Weights};
 ///     [v_reset, v_thresh) drawn from `seed` ("uniform"), or given, mV.
 /// t_ref : float
 ///     Refractory period after the spike step, ms, a multiple of dt.
-/// dtype : None, "float64" or "float32"
+/// dtype : "float64" or "float32"
 ///     Arithmetic precision: float64 is NumPy's, float32 is JAX's default
-///     (W and every parameter are rounded to float32 first). None means
-///     float64, or the dtype of a lifsim.Weights.
+///     (W and every parameter are rounded to float32 first). A lifsim.Weights
+///     held in the other dtype is converted for the call.
 /// record : "dense", "events" or "counts"
 ///     What to keep: the dense bool array (steps, N), spike events (times,
 ///     ids), or spike counts only. Counts and rates come with every mode.
@@ -109,7 +109,7 @@ use weights::{Held, Weights};
         r = 1.0, v_rest = None, i_ext = None, v0 = None, t_ref = 0.0, dtype = None,
         record = "dense", seed = None, threads = None
     ),
-    text_signature = "(W, *, dt=0.01, t_max=100.0, tau_m=20.0, v_reset=-65.0, v_thresh=-50.0, r=1.0, v_rest=None, i_ext=0.0, v0=None, t_ref=0.0, dtype=None, record='dense', seed=None, threads=None)"
+    text_signature = "(W, *, dt=0.01, t_max=100.0, tau_m=20.0, v_reset=-65.0, v_thresh=-50.0, r=1.0, v_rest=None, i_ext=0.0, v0=None, t_ref=0.0, dtype='float64', record='dense', seed=None, threads=None)"
 )]
 #[allow(non_snake_case, clippy::too_many_arguments)]
 fn simulate(
@@ -151,12 +151,9 @@ fn simulate(
         Some(t) => Some(convert::non_negative_int(t, "threads")? as usize),
         None => None,
     };
+    let dtype = convert::dtype(dtype)?;
     // A checked lifsim.Weights in the run's dtype goes straight to the engine.
     let held = W.cast::<Weights>().ok().map(|w| w.get());
-    let dtype = match (dtype, held) {
-        (None, Some(w)) => w.dtype(),
-        (d, _) => convert::dtype(d)?,
-    };
     let (weights, n) = match held {
         Some(w) if w.dtype() == dtype => (None, w.n()),
         _ => {

@@ -35,8 +35,10 @@ pub enum Held {
 /// W : array_like, shape (N, N)
 ///     Weights, float32 or float64, any memory layout; W[i, j] is the weight
 ///     from presynaptic j onto postsynaptic i.
-/// dtype : None, "float64" or "float32"
-///     The precision of the runs these weights are for; None keeps W's.
+/// dtype : "float64" or "float32"
+///     The precision of the runs these weights are for: simulate's dtype,
+///     float64 unless asked, as there. Weights held in the other dtype than a
+///     run's are converted for every call.
 ///
 /// Raises
 /// ------
@@ -47,6 +49,8 @@ pub enum Held {
 /// --------
 /// >>> W = lifsim.Weights(np.load("weights.npy"))
 /// >>> runs = [lifsim.simulate(W, i_ext=i) for i in (0.0, 10.0, 20.0)]
+/// >>> W32 = lifsim.Weights(W, dtype="float32")
+/// >>> lifsim.simulate(W32, dtype="float32")
 #[pyclass(module = "lifsim", name = "Weights", frozen)]
 pub struct Weights {
     held: Held,
@@ -102,7 +106,7 @@ fn checked_copy<T: EngineFloat>(py: Python<'_>, w: &WeightsArg<'_>) -> PyResult<
 #[pymethods]
 impl Weights {
     #[new]
-    #[pyo3(signature = (W, *, dtype = None), text_signature = "(W, *, dtype=None)")]
+    #[pyo3(signature = (W, *, dtype = None), text_signature = "(W, *, dtype='float64')")]
     #[allow(non_snake_case)]
     fn new(
         py: Python<'_>,
@@ -110,10 +114,7 @@ impl Weights {
         dtype: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let w = WeightsArg::extract(W)?;
-        let dtype = match dtype {
-            Some(d) => convert::dtype(Some(d))?,
-            None => w.dtype(),
-        };
+        let dtype = convert::dtype(dtype)?;
         let held = match dtype {
             Dtype::Float64 => Held::F64(checked_copy(py, &w)?),
             Dtype::Float32 => Held::F32(checked_copy(py, &w)?),

@@ -74,7 +74,7 @@ class SimulationResult:
 class Weights:
     """A weight matrix checked once and held, immutable, for many simulate calls."""
 
-    def __init__(self, W: npt.ArrayLike, *, dtype: Optional[_Dtype] = None) -> None: ...
+    def __init__(self, W: npt.ArrayLike, *, dtype: _Dtype = "float64") -> None: ...
     @property
     def n(self) -> int:
         """Number of neurons N."""
@@ -102,7 +102,7 @@ def simulate(
     i_ext: Union[float, _Vector] = 0.0,
     v0: Union[None, Literal["reset", "uniform"], _Vector] = None,
     t_ref: float = 0.0,
-    dtype: Optional[_Dtype] = None,
+    dtype: _Dtype = "float64",
     record: Literal["dense", "events", "counts"] = "dense",
     seed: Optional[int] = None,
     threads: Optional[int] = None,
