@@ -6,7 +6,7 @@
 //! is a few per cent of a run. A `Weights` is immutable, so the check and any
 //! layout conversion happen once, as `lifsim bench` does with its file.
 
-use lifsim_core::{memory, DenseView, DenseWeights, Dtype};
+use lifsim_core::{memory, DenseWeights, Dtype};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -84,9 +84,8 @@ fn checked_copy<T: EngineFloat>(py: Python<'_>, w: &WeightsArg<'_>) -> PyResult<
     let n = w.n;
     let layout = w.layout::<T>();
     py.detach(|| {
-        let data = layout.column_major(n)?;
-        DenseView::new(n, &data)?;
-        let owned = match data {
+        // `from_column_major` checks the weights, once, on the copy.
+        let owned = match layout.column_major(n)? {
             std::borrow::Cow::Owned(v) => v,
             std::borrow::Cow::Borrowed(s) => {
                 let mut v = memory::zeroed_vec(
