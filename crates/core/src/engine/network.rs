@@ -42,7 +42,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::kernel::Isa;
+use super::kernel::{self, Isa};
 use super::split;
 use crate::checkpoint::{EngineState, PartitionState, StateArray, StateData};
 use crate::error::{Error, Result};
@@ -155,9 +155,10 @@ struct Part<T> {
     /// was last taken in (a clean row holds zeros and is not read).
     dirty: Vec<Vec<bool>>,
     scratch: Vec<T>,
-    /// Room for the ids of every neuron of the partition: the fused pass
-    /// writes the ids at threshold here without a call (a `Vec::push` in the
-    /// loop made the compiler keep the constants on the stack around it).
+    /// Room for the ids of every neuron of the partition: the fused pass and
+    /// `kernel::detect` write the ids at threshold here without a call (a
+    /// `Vec::push` in the loop made the compiler keep the constants on the
+    /// stack around it).
     ids: Vec<u32>,
     poisson: Vec<LocalPoisson<T>>,
     spikes: Vec<LocalSpikes<T>>,
@@ -675,6 +676,8 @@ impl<T: Real> Part<T> {
                     jumps,
                     &mut self.scratch[l.clone()],
                 );
+                let ids = &mut self.ids[l.clone()];
+                kernel::detect(&mut self.y[l.clone()], c.theta, base, ids, &mut count);
             } else {
                 // One fused pass: arrivals, membrane, decay.
                 let [r0, r1, rd] = pick(
@@ -706,12 +709,9 @@ impl<T: Real> Part<T> {
                     count: &mut count,
                 };
                 fused(s.isa, job);
-                self.fired
-                    .extend_from_slice(&self.ids[l.start..l.start + count]);
             }
-            if e.len() > 2 {
-                detect(&self.y[l.clone()], c.theta, base, &mut self.fired);
-            }
+            self.fired
+                .extend_from_slice(&self.ids[l.start..l.start + count]);
             // Reset.
             for &g in &self.fired[first..] {
                 let i = g as usize - self.range.start;
@@ -1108,22 +1108,6 @@ fn fused_impl<
         start = end;
     }
     *fired_count = count;
-}
-
-// Appends `offset + i` for every `v[i] >= thresh`, in ascending order.
-fn detect<T: Real>(v: &[T], thresh: T, offset: u32, out: &mut Vec<u32>) {
-    const CHUNK: usize = 32;
-    for (c, chunk) in v.chunks(CHUNK).enumerate() {
-        // A branch-free "any" over the chunk vectorises; spikes are rare, so
-        // the per-neuron scan runs seldom.
-        if chunk.iter().fold(false, |any, &x| any | (x >= thresh)) {
-            for (i, &x) in chunk.iter().enumerate() {
-                if x >= thresh {
-                    out.push(offset + (c * CHUNK + i) as u32);
-                }
-            }
-        }
-    }
 }
 
 /// Mutable references to up to three distinct elements of `v`, without allocating.
