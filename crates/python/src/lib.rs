@@ -15,9 +15,10 @@ mod weights;
 use std::path::PathBuf;
 
 use lifsim_core::io::npy::{Elem, NpyArray};
+use lifsim_core::progress::{ProgressObserver, Silent};
 use lifsim_core::workloads;
 use lifsim_core::{
-    run_view, run_view_observed, DenseView, DenseWeights, Dtype, EngineOptions, ExternalCurrent,
+    run_view_observed, DenseView, DenseWeights, Dtype, EngineOptions, ExternalCurrent,
     InitialVoltage, LifParams, RunOutput, RunSpec, WeightSpec,
 };
 use numpy::PyArray2;
@@ -152,14 +153,14 @@ fn simulate(
         None => None,
     };
     let dtype = convert::dtype(dtype)?;
-    // A checked lifsim.Weights in the run's dtype goes straight to the engine.
-    let held = W.cast::<Weights>().ok().map(|w| w.get());
-    let (weights, n) = match held {
-        Some(w) if w.dtype() == dtype => (None, w.n()),
+    // A checked lifsim.Weights in the run's dtype goes straight to the engine;
+    // anything else is an array (a Weights of the other dtype converts as one).
+    let (source, n) = match W.cast::<Weights>() {
+        Ok(w) if w.get().dtype() == dtype => (Source::Held(w.get().held()), w.get().n()),
         _ => {
-            let weights = WeightsArg::extract(W)?;
-            let n = weights.n;
-            (Some(weights), n)
+            let array = WeightsArg::extract(W)?;
+            let n = array.n;
+            (Source::Array(array), n)
         }
     };
     let spec = RunSpec {
@@ -169,16 +170,23 @@ fn simulate(
         record,
         options: EngineOptions { threads, isa: None },
     };
-    let output = match (weights, held.map(Weights::held)) {
-        (Some(w), _) => match dtype {
+    let output = match source {
+        Source::Array(w) => match dtype {
             Dtype::Float64 => run::<f64>(py, &w, &spec)?,
             Dtype::Float32 => run::<f32>(py, &w, &spec)?,
         },
-        (None, Some(Held::F64(w))) => run_checked(py, w.view(), &spec)?,
-        (None, Some(Held::F32(w))) => run_checked(py, w.view(), &spec)?,
-        (None, None) => unreachable!("W is either an array or a lifsim.Weights"),
+        Source::Held(Held::F64(w)) => run_checked(py, w.view(), &spec)?,
+        Source::Held(Held::F32(w)) => run_checked(py, w.view(), &spec)?,
     };
     SimulationResult::new(py, output, record, dtype)
+}
+
+/// Where a run's weights come from.
+enum Source<'a, 'py> {
+    /// A NumPy array (or anything `numpy.asarray` reads), checked per call.
+    Array(WeightsArg<'py>),
+    /// A `lifsim.Weights` in the run's dtype, checked when it was made.
+    Held(&'a Held),
 }
 
 /// One run in `T` on a NumPy array: the weights are converted (when their
@@ -192,11 +200,7 @@ fn run<T: EngineFloat>(
     let layout = weights.layout::<T>();
     with_signals(py, |observer| {
         let data = layout.column_major(n)?;
-        let view = DenseView::new(n, &data)?;
-        match observer {
-            Some(observer) => run_view_observed(view, spec, observer),
-            None => run_view(view, spec),
-        }
+        run_view_observed(DenseView::new(n, &data)?, spec, observer)
     })
 }
 
@@ -206,20 +210,21 @@ fn run_checked<T: EngineFloat>(
     view: DenseView<'_, T>,
     spec: &RunSpec,
 ) -> PyResult<RunOutput> {
-    with_signals(py, |observer| match observer {
-        Some(observer) => run_view_observed(view, spec, observer),
-        None => run_view(view, spec),
-    })
+    with_signals(py, |observer| run_view_observed(view, spec, observer))
 }
 
-/// Runs `body` with the GIL released, handing it a Ctrl-C observer on the
-/// main thread: Ctrl-C stops the run and raises `KeyboardInterrupt`.
+/// Runs `body` with the GIL released, handing it the run's progress
+/// observer: on the main thread a Ctrl-C check (Ctrl-C stops the run and
+/// raises `KeyboardInterrupt`), elsewhere none.
 fn with_signals<F>(py: Python<'_>, body: F) -> PyResult<RunOutput>
 where
-    F: FnOnce(Option<&mut SignalCheck>) -> lifsim_core::Result<RunOutput> + Send,
+    F: FnOnce(&mut dyn ProgressObserver) -> lifsim_core::Result<RunOutput> + Send,
 {
     let mut signals = SignalCheck::for_this_thread(py)?;
-    let output = py.detach(|| body(signals.as_mut()));
+    let output = py.detach(|| match signals.as_mut() {
+        Some(check) => body(check),
+        None => body(&mut Silent),
+    });
     output.map_err(|err| match signals.and_then(|s| s.raised) {
         Some(raised) => raised,
         None => errors::from_core(err),
