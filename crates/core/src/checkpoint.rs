@@ -194,6 +194,18 @@ impl EngineState {
         })
     }
 
+    /// The pending spikes (see [`EngineState::pending`]) of neurons `range`:
+    /// what a partition restored from `pending` holds as its own.
+    pub fn pending_in<'a>(
+        pending: &'a [u32],
+        range: &'a Range<usize>,
+    ) -> impl Iterator<Item = u32> + 'a {
+        pending
+            .iter()
+            .copied()
+            .filter(move |&j| range.contains(&(j as usize)))
+    }
+
     /// The network-wide state cut into partitions `range`.
     pub fn cut(whole: &PartitionState, range: Range<usize>) -> Result<PartitionState> {
         if range.start < whole.range.start || range.end > whole.range.end {

@@ -600,11 +600,8 @@ impl<T: Real> Part<T> {
             };
         }
         self.fired.clear();
-        self.fired.extend(
-            pending
-                .iter()
-                .filter(|&&j| self.range.contains(&(j as usize))),
-        );
+        self.fired
+            .extend(EngineState::pending_in(pending, &self.range));
         Ok(())
     }
 

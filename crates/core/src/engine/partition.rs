@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::ops::Range;
 
 use super::kernel::{self, Isa};
-use crate::checkpoint::{PartitionState, StateArray, StateData};
+use crate::checkpoint::{EngineState, PartitionState, StateArray, StateData};
 use crate::error::{Error, Result};
 use crate::inputs::Drive;
 use crate::model::{Coefficients, Real};
@@ -184,11 +184,8 @@ impl<T: Real> Partition<T> {
         held.sort_by_key(|&(i, u)| (u, i));
         self.refractory = held.into();
         self.fired.clear();
-        self.fired.extend(
-            pending
-                .iter()
-                .filter(|&&j| self.range.contains(&(j as usize))),
-        );
+        self.fired
+            .extend(EngineState::pending_in(pending, &self.range));
         Ok(())
     }
 
