@@ -15,6 +15,20 @@ fn lifsim(args: &[&str]) -> Output {
         .expect("lifsim runs")
 }
 
+/// Runs `lifsim bench ARGS --json FILE`; asserts it succeeded and returns
+/// its output and the JSON summary.
+fn bench_json(args: &[&str]) -> (Output, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let mut all = vec!["bench"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--json", json.to_str().unwrap()]);
+    let o = lifsim(&all);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    (o, summary)
+}
+
 /// Asserts a failure with exit status 2 and exactly one stderr line
 /// containing every fragment.
 fn assert_error(out: &Output, fragments: &[&str]) {
@@ -251,18 +265,7 @@ fn config_file_sets_parameters_and_flags_override_it() {
 
 #[test]
 fn bench_prints_the_seeds_lines_and_writes_json() {
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("b.json");
-    let o = lifsim(&[
-        "bench",
-        "--t-max",
-        "5",
-        "--runs",
-        "2",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (o, r) = bench_json(&["--t-max", "5", "--runs", "2"]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
         text.contains("Average Time: ") && text.contains("S.Dev Time: "),
@@ -272,8 +275,6 @@ fn bench_prints_the_seeds_lines_and_writes_json() {
         text.contains("Time (mean ± σ)") && text.contains("Range (min … max)"),
         "{text}"
     );
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(r["times_s"].as_array().unwrap().len(), 2);
     assert_eq!(r["n"], 1000);
     assert_eq!(r["steps"], 499);
@@ -281,10 +282,7 @@ fn bench_prints_the_seeds_lines_and_writes_json() {
 
 #[test]
 fn parallel_sweep_reports_every_point_with_the_sequential_bits() {
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("b.json");
-    let o = lifsim(&[
-        "bench",
+    let (_, r) = bench_json(&[
         "--workload",
         "seed-active",
         "--t-max",
@@ -295,20 +293,13 @@ fn parallel_sweep_reports_every_point_with_the_sequential_bits() {
         "i_ext=18,22",
         "--sweep",
         "seed=1,2",
-        "--json",
-        json.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let points = r["points"].as_array().unwrap();
     assert_eq!(points.len(), 4);
     // Each point equals a plain single run of the same parameters.
     for p in points {
         let (i_ext, seed) = (p["i_ext"].as_f64().unwrap(), p["seed"].as_u64().unwrap());
-        let single = dir.path().join("one.json");
-        let o = lifsim(&[
-            "bench",
+        let (_, one) = bench_json(&[
             "--workload",
             "seed-active",
             "--t-max",
@@ -321,12 +312,7 @@ fn parallel_sweep_reports_every_point_with_the_sequential_bits() {
             &i_ext.to_string(),
             "--seed",
             &seed.to_string(),
-            "--json",
-            single.to_str().unwrap(),
         ]);
-        assert!(o.status.success());
-        let one: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&single).unwrap()).unwrap();
         assert_eq!(one["spikes"], p["spikes"], "i_ext {i_ext} seed {seed}");
     }
     let o = lifsim(&["bench", "--sweep", "v_reset=1,2"]);
