@@ -25,6 +25,18 @@ def lifsim(lifsim_bin, *args, check=True, **kw):
     return proc
 
 
+def kill_after_first_checkpoint(cmd, ck, out):
+    """Starts `cmd` (a run writing `out` with checkpoints to `ck`) and SIGKILLs
+    it once its first checkpoint exists, before it finished `out`."""
+    proc = subprocess.Popen([str(a) for a in cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None and not ck.exists():
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists() and ck.exists(), "the run was to be killed after its first checkpoint"
+
+
 def events_of(dense):
     steps, ids = np.nonzero(dense)
     return steps, ids
@@ -241,14 +253,8 @@ def test_a_run_killed_and_resumed_from_its_checkpoint_is_bit_identical(tmp_path,
     lifsim(lifsim_bin, "run", *flags, "--out", full, "--quiet")
     ck = tmp_path / "ck.npz"
     out = tmp_path / name
-    proc = subprocess.Popen([str(lifsim_bin), "run", *map(str, flags), "--out", str(out), "--checkpoint", str(ck),
-                             "--checkpoint-every", "20", "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    while time.time() < deadline and proc.poll() is None and not ck.exists():
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not out.exists() and ck.exists(), "the run was to be killed after its first checkpoint"
+    kill_after_first_checkpoint([lifsim_bin, "run", *flags, "--out", out, "--checkpoint", ck,
+                                 "--checkpoint-every", 20, "--quiet"], ck, out)
     info = lifsim(lifsim_bin, "info", ck).stdout
     step = int(re.search(r"step         (\d+) of", info).group(1))
     assert step > 0 and step % 2000 == 0, info
@@ -276,15 +282,8 @@ def test_a_network_run_killed_and_resumed_is_bit_identical(tmp_path, lifsim_bin)
     full = tmp_path / "full.npz"
     lifsim(lifsim_bin, "run", net, "--out", full, "--quiet")
     ck, out = tmp_path / "ck.npz", tmp_path / "s.npz"
-    proc = subprocess.Popen([str(lifsim_bin), "run", str(net), "--out", str(out), "--checkpoint", str(ck),
-                             "--checkpoint-every", "100", "--threads", "2", "--quiet"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    while time.time() < deadline and proc.poll() is None and not ck.exists():
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not out.exists() and ck.exists(), "the run was to be killed after its first checkpoint"
+    kill_after_first_checkpoint([lifsim_bin, "run", net, "--out", out, "--checkpoint", ck,
+                                 "--checkpoint-every", 100, "--threads", 2, "--quiet"], ck, out)
     info = lifsim(lifsim_bin, "info", ck).stdout
     assert "lifsim checkpoint (network engine)" in info and "state/isyn0" in info, info
     resumed = tmp_path / "resumed.npz"
