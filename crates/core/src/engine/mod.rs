@@ -168,7 +168,7 @@ impl<'w, T: Real> Simulation<'w, T> {
                 isa: self.isa,
             };
             threads::run_steps(
-                &mut self.parts,
+                self.parts.as_mut_slice(),
                 &mut self.fired,
                 self.step..until,
                 &ctx,

@@ -34,16 +34,17 @@
 //!
 //! Each partition owns a contiguous range of neurons, their state and the
 //! ring buffers of their inputs, and reads only the global list of fired ids
-//! (sorted); its share of a source's targets is found by binary search in the
-//! source's sorted row. Every neuron receives its inputs in the same order
+//! (sorted); where its share of each source's sorted row begins and ends is
+//! found once, when the partition is built. With several partitions each has
+//! a thread for a stretch of steps, meeting the others at a barrier once a
+//! step (`engine::threads`, shared with the dense engine). Every neuron receives its inputs in the same order
 //! whatever the partitioning, so threads never change a bit.
 
 use std::ops::Range;
 
-use rayon::prelude::*;
-
 use super::kernel::{self, Isa};
 use super::split;
+use super::threads::{self, RangeStep};
 use crate::checkpoint::{EngineState, PartitionState, StateArray, StateData};
 use crate::error::{Error, Result};
 use crate::inputs::PoissonSampler;
@@ -56,7 +57,7 @@ use crate::synapses::{self, Integration, SynapseKind};
 
 /// Networks at least this large split each step across threads by default:
 /// below it a step (a few microseconds for cuba's 4000 neurons) costs less
-/// than handing it to a thread pool and back.
+/// than meeting another thread at a barrier.
 pub const NETWORK_PARALLEL_MIN_NEURONS: usize = 10_000;
 
 /// One population's constants for one step.
@@ -163,6 +164,11 @@ struct Part<T> {
     poisson: Vec<LocalPoisson<T>>,
     spikes: Vec<LocalSpikes<T>>,
     fired: Vec<u32>,
+    /// Per projection and source row: where this partition's targets begin
+    /// and end in the row (empty for a partition of the whole network). A
+    /// binary search per spike at every step cost a chain of cache misses
+    /// into the row; the bounds are found once here.
+    bounds: Vec<Vec<[u32; 2]>>,
 }
 
 /// Constants every partition reads.
@@ -181,7 +187,6 @@ pub struct NetworkSimulation<'n, T: Real> {
     fired: Vec<u32>,
     step: u64,
     steps: u64,
-    pool: Option<rayon::ThreadPool>,
 }
 
 impl<'n, T: Real> NetworkSimulation<'n, T> {
@@ -212,21 +217,6 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
             .into_iter()
             .map(|range| Part::new(net, range, whole, &coeffs, slots as usize))
             .collect::<Result<Vec<_>>>()?;
-        let pool = if parts.len() > 1 {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(parts.len())
-                    .build()
-                    .map_err(|e| {
-                        Error::param(
-                            "threads",
-                            format!("cannot start {} threads: {e}", parts.len()),
-                        )
-                    })?,
-            )
-        } else {
-            None
-        };
         Ok(Self {
             shared: Shared {
                 net,
@@ -239,7 +229,6 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
             fired: Vec::new(),
             step: 0,
             steps: desc.steps() as u64,
-            pool,
         })
     }
 
@@ -278,29 +267,26 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
         self.run_until(self.steps, sink);
     }
 
-    /// Runs up to (not including) step `until`, or the end of the run.
+    /// Runs up to (not including) step `until`, or the end of the run. With
+    /// several partitions, each has a thread for the whole stretch
+    /// (`threads::run_steps`).
     pub fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink) {
-        while self.step < until.min(self.steps) {
-            self.advance();
-            sink.record(self.step as usize, &self.fired);
-            self.step += 1;
+        let until = until.min(self.steps);
+        if self.step >= until {
+            return;
         }
-    }
-
-    fn advance(&mut self) {
-        let (k, shared, fired) = (self.step, &self.shared, &self.fired);
-        match &self.pool {
-            None => self.parts[0].advance(k, fired, shared),
-            Some(pool) => pool.install(|| {
-                self.parts
-                    .par_iter_mut()
-                    .for_each(|p| p.advance(k, fired, shared))
-            }),
-        }
-        // The exchange: partitions' spikes in range order stay sorted.
-        self.fired.clear();
-        for p in &self.parts {
-            self.fired.extend_from_slice(&p.fired);
+        if let [part] = self.parts.as_mut_slice() {
+            while self.step < until {
+                part.advance(self.step, &self.fired, &self.shared);
+                self.fired.clear();
+                self.fired.extend_from_slice(&part.fired);
+                sink.record(self.step as usize, &self.fired);
+                self.step += 1;
+            }
+        } else {
+            let steps = self.step..until;
+            threads::run_steps(&mut self.parts, &mut self.fired, steps, &self.shared, sink);
+            self.step = until;
         }
     }
 }
@@ -345,6 +331,18 @@ impl<T: Real> crate::checkpoint::Checkpoint for NetworkSimulation<'_, T> {
         self.step = state.step;
         self.fired = state.pending.clone();
         Ok(())
+    }
+}
+
+impl<'n, T: Real> RangeStep<Shared<'n, T>> for Part<T> {
+    const RECORD_INPUT: bool = false;
+
+    fn advance(&mut self, step: u64, fired: &[u32], s: &Shared<'n, T>) {
+        Part::advance(self, step, fired, s);
+    }
+
+    fn fired(&self) -> &[u32] {
+        &self.fired
     }
 }
 
@@ -442,8 +440,17 @@ impl<T: Real> Part<T> {
                 }),
             }
         }
+        let bounds = if whole {
+            Vec::new()
+        } else {
+            net.projections
+                .iter()
+                .map(|proj| row_bounds(&proj.csr, &range))
+                .collect()
+        };
         Ok(Self {
             whole,
+            bounds,
             segments,
             y,
             until: vec![0.0; len],
@@ -730,8 +737,8 @@ impl<T: Real> Part<T> {
     /// into the synaptic current, which takes them in at `t_k` anyway).
     fn deliver(&mut self, k: u64, fired: &[u32], s: &Shared<'_, T>) {
         let len = self.range.len();
-        let (lo, hi) = (self.range.start as u32, self.range.end as u32);
-        for proj in &s.net.projections {
+        let lo = self.range.start as u32;
+        for (p, proj) in s.net.projections.iter().enumerate() {
             let ch = proj.channel;
             let ring = &mut self.ring[ch];
             let dirty = &mut self.dirty[ch];
@@ -755,10 +762,8 @@ impl<T: Real> Part<T> {
                 let (a, b) = if self.whole {
                     (0, targets.len())
                 } else {
-                    (
-                        targets.partition_point(|&t| t < lo),
-                        targets.partition_point(|&t| t < hi),
-                    )
+                    let [a, b] = self.bounds[p][row];
+                    (a as usize, b as usize)
                 };
                 match (csr.weights(), csr.delays()) {
                     (PerSynapse::Constant(w), PerSynapse::Constant(0)) if !isyn.is_empty() => {
@@ -791,6 +796,22 @@ impl<T: Real> Part<T> {
             }
         }
     }
+}
+
+/// For every source row of `csr`, the offsets in the row of its first target
+/// in `range` and of its first target past it (rows are sorted by target).
+fn row_bounds<T: Real>(
+    csr: &crate::network::sparse::Csr<T>,
+    range: &Range<usize>,
+) -> Vec<[u32; 2]> {
+    let (lo, hi) = (range.start as u32, range.end as u32);
+    (0..csr.n_sources())
+        .map(|row| {
+            let targets = &csr.targets()[csr.row(row)];
+            let at = |x: u32| targets.partition_point(|&t| t < x) as u32;
+            [at(lo), at(hi)]
+        })
+        .collect()
 }
 
 /// This partition's slice `[at + l.start, at + l.end)` of a channel's array.
@@ -1123,7 +1144,7 @@ fn pick<V>(v: &mut [V], want: [Option<usize>; 3]) -> [Option<&mut V>; 3] {
 fn scatter<T: Real>(dest: &mut [T], targets: &[u32], lo: u32, w: T) {
     // Every target lies in [lo, lo + dest.len()): rows hold ids of the
     // network's neurons (checked when built) and `targets` is this
-    // partition's share of the row, found by binary search on [lo, hi).
+    // partition's share of the row (`row_bounds`).
     assert!(targets
         .first()
         .zip(targets.last())

@@ -86,25 +86,56 @@ fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// What every partition's thread reads.
+/// A neuron range that a thread advances one step at a time, reading only
+/// the network-wide sorted list of spikes and constants `C` shared by all
+/// ranges. Both engines' partitions are this; the runner below is the only
+/// place they meet.
+pub(super) trait RangeStep<C: Sync + ?Sized>: Send {
+    /// When the runner hands a step's spikes to the sink: `true` before the
+    /// step, with the spikes it reads (the dense engine, whose step delivers
+    /// the spikes found at the end of the last), `false` after it, with the
+    /// spikes it emitted (the network engine).
+    const RECORD_INPUT: bool;
+
+    /// Advances the range through `step`, given the network's spikes that
+    /// the step reads.
+    fn advance(&mut self, step: u64, fired: &[u32], ctx: &C);
+
+    /// The range's spikes found by the last `advance` (sorted ids).
+    fn fired(&self) -> &[u32];
+}
+
+/// What every dense partition's thread reads.
 pub(super) struct StepContext<'a, 'w, T> {
     pub weights: &'a DenseView<'w, T>,
     pub coeffs: &'a Coefficients<T>,
     pub isa: Isa,
 }
 
+impl<'a, 'w, T: Real> RangeStep<StepContext<'a, 'w, T>> for Partition<T> {
+    const RECORD_INPUT: bool = true;
+
+    fn advance(&mut self, step: u64, fired: &[u32], ctx: &StepContext<'a, 'w, T>) {
+        Partition::advance(self, step, ctx.weights, fired, ctx.coeffs, ctx.isa);
+    }
+
+    fn fired(&self) -> &[u32] {
+        Partition::fired(self)
+    }
+}
+
 /// One partition's spikes of the last two steps, by step parity.
 type Outbox = [Mutex<Vec<u32>>; 2];
 
 /// Runs `steps` with one thread per partition (this thread takes the first
-/// and records); `fired` holds the spikes of the first step on entry and
-/// those of the step after the last on return. Partitions are in range
+/// and records); `fired` holds the spikes the first step reads on entry and
+/// those the step after the last reads on return. Partitions are in range
 /// order, so concatenating their spikes keeps the list sorted.
-pub(super) fn run_steps<T: Real>(
-    parts: &mut [Partition<T>],
+pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
+    parts: &mut [P],
     fired: &mut Vec<u32>,
     steps: Range<u64>,
-    ctx: &StepContext<'_, '_, T>,
+    ctx: &C,
     sink: &mut dyn SpikeSink,
 ) {
     let barrier = SpinBarrier::new(parts.len());
@@ -117,7 +148,7 @@ pub(super) fn run_steps<T: Real>(
             scope.spawn(move || {
                 let mut global = start.to_vec();
                 for step in steps {
-                    part.advance(step, ctx.weights, &global, ctx.coeffs, ctx.isa);
+                    part.advance(step, &global, ctx);
                     publish(&outboxes[me + 1], step, part.fired());
                     barrier.wait();
                     gather(outboxes, step, &mut global);
@@ -126,11 +157,16 @@ pub(super) fn run_steps<T: Real>(
         }
         let mut global = start.to_vec();
         for step in steps {
-            sink.record(step as usize, &global);
-            first.advance(step, ctx.weights, &global, ctx.coeffs, ctx.isa);
+            if P::RECORD_INPUT {
+                sink.record(step as usize, &global);
+            }
+            first.advance(step, &global, ctx);
             publish(&outboxes[0], step, first.fired());
             barrier.wait();
             gather(&outboxes, step, &mut global);
+            if !P::RECORD_INPUT {
+                sink.record(step as usize, &global);
+            }
         }
         global
     });

@@ -1,7 +1,8 @@
 //! Sparse synapses stored by presynaptic neuron (compressed sparse rows):
 //! the targets of one source are contiguous and ascending, so a spike's
 //! delivery is one pass over a contiguous `u32` slice, and a partition that
-//! owns targets `[lo, hi)` finds its share by binary search.
+//! owns targets `[lo, hi)` finds its share by binary search (once per row,
+//! when the partition is built).
 //!
 //! Weights and delays that are the same for the whole projection are stored
 //! once, not per synapse (brunel's 15.6 million synapses take 62 MB: their
