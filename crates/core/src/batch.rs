@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 
 use crate::engine::EngineOptions;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Real;
 use crate::network::DenseView;
 use crate::run::{run_view, RunOutput, RunSpec};
@@ -19,14 +19,7 @@ pub fn run_batch<T: Real>(
     specs: &[RunSpec],
     threads: usize,
 ) -> Result<Vec<RunOutput>> {
-    if threads == 0 {
-        return Err(Error::param("threads", "must be at least 1"));
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::param("threads", format!("cannot start {threads} threads: {e}")))?;
-    pool.install(|| {
+    crate::engine::thread_pool(threads)?.install(|| {
         specs
             .par_iter()
             .with_max_len(1)

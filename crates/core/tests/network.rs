@@ -287,23 +287,21 @@ fn threads_never_change_a_bit() {
     assert_ne!(one.events, other.events);
 }
 
-/// Building in a one-thread pool or a many-thread pool gives the same synapses.
+/// Building on one thread, on three, or on every core gives the same synapses.
 #[test]
 fn construction_is_deterministic_whatever_the_threads() {
     let desc = mixed_network(3);
-    let build = |threads| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| Network::<f64>::build(&desc).unwrap())
-    };
-    let (a, b) = (build(1), build(3));
-    for (p, q) in a.projections.iter().zip(&b.projections) {
-        assert_eq!(p.csr.triples(), q.csr.triples());
+    let build = |threads| Network::<f64>::build_on(&desc, threads).unwrap();
+    let a = build(Some(1));
+    for b in [build(Some(3)), build(None)] {
+        for (p, q) in a.projections.iter().zip(&b.projections) {
+            assert_eq!(p.csr.triples(), q.csr.triples());
+        }
+        assert_eq!(a.v0, b.v0);
+        assert_eq!(a.i_ext, b.i_ext);
     }
-    assert_eq!(a.v0, b.v0);
-    assert_eq!(a.i_ext, b.i_ext);
+    let zero = Network::<f64>::build_on(&desc, Some(0)).err().unwrap();
+    assert!(zero.to_string().contains("threads"), "{zero}");
 }
 
 #[test]

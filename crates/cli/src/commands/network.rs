@@ -170,7 +170,7 @@ fn simulate<T: Real>(
     start: Instant,
     resume: Option<Resume>,
 ) -> Result<NetworkReport> {
-    let net = Network::<T>::build(desc)?;
+    let net = Network::<T>::build_on(desc, args.model.threads)?;
     let mut sim = NetworkSimulation::new(&net, args.model.threads)?;
     let steps = desc.steps();
     let setup = start.elapsed();

@@ -32,6 +32,18 @@ pub struct EngineOptions {
     pub isa: Option<Isa>,
 }
 
+/// A rayon pool of `threads` threads (at least one), for work that runs
+/// on as many threads as the user asked rather than on every core.
+pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    if threads == 0 {
+        return Err(Error::param("threads", "must be at least 1"));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::param("threads", format!("cannot start {threads} threads: {e}")))
+}
+
 impl EngineOptions {
     /// The threads a simulation of `n` neurons splits its step across: the
     /// number asked for, or by default one below [`PARALLEL_MIN_NEURONS`]

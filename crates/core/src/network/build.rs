@@ -87,8 +87,18 @@ pub struct Network<T> {
 }
 
 impl<T: Real> Network<T> {
+    /// [`Network::build`] on `threads` threads (`None`: every core), as a run
+    /// with `--threads` asks; the synapses are the same whatever the count.
+    pub fn build_on(description: &NetworkDescription, threads: Option<usize>) -> Result<Self> {
+        match threads {
+            None => Self::build(description),
+            Some(t) => crate::engine::thread_pool(t)?.install(|| Self::build(description)),
+        }
+    }
+
     /// Draws the synapses and lays out the state. Parallel over target
-    /// neurons; the result does not depend on the thread count.
+    /// neurons (on the current rayon pool); the result does not depend on the
+    /// thread count.
     pub fn build(description: &NetworkDescription) -> Result<Self> {
         let desc = description.clone();
         let mut populations = Vec::new();
