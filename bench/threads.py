@@ -17,6 +17,12 @@ into the same row ranges, with no membrane update and no barrier, on one
 thread and on two. Its speed-up is what the memory gives a second thread
 here; a whole run cannot expect much more.
 
+A second table runs the sparse network workloads (`examples/cuba.toml`, 4,000
+neurons, and `examples/brunel.toml`, 12,500) with `lifsim run --threads 1`
+and `--threads 2`, alternating, and gives the medians of the simulation time
+(construction excluded, as `lifsim run --json` reports it) and of the whole
+process; the spike counts must be equal.
+
     python3 bench/threads.py                  # float64 and float32, 4 rounds
     python3 bench/threads.py --dtypes float64 --rounds 6 --weights /tmp/w10k.npy
 """
@@ -41,6 +47,37 @@ def bench(lifsim, weights, dtype, threads, runs):
     return r["times_s"], r["spikes"]
 
 
+def network_run(lifsim, workload, threads):
+    """(simulation s, total s, spikes) of one `lifsim run` of a network example."""
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = Path(tmp) / "run.json"
+        subprocess.run([str(lifsim), "run", str(ROOT / "examples" / f"{workload}.toml"), "--seed", "1",
+                        "--threads", str(threads), "--format", "events", "--out", str(Path(tmp) / "spikes.npz"),
+                        "--json", str(summary), "--quiet"], check=True, stdout=subprocess.DEVNULL)
+        r = json.loads(summary.read_text())
+    return r["sim_s"], r["total_s"], r["spikes"]
+
+
+def networks(lifsim, workloads, rounds):
+    print("\n| network | simulation, 1 thread | 2 threads | speed-up | whole run, 1 thread | 2 threads "
+          "| speed-up | spikes |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for workload in workloads:
+        sim, total, spikes = {1: [], 2: []}, {1: [], 2: []}, set()
+        for _ in range(rounds):
+            for threads in (1, 2):
+                s, t, n = network_run(lifsim, workload, threads)
+                sim[threads].append(s)
+                total[threads].append(t)
+                spikes.add(n)
+        if len(spikes) != 1:
+            raise SystemExit(f"{workload}: spike counts differ between thread counts: {spikes}")
+        s1, s2 = statistics.median(sim[1]), statistics.median(sim[2])
+        t1, t2 = statistics.median(total[1]), statistics.median(total[2])
+        print(f"| {workload} | {s1:.3f} s | {s2:.3f} s | {s1 / s2:.2f}x | {t1:.3f} s | {t2:.3f} s "
+              f"| {t1 / t2:.2f}x | {spikes.pop()} |")
+
+
 def column_reads(probe, weights, dtype, spikes, steps):
     """(1-thread s, 2-thread s, mapped) reading `spikes` columns over `steps` steps."""
     out = subprocess.run([str(probe), str(weights), dtype, str(spikes), str(steps), "2", "3"],
@@ -56,6 +93,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--weights", type=Path, help="an existing 10,000 x 10,000 W (default: generated)")
+    parser.add_argument("--networks", nargs="*", default=["cuba", "brunel"],
+                        help="network examples to run on 1 and 2 threads (none: skip)")
     args = parser.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "lifsim-cli", "-p", "lifsim-core",
                     "--bin", "lifsim", "--example", "column_reads"],
@@ -91,6 +130,9 @@ def main():
             where = "file mapped (4 KiB pages)" if mapped else "converted copy (huge pages)"
             print(f"| {dtype} | {where} | {m1 * 1e3:.1f} ms | {m2 * 1e3:.1f} ms | {m1 / m2:.2f}x "
                   f"| {c1 * 1e3:.1f} ms | {c2 * 1e3:.1f} ms | {c1 / c2:.2f}x | {spikes.pop()} |")
+
+    if args.networks:
+        networks(args.lifsim, args.networks, args.rounds)
 
 
 if __name__ == "__main__":
