@@ -113,6 +113,28 @@ multiversion! {
     }
 }
 
+/// Lanes of the running maximum in [`crosses`] (a vector of float32 with AVX2).
+const LANES: usize = 8;
+
+/// Whether any `x >= thresh` in `block`: the lane-wise maximum of the block
+/// (`if x > m { x } else { m }`: one `max` instruction a vector, and a NaN,
+/// which never crosses, is passed over) compared once, instead of a compare
+/// per vector and the packing of their masks.
+#[inline(always)]
+fn crosses<T: Real>(block: &[T], thresh: T) -> bool {
+    let mut chunks = block.chunks_exact(LANES);
+    let mut top = [T::from_f64(f64::NEG_INFINITY); LANES];
+    for c in &mut chunks {
+        for (m, &x) in top.iter_mut().zip(c) {
+            *m = if x > *m { x } else { *m };
+        }
+    }
+    let rest = chunks.remainder().iter();
+    top.iter()
+        .chain(rest)
+        .fold(false, |any, &x| any | (x >= thresh))
+}
+
 /// Neurons per block of the fused update-and-detect loops: 32 floats stay in
 /// registers between the update and the threshold test.
 const BLOCK: usize = 32;
@@ -150,7 +172,7 @@ fn update_blocks<T: Real>(
 
 #[inline(always)]
 fn test_block<T: Real>(block: &[T], thresh: T, offset: u32, ids: &mut [u32], n: &mut usize) {
-    if block.iter().fold(false, |any, &x| any | (x >= thresh)) {
+    if crosses(block, thresh) {
         // Branch-free compaction: the slot is written always, kept if fired.
         for (i, &x) in block.iter().enumerate() {
             ids[*n] = offset + i as u32;
@@ -305,6 +327,46 @@ mod tests {
         v = v + (0.01 / 20.0) * ((-v + -65.0) + ext[5]);
         assert_eq!(v.to_bits(), results[0].0[5]);
         assert!(!results[0].2.is_empty());
+    }
+
+    #[test]
+    fn a_nan_never_hides_a_crossing() {
+        // NaN (which never crosses) in every lane of one vector of a block,
+        // the crossing in the same lane of a vector before or after it, or in
+        // the block's tail.
+        let c = Coefficients::<f64>::new(&LifParams::default()).unwrap();
+        for (nans, at) in [
+            (0..8, 11),
+            (0..8, 27),
+            (24..32, 3),
+            (24..32, 19),
+            (8..16, 33),
+        ] {
+            let mut v = vec![-70.0f64; 35];
+            v[nans.clone()].fill(f64::NAN);
+            v[at] = 0.0;
+            let (mut ids, mut count) = (vec![0; 35], 0);
+            detect(&mut v.clone(), -50.0, 0, &mut ids, &mut count);
+            assert_eq!(
+                ids[..count],
+                [at as u32],
+                "NaN at {nans:?}, crossing at {at}"
+            );
+            // And in the vectorised update of every instruction set.
+            for isa in Isa::available() {
+                count = 0;
+                relax_constant(isa, &mut v.clone(), 20.0, &c, 0, &mut ids, &mut count);
+                assert_eq!(
+                    ids[..count],
+                    [at as u32],
+                    "{isa:?}: NaN at {nans:?}, crossing at {at}"
+                );
+            }
+        }
+        let mut v = vec![f32::NAN; 40];
+        let (mut ids, mut count) = (vec![0; 40], 0);
+        detect(&mut v, -50.0f32, 0, &mut ids, &mut count);
+        assert_eq!(count, 0);
     }
 
     #[test]
