@@ -116,23 +116,107 @@ multiversion! {
 /// Lanes of the running maximum in [`crosses`] (a vector of float32 with AVX2).
 const LANES: usize = 8;
 
-/// Whether any `x >= thresh` in `block`: the lane-wise maximum of the block
-/// (`if x > m { x } else { m }`: one `max` instruction a vector, and a NaN,
-/// which never crosses, is passed over) compared once, instead of a compare
-/// per vector and the packing of their masks.
+/// The lane-wise maximum of `block`: lane `i` holds the largest of the
+/// values at positions `i mod LANES`, NaNs passed over (NaN never crosses the
+/// threshold; `-inf` where every value is NaN). One `max` instruction a
+/// vector (`if x > m { x } else { m }`), so the block's threshold test is one
+/// comparison of the lanes instead of a compare a vector and the packing of
+/// their masks, and the lanes are the block's bounds for the next step.
 #[inline(always)]
-fn crosses<T: Real>(block: &[T], thresh: T) -> bool {
-    let mut chunks = block.chunks_exact(LANES);
+fn block_lanes<T: Real>(block: &[T]) -> [T; LANES] {
+    let max = |m: T, x: T| if x > m { x } else { m };
     let mut top = [T::from_f64(f64::NEG_INFINITY); LANES];
+    let mut chunks = block.chunks_exact(LANES);
     for c in &mut chunks {
         for (m, &x) in top.iter_mut().zip(c) {
-            *m = if x > *m { x } else { *m };
+            *m = max(*m, x);
         }
     }
-    let rest = chunks.remainder().iter();
-    top.iter()
-        .chain(rest)
-        .fold(false, |any, &x| any | (x >= thresh))
+    for (m, &x) in top.iter_mut().zip(chunks.remainder()) {
+        *m = max(*m, x);
+    }
+    top
+}
+
+/// Whether any of `values` is at or above `thresh` (no early exit, so it
+/// vectorises).
+#[inline(always)]
+fn any_at_or_above<T: Real>(values: &[T], thresh: T) -> bool {
+    values.iter().fold(false, |any, &x| any | (x >= thresh))
+}
+
+/// Whether a block with upper bound `t` may have a neuron at `thresh` (a
+/// NaN bound, unknown, may).
+#[inline(always)]
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must answer yes
+fn may_cross<T: Real>(t: T, thresh: T) -> bool {
+    !(t < thresh)
+}
+
+/// Whether any of the upper bounds `bounds` may let a neuron reach `thresh`.
+#[inline(always)]
+fn may_reach<T: Real>(bounds: &[T], thresh: T) -> bool {
+    bounds
+        .iter()
+        .fold(false, |any, &t| any | may_cross(t, thresh))
+}
+
+/// Replaces each block's upper bound `t` in `tops` by one of its voltages
+/// after a step without synaptic input (`Coefficients::relax` with drive
+/// `d` for every neuron), or by NaN where none is given. Blocks whose bound
+/// is below the threshold then skip their test: on a silent network that is
+/// most of the work left after the update itself.
+///
+/// The bound is `relax(t) + m`. In exact arithmetic `v + k((v_rest - v) + d)`
+/// grows with `v` (0 < k <= 0.99), so `t` bounds every neuron. The rounding
+/// of the four operations moves a result `g` by at most
+/// `u(|g| + k(3|v_rest - v| + 2|d|))` to first order (`u` the unit
+/// roundoff), and a neuron below `t` gains less from its larger
+/// `|v_rest - v|` than the slope `1 - k` takes from it. So `g(v)` exceeds
+/// `g(t)` by at most twice that error, taken at the largest `|g|` and
+/// `|v_rest - t|` the bound is used for: `t` in `[v_rest - s, thresh + s]`
+/// (else NaN), where `s = |v_rest| + |thresh| + |d| + 1`, so that
+/// `|v_rest - t| <= 2s` and `|g| <= 5s`; the excess is then at most
+/// `2.02u(|thresh| + 5s + k(6s + 2|d|))`, with `|thresh|` for the `|g|` of
+/// a neuron about to cross. `m` is four times
+/// the resulting bound (which covers second-order terms, rounding `m` to `T`
+/// and the addition) plus 1e-30 for subnormal results. Carried over quiet
+/// steps the bound tends to `v_rest + d + m / k`, 0.6 mV above the true
+/// limit with the seed's constants in float32 (k = 1/2000), far closer in
+/// float64; a bound that drifts up to the threshold only brings the test
+/// back.
+#[inline(always)]
+fn quiet_bounds<T: Real>(tops: &mut [T], c: &Coefficients<T>, d: T) {
+    let k = c.dt_over_tau.to_f64();
+    let (v_rest, thresh) = (c.v_rest.to_f64(), c.v_thresh.to_f64());
+    let s = v_rest.abs() + thresh.abs() + d.to_f64().abs() + 1.0;
+    let usable = s.is_finite() && k > 0.0 && k <= 0.99;
+    let u = match T::DTYPE {
+        crate::model::Dtype::Float32 => f32::EPSILON as f64 / 2.0,
+        crate::model::Dtype::Float64 => f64::EPSILON / 2.0,
+    };
+    let m = 8.08 * u * (thresh.abs() + 5.0 * s + k * (6.0 * s + 2.0 * d.to_f64().abs())) + 1e-30;
+    let (lo, hi) = (T::from_f64(v_rest - s), T::from_f64(thresh + s));
+    let (m, nan) = (T::from_f64(m), T::from_f64(f64::NAN));
+    for t in tops.iter_mut() {
+        let inside = *t >= lo && *t <= hi;
+        *t = if usable && inside {
+            c.relax(*t, d) + m
+        } else {
+            nan
+        };
+    }
+}
+
+/// The number of upper bounds the kernels keep for `n` neurons: one per
+/// block (the last block may be short).
+pub fn bounds_len(n: usize) -> usize {
+    n.div_ceil(BLOCK)
+}
+
+/// The bound that covers neuron `i` (an index into those bounds).
+pub fn bound_of(i: usize) -> usize {
+    i / BLOCK
 }
 
 /// Neurons per block of the fused update-and-detect loops: 32 floats stay in
@@ -141,8 +225,8 @@ const BLOCK: usize = 32;
 
 /// Runs `update` on each block of `v`, then writes `offset + i` for every
 /// updated `v[i] >= thresh` (ascending) into `ids` from `*count` on, and
-/// advances `*count`. The threshold test is a branch-free "any" over the
-/// block, which vectorises; spikes are rare, so the per-neuron scan runs
+/// advances `*count`. The threshold test takes the block's lane-wise
+/// maximum, which vectorises; spikes are rare, so the per-neuron scan runs
 /// seldom. `ids` is a slice with room for every neuron, not a `Vec`: a
 /// `push` (a call, when it grows) in the loop made the compiler keep the
 /// update's constants on the stack and reload them every iteration.
@@ -162,23 +246,49 @@ fn update_blocks<T: Real>(
     let mut blocks = v.chunks_exact_mut(BLOCK);
     for (b, block) in (&mut blocks).enumerate() {
         update(b * BLOCK, block);
-        test_block(block, thresh, offset + (b * BLOCK) as u32, ids, &mut n);
+        if any_at_or_above(&block_lanes(block), thresh) {
+            write_crossings(block, thresh, offset + (b * BLOCK) as u32, ids, &mut n);
+        }
     }
     let rest = blocks.into_remainder();
     update(whole, rest);
-    test_block(rest, thresh, offset + whole as u32, ids, &mut n);
+    if any_at_or_above(rest, thresh) {
+        write_crossings(rest, thresh, offset + whole as u32, ids, &mut n);
+    }
     *count = n;
 }
 
+/// Writes `offset + i` for each `block[i] >= thresh` to `ids` from `*n` on.
 #[inline(always)]
-fn test_block<T: Real>(block: &[T], thresh: T, offset: u32, ids: &mut [u32], n: &mut usize) {
-    if crosses(block, thresh) {
-        // Branch-free compaction: the slot is written always, kept if fired.
-        for (i, &x) in block.iter().enumerate() {
-            ids[*n] = offset + i as u32;
-            *n += (x >= thresh) as usize;
+fn write_crossings<T: Real>(block: &[T], thresh: T, offset: u32, ids: &mut [u32], n: &mut usize) {
+    // Branch-free compaction: the slot is written always, kept if fired.
+    for (i, &x) in block.iter().enumerate() {
+        ids[*n] = offset + i as u32;
+        *n += (x >= thresh) as usize;
+    }
+}
+
+/// Writes the ids of `block`'s neurons at or above `thresh` and returns the
+/// block's maximum (NaNs passed over): its bound for the next step.
+#[inline(always)]
+fn test_block<T: Real>(block: &[T], thresh: T, offset: u32, ids: &mut [u32], n: &mut usize) -> T {
+    let mut top = block_lanes(block);
+    if any_at_or_above(&top, thresh) {
+        write_crossings(block, thresh, offset, ids, n);
+    }
+    // Halving, so that the reduction stays in vector registers.
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for i in 0..width {
+            top[i] = if top[i + width] > top[i] {
+                top[i + width]
+            } else {
+                top[i]
+            };
         }
     }
+    top[0]
 }
 
 multiversion! {
@@ -213,13 +323,30 @@ multiversion! {
 multiversion! {
     /// The update of a step without synaptic input, with one drive term
     /// `r * (0 + i_ext)` for all neurons (`Coefficients::relax`), then the
-    /// threshold test.
-    pub fn relax_constant<T: Real>(v: &mut [T], drive: T, c: &Coefficients<T>, offset: u32, ids: &mut [u32], fired: &mut usize) {
-        update_blocks(v, c.v_thresh, offset, ids, fired, |_, block| {
-            for v in block.iter_mut() {
-                *v = c.relax(*v, drive);
+    /// threshold test of the blocks whose bound in `tops` (an upper bound of
+    /// their voltages, carried through the step by [`quiet_bounds`]) may
+    /// reach the threshold; each tested block stores its maximum. Two passes,
+    /// the update over the whole slice first: a block-wise loop with a test
+    /// that may be skipped made the compiler vectorise across blocks.
+    #[allow(clippy::too_many_arguments)] // the state, where spikes go, and the bounds
+    pub fn relax_constant<T: Real>(v: &mut [T], drive: T, c: &Coefficients<T>, offset: u32, ids: &mut [u32], fired: &mut usize, tops: &mut [T]) {
+        for v in v.iter_mut() {
+            *v = c.relax(*v, drive);
+        }
+        quiet_bounds(tops, c, drive);
+        // Most steps of a quiet network test no block at all: one vectorised
+        // look at the bounds instead of a branch per block.
+        let thresh = c.v_thresh;
+        if may_reach(tops, thresh) {
+            let mut n = *fired;
+            for (b, top) in tops.iter_mut().enumerate() {
+                if may_cross(*top, thresh) {
+                    let block = &v[b * BLOCK..((b + 1) * BLOCK).min(v.len())];
+                    *top = test_block(block, thresh, offset + (b * BLOCK) as u32, ids, &mut n);
+                }
             }
-        });
+            *fired = n;
+        }
     }
 }
 
@@ -304,9 +431,19 @@ mod tests {
         for isa in Isa::available() {
             let mut v = v0.clone();
             let (mut ids, mut count) = (vec![0; 4 * n], 0);
+            let mut tops = vec![f64::INFINITY; bounds_len(n)];
             integrate_per_neuron(isa, &mut v, &syn, &ext, &c, 7, &mut ids, &mut count);
             integrate_constant(isa, &mut v, &syn, 20.0, &c, 7, &mut ids, &mut count);
-            relax_constant(isa, &mut v, 1.0 * (0.0 + 20.0), &c, 7, &mut ids, &mut count);
+            relax_constant(
+                isa,
+                &mut v,
+                1.0 * (0.0 + 20.0),
+                &c,
+                7,
+                &mut ids,
+                &mut count,
+                &mut tops,
+            );
             relax_per_neuron(isa, &mut v, &ext, &c, 7, &mut ids, &mut count);
             let mut acc = syn.clone();
             accumulate(isa, &mut acc, &ext);
@@ -355,7 +492,17 @@ mod tests {
             // And in the vectorised update of every instruction set.
             for isa in Isa::available() {
                 count = 0;
-                relax_constant(isa, &mut v.clone(), 20.0, &c, 0, &mut ids, &mut count);
+                let mut tops = vec![f64::INFINITY; bounds_len(v.len())];
+                relax_constant(
+                    isa,
+                    &mut v.clone(),
+                    20.0,
+                    &c,
+                    0,
+                    &mut ids,
+                    &mut count,
+                    &mut tops,
+                );
                 assert_eq!(
                     ids[..count],
                     [at as u32],

@@ -316,6 +316,72 @@ mod tests {
         assert!((period - 20.0 * 4f64.ln()).abs() < 0.05, "{period}");
     }
 
+    /// Runs `n` neurons with `current`, recording events; returns them and
+    /// the final voltages' bits.
+    fn events_and_bits<T: Real>(
+        w: &[T],
+        n: usize,
+        params: &LifParams,
+        current: &ExternalCurrent,
+        threads: usize,
+    ) -> (crate::recording::Events, Vec<u64>) {
+        let view = DenseView::new(n, w).unwrap();
+        let options = EngineOptions {
+            threads: Some(threads),
+            isa: None,
+        };
+        let v0 = InitialVoltage::Uniform { seed: 5 };
+        let mut sim = Simulation::new(view, params, current, &v0, &options).unwrap();
+        let mut rec = Recorder::new(RecordMode::Events, n, params.steps()).unwrap();
+        sim.run(&mut rec);
+        let bits = sim
+            .voltages()
+            .iter()
+            .map(|v| v.to_f64().to_bits())
+            .collect();
+        (rec.finish(params.dt).events.unwrap(), bits)
+    }
+
+    /// Steps without input skip the threshold test of blocks whose voltages
+    /// provably stay below it (`kernel::relax_constant`); a per-neuron
+    /// current of the same value takes the path that tests every block. Both
+    /// must give the same spikes and voltages, with neurons creeping up to
+    /// the threshold (v_inf 0.2 mV above it), inhibition pushing some below
+    /// v_reset (which the refractory clamp then raises), a last short block,
+    /// and several partitions.
+    fn skipping_never_misses_a_spike<T: Real>() {
+        let n = 700;
+        let spec = crate::WeightSpec {
+            n,
+            mean: -1.0,
+            std: 30.0,
+            p: 0.01,
+            quantum: None,
+            seed: 11,
+        };
+        let w = spec.column_major::<T>().unwrap();
+        let params = LifParams {
+            t_max: 200.0,
+            t_ref: 0.5,
+            ..LifParams::default()
+        };
+        let i_ext = 15.2;
+        let per_neuron = ExternalCurrent::PerNeuron(vec![i_ext; n]);
+        let tested = events_and_bits(&w, n, &params, &per_neuron, 1);
+        assert!(tested.0.ids.len() > 300, "{} spikes", tested.0.ids.len());
+        for threads in [1, 2] {
+            let constant = ExternalCurrent::Constant(i_ext);
+            let skipped = events_and_bits(&w, n, &params, &constant, threads);
+            assert!(skipped == tested, "{:?}, {threads} threads", T::DTYPE);
+        }
+    }
+
+    #[test]
+    fn skipping_threshold_tests_never_misses_a_spike() {
+        skipping_never_misses_a_spike::<f64>();
+        skipping_never_misses_a_spike::<f32>();
+    }
+
     #[test]
     fn thread_count_never_changes_a_bit() {
         let n = 700;

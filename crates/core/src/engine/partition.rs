@@ -34,6 +34,10 @@ pub struct Partition<T> {
     /// Room for the id of every neuron of the range, where the kernels write
     /// the ids at threshold (see `kernel::update_blocks`).
     ids: Vec<u32>,
+    /// Upper bounds of the voltages, one per lane of each block of neurons
+    /// (`kernel::bounds_len`), so that a step without input can skip the
+    /// threshold test of blocks that cannot reach it; `+inf`: unknown.
+    tops: Vec<T>,
 }
 
 impl<T: Real> Partition<T> {
@@ -55,6 +59,7 @@ impl<T: Real> Partition<T> {
             refractory: VecDeque::new(),
             fired: Vec::new(),
             ids: vec![0; len],
+            tops: vec![T::from_f64(f64::INFINITY); kernel::bounds_len(len)],
         };
         p.detect(c);
         p
@@ -88,12 +93,13 @@ impl<T: Real> Partition<T> {
         let offset = self.range.start as u32;
         let mut count = 0;
         if fired.is_empty() {
-            let (v, ids) = (&mut self.v, &mut self.ids);
+            let (v, ids, tops) = (&mut self.v, &mut self.ids, &mut self.tops);
             match &self.quiet_drive {
                 Drive::Constant(d) => {
-                    kernel::relax_constant(isa, v, *d, c, offset, ids, &mut count)
+                    kernel::relax_constant(isa, v, *d, c, offset, ids, &mut count, tops)
                 }
                 Drive::PerNeuron(d) => {
+                    tops.fill(T::from_f64(f64::INFINITY));
                     kernel::relax_per_neuron(isa, v, d, c, offset, ids, &mut count)
                 }
             }
@@ -109,6 +115,9 @@ impl<T: Real> Partition<T> {
                     kernel::integrate_per_neuron(isa, v, i_syn, e, c, offset, ids, &mut count)
                 }
             }
+            // Synaptic input moves each neuron its own way: the bounds are
+            // found again by the next quiet step's tests.
+            self.tops.fill(T::from_f64(f64::INFINITY));
         }
         self.fired.clear();
         self.fired.extend_from_slice(&self.ids[..count]);
@@ -136,6 +145,12 @@ impl<T: Real> Partition<T> {
         }
         for &(i, _) in &self.refractory {
             self.v[i as usize] = c.v_reset;
+            // Clamping may raise a neuron (one below v_reset): keep the
+            // block's bound above it.
+            let top = &mut self.tops[kernel::bound_of(i as usize)];
+            if c.v_reset > *top {
+                *top = c.v_reset;
+            }
         }
         // The update tested the threshold before this clamp: a clamped
         // neuron may have crossed it, but it is at v_reset now.
@@ -173,6 +188,7 @@ impl<T: Real> Partition<T> {
             ));
         };
         self.v = v.iter().map(|&x| T::from_f64(x)).collect();
+        self.tops.fill(T::from_f64(f64::INFINITY));
         // The queue releases from the front: order it by release step, as
         // firing order made it.
         let mut held: Vec<(u32, u64)> = until
