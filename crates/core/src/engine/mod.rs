@@ -316,8 +316,22 @@ mod tests {
         assert!((period - 20.0 * 4f64.ln()).abs() < 0.05, "{period}");
     }
 
-    /// Runs `n` neurons with `current`, recording events; returns them and
-    /// the final voltages' bits.
+    /// A random `n x n` weight matrix with connection probability `p`.
+    fn weights<T: Real>(n: usize, mean: f64, std: f64, p: f64, seed: u64) -> Vec<T> {
+        let spec = crate::WeightSpec {
+            n,
+            mean,
+            std,
+            p,
+            quantum: None,
+            seed,
+        };
+        spec.column_major::<T>().unwrap()
+    }
+
+    /// Runs `n` neurons with `current` on `threads` threads, in two stretches
+    /// (as a progress display or a checkpoint would), recording events;
+    /// returns them and the final voltages' bits.
     fn events_and_bits<T: Real>(
         w: &[T],
         n: usize,
@@ -332,7 +346,9 @@ mod tests {
         };
         let v0 = InitialVoltage::Uniform { seed: 5 };
         let mut sim = Simulation::new(view, params, current, &v0, &options).unwrap();
+        assert_eq!(sim.partitions(), threads);
         let mut rec = Recorder::new(RecordMode::Events, n, params.steps()).unwrap();
+        sim.run_until(1234, &mut rec);
         sim.run(&mut rec);
         let bits = sim
             .voltages()
@@ -351,15 +367,7 @@ mod tests {
     /// and several partitions.
     fn skipping_never_misses_a_spike<T: Real>() {
         let n = 700;
-        let spec = crate::WeightSpec {
-            n,
-            mean: -1.0,
-            std: 30.0,
-            p: 0.01,
-            quantum: None,
-            seed: 11,
-        };
-        let w = spec.column_major::<T>().unwrap();
+        let w = weights::<T>(n, -1.0, 30.0, 0.01, 11);
         let params = LifParams {
             t_max: 200.0,
             t_ref: 0.5,
@@ -385,41 +393,18 @@ mod tests {
     #[test]
     fn thread_count_never_changes_a_bit() {
         let n = 700;
-        let spec = crate::WeightSpec {
-            n,
-            mean: 0.0,
-            std: 40.0,
-            p: 0.2,
-            quantum: None,
-            seed: 3,
-        };
-        let w = spec.column_major::<f64>().unwrap();
+        let w = weights::<f64>(n, 0.0, 40.0, 0.2, 3);
         let params = LifParams {
             t_max: 30.0,
             t_ref: 1.0,
             ..LifParams::default()
         };
         let current = ExternalCurrent::PerNeuron((0..n).map(|i| 20.0 + (i % 10) as f64).collect());
-        let run = |threads| {
-            let view = DenseView::new(n, &w).unwrap();
-            let options = EngineOptions {
-                threads: Some(threads),
-                isa: None,
-            };
-            let v0 = InitialVoltage::Uniform { seed: 9 };
-            let mut sim = Simulation::new(view, &params, &current, &v0, &options).unwrap();
-            assert_eq!(sim.partitions(), threads);
-            let mut rec = Recorder::new(RecordMode::Events, n, params.steps()).unwrap();
-            // In two stretches, as a progress display or checkpoint would run it.
-            sim.run_until(1234, &mut rec);
-            sim.run(&mut rec);
-            let bits: Vec<u64> = sim.voltages().iter().map(|v| v.to_bits()).collect();
-            (rec.finish(params.dt).events.unwrap(), bits)
-        };
-        let one = run(1);
+        let one = events_and_bits(&w, n, &params, &current, 1);
         assert!(one.0.ids.len() > 500, "{} spikes", one.0.ids.len());
         for threads in [2, 3] {
-            assert_eq!(run(threads), one, "{threads} threads");
+            let many = events_and_bits(&w, n, &params, &current, threads);
+            assert!(many == one, "{threads} threads");
         }
     }
 }
