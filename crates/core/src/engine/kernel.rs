@@ -121,7 +121,7 @@ const LANES: usize = 8;
 /// threshold; `-inf` where every value is NaN). One `max` instruction a
 /// vector (`if x > m { x } else { m }`), so the block's threshold test is one
 /// comparison of the lanes instead of a compare a vector and the packing of
-/// their masks, and the lanes are the block's bounds for the next step.
+/// their masks; reduced further, the block's bound for the next step.
 #[inline(always)]
 fn block_lanes<T: Real>(block: &[T]) -> [T; LANES] {
     let max = |m: T, x: T| if x > m { x } else { m };
