@@ -113,7 +113,7 @@ multiversion! {
     }
 }
 
-/// Lanes of the running maximum in [`crosses`] (a vector of float32 with AVX2).
+/// Lanes of the running maximum in [`block_lanes`] (a vector of float32 with AVX2).
 const LANES: usize = 8;
 
 /// The lane-wise maximum of `block`: lane `i` holds the largest of the
