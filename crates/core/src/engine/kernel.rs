@@ -324,7 +324,7 @@ multiversion! {
     /// The update of a step without synaptic input, with one drive term
     /// `r * (0 + i_ext)` for all neurons (`Coefficients::relax`), then the
     /// threshold test of the blocks whose bound in `tops` (an upper bound of
-    /// their voltages, carried through the step by [`quiet_bounds`]) may
+    /// their voltages, carried through the step by `quiet_bounds`) may
     /// reach the threshold; each tested block stores its maximum. Two passes,
     /// the update over the whole slice first: a block-wise loop with a test
     /// that may be skipped made the compiler vectorise across blocks.
