@@ -1,6 +1,6 @@
 //! Files in and out: `.npy` and `.npz` arrays, and output written atomically.
 //! Spike output streams to disk while a run goes ([`stream`]) and is written
-//! in the format asked for at the end ([`spikes`], [`sonata`]).
+//! in the format asked for at the end ([`spikes`], and `sonata` with the `sonata` feature).
 
 pub mod npy;
 pub mod npz;
