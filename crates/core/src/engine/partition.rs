@@ -34,7 +34,7 @@ pub struct Partition<T> {
     /// Room for the id of every neuron of the range, where the kernels write
     /// the ids at threshold (see `kernel::update_blocks`).
     ids: Vec<u32>,
-    /// Upper bounds of the voltages, one per lane of each block of neurons
+    /// Upper bounds of the voltages, one per block of neurons
     /// (`kernel::bounds_len`), so that a step without input can skip the
     /// threshold test of blocks that cannot reach it; `+inf`: unknown.
     tops: Vec<T>,
@@ -59,8 +59,9 @@ impl<T: Real> Partition<T> {
             refractory: VecDeque::new(),
             fired: Vec::new(),
             ids: vec![0; len],
-            tops: vec![T::from_f64(f64::INFINITY); kernel::bounds_len(len)],
+            tops: vec![T::ZERO; kernel::bounds_len(len)],
         };
+        p.forget_bounds();
         p.detect(c);
         p
     }
@@ -92,32 +93,32 @@ impl<T: Real> Partition<T> {
     ) {
         let offset = self.range.start as u32;
         let mut count = 0;
-        if fired.is_empty() {
-            let (v, ids, tops) = (&mut self.v, &mut self.ids, &mut self.tops);
-            match &self.quiet_drive {
-                Drive::Constant(d) => {
-                    kernel::relax_constant(isa, v, *d, c, offset, ids, &mut count, tops)
-                }
-                Drive::PerNeuron(d) => {
-                    tops.fill(T::from_f64(f64::INFINITY));
-                    kernel::relax_per_neuron(isa, v, d, c, offset, ids, &mut count)
+        let (v, ids) = (&mut self.v, &mut self.ids);
+        match (fired.is_empty(), &self.quiet_drive, &self.drive) {
+            (true, Drive::Constant(d), _) => {
+                kernel::relax_constant(isa, v, *d, c, offset, ids, &mut count, &mut self.tops)
+            }
+            (true, Drive::PerNeuron(d), _) => {
+                kernel::relax_per_neuron(isa, v, d, c, offset, ids, &mut count)
+            }
+            (false, _, drive) => {
+                let rows = self.range.clone();
+                let i_syn = synaptic_input(&mut self.i_syn, weights, rows, fired, isa);
+                match drive {
+                    Drive::Constant(e) => {
+                        kernel::integrate_constant(isa, v, i_syn, *e, c, offset, ids, &mut count)
+                    }
+                    Drive::PerNeuron(e) => {
+                        kernel::integrate_per_neuron(isa, v, i_syn, e, c, offset, ids, &mut count)
+                    }
                 }
             }
-        } else {
-            let rows = self.range.clone();
-            let i_syn = synaptic_input(&mut self.i_syn, weights, rows, fired, isa);
-            let (v, ids) = (&mut self.v, &mut self.ids);
-            match &self.drive {
-                Drive::Constant(e) => {
-                    kernel::integrate_constant(isa, v, i_syn, *e, c, offset, ids, &mut count)
-                }
-                Drive::PerNeuron(e) => {
-                    kernel::integrate_per_neuron(isa, v, i_syn, e, c, offset, ids, &mut count)
-                }
-            }
-            // Synaptic input moves each neuron its own way: the bounds are
-            // found again by the next quiet step's tests.
-            self.tops.fill(T::from_f64(f64::INFINITY));
+        }
+        // Only a quiet step with one drive for all carries the bounds; after
+        // any other, each neuron has moved its own way and the next quiet
+        // step finds them again by testing.
+        if !(fired.is_empty() && matches!(self.quiet_drive, Drive::Constant(_))) {
+            self.forget_bounds();
         }
         self.fired.clear();
         self.fired.extend_from_slice(&self.ids[..count]);
@@ -188,7 +189,7 @@ impl<T: Real> Partition<T> {
             ));
         };
         self.v = v.iter().map(|&x| T::from_f64(x)).collect();
-        self.tops.fill(T::from_f64(f64::INFINITY));
+        self.forget_bounds();
         // The queue releases from the front: order it by release step, as
         // firing order made it.
         let mut held: Vec<(u32, u64)> = until
@@ -203,6 +204,12 @@ impl<T: Real> Partition<T> {
         self.fired
             .extend(EngineState::pending_in(pending, &self.range));
         Ok(())
+    }
+
+    /// Marks every block's voltage bound unknown (`+inf`): the next quiet
+    /// step tests every block.
+    fn forget_bounds(&mut self) {
+        self.tops.fill(T::from_f64(f64::INFINITY));
     }
 
     fn detect(&mut self, c: &Coefficients<T>) {
