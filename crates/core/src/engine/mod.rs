@@ -174,7 +174,7 @@ impl<'w, T: Real> Simulation<'w, T> {
                 self.exchange();
             }
         } else {
-            let ctx = threads::StepContext {
+            let ctx = partition::StepContext {
                 weights: &self.weights,
                 coeffs: &self.coeffs,
                 isa: self.isa,

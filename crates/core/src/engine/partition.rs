@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use std::ops::Range;
 
 use super::kernel::{self, Isa};
+use super::threads::RangeStep;
 use crate::checkpoint::{EngineState, PartitionState, StateArray, StateData};
 use crate::error::{Error, Result};
 use crate::inputs::Drive;
@@ -217,6 +218,25 @@ impl<T: Real> Partition<T> {
         kernel::detect(&mut self.v, c.v_thresh, offset, &mut self.ids, &mut count);
         self.fired.clear();
         self.fired.extend_from_slice(&self.ids[..count]);
+    }
+}
+
+/// What every dense partition's thread reads.
+pub(super) struct StepContext<'a, 'w, T> {
+    pub weights: &'a DenseView<'w, T>,
+    pub coeffs: &'a Coefficients<T>,
+    pub isa: Isa,
+}
+
+impl<'a, 'w, T: Real> RangeStep<StepContext<'a, 'w, T>> for Partition<T> {
+    const RECORD_INPUT: bool = true;
+
+    fn advance(&mut self, step: u64, fired: &[u32], ctx: &StepContext<'a, 'w, T>) {
+        Partition::advance(self, step, ctx.weights, fired, ctx.coeffs, ctx.isa);
+    }
+
+    fn fired(&self) -> &[u32] {
+        Partition::fired(self)
     }
 }
 

@@ -14,10 +14,6 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
-use super::kernel::Isa;
-use super::partition::Partition;
-use crate::model::{Coefficients, Real};
-use crate::network::DenseView;
 use crate::recording::SpikeSink;
 
 /// A barrier for a fixed number of threads that spins first and sleeps only
@@ -103,25 +99,6 @@ pub(super) trait RangeStep<C: Sync + ?Sized>: Send {
 
     /// The range's spikes found by the last `advance` (sorted ids).
     fn fired(&self) -> &[u32];
-}
-
-/// What every dense partition's thread reads.
-pub(super) struct StepContext<'a, 'w, T> {
-    pub weights: &'a DenseView<'w, T>,
-    pub coeffs: &'a Coefficients<T>,
-    pub isa: Isa,
-}
-
-impl<'a, 'w, T: Real> RangeStep<StepContext<'a, 'w, T>> for Partition<T> {
-    const RECORD_INPUT: bool = true;
-
-    fn advance(&mut self, step: u64, fired: &[u32], ctx: &StepContext<'a, 'w, T>) {
-        Partition::advance(self, step, ctx.weights, fired, ctx.coeffs, ctx.isa);
-    }
-
-    fn fired(&self) -> &[u32] {
-        Partition::fired(self)
-    }
 }
 
 /// One partition's spikes of the last two steps, by step parity.
