@@ -258,9 +258,16 @@ fn update_blocks<T: Real>(
     *count = n;
 }
 
-/// Writes `offset + i` for each `block[i] >= thresh` to `ids` from `*n` on.
+/// Writes `offset + i` for each `block[i] >= thresh` to `ids` from `*n` on
+/// (`ids` has a slot for every neuron from `*n` on).
 #[inline(always)]
-fn write_crossings<T: Real>(block: &[T], thresh: T, offset: u32, ids: &mut [u32], n: &mut usize) {
+pub(super) fn write_crossings<T: Real>(
+    block: &[T],
+    thresh: T,
+    offset: u32,
+    ids: &mut [u32],
+    n: &mut usize,
+) {
     // Branch-free compaction: the slot is written always, kept if fired.
     for (i, &x) in block.iter().enumerate() {
         ids[*n] = offset + i as u32;

@@ -37,8 +37,9 @@
 //! (sorted); where its share of each source's sorted row begins and ends is
 //! found once, when the partition is built. With several partitions each has
 //! a thread for a stretch of steps, meeting the others at a barrier once a
-//! step (`engine::threads`, shared with the dense engine). Every neuron receives its inputs in the same order
-//! whatever the partitioning, so threads never change a bit.
+//! step (`engine::threads`, shared with the dense engine). Every neuron
+//! receives its inputs in the same order whatever the partitioning, so
+//! threads never change a bit.
 
 use std::ops::Range;
 
@@ -1117,11 +1118,7 @@ fn fused_impl<
             hits += (y[i] >= theta) as u64;
         }
         if hits != 0 {
-            // Branch-free compaction: count <= i, so the slot is in range.
-            for (i, &v) in y[start..end].iter().enumerate() {
-                ids[count] = base + (start + i) as u32;
-                count += (v >= theta) as usize;
-            }
+            kernel::write_crossings(&y[start..end], theta, base + start as u32, ids, &mut count);
         }
         start = end;
     }
