@@ -1,0 +1,8 @@
+//! Fuzz target `spikes`: see `lifsim_fuzz::spikes` for what it feeds the bytes to.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    // An `Err` is the reader refusing the input, which is fine; a panic, a
+    // hang or a huge allocation is what libFuzzer reports.
+    let _ = lifsim_fuzz::spikes(data);
+});
