@@ -18,14 +18,15 @@
 //! | `pending` | uint32: the neurons that spike at the next step |
 //! | `state/<name>` | one array per state array, shape (N,) or (N, width) |
 
+use std::io::{Seek, Write};
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::io::npy::{Elem, NpyArray};
-use crate::io::npz::{self, NpzReader};
+use crate::io::npy::{self, Elem, NpyArray, NpyElem};
+use crate::io::npz::{self, NpzReader, NpzWriter};
 use crate::io::stream::StreamPosition;
 
 /// The values of one state array.
@@ -244,6 +245,7 @@ pub trait Checkpoint {
 
 /// What a checkpoint records beside the state: the run and how to go on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CheckpointMeta {
     /// Checkpoint format version.
     pub version: u32,
@@ -269,22 +271,27 @@ pub struct CheckpointMeta {
     pub position: StreamPosition,
 }
 
-/// The checkpoint format version written.
-pub const CHECKPOINT_VERSION: u32 = 1;
+/// The checkpoint format version written. Version 2 added the `checksum`
+/// member; a version 1 file cannot be verified and is refused.
+pub const CHECKPOINT_VERSION: u32 = 2;
 
 /// Writes a checkpoint atomically (a crash while writing leaves the previous one).
 pub fn save(path: &Path, meta: &CheckpointMeta, state: &EngineState) -> Result<()> {
     let whole = state.joined()?;
     let n = whole.range.len();
     let json = serde_json::to_vec(meta).expect("meta serialises");
+    let meta_words: Vec<u32> = json.iter().map(|&b| u32::from(b)).collect();
     npz::save_npz(path, |z| {
-        z.add(
-            "meta",
-            &json.iter().map(|&b| b as u32).collect::<Vec<u32>>(),
-            &[json.len()],
+        let mut hash = Fnv1a::new();
+        add_hashed(z, &mut hash, "meta", &meta_words, &[json.len()])?;
+        add_hashed(z, &mut hash, "step", &[state.step], &[])?;
+        add_hashed(
+            z,
+            &mut hash,
+            "pending",
+            &state.pending,
+            &[state.pending.len()],
         )?;
-        z.add("step", &[state.step], &[])?;
-        z.add("pending", &state.pending, &[state.pending.len()])?;
         for a in &whole.arrays {
             let name = format!("state/{}", a.name);
             let shape = if a.width == 1 {
@@ -292,82 +299,103 @@ pub fn save(path: &Path, meta: &CheckpointMeta, state: &EngineState) -> Result<(
             } else {
                 vec![n, a.width]
             };
+            let h = &mut hash;
             match &a.data {
-                StateData::F64(v) => z.add(&name, v, &shape)?,
-                StateData::F32(v) => z.add(&name, v, &shape)?,
-                StateData::U64(v) => z.add(&name, v, &shape)?,
-                StateData::U32(v) => z.add(&name, v, &shape)?,
+                StateData::F64(v) => add_hashed(z, h, &name, v, &shape)?,
+                StateData::F32(v) => add_hashed(z, h, &name, v, &shape)?,
+                StateData::U64(v) => add_hashed(z, h, &name, v, &shape)?,
+                StateData::U32(v) => add_hashed(z, h, &name, v, &shape)?,
                 StateData::U8(v) => {
                     let b: Vec<bool> = v.iter().map(|&x| x != 0).collect();
-                    z.add(&name, &b, &shape)?
+                    add_hashed(z, h, &name, &b, &shape)?
                 }
             }
         }
-        Ok(())
+        z.add(CHECKSUM, &[hash.0], &[])
     })
 }
 
-/// Reads a checkpoint: its meta and the network-wide state (one partition).
-pub fn load(path: &Path) -> Result<(CheckpointMeta, EngineState)> {
-    let mut z = NpzReader::open(path)?;
-    let names = z.names();
-    if !names.iter().any(|m| m == "meta") {
-        return Err(Error::file(path, "is not a lifsim checkpoint (no meta)"));
+/// The member that holds the checksum of all the others.
+const CHECKSUM: &str = "checksum";
+
+/// Adds member `name` to `z` and its file name and bytes (header and data,
+/// exactly what [`NpzWriter::add_streamed`] writes) to `hash`, in one pass.
+fn add_hashed<W: Write + Seek, T: NpyElem>(
+    z: &mut NpzWriter<W>,
+    hash: &mut Fnv1a,
+    name: &str,
+    values: &[T],
+    shape: &[usize],
+) -> std::io::Result<()> {
+    hash.update(format!("{name}.npy").as_bytes());
+    hash.update(&npy::header_bytes(T::ELEM, false, shape));
+    z.add_streamed(name, T::ELEM, shape, |out| {
+        T::write_le(values, &mut Tee { out, hash })
+    })
+}
+
+/// 64-bit FNV-1a: the checkpoint checksum (a guard against corruption,
+/// not against tampering).
+struct Fnv1a(u64);
+
+impl Fnv1a {
+    fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
     }
-    let bytes: Vec<u8> = z
-        .array("meta")?
-        .to_u64_vec()?
-        .into_iter()
-        .map(|b| b as u8)
-        .collect();
-    let meta: CheckpointMeta = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::file(path, format!("bad checkpoint meta ({e})")))?;
-    if meta.version != CHECKPOINT_VERSION {
+
+    fn update(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+/// Passes bytes on to `out` and adds what was written to `hash`.
+struct Tee<'a> {
+    out: &'a mut dyn Write,
+    hash: &'a mut Fnv1a,
+}
+
+impl Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Reads a checkpoint: its meta and the network-wide state (one partition).
+///
+/// Nothing in it is taken on trust: the version, the checksum of its arrays,
+/// the meta, the step (the stream position's), the pending spikes (sorted
+/// uint32 ids of its neurons) and every state array (the name, type, shape
+/// and, where a run cannot produce anything else, finite values of what the
+/// engine saves) are checked, each failure a one-line error naming the file.
+/// What only the network can tell (that it has as many channels and inputs)
+/// is checked when the state is restored.
+pub fn load(path: &Path) -> Result<(CheckpointMeta, EngineState)> {
+    let members = Members::read(path)?;
+    let json = meta_json(path, members.get("meta")?)?;
+    check_version(path, &json)?;
+    members.verify_checksum()?;
+    let meta = parse_meta(path, &json)?;
+    let n = meta.n as usize;
+    let step = scalar_u64(path, members.get("step")?, "step")?;
+    if step != meta.position.step {
         return Err(Error::file(
             path,
             format!(
-                "checkpoint version {}; this lifsim reads {CHECKPOINT_VERSION}",
-                meta.version
+                "is at step {step} but its stream position is step {}: a checkpoint holds the state of the step its stream stops at",
+                meta.position.step
             ),
         ));
     }
-    let step = z.array("step")?.to_u64_vec()?.first().copied().unwrap_or(0);
-    let pending = z
-        .array("pending")?
-        .to_u64_vec()?
-        .into_iter()
-        .map(|i| i as u32)
-        .collect();
-    let n = meta.n as usize;
-    let mut arrays = Vec::new();
-    for name in names.iter().filter_map(|m| m.strip_prefix("state/")) {
-        let a = z.array(&format!("state/{name}"))?;
-        let h = a.header().clone();
-        let width = match h.shape[..] {
-            [m] if m == n => 1,
-            [m, w] if m == n => w,
-            _ => {
-                return Err(Error::file(
-                    path,
-                    format!("state/{name} has shape {:?}, not ({n}, ...)", h.shape),
-                ))
-            }
-        };
-        let data = match h.elem {
-            Elem::F64 => StateData::F64(a.to_f64_vec()),
-            Elem::F32 => StateData::F32(read_f32(&a)),
-            Elem::U64 => StateData::U64(a.to_u64_vec()?),
-            Elem::U32 => StateData::U32(a.to_u64_vec()?.into_iter().map(|x| x as u32).collect()),
-            Elem::Bool => StateData::U8(a.data().iter().map(|&b| u8::from(b != 0)).collect()),
-            other => {
-                return Err(Error::file(
-                    path,
-                    format!("state/{name} has dtype {}", other.name()),
-                ))
-            }
-        };
-        arrays.push(StateArray::new(name, width, data));
-    }
+    let pending = read_pending(path, members.get("pending")?, n)?;
+    let arrays = read_state(path, &members, &meta)?;
     let state = EngineState {
         engine: meta.engine.clone(),
         step,
@@ -380,9 +408,397 @@ pub fn load(path: &Path) -> Result<(CheckpointMeta, EngineState)> {
     Ok((meta, state))
 }
 
-fn read_f32(a: &NpyArray) -> Vec<f32> {
-    // float32 -> float64 -> float32 is exact.
-    a.to_f64_vec().into_iter().map(|x| x as f32).collect()
+/// Every member of a checkpoint, read and parsed, with the checksum of all
+/// but [`CHECKSUM`] computed as they were read.
+struct Members<'p> {
+    path: &'p Path,
+    arrays: Vec<(String, NpyArray)>,
+    hash: u64,
+}
+
+impl<'p> Members<'p> {
+    /// Reads every member of `path`, in archive order.
+    fn read(path: &'p Path) -> Result<Self> {
+        let mut z = NpzReader::open(path)?;
+        let mut hash = Fnv1a::new();
+        let mut arrays = Vec::new();
+        for name in z.names() {
+            let bytes = z.member_bytes(&name)?;
+            if name != CHECKSUM {
+                hash.update(format!("{name}.npy").as_bytes());
+                hash.update(&bytes);
+            }
+            let label = PathBuf::from(format!("{}:{name}", path.display()));
+            arrays.push((name, NpyArray::from_bytes(&label, bytes)?));
+        }
+        if !arrays.iter().any(|(m, _)| m == "meta") {
+            return Err(Error::file(path, "is not a lifsim checkpoint (no meta)"));
+        }
+        Ok(Self {
+            path,
+            arrays,
+            hash: hash.0,
+        })
+    }
+
+    /// Member `name`; fails if there is none.
+    fn get(&self, name: &str) -> Result<&NpyArray> {
+        self.arrays
+            .iter()
+            .find(|(m, _)| m == name)
+            .map(|(_, a)| a)
+            .ok_or_else(|| Error::file(self.path, format!("has no {name} member; it is corrupt")))
+    }
+
+    /// Fails unless the stored checksum is that of the other members.
+    fn verify_checksum(&self) -> Result<()> {
+        let stored = scalar_u64(self.path, self.get(CHECKSUM)?, CHECKSUM)?;
+        if stored != self.hash {
+            return Err(Error::file(
+                self.path,
+                format!(
+                    "its contents do not match its checksum ({:016x}, stored {stored:016x}): the file is corrupt",
+                    self.hash
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The meta member's bytes: uint32 values, each a byte of the JSON.
+fn meta_json(path: &Path, a: &NpyArray) -> Result<Vec<u8>> {
+    let h = a.header();
+    if h.elem != Elem::U32 || h.shape.len() != 1 {
+        return Err(Error::file(
+            path,
+            format!("meta is a {}, not the uint32 bytes of JSON", h.describe()),
+        ));
+    }
+    a.to_u64_vec()?
+        .into_iter()
+        .map(|b| {
+            u8::try_from(b).map_err(|_| {
+                Error::file(path, format!("meta holds {b}, which is not a byte of JSON"))
+            })
+        })
+        .collect()
+}
+
+/// Refuses a checkpoint of another format version, before anything else in
+/// it is read as this version's.
+fn check_version(path: &Path, json: &[u8]) -> Result<()> {
+    #[derive(Deserialize)]
+    struct Versioned {
+        version: u32,
+    }
+    let v: Versioned = serde_json::from_slice(json)
+        .map_err(|e| Error::file(path, format!("bad checkpoint meta ({e})")))?;
+    let why = match v.version {
+        CHECKPOINT_VERSION => return Ok(()),
+        old if old < CHECKPOINT_VERSION => format!(
+            "is a version {old} checkpoint, which this lifsim does not read (version {CHECKPOINT_VERSION} adds a checksum); resume it with the lifsim that wrote it, or start the run again"
+        ),
+        new => format!(
+            "is a version {new} checkpoint, from a newer lifsim; this one reads version {CHECKPOINT_VERSION}"
+        ),
+    };
+    Err(Error::file(path, why))
+}
+
+/// The meta, with every field checked against what a run writes.
+fn parse_meta(path: &Path, json: &[u8]) -> Result<CheckpointMeta> {
+    let bad = |m: String| Error::file(path, format!("bad checkpoint meta: {m}"));
+    let meta: CheckpointMeta = serde_json::from_slice(json).map_err(|e| bad(format!("{e}")))?;
+    if !ENGINES.iter().any(|(e, _)| *e == meta.engine) {
+        return Err(bad(format!("unknown engine {:?}", meta.engine)));
+    }
+    if meta.n == 0 || usize::try_from(meta.n).is_err() {
+        return Err(bad(format!("{} neurons", meta.n)));
+    }
+    if !(meta.dt.is_finite() && meta.dt > 0.0) {
+        return Err(bad(format!("time step {} ms", meta.dt)));
+    }
+    if meta.position.step > meta.steps {
+        return Err(bad(format!(
+            "its stream position is step {} of a run of {} steps",
+            meta.position.step, meta.steps
+        )));
+    }
+    if !["dense", "events", "sonata"].contains(&meta.format.as_str()) {
+        return Err(bad(format!("unknown output format {:?}", meta.format)));
+    }
+    Ok(meta)
+}
+
+/// A uint64 scalar member (`step`, `checksum`).
+fn scalar_u64(path: &Path, a: &NpyArray, name: &str) -> Result<u64> {
+    let h = a.header();
+    match (h.elem, &h.shape[..], a.to_u64_vec()) {
+        (Elem::U64, [], Ok(v)) if v.len() == 1 => Ok(v[0]),
+        _ => Err(Error::file(
+            path,
+            format!("{name} is a {}, not a uint64 scalar", h.describe()),
+        )),
+    }
+}
+
+/// The pending spikes: uint32 ids of neurons `0..n`, strictly increasing
+/// (as the engines report them).
+fn read_pending(path: &Path, a: &NpyArray, n: usize) -> Result<Vec<u32>> {
+    let h = a.header();
+    if h.elem != Elem::U32 || h.shape.len() != 1 {
+        return Err(Error::file(
+            path,
+            format!(
+                "pending is a {}; lifsim writes its neuron ids as a uint32 array",
+                h.describe()
+            ),
+        ));
+    }
+    let ids: Vec<u32> = a.to_u64_vec()?.into_iter().map(|i| i as u32).collect();
+    if let Some(&i) = ids.iter().find(|&&i| i as usize >= n) {
+        return Err(Error::file(
+            path,
+            format!("pending spike of neuron {i}, in a network of {n} neurons"),
+        ));
+    }
+    if let Some(w) = ids.windows(2).find(|w| w[0] >= w[1]) {
+        return Err(Error::file(
+            path,
+            format!(
+                "pending spikes are not sorted and unique ({} before {})",
+                w[0], w[1]
+            ),
+        ));
+    }
+    Ok(ids)
+}
+
+/// How many values per neuron a state array holds.
+#[derive(Clone, Copy)]
+enum Width {
+    /// This many.
+    Fixed(usize),
+    /// One per ring-buffer slot: any number, the same for every such array.
+    Slots,
+}
+
+/// A state array an engine saves (see the engines' `save_state`).
+struct Expected {
+    /// Its name; a trailing `#` stands for a channel or input number.
+    name: &'static str,
+    elem: Elem,
+    width: Width,
+    /// Whether every value must be finite: no run produces a NaN (or an
+    /// infinity) there, and one would silently change the rest of the run
+    /// (a NaN potential never reaches threshold).
+    finite: bool,
+    /// Whether every checkpoint of the engine has it.
+    required: bool,
+    /// An array that goes with it, with the same number.
+    paired: Option<&'static str>,
+}
+
+impl Expected {
+    const fn new(name: &'static str, elem: Elem, width: Width, finite: bool) -> Self {
+        Self {
+            name,
+            elem,
+            width,
+            finite,
+            required: false,
+            paired: None,
+        }
+    }
+
+    const fn required(self) -> Self {
+        Self {
+            required: true,
+            ..self
+        }
+    }
+
+    const fn paired(self, with: &'static str) -> Self {
+        Self {
+            paired: Some(with),
+            ..self
+        }
+    }
+
+    /// Whether `name` is one of these arrays.
+    fn matches(&self, name: &str) -> bool {
+        match self.name.strip_suffix('#') {
+            None => name == self.name,
+            Some(stem) => name
+                .strip_prefix(stem)
+                .is_some_and(|k| k.parse::<usize>().is_ok_and(|k2| k2.to_string() == k)),
+        }
+    }
+
+    /// The name of the array that goes with `name` (this kind's), if any.
+    fn partner(&self, name: &str) -> Option<String> {
+        let stem = self.name.strip_suffix('#')?;
+        let k = name.strip_prefix(stem)?;
+        Some(format!("{}{k}", self.paired?.strip_suffix('#')?))
+    }
+}
+
+/// The seed model's dense engine (`Partition::save_state`).
+const DENSE: &[Expected] = &[
+    Expected::new("v", Elem::F64, Width::Fixed(1), true).required(),
+    Expected::new("refractory_until", Elem::U64, Width::Fixed(1), false).required(),
+];
+
+/// The network engine (`Part::save_state`).
+const NETWORK: &[Expected] = &[
+    Expected::new("y", Elem::F64, Width::Fixed(1), true).required(),
+    Expected::new("until", Elem::F64, Width::Fixed(1), true).required(),
+    Expected::new("isyn#", Elem::F64, Width::Fixed(1), true),
+    Expected::new("ring#", Elem::F64, Width::Slots, true).paired("dirty#"),
+    Expected::new("dirty#", Elem::Bool, Width::Slots, false).paired("ring#"),
+    Expected::new("poisson#", Elem::U64, Width::Fixed(4), false),
+];
+
+/// The engines whose checkpoints are read, and the state arrays of each.
+const ENGINES: [(&str, &[Expected]); 2] = [("dense", DENSE), ("network", NETWORK)];
+
+/// The `state/` members, each checked against what `meta.engine` saves.
+fn read_state(path: &Path, members: &Members, meta: &CheckpointMeta) -> Result<Vec<StateArray>> {
+    let bad = |m: String| Error::file(path, m);
+    let schema = ENGINES
+        .iter()
+        .find(|(e, _)| *e == meta.engine)
+        .map(|(_, s)| *s)
+        .expect("parse_meta checked the engine");
+    let mut arrays = Vec::new();
+    let mut slots = None;
+    for (member, a) in &members.arrays {
+        let Some(name) = member.strip_prefix("state/") else {
+            if !["meta", "step", "pending", CHECKSUM].contains(&member.as_str()) {
+                return Err(bad(format!(
+                    "has a member {member:?} that lifsim does not write"
+                )));
+            }
+            continue;
+        };
+        let want = schema.iter().find(|x| x.matches(name)).ok_or_else(|| {
+            bad(format!(
+                "has a state array {name:?} that the {} engine does not save",
+                meta.engine
+            ))
+        })?;
+        let width = state_width(path, name, a, want, meta.n as usize, &mut slots)?;
+        let data = decode(a).expect("state_width checked the type");
+        check_values(path, name, &data, want)?;
+        if let Some(partner) = want.partner(name) {
+            if !members
+                .arrays
+                .iter()
+                .any(|(m, _)| m.strip_prefix("state/") == Some(&partner))
+            {
+                return Err(bad(format!("has state array {name} without {partner}")));
+            }
+        }
+        arrays.push(StateArray::new(name, width, data));
+    }
+    if let Some(missing) = schema
+        .iter()
+        .find(|x| x.required && !arrays.iter().any(|a| a.name == x.name))
+    {
+        return Err(bad(format!("has no state array {}", missing.name)));
+    }
+    Ok(arrays)
+}
+
+/// The values per neuron of state array `name`, checked against `want`:
+/// its type, and a row-major shape `(n,)` or `(n, width)`.
+fn state_width(
+    path: &Path,
+    name: &str,
+    a: &NpyArray,
+    want: &Expected,
+    n: usize,
+    slots: &mut Option<usize>,
+) -> Result<usize> {
+    let h = a.header();
+    let bad = || {
+        Error::file(
+            path,
+            format!(
+                "state/{name} is a {}; the engine saves a {} array of shape ({n}{})",
+                h.describe(),
+                want.elem.name(),
+                match want.width {
+                    Width::Fixed(1) => ",".to_string(),
+                    Width::Fixed(w) => format!(", {w}"),
+                    Width::Slots => ", slots".to_string(),
+                }
+            ),
+        )
+    };
+    let width = match h.shape[..] {
+        [m] if m == n => 1,
+        [m, w] if m == n && !h.fortran_order && w > 1 => w,
+        _ => return Err(bad()),
+    };
+    match want.width {
+        _ if h.elem != want.elem => return Err(bad()),
+        Width::Fixed(w) if w != width => return Err(bad()),
+        Width::Fixed(_) => {}
+        Width::Slots => {
+            if *slots.get_or_insert(width) != width {
+                return Err(Error::file(
+                    path,
+                    format!(
+                        "state/{name} has {width} ring-buffer slots per neuron where another array has {}",
+                        slots.unwrap_or(0)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(width)
+}
+
+/// The values of a state array, by its type.
+fn decode(a: &NpyArray) -> Option<StateData> {
+    Some(match a.header().elem {
+        Elem::F64 => StateData::F64(a.to_f64_vec()),
+        // float32 -> float64 -> float32 is exact.
+        Elem::F32 => StateData::F32(a.to_f64_vec().into_iter().map(|x| x as f32).collect()),
+        Elem::U64 => StateData::U64(a.to_u64_vec().ok()?),
+        Elem::U32 => StateData::U32(a.to_u64_vec().ok()?.into_iter().map(|x| x as u32).collect()),
+        Elem::Bool => StateData::U8(a.data().to_vec()),
+        Elem::I32 | Elem::I64 => return None,
+    })
+}
+
+/// Refuses values no run produces: non-finite floats where `want` says so,
+/// bools other than 0 and 1.
+fn check_values(path: &Path, name: &str, data: &StateData, want: &Expected) -> Result<()> {
+    let first_bad = match data {
+        StateData::F64(v) if want.finite => v
+            .iter()
+            .position(|x| !x.is_finite())
+            .map(|i| (i, v[i].to_string())),
+        StateData::F32(v) if want.finite => v
+            .iter()
+            .position(|x| !x.is_finite())
+            .map(|i| (i, v[i].to_string())),
+        StateData::U8(v) => v
+            .iter()
+            .position(|&b| b > 1)
+            .map(|i| (i, format!("{} as a bool", v[i]))),
+        _ => None,
+    };
+    match first_bad {
+        None => Ok(()),
+        Some((i, x)) => Err(Error::file(
+            path,
+            format!("state/{name} holds {x} at index {i}, which no run produces: the checkpoint is corrupt"),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -408,7 +824,8 @@ mod tests {
         .unwrap()
     }
 
-    fn meta(n: usize, p: &LifParams) -> CheckpointMeta {
+    /// The meta of a checkpoint at `step` (its stream position).
+    fn meta(n: usize, p: &LifParams, step: u64) -> CheckpointMeta {
         CheckpointMeta {
             version: CHECKPOINT_VERSION,
             engine: "dense".into(),
@@ -421,7 +838,7 @@ mod tests {
             out: "s.npz".into(),
             stream: "s.npz.spikes".into(),
             position: StreamPosition {
-                step: 1000,
+                step,
                 bytes: 64,
                 spikes: 0,
             },
@@ -449,10 +866,10 @@ mod tests {
         first.run_until(1234, &mut rec);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ck.npz");
-        save(&path, &meta(n, &p), &first.save_state()).unwrap();
+        save(&path, &meta(n, &p, 1234), &first.save_state()).unwrap();
         drop(first);
         let (m, state) = load(&path).unwrap();
-        assert_eq!(m, meta(n, &p));
+        assert_eq!(m, meta(n, &p, 1234));
         assert_eq!(state.step, 1234);
         // Resumed on another thread count, the rest of the run is the same.
         let mut second = sim(&w, n, &p, 2);
@@ -572,7 +989,7 @@ mod tests {
         assert!(names.iter().any(|n| n.starts_with("isyn")), "{names:?}");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ck.npz");
-        let mut m = meta(n, &LifParams::default());
+        let mut m = meta(n, &LifParams::default(), 1111);
         m.engine = "network".into();
         save(&path, &m, &state).unwrap();
         drop(first);
@@ -600,5 +1017,183 @@ mod tests {
         let mut other = NetworkSimulation::new(&net, None).unwrap();
         let e = other.restore_state(&dense).unwrap_err();
         assert!(e.to_string().contains("not the network engine"), "{e}");
+    }
+
+    /// A small dense state at step 7 and its meta.
+    fn small() -> (CheckpointMeta, EngineState) {
+        let p = LifParams::default();
+        let state = EngineState {
+            engine: "dense".into(),
+            step: 7,
+            pending: vec![1, 3],
+            partitions: vec![PartitionState {
+                range: 0..4,
+                arrays: vec![
+                    StateArray::new("v", 1, StateData::F64(vec![-60.0, -50.0, -55.0, -49.0])),
+                    StateArray::new("refractory_until", 1, StateData::U64(vec![u64::MAX; 4])),
+                ],
+            }],
+        };
+        (meta(4, &p, 7), state)
+    }
+
+    /// What `load` says of a checkpoint `save` wrote from `meta` and `state`
+    /// (so with a checksum that holds: the other checks answer).
+    fn refusal(meta: &CheckpointMeta, state: &EngineState) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ck.npz");
+        save(&path, meta, state).unwrap();
+        let e = load(&path).unwrap_err().to_string();
+        assert!(e.starts_with(&path.display().to_string()), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        e
+    }
+
+    #[test]
+    fn an_inconsistent_checkpoint_is_refused_naming_what_is_wrong() {
+        let (m, s) = small();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ck.npz");
+        save(&path, &m, &s).unwrap();
+        assert_eq!(load(&path).unwrap(), (m.clone(), s.clone()));
+
+        let with = |f: &dyn Fn(&mut CheckpointMeta, &mut EngineState)| {
+            let (mut m, mut s) = small();
+            f(&mut m, &mut s);
+            refusal(&m, &s)
+        };
+        fn arrays(s: &mut EngineState) -> &mut Vec<StateArray> {
+            &mut s.partitions[0].arrays
+        }
+        let cases: Vec<(&str, Box<dyn Fn(&mut CheckpointMeta, &mut EngineState)>)> = vec![
+            (
+                "is at step 9 but its stream position is step 7",
+                Box::new(|_, s| s.step = 9),
+            ),
+            (
+                "is at step 5 but its stream position is step 7",
+                Box::new(|_, s| s.step = 5),
+            ),
+            (
+                "stream position is step 99999 of a run of 9999 steps",
+                Box::new(|m, s| {
+                    m.position.step = 99_999;
+                    s.step = 99_999;
+                }),
+            ),
+            ("version 1 checkpoint", Box::new(|m, _| m.version = 1)),
+            ("from a newer lifsim", Box::new(|m, _| m.version = 3)),
+            (
+                "unknown engine \"sparse\"",
+                Box::new(|m, s| {
+                    m.engine = "sparse".into();
+                    s.engine = "sparse".into();
+                }),
+            ),
+            (
+                "pending spike of neuron 4, in a network of 4",
+                Box::new(|_, s| s.pending = vec![1, 4]),
+            ),
+            (
+                "not sorted and unique (3 before 1)",
+                Box::new(|_, s| s.pending = vec![3, 1]),
+            ),
+            (
+                "not sorted and unique (2 before 2)",
+                Box::new(|_, s| s.pending = vec![2, 2]),
+            ),
+            (
+                "state/v holds NaN at index 2",
+                Box::new(|_, s| {
+                    arrays(s)[0].data = StateData::F64(vec![-60.0, -50.0, f64::NAN, -49.0])
+                }),
+            ),
+            (
+                "state/v holds -inf at index 0",
+                Box::new(|_, s| {
+                    arrays(s)[0].data = StateData::F64(vec![f64::NEG_INFINITY, -50.0, -55.0, -49.0])
+                }),
+            ),
+            (
+                "state/v is a float32 array of shape (4,); the engine saves a float64",
+                Box::new(|_, s| arrays(s)[0].data = StateData::F32(vec![-60.0; 4])),
+            ),
+            (
+                "\"w\" that the dense engine does not save",
+                Box::new(|_, s| {
+                    arrays(s).push(StateArray::new("w", 1, StateData::F64(vec![0.0; 4])))
+                }),
+            ),
+            (
+                "has no state array refractory_until",
+                Box::new(|_, s| {
+                    arrays(s).pop();
+                }),
+            ),
+        ];
+        for (want, change) in &cases {
+            let e = with(change.as_ref());
+            assert!(e.contains(want), "{want:?} not in {e}");
+        }
+    }
+
+    #[test]
+    fn a_network_checkpoint_is_checked_against_what_the_engine_saves() {
+        let (mut m, _) = small();
+        m.engine = "network".into();
+        let n = 4;
+        let state = |extra: Vec<StateArray>| EngineState {
+            engine: "network".into(),
+            step: 7,
+            pending: vec![],
+            partitions: vec![PartitionState {
+                range: 0..n,
+                arrays: [
+                    StateArray::new("y", 1, StateData::F64(vec![0.5; n])),
+                    StateArray::new("until", 1, StateData::F64(vec![0.0; n])),
+                ]
+                .into_iter()
+                .chain(extra)
+                .collect(),
+            }],
+        };
+        let ring = |k: usize, w: usize| {
+            StateArray::new(&format!("ring{k}"), w, StateData::F64(vec![0.0; n * w]))
+        };
+        let dirty = |k: usize, w: usize| {
+            StateArray::new(&format!("dirty{k}"), w, StateData::U8(vec![0; n * w]))
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ck.npz");
+        let good = state(vec![ring(0, 4), dirty(0, 4), ring(1, 4), dirty(1, 4)]);
+        save(&path, &m, &good).unwrap();
+        assert_eq!(load(&path).unwrap().1, good);
+        for (arrays, want) in [
+            (vec![ring(0, 4)], "has state array ring0 without dirty0"),
+            (vec![ring(0, 4), dirty(0, 4), ring(1, 2), dirty(1, 2)], "state/ring1 has 2 ring-buffer slots per neuron where another array has 4"),
+            (vec![StateArray::new("poisson0", 2, StateData::U64(vec![1; n * 2]))], "state/poisson0 is a uint64 array of shape (4, 2); the engine saves a uint64 array of shape (4, 4)"),
+            (vec![StateArray::new("isyn01", 1, StateData::F64(vec![0.0; n]))], "\"isyn01\" that the network engine does not save"),
+            (vec![StateArray::new("isyn0", 1, StateData::F64(vec![0.0, f64::NAN, 0.0, 0.0]))], "state/isyn0 holds NaN at index 1"),
+        ] {
+            let e = refusal(&m, &state(arrays));
+            assert!(e.contains(want), "{want:?} not in {e}");
+        }
+    }
+
+    #[test]
+    fn a_corrupt_byte_fails_the_checksum() {
+        let (m, s) = small();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ck.npz");
+        save(&path, &m, &s).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        // The last byte of v's data (-49.0's sign and exponent): still a
+        // well-formed archive (members are stored, unchecked by the reader).
+        let v = (-49.0f64).to_le_bytes();
+        let at = bytes.windows(8).position(|w| w == v).unwrap() + 7;
+        bytes[at] ^= 0x01;
+        std::fs::write(&path, &bytes).unwrap();
+        let e = load(&path).unwrap_err().to_string();
+        assert!(e.contains("do not match its checksum"), "{e}");
     }
 }
