@@ -22,6 +22,31 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Caps every thread count the user gave (`--threads`, `--jobs`) at the
+    /// available cores, with a warning on stderr.
+    pub fn cap_threads(&mut self) {
+        let (threads, jobs) = match &mut self.command {
+            Command::Run(a) => (&mut a.model.threads, None),
+            Command::Bench(a) => (&mut a.model.threads, Some(&mut a.jobs)),
+            Command::Resume(a) => (&mut a.threads, None),
+            _ => return,
+        };
+        for (flag, value) in [("--threads", threads)]
+            .into_iter()
+            .chain(jobs.map(|j| ("--jobs", j)))
+        {
+            if let Some(t) = value.as_mut().filter(|t| **t > 0) {
+                let (usable, warning) = lifsim_core::memory::usable_threads(*t, flag);
+                if let Some(w) = warning {
+                    eprintln!("lifsim: warning: {w}");
+                }
+                *t = usable;
+            }
+        }
+    }
+}
+
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -213,16 +238,16 @@ pub struct PlotArgs {
     #[arg(long, short, default_value = "raster.png", value_name = "FILE.png")]
     pub out: PathBuf,
     /// Time step of a dense .npy, ms (it does not store one) [default: 0.01]
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub dt: Option<f64>,
     /// Title [default: the file name]
     #[arg(long)]
     pub title: Option<String>,
     /// Only spikes from this time on, ms
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     pub t_start: Option<f64>,
     /// Only spikes before this time, ms
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     pub t_stop: Option<f64>,
     /// SONATA population to plot, for files with several
     #[arg(long, value_name = "NAME")]
@@ -267,7 +292,7 @@ pub struct InfoArgs {
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
     /// Time step of dense .npy spike arrays, ms (they do not store one) [default: 0.01]
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub dt: Option<f64>,
 }
 
@@ -321,6 +346,21 @@ pub struct Resolved {
     pub dtype: Dtype,
     /// `num_simulations` from the config, if any.
     pub num_simulations: Option<usize>,
+    /// Neurons.
+    pub n: usize,
+    /// The files the run reads, each with the flag that named it.
+    pub inputs: Vec<(&'static str, PathBuf)>,
+}
+
+impl Resolved {
+    /// The run's files: its inputs, then nothing else (callers add outputs).
+    pub fn files(&self) -> lifsim_core::io::output::RunFiles {
+        let mut files = lifsim_core::io::output::RunFiles::new();
+        for (what, path) in &self.inputs {
+            files.input(*what, path);
+        }
+        files
+    }
 }
 
 impl ModelArgs {
@@ -365,13 +405,25 @@ impl ModelArgs {
             WeightSource::File(f) => DenseWeights::<f64>::peek_n(f)?,
             WeightSource::Generated(w) => w.n,
         };
+        let mut inputs: Vec<(&'static str, PathBuf)> = Vec::new();
+        if let Some(c) = &self.config {
+            inputs.push(("--config", c.clone()));
+        }
+        if let WeightSource::File(f) = &weights {
+            inputs.push(("--weights", f.clone()));
+        }
+        let mut vector = |flag: &'static str, path: PathBuf, what: &str| {
+            let v = load_vector(&path, what, n);
+            inputs.push((flag, path));
+            v
+        };
         let i_ext = match (&self.i_ext, &config.i_ext) {
             (Some(s), _) => match s.parse::<f64>() {
                 Ok(x) => ExternalCurrent::Constant(x),
-                Err(_) => ExternalCurrent::PerNeuron(load_vector(Path::new(s), "i_ext", n)?),
+                Err(_) => ExternalCurrent::PerNeuron(vector("--i-ext", PathBuf::from(s), "i_ext")?),
             },
             (None, Some(toml::Value::String(s))) => {
-                ExternalCurrent::PerNeuron(load_vector(&config_dir.join(s), "i_ext", n)?)
+                ExternalCurrent::PerNeuron(vector("--i-ext", config_dir.join(s), "i_ext")?)
             }
             (None, Some(v)) => ExternalCurrent::Constant(
                 v.as_float()
@@ -381,7 +433,22 @@ impl ModelArgs {
             (None, None) => workload.i_ext,
         };
         i_ext.validate(n)?;
-        let v0 = self.v0.clone().or(config.v0.clone());
+        let v0 = match self.v0.clone().or(config.v0.clone()).as_deref() {
+            None => match workload.v0 {
+                InitialVoltage::Uniform { .. } => InitialVoltage::Uniform { seed },
+                other => other,
+            },
+            Some("reset") => InitialVoltage::Reset,
+            Some("uniform") => InitialVoltage::Uniform { seed },
+            Some(file) => {
+                let path = if self.v0.is_some() {
+                    PathBuf::from(file)
+                } else {
+                    config_dir.join(file)
+                };
+                InitialVoltage::Values(vector("--v0", path, "v0")?)
+            }
+        };
         let dtype_name = self.dtype.clone().or(config.dtype.clone());
         let dtype = match dtype_name {
             Some(d) => d.parse()?,
@@ -392,25 +459,12 @@ impl ModelArgs {
             weights,
             dtype,
             num_simulations: config.num_simulations,
+            n,
+            inputs,
             spec: RunSpec {
                 params: p.clone(),
                 i_ext,
-                v0: match v0.as_deref() {
-                    None => match workload.v0 {
-                        InitialVoltage::Uniform { .. } => InitialVoltage::Uniform { seed },
-                        other => other,
-                    },
-                    Some("reset") => InitialVoltage::Reset,
-                    Some("uniform") => InitialVoltage::Uniform { seed },
-                    Some(file) => {
-                        let path = if self.v0.is_some() {
-                            PathBuf::from(file)
-                        } else {
-                            config_dir.join(file)
-                        };
-                        InitialVoltage::Values(load_vector(&path, "v0", n)?)
-                    }
-                },
+                v0,
                 record,
                 options: lifsim_core::EngineOptions {
                     threads: self.threads,

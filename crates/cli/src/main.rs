@@ -9,7 +9,8 @@ use clap::Parser;
 
 fn main() {
     restore_sigpipe();
-    let cli = args::Cli::parse();
+    let mut cli = args::Cli::parse();
+    cli.cap_threads();
     let result = match cli.command {
         args::Command::Run(a) => commands::run::run(&a),
         args::Command::Bench(a) => commands::bench::bench(&a),

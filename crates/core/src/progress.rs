@@ -197,7 +197,8 @@ impl Driver {
 
     /// Runs `sim` up to step `until` (or its end), handing every step's spikes
     /// to `sink` and reporting to `observer` between chunks and at the end.
-    /// Stops early, returning `Break`, when the observer asks.
+    /// Stops early, returning `Break`, when the observer asks or the sink
+    /// [`SpikeSink::failed`].
     pub fn run(
         &mut self,
         sim: &mut dyn Stepper,
@@ -222,6 +223,10 @@ impl Driver {
                 self.chunk /= 2;
             }
             self.spikes = counting.spikes;
+            if counting.inner.failed() {
+                // The output cannot take more (a full disk): stop here.
+                return ControlFlow::Break(());
+            }
             if sim.step_index() < end {
                 observer.update(&self.progress(sim))?;
             }
@@ -242,6 +247,10 @@ impl SpikeSink for Counting<'_> {
     fn record(&mut self, step: usize, fired: &[u32]) {
         self.spikes += fired.len() as u64;
         self.inner.record(step, fired);
+    }
+
+    fn failed(&self) -> bool {
+        self.inner.failed()
     }
 }
 

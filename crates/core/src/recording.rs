@@ -15,6 +15,12 @@ use crate::memory;
 pub trait SpikeSink {
     /// `fired`: the ids (ascending) of the neurons that spiked at step `step`.
     fn record(&mut self, step: usize, fired: &[u32]);
+
+    /// Whether the sink can take no more (its file could not be written):
+    /// the run stops at the next chunk instead of simulating on for nothing.
+    fn failed(&self) -> bool {
+        false
+    }
 }
 
 /// What a run records beyond spike counts.

@@ -3,7 +3,9 @@
 
 use anyhow::{bail, Context, Result};
 use lifsim_core::batch::run_batch;
-use lifsim_core::{DenseWeights, ExternalCurrent, InitialVoltage, Real, RunOutput, RunSpec};
+use lifsim_core::{
+    DenseWeights, ExternalCurrent, InitialVoltage, Real, RecordMode, RunOutput, RunSpec,
+};
 use serde::Serialize;
 
 use super::bench::{fmt_time, median, write_json};
@@ -50,7 +52,7 @@ pub struct Point {
 
 /// Runs the batch benchmark: `runs` copies of the run, or the sweep's grid.
 pub fn bench_batch(args: &BenchArgs, resolved: &Resolved, runs: usize) -> Result<()> {
-    let specs = sweep_specs(&resolved.spec, &args.sweep, runs)?;
+    let specs = sweep_specs(&resolved.spec, &args.sweep, runs, resolved.n)?;
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -85,21 +87,51 @@ pub fn bench_batch(args: &BenchArgs, resolved: &Resolved, runs: usize) -> Result
     Ok(())
 }
 
-/// The grid of `sweeps` (NAME=V1,V2,...) over `base`, or `runs` copies of it.
-fn sweep_specs(base: &RunSpec, sweeps: &[String], runs: usize) -> Result<Vec<RunSpec>> {
+/// The grid of `sweeps` (NAME=V1,V2,...) over `base`, or `runs` copies of
+/// it, for a network of `n` neurons; refused before it is built when the
+/// simulations' results (kept to compare and report) would not fit in memory.
+fn sweep_specs(base: &RunSpec, sweeps: &[String], runs: usize, n: usize) -> Result<Vec<RunSpec>> {
+    let axes = sweeps
+        .iter()
+        .map(|sweep| {
+            let (name, values) = sweep
+                .split_once('=')
+                .with_context(|| format!("invalid --sweep {sweep:?}: expected NAME=V1,V2,..."))?;
+            let values: Vec<f64> = values
+                .split(',')
+                .map(|v| v.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("invalid --sweep {sweep:?}: values must be numbers"))?;
+            Ok((name, values))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let points = match axes.is_empty() {
+        true => Some(runs as u64),
+        false => axes
+            .iter()
+            .try_fold(1u64, |k, (_, v)| k.checked_mul(v.len() as u64)),
+    };
+    // Each simulation's spec and results (of the concurrent and of the
+    // sequential run, compared): counts, and a dense raster if asked.
+    let raster = match base.record {
+        RecordMode::Dense => (n as u64).saturating_mul(base.params.steps() as u64),
+        _ => 0,
+    };
+    let per_point = (std::mem::size_of::<RunSpec>() + 2 * std::mem::size_of::<RunOutput>()) as u64
+        + 2 * (8 * n as u64 + raster);
+    lifsim_core::memory::check_allocation(
+        format!(
+            "{} simulations",
+            points.map_or("too many".to_string(), |p| p.to_string())
+        ),
+        points.and_then(|p| p.checked_mul(per_point)),
+        "sweep fewer values or ask for fewer --runs",
+    )?;
     let mut specs = vec![base.clone()];
-    if sweeps.is_empty() {
+    if axes.is_empty() {
         specs = vec![base.clone(); runs];
     }
-    for sweep in sweeps {
-        let (name, values) = sweep
-            .split_once('=')
-            .with_context(|| format!("invalid --sweep {sweep:?}: expected NAME=V1,V2,..."))?;
-        let values: Vec<f64> = values
-            .split(',')
-            .map(|v| v.trim().parse::<f64>())
-            .collect::<Result<_, _>>()
-            .with_context(|| format!("invalid --sweep {sweep:?}: values must be numbers"))?;
+    for (name, values) in axes {
         specs = specs
             .iter()
             .flat_map(|s| values.iter().map(move |&v| (s, v)))

@@ -54,7 +54,8 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         "invalid value 0 for --runs: at least one run is needed"
     );
     if let Some(json) = &args.json {
-        lifsim_core::io::check_writable(json)?;
+        resolved.files().output("--json", json).check()?;
+        lifsim_core::io::output::check_writable(json)?;
     }
     if args.parallel || !args.sweep.is_empty() {
         return super::batch::bench_batch(args, &resolved, runs);
@@ -182,7 +183,7 @@ fn print_report(r: &BenchResult) {
 }
 
 pub fn write_json(path: &Path, r: &impl Serialize) -> Result<()> {
-    let mut file = lifsim_core::io::AtomicFile::create(path)?;
+    let mut file = lifsim_core::io::output::OutputFile::create(path)?;
     serde_json::to_writer_pretty(file.writer(), r)
         .with_context(|| format!("{}", path.display()))?;
     std::io::Write::write_all(file.writer(), b"\n")

@@ -17,7 +17,7 @@ pub fn gen_weights(args: &GenWeightsArgs) -> Result<()> {
         seed: args.seed,
     };
     let dtype: Dtype = args.dtype.parse()?;
-    lifsim_core::io::check_writable(&args.out)?;
+    lifsim_core::io::output::check_writable(&args.out)?;
     let n = spec.n;
     // Fortran order: the engine's layout, so `lifsim run` maps the file as is.
     match dtype {

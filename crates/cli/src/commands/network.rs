@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use lifsim_core::io::output::{check_writable, OutputFile, RunFiles};
+use lifsim_core::io::save_npy;
 use lifsim_core::io::spikes::{OutputFormat, DEFAULT_POPULATION};
 use lifsim_core::io::stream::StreamHeader;
-use lifsim_core::io::{check_writable, save_npy, AtomicFile};
 use lifsim_core::memory::peak_rss_bytes;
+use lifsim_core::network::description::Rule;
 use lifsim_core::progress::Driver;
 use lifsim_core::recording::rate_hz;
 use lifsim_core::{
@@ -109,6 +111,13 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
             None => "counts.npy",
         })
     });
+    super::run::check_files(
+        network_files(&desc, path),
+        args,
+        &out,
+        format,
+        resume.as_ref(),
+    )?;
     check_writable(&out)?;
     if let Some(png) = &args.plot {
         if format.is_none() {
@@ -128,12 +137,24 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
         super::run::plot_output(&out, &desc.name, desc.dt, png)?;
     }
     if let Some(json) = &args.json {
-        let mut file = AtomicFile::create(json)?;
+        let mut file = OutputFile::create(json)?;
         serde_json::to_writer_pretty(&mut file, &report)
             .with_context(|| json.display().to_string())?;
         file.commit()?;
     }
     Ok(())
+}
+
+/// The files a network run reads: the network file and the matrices it names.
+fn network_files(desc: &NetworkDescription, path: &Path) -> RunFiles {
+    let mut files = RunFiles::new();
+    files.input("the network file", path);
+    for (k, p) in desc.projections.iter().enumerate() {
+        if let Rule::File { path, .. } = &p.rule {
+            files.input(format!("projection {} ({}) file", k + 1, p.label()), path);
+        }
+    }
+    files
 }
 
 /// The seed model's flags have no meaning for a network file: refuse them

@@ -5,10 +5,11 @@
 //! Spikes are binned into the raster's pixels (one count per pixel, shaded by
 //! count), so a raster of millions of spikes draws as fast as one of ten.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Once;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
+use lifsim_core::io::output::StagedFile;
 use lifsim_core::io::spikes::{SpikeFileKind, SpikeTrain};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -42,6 +43,10 @@ pub struct PlotOptions {
 
 /// Runs `lifsim plot`.
 pub fn plot(args: &PlotArgs) -> Result<()> {
+    lifsim_core::io::output::RunFiles::new()
+        .input("the spike file", &args.spikes)
+        .output("--out", &args.out)
+        .check()?;
     let train = SpikeTrain::load_population(&args.spikes, args.dt, args.population.as_deref())?;
     let label = args.title.clone().unwrap_or_else(|| {
         args.spikes
@@ -56,6 +61,8 @@ pub fn plot(args: &PlotArgs) -> Result<()> {
         t_start: args.t_start,
         t_stop: args.t_stop,
     };
+    // Drawn before the notes, so a plot that cannot be drawn fails in one line.
+    render(&train, &opts, &args.out)?;
     if !train.complete {
         eprintln!(
             "lifsim: note: {} is the stream of a run that did not finish; plotting its first {} ms",
@@ -70,7 +77,6 @@ pub fn plot(args: &PlotArgs) -> Result<()> {
             fmt_num(train.dt.unwrap_or(0.0))
         );
     }
-    render(&train, &opts, &args.out)?;
     println!("plot        {}", args.out.display());
     Ok(())
 }
@@ -81,7 +87,7 @@ pub fn check_out(path: &Path) -> Result<()> {
     if !ext.eq_ignore_ascii_case("png") {
         bail!("{}: plots are PNG files; name it *.png", path.display());
     }
-    lifsim_core::io::check_writable(path)?;
+    lifsim_core::io::output::check_writable(path)?;
     Ok(())
 }
 
@@ -97,7 +103,7 @@ fn register_font() -> Result<()> {
     Ok(())
 }
 
-/// Draws `train` into the PNG `out`, atomically (a temporary file renamed into place).
+/// Draws `train` into the PNG `out` through a [`StagedFile`] (atomically).
 pub fn render(train: &SpikeTrain, opts: &PlotOptions, out: &Path) -> Result<()> {
     check_out(out)?;
     register_font()?;
@@ -108,33 +114,54 @@ pub fn render(train: &SpikeTrain, opts: &PlotOptions, out: &Path) -> Result<()> 
             opts.height
         );
     }
-    let t0 = opts.t_start.unwrap_or(0.0).max(0.0);
-    let t1 = opts
-        .t_stop
-        .unwrap_or(train.duration_ms)
-        .min(train.duration_ms.max(t0));
-    if t1 <= t0 && train.duration_ms > 0.0 {
-        bail!("--t-start ({t0} ms) must be before --t-stop ({t1} ms)");
-    }
-    let temp = temp_png(out)?;
-    let result = draw(train, opts, (t0, t1.max(t0 + 1e-9)), &temp);
-    match result {
-        Ok(()) => std::fs::rename(&temp, out).with_context(|| out.display().to_string()),
-        Err(e) => {
-            let _ = std::fs::remove_file(&temp);
-            Err(e.context(out.display().to_string()))
-        }
-    }
+    let (t0, t1) = time_axis(train.duration_ms, opts.t_start, opts.t_stop)?;
+    let staged = StagedFile::create(out)?;
+    draw(train, opts, (t0, t1.max(t0 + 1e-9)), staged.path())
+        .map_err(|e| e.context(out.display().to_string()))?;
+    Ok(staged.commit()?)
 }
 
-fn temp_png(out: &Path) -> Result<PathBuf> {
-    let name = out
-        .file_name()
-        .ok_or_else(|| anyhow!("{}: is not a file path", out.display()))?;
-    let mut temp = std::ffi::OsString::from(".");
-    temp.push(name);
-    temp.push(format!(".tmp-{}.png", std::process::id()));
-    Ok(out.with_file_name(temp))
+/// The plot's time axis `(t0, t1)` for spikes covering `duration` ms and the
+/// window asked for. plotters steps through an axis in tick-sized increments:
+/// an infinite axis, or one so narrow that a tick is below the precision of
+/// its numbers, never ends. So every time must be finite and within
+/// `MAX_TIME_MS`, and the window at least a billionth of its end.
+fn time_axis(duration: f64, t_start: Option<f64>, t_stop: Option<f64>) -> Result<(f64, f64)> {
+    use lifsim_core::model::MAX_TIME_MS;
+    let in_range = |t: f64| t.is_finite() && (0.0..=MAX_TIME_MS).contains(&t);
+    for (flag, t) in [("--t-start", t_start), ("--t-stop", t_stop)] {
+        if let Some(t) = t.filter(|&t| !in_range(t)) {
+            bail!("invalid {flag}: must be a time from 0 to {MAX_TIME_MS:e} ms, got {t}");
+        }
+    }
+    if !in_range(duration) {
+        bail!("the spikes cover {duration} ms; lifsim plots at most {MAX_TIME_MS:e} ms");
+    }
+    let t0 = t_start.unwrap_or(0.0);
+    if let Some(stop) = t_stop.filter(|&stop| stop <= t0) {
+        bail!(
+            "--t-start ({} ms) must be before --t-stop ({} ms)",
+            fmt_num(t0),
+            fmt_num(stop)
+        );
+    }
+    if duration > 0.0 && t0 >= duration {
+        bail!(
+            "--t-start ({} ms) is not before the end of the spikes ({} ms)",
+            fmt_num(t0),
+            fmt_num(duration)
+        );
+    }
+    let t1 = t_stop.unwrap_or(duration).min(duration.max(t0));
+    let narrowest = 1e-9 * t1.max(1.0);
+    if t1 - t0 >= narrowest {
+        Ok((t0, t1))
+    } else if duration == 0.0 {
+        // No steps, nothing to show: any window will do.
+        Ok((t0, t0 + 1e-9 * t0.max(1.0)))
+    } else {
+        bail!("the window from {t0} to {t1} ms is too narrow to plot; make it at least {narrowest:e} ms")
+    }
 }
 
 fn draw(train: &SpikeTrain, opts: &PlotOptions, (t0, t1): (f64, f64), path: &Path) -> Result<()> {
@@ -462,6 +489,54 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         // A silent network still plots (an empty raster, a zero rate).
         render(&train(1000, 100.0, &[]), &opts(), &out).unwrap();
+    }
+
+    #[test]
+    fn the_time_axis_is_finite_and_wide_enough() {
+        assert_eq!(time_axis(100.0, None, None).unwrap(), (0.0, 100.0));
+        assert_eq!(
+            time_axis(100.0, Some(20.0), Some(40.0)).unwrap(),
+            (20.0, 40.0)
+        );
+        assert_eq!(
+            time_axis(100.0, Some(20.0), Some(400.0)).unwrap(),
+            (20.0, 100.0)
+        );
+        // No steps: a window of nothing, but a window plotters can step through.
+        let (t0, t1) = time_axis(0.0, Some(1e12), None).unwrap();
+        assert!(t0 == 1e12 && t1 - t0 >= 1e-9 * t0, "{t0} {t1}");
+        let bad = [
+            (f64::INFINITY, None, None, "the spikes cover inf ms"),
+            (f64::NAN, None, None, "the spikes cover NaN ms"),
+            (1e300, None, None, "lifsim plots at most 1e15 ms"),
+            (
+                100.0,
+                Some(f64::NAN),
+                None,
+                "invalid --t-start: must be a time from 0",
+            ),
+            (100.0, Some(-1.0), None, "invalid --t-start"),
+            (100.0, None, Some(f64::INFINITY), "invalid --t-stop"),
+            (
+                100.0,
+                Some(50.0),
+                Some(50.0),
+                "must be before --t-stop (50 ms)",
+            ),
+            (
+                100.0,
+                Some(200.0),
+                None,
+                "is not before the end of the spikes (100 ms)",
+            ),
+            (1e12, Some(5e11), Some(5e11 + 1e-4), "too narrow to plot"),
+        ];
+        for (duration, t_start, t_stop, want) in bad {
+            let e = time_axis(duration, t_start, t_stop)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{duration} {t_start:?} {t_stop:?}: {e}");
+        }
     }
 
     #[test]

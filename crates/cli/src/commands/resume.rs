@@ -26,12 +26,14 @@ pub fn resume(args: &ResumeArgs) -> Result<()> {
     let argv = ["lifsim".to_string(), "run".to_string()]
         .into_iter()
         .chain(meta.args.iter().cloned());
-    let cli = Cli::try_parse_from(argv).with_context(|| {
+    let mut cli = Cli::try_parse_from(argv).with_context(|| {
         format!(
             "{}: the run's arguments no longer parse",
             args.checkpoint.display()
         )
     })?;
+    // The run may have started on a machine with more cores than this one.
+    cli.cap_threads();
     let Command::Run(mut run) = cli.command else {
         bail!(
             "{}: not a checkpoint of lifsim run",
@@ -47,5 +49,13 @@ pub fn resume(args: &ResumeArgs) -> Result<()> {
     }
     run.progress = args.progress;
     run.quiet = args.quiet;
-    run_with(&run, Some(Resume { meta, state }))
+    let source = here.join(&args.checkpoint);
+    run_with(
+        &run,
+        Some(Resume {
+            meta,
+            state,
+            source,
+        }),
+    )
 }

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use lifsim_core::checkpoint::{self, CheckpointMeta, EngineState};
+use lifsim_core::io::output;
 use lifsim_core::io::spikes::{OutputFormat, SpikeOutput, SpikeTrain, DEFAULT_POPULATION};
 use lifsim_core::io::stream::StreamHeader;
 use lifsim_core::io::stream::StreamPosition;
@@ -27,6 +28,8 @@ pub struct Resume {
     pub meta: CheckpointMeta,
     /// The state to restore.
     pub state: EngineState,
+    /// The checkpoint file it was read from.
+    pub source: PathBuf,
 }
 
 /// When and where a run writes checkpoints.
@@ -59,6 +62,7 @@ pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format.default_file()));
+    check_files(resolved.files(), args, &out, Some(format), resume.as_ref())?;
     if let Some(png) = &args.plot {
         super::plot::check_out(png)?;
     }
@@ -81,6 +85,70 @@ pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
         plot_output(&out, &resolved.label, record.dt, png)?;
     }
     Ok(())
+}
+
+/// Refuses, before anything runs, a run whose outputs (`--out`, its stream,
+/// `--checkpoint`, `--json`, `--plot`) are the same file as each other or as
+/// one of its `inputs`, and a `--checkpoint` that names a file of the user's
+/// other than a lifsim checkpoint (it is replaced during the run and removed
+/// at its end).
+pub fn check_files(
+    mut files: output::RunFiles,
+    args: &RunArgs,
+    out: &Path,
+    format: Option<OutputFormat>,
+    resume: Option<&Resume>,
+) -> Result<()> {
+    files.output("--out", out);
+    if format.is_some() {
+        let stream = match resume {
+            Some(r) => PathBuf::from(&r.meta.stream),
+            None => lifsim_core::io::stream::stream_path_for(out),
+        };
+        files.output("the spike stream of --out", &stream);
+    }
+    if let Some(r) = resume {
+        // Resumed from a copy, the checkpoint is an input like any other.
+        if args
+            .checkpoint
+            .as_ref()
+            .is_none_or(|c| !output::same_file(c, &r.source))
+        {
+            files.input("the checkpoint resumed", &r.source);
+        }
+    }
+    if let Some(c) = &args.checkpoint {
+        files.output("--checkpoint", c);
+    }
+    if let Some(j) = &args.json {
+        files.output("--json", j);
+    }
+    if let Some(p) = &args.plot {
+        files.output("--plot", p);
+    }
+    files.check()?;
+    match &args.checkpoint {
+        Some(c) if resume.is_none() && !free_for_checkpoint(c) => bail!(
+            "{}: --checkpoint names a file that is not a lifsim checkpoint; it would be replaced and then removed; choose a new name",
+            c.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a run may write its checkpoints at `path` (and remove it at the
+/// end): nothing is there yet, or an earlier lifsim checkpoint.
+fn free_for_checkpoint(path: &Path) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        Ok(m) if !m.file_type().is_file() => false,
+        Ok(_) => lifsim_core::io::npz::NpzReader::open(path).is_ok_and(|z| {
+            let names = z.names();
+            ["meta", "step", "pending"]
+                .iter()
+                .all(|want| names.iter().any(|n| n == want))
+        }),
+    }
 }
 
 /// Runs `sim` to its end, streaming its spikes to disk as they come (memory
@@ -111,9 +179,9 @@ pub fn run_checkpointed(
                 );
             }
             sim.restore_state(&r.state)?;
-            remove_stale_temps(out);
+            output::remove_stale_temps(out);
             if let Some(p) = &plan {
-                remove_stale_temps(&p.path);
+                output::remove_stale_temps(&p.path);
             }
             driver = driver.with_spikes(m.position.spikes);
             SpikeOutput::resume(format, out, Path::new(&m.stream), m.position)?
@@ -123,29 +191,17 @@ pub fn run_checkpointed(
         p.meta.stream = absolute(output.stream().path())?.display().to_string();
     }
     let start = Instant::now();
-    loop {
-        let until = match &plan {
-            Some(p) => (sim.step_index() / p.every + 1).saturating_mul(p.every),
-            None => u64::MAX,
-        };
-        let flow = driver.run(sim, until, &mut output, reporter);
-        debug_assert!(flow.is_continue(), "the CLI's reporter never stops a run");
-        let Some(p) = &mut plan else { break };
-        if sim.step_index() >= sim.steps() {
-            break;
-        }
-        // The stream first (durably), then the state that goes with it: a
-        // crash between the two leaves the previous checkpoint, whose
-        // stream position is still in the file.
-        p.meta.position = output.stream().sync(true)?;
-        let state = sim
-            .save_state()
-            .ok_or_else(|| anyhow!("this engine cannot save its state"))?;
-        checkpoint::save(&p.path, &p.meta, &state)?;
+    if let Err(e) = drive(sim, &mut driver, &mut output, reporter, &mut plan) {
+        reporter.finish();
+        return Err(give_up(output, plan.as_ref(), e));
     }
     let wall = start.elapsed();
     reporter.finish();
-    let record = output.finish()?;
+    let record = match output.write() {
+        Ok(record) => record,
+        Err(e) => return Err(give_up(output, plan.as_ref(), e.into())),
+    };
+    output.abandon()?;
     // The run is complete: its checkpoint (whose stream is now gone) has
     // nothing left to resume.
     if let Some(p) = &plan {
@@ -156,43 +212,67 @@ pub fn run_checkpointed(
     Ok((record, wall))
 }
 
-/// Removes the hidden temporary files (`.NAME.tmp-PID`, see
-/// `lifsim_core::io::AtomicFile`) that a killed writer of `target` left,
-/// where process PID is gone (Linux's /proc tells; elsewhere nothing is removed).
-pub fn remove_stale_temps(target: &Path) {
-    let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
-        return;
-    };
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let prefix = format!(".{}.tmp-", name.to_string_lossy());
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
-    for e in entries.flatten() {
-        let file = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = file.strip_prefix(&prefix) else {
-            continue;
-        };
-        let pid: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-        if !pid.is_empty() && !Path::new("/proc").join(&pid).exists() {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
-}
-
 fn absolute(path: &Path) -> Result<PathBuf> {
     Ok(if path.is_absolute() {
         path.to_path_buf()
     } else {
         std::env::current_dir()?.join(path)
     })
+}
+
+/// Runs `sim` to its end into `output`, writing the checkpoints of `plan`;
+/// stops at the first write error.
+fn drive(
+    sim: &mut dyn Stepper,
+    driver: &mut Driver,
+    output: &mut SpikeOutput,
+    reporter: &mut ProgressReporter,
+    plan: &mut Option<CheckpointPlan>,
+) -> Result<()> {
+    loop {
+        let until = match plan {
+            Some(p) => (sim.step_index() / p.every + 1).saturating_mul(p.every),
+            None => u64::MAX,
+        };
+        let flow = driver.run(sim, until, output, reporter);
+        if flow.is_break() {
+            // The CLI's reporter never stops a run: the output failed.
+            return Err(match output.stream().error() {
+                Some(e) => e.into(),
+                None => anyhow!("the run stopped at step {}", sim.step_index()),
+            });
+        }
+        let Some(p) = plan.as_mut() else {
+            return Ok(());
+        };
+        if sim.step_index() >= sim.steps() {
+            return Ok(());
+        }
+        // The stream first (durably), then the state that goes with it: a
+        // crash between the two leaves the previous checkpoint, whose
+        // stream position is still in the file.
+        p.meta.position = output.stream().sync(true)?;
+        let state = sim
+            .save_state()
+            .ok_or_else(|| anyhow!("this engine cannot save its state"))?;
+        checkpoint::save(&p.path, &p.meta, &state)?;
+    }
+}
+
+/// What is left of a run that failed part-way: with a checkpoint on disk,
+/// the stream stays so `lifsim resume` can go on once the cause is fixed;
+/// without one, the stream is removed (a full disk gets its space back).
+fn give_up(output: SpikeOutput, plan: Option<&CheckpointPlan>, e: anyhow::Error) -> anyhow::Error {
+    match plan.filter(|p| p.path.exists()) {
+        Some(p) => e.context(format!(
+            "the run stopped; once that is fixed, `lifsim resume {}` goes on from its last checkpoint",
+            p.path.display()
+        )),
+        None => {
+            let _ = output.abandon();
+            e
+        }
+    }
 }
 
 /// The checkpoints a run writes: from `--checkpoint`/`--checkpoint-every`.
@@ -210,7 +290,7 @@ pub fn checkpoint_plan(
     if !(steps.is_finite() && steps >= 1.0) || (steps - steps.round()).abs() > 1e-6 * steps {
         bail!("--checkpoint-every must be a positive multiple of dt ({dt} ms), got {every}");
     }
-    lifsim_core::io::check_writable(path)?;
+    lifsim_core::io::output::check_writable(path)?;
     let run_args = match resume {
         Some(r) => r.meta.args.clone(),
         None => std::env::args().skip(2).collect(),

@@ -2,6 +2,7 @@
 //! (`weights.npy`, `v0.npy`, `params.json`), for side-by-side benchmarks.
 
 use anyhow::{Context, Result};
+use lifsim_core::io::output::write_bytes;
 use lifsim_core::io::save_npy;
 use lifsim_core::workloads;
 
@@ -30,8 +31,7 @@ pub fn workload(args: &WorkloadArgs) -> Result<()> {
         "t_ref": p.t_ref, "steps": p.steps(), "n": n,
     });
     let json = serde_json::to_string_pretty(&params)?;
-    std::fs::write(args.out.join("params.json"), json + "\n")
-        .with_context(|| format!("{}", args.out.join("params.json").display()))?;
+    write_bytes(&args.out.join("params.json"), (json + "\n").as_bytes())?;
     println!(
         "wrote {} (weights.npy, v0.npy, params.json)",
         args.out.display()

@@ -32,12 +32,14 @@ pub struct EngineOptions {
     pub isa: Option<Isa>,
 }
 
-/// A rayon pool of `threads` threads (at least one), for work that runs
-/// on as many threads as the user asked rather than on every core.
+/// A rayon pool of `threads` threads (at least one, at most the available
+/// cores: its work never depends on the pool's size), for work that runs on
+/// as many threads as the user asked rather than on every core.
 pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
     if threads == 0 {
         return Err(Error::param("threads", "must be at least 1"));
     }
+    let threads = threads.min(crate::memory::available_cores());
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

@@ -22,6 +22,9 @@ use crate::recording::SpikeSink;
 /// Arrival is one atomic add; the mutex is touched only to sleep or wake.
 struct SpinBarrier {
     threads: usize,
+    /// Polls before sleeping: [`SPINS`], or none when there are more threads
+    /// than cores (a spinning thread would hold the core its peer needs).
+    spins: u32,
     arrived: AtomicUsize,
     generation: AtomicUsize,
     sleepers: AtomicUsize,
@@ -35,8 +38,14 @@ const SPINS: u32 = 1 << 16;
 
 impl SpinBarrier {
     fn new(threads: usize) -> Self {
+        let spins = if threads <= crate::memory::available_cores() {
+            SPINS
+        } else {
+            0
+        };
         Self {
             threads,
+            spins,
             arrived: AtomicUsize::new(0),
             generation: AtomicUsize::new(0),
             sleepers: AtomicUsize::new(0),
@@ -61,7 +70,7 @@ impl SpinBarrier {
         }
         // Plain re-loads, no PAUSE: under a hypervisor, pause-loop exiting
         // can deschedule a vCPU that spins with PAUSE.
-        for _ in 0..SPINS {
+        for _ in 0..self.spins {
             if self.generation.load(Ordering::Acquire) != generation {
                 return;
             }

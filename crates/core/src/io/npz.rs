@@ -6,24 +6,27 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::io::npy::{self, NpyArray, NpyElem};
-use crate::io::AtomicFile;
+use crate::io::output::OutputFile;
 use crate::memory;
 
 /// An open `.npz` archive.
 pub struct NpzReader {
     path: std::path::PathBuf,
     archive: zip::ZipArchive<std::fs::File>,
+    file_len: u64,
 }
 
 impl NpzReader {
     /// Opens `path`; fails with a one-line error if it is not a zip archive.
     pub fn open(path: &Path) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let archive = zip::ZipArchive::new(file)
             .map_err(|e| Error::file(path, format!("not an .npz archive ({e})")))?;
         Ok(Self {
             path: path.to_path_buf(),
             archive,
+            file_len,
         })
     }
 
@@ -53,17 +56,57 @@ impl NpzReader {
             .by_name(&format!("{name}.npy"))
             .map_err(|_| Error::file(&self.path, format!("has no array named {name:?}")))?;
         let size = member.size();
+        check_member_size(&label, &member, self.file_len)?;
         memory::check_allocation(
             label.display().to_string(),
             Some(size),
             "is the archive corrupt?",
         )?;
-        let mut bytes = Vec::with_capacity(size as usize);
-        member
+        // The size is the archive's claim: reserve at most a little up front and
+        // read no more than it says, so a lie costs nothing.
+        let mut bytes = Vec::with_capacity(size.min(1 << 20) as usize);
+        (&mut member)
+            .take(size)
             .read_to_end(&mut bytes)
             .map_err(|e| Error::file(&label, format!("cannot be read ({e})")))?;
+        if bytes.len() as u64 != size {
+            return Err(Error::file(
+                &label,
+                format!(
+                    "truncated: the archive says {size} bytes but holds {}",
+                    bytes.len()
+                ),
+            ));
+        }
         Ok(bytes)
     }
+}
+
+/// Deflate cannot expand data by more than about 1032 to 1; a member that
+/// claims more is corrupt, and one stored uncompressed cannot be larger than
+/// the archive. Checked before the claimed size is believed.
+fn check_member_size<R: Read>(
+    label: &Path,
+    member: &zip::read::ZipFile<'_, R>,
+    file_len: u64,
+) -> Result<()> {
+    const MAX_RATIO: u64 = 1100;
+    let (size, packed) = (member.size(), member.compressed_size());
+    let stored = member.compression() == zip::CompressionMethod::Stored;
+    let limit = if stored {
+        packed.min(file_len)
+    } else {
+        packed.saturating_mul(MAX_RATIO)
+    };
+    if size > limit || packed > file_len {
+        return Err(Error::file(
+            label,
+            format!(
+                "corrupt archive: the member claims {size} bytes from {packed} compressed, in a file of {file_len}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Writes named arrays into an `.npz` archive (uncompressed, like `numpy.savez`).
@@ -156,7 +199,7 @@ pub fn save_npz(
     path: &Path,
     write: impl FnOnce(&mut NpzWriter<&mut std::io::BufWriter<std::fs::File>>) -> std::io::Result<()>,
 ) -> Result<()> {
-    let mut file = AtomicFile::create(path)?;
+    let mut file = OutputFile::create(path)?;
     let mut npz = NpzWriter::new(file.writer());
     write(&mut npz)
         .and_then(|()| npz.finish().map(drop))

@@ -15,12 +15,13 @@
 //! `lifsim_steps`, which SONATA readers ignore and lifsim uses to plot and
 //! describe the file without guessing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hdf5::types::{TypeDescriptor, VarLenAscii, VarLenUnicode};
 use hdf5::H5Type;
 
 use crate::error::{Error, Result};
+use crate::io::output::StagedFile;
 use crate::io::spikes::{alloc_events, SpikeFileKind, SpikeTrain};
 use crate::io::stream::EventStream;
 
@@ -50,27 +51,11 @@ fn h5err(path: &Path, e: hdf5::Error) -> Error {
 }
 
 /// Writes the complete steps of `stream` as a SONATA spike report at `out`,
-/// atomically (a temporary file renamed into place), a chunk at a time.
+/// through [`StagedFile`] (a temporary file renamed into place), a chunk at a time.
 pub fn write_from_stream(stream: &EventStream, out: &Path) -> Result<()> {
-    let temp = temp_path(out)?;
-    let result = write_file(stream, &temp, out);
-    match result {
-        Ok(()) => std::fs::rename(&temp, out).map_err(|e| Error::io(out, e)),
-        Err(e) => {
-            let _ = std::fs::remove_file(&temp);
-            Err(e)
-        }
-    }
-}
-
-fn temp_path(out: &Path) -> Result<PathBuf> {
-    let name = out
-        .file_name()
-        .ok_or_else(|| Error::file(out, "is not a file path"))?;
-    let mut temp = std::ffi::OsString::from(".");
-    temp.push(name);
-    temp.push(format!(".tmp-{}", std::process::id()));
-    Ok(out.with_file_name(temp))
+    let staged = StagedFile::create(out)?;
+    write_file(stream, staged.path(), out)?;
+    staged.commit()
 }
 
 fn write_file(stream: &EventStream, temp: &Path, out: &Path) -> Result<()> {
@@ -218,7 +203,7 @@ pub fn read(path: &Path, population: Option<&str>) -> Result<SpikeTrain> {
         .attr("lifsim_dt_ms")
         .and_then(|a| a.read_scalar::<f64>())
         .ok();
-    let max_id = ids.iter().max().map_or(0, |&m| m + 1);
+    let max_id = ids.iter().max().map_or(0, |&m| m.saturating_add(1));
     let n = attr_u64("lifsim_n_nodes").unwrap_or(0).max(max_id);
     let last = times.iter().copied().fold(0.0f64, f64::max);
     let duration_ms = match (attr_u64("lifsim_steps"), dt) {

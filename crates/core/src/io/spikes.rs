@@ -20,9 +20,10 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::io::npy::{self, Elem, NpyArray};
 use crate::io::npz::NpzReader;
+use crate::io::output::OutputFile;
 use crate::io::stream::{self, EventStream, EventStreamWriter, StreamHeader, StreamPosition};
-use crate::io::AtomicFile;
 use crate::memory;
+use crate::model::MAX_TIME_MS;
 use crate::recording::{SpikeRecord, SpikeSink};
 
 /// The population name used when none is given.
@@ -95,7 +96,12 @@ impl SpikeOutput {
                 format!("must be a name without '/', got {pop:?}"),
             ));
         }
-        crate::io::check_writable(out)?;
+        crate::io::output::check_writable(out)?;
+        if format == OutputFormat::Dense {
+            // The seed's array has a byte per neuron and step, spikes or not.
+            let bytes = header.n.checked_mul(header.steps).unwrap_or(u64::MAX);
+            crate::io::output::check_space(out, bytes, "the dense spike array")?;
+        }
         let stream = EventStreamWriter::create(&stream::stream_path_for(out), header)?;
         Ok(Self {
             format,
@@ -114,7 +120,7 @@ impl SpikeOutput {
         at: StreamPosition,
     ) -> Result<Self> {
         format.check_available()?;
-        crate::io::check_writable(out)?;
+        crate::io::output::check_writable(out)?;
         let stream = EventStreamWriter::resume(stream, at)?;
         Ok(Self {
             format,
@@ -133,20 +139,35 @@ impl SpikeOutput {
         &mut self.stream
     }
 
+    /// Removes the stream: after [`SpikeOutput::write`], or to give up (a
+    /// failed run that cannot be resumed leaves nothing behind; a full disk
+    /// gets its space back).
+    pub fn abandon(self) -> Result<()> {
+        self.stream.remove()
+    }
+
     /// Ends the stream, writes the output file, removes the stream, and returns
     /// the spike counts (no raster or events: they are in the file).
-    pub fn finish(self) -> Result<SpikeRecord> {
+    pub fn finish(mut self) -> Result<SpikeRecord> {
+        let record = self.write()?;
+        self.abandon()?;
+        Ok(record)
+    }
+
+    /// Ends the stream and writes the output file from it, keeping the
+    /// stream (and its lock); returns the spike counts.
+    pub fn write(&mut self) -> Result<SpikeRecord> {
         let header = self.stream.header().clone();
         let counts = self.stream.counts().to_vec();
         let stream_path = self.stream.path().to_path_buf();
-        self.stream.finish()?;
+        // Synced, not closed: the writer keeps its lock until the stream is gone.
+        self.stream.sync(true)?;
         let stream = EventStream::open(&stream_path)?;
         match self.format {
             OutputFormat::Dense => write_dense(&stream, &self.out)?,
             OutputFormat::Events => stream.write_npz(&self.out)?,
             OutputFormat::Sonata => write_sonata(&stream, &self.out)?,
         }
-        std::fs::remove_file(&stream_path).map_err(|e| Error::io(&stream_path, e))?;
         Ok(SpikeRecord {
             n: header.n as usize,
             steps: stream.steps_complete() as usize,
@@ -163,6 +184,10 @@ impl SpikeSink for SpikeOutput {
     #[inline]
     fn record(&mut self, step: usize, fired: &[u32]) {
         self.stream.record(step, fired);
+    }
+
+    fn failed(&self) -> bool {
+        self.stream.failed()
     }
 }
 
@@ -181,7 +206,7 @@ fn write_sonata(_: &EventStream, _: &Path) -> Result<()> {
 pub fn write_dense(stream: &EventStream, out: &Path) -> Result<()> {
     let h = stream.header();
     let (n, steps) = (h.n as usize, stream.steps_complete());
-    let mut file = AtomicFile::create(out)?;
+    let mut file = OutputFile::create(out)?;
     let mut row = vec![0u8; n];
     let mut next = 0u64; // the next row to write
     let mut failed: Option<std::io::Error> = None;
@@ -278,7 +303,10 @@ impl SpikeTrain {
                 return Err(Error::file(path, "is too short to be a spike file"));
             }
         }
-        if magic.starts_with(b"\x93NUMPY") {
+        if let Some(dt) = dt {
+            check_dt(dt).map_err(|e| Error::param("dt", e))?;
+        }
+        let train = if magic.starts_with(b"\x93NUMPY") {
             Self::load_dense(path, dt)
         } else if magic.starts_with(b"PK") {
             Self::load_events(path, dt)
@@ -291,7 +319,46 @@ impl SpikeTrain {
                 path,
                 "is not a spike file lifsim reads (.npy, .npz, .spikes or SONATA .h5)",
             ))
+        }?;
+        train.validate(path)?;
+        Ok(train)
+    }
+
+    /// Checks what a file said against what lifsim can represent: at most
+    /// [`MAX_NEURONS`] neurons and every id below N, a time step that is a
+    /// positive number, and times and a duration that are finite and within
+    /// [`MAX_TIME_MS`]. Every reader's result goes through it, so a corrupt
+    /// header is an error here and never a hang or an allocation later.
+    pub fn validate(&self, path: &Path) -> Result<()> {
+        let bad = |msg: String| Err(Error::file(path, msg));
+        if self.n as u64 > MAX_NEURONS {
+            return bad(format!(
+                "claims {} neurons; lifsim reads at most {MAX_NEURONS}",
+                self.n
+            ));
         }
+        if let Some(k) = self.ids.iter().position(|&i| i >= self.n as u64) {
+            return bad(format!(
+                "ids[{k}] is {}, not below the file's {} neurons",
+                self.ids[k], self.n
+            ));
+        }
+        if let Some(dt) = self.dt {
+            check_dt(dt).map_err(|e| Error::file(path, format!("dt {e}")))?;
+        }
+        if let Some(k) = self.times.iter().position(|t| !in_time_range(*t)) {
+            return bad(format!(
+                "times[{k}] is {:?} ms; spike times must be finite and within {MAX_TIME_MS:e} ms",
+                self.times[k]
+            ));
+        }
+        if !(in_time_range(self.duration_ms) && self.duration_ms >= 0.0) {
+            return bad(format!(
+                "covers {:?} ms (steps times dt); lifsim reads at most {MAX_TIME_MS:e} ms",
+                self.duration_ms
+            ));
+        }
+        Ok(())
     }
 
     fn load_dense(path: &Path, dt: Option<f64>) -> Result<Self> {
@@ -319,6 +386,9 @@ impl SpikeTrain {
         let data = a.data();
         let spikes = data.iter().filter(|&&b| b != 0).count();
         let (mut times, mut ids) = alloc_events(path, spikes)?;
+        // With N = 0 there is no data to bound the number of steps by: a
+        // shape (10^18, 0) would be a loop of 10^18 empty rows.
+        let rows = if n == 0 { 0 } else { steps };
         let at = |step: usize, i: usize| {
             if h.fortran_order {
                 i * steps + step
@@ -326,7 +396,7 @@ impl SpikeTrain {
                 step * n + i
             }
         };
-        for k in 0..steps {
+        for k in 0..rows {
             for i in 0..n {
                 if data[at(k, i)] != 0 {
                     times.push((k + 1) as f64 * dt);
@@ -375,14 +445,24 @@ impl SpikeTrain {
             let v = z.array(name)?.to_f64_vec();
             Ok(v.first().copied())
         };
-        let max_id = ids.iter().max().map_or(0, |&m| m + 1);
-        let n = scalar(&mut z, "n")?
-            .map_or(max_id, |v| v as u64)
-            .max(max_id);
-        let dt = scalar(&mut z, "dt")?.or(dt_hint);
+        let label = |name: &str| PathBuf::from(format!("{}:{name}", path.display()));
+        let n = match scalar(&mut z, "n")? {
+            Some(v) => whole_number(&label("n"), v, MAX_NEURONS)?,
+            None => neurons_of(path, &ids)?,
+        };
+        let dt = match scalar(&mut z, "dt")? {
+            Some(v) => {
+                check_dt(v).map_err(|e| Error::file(label("dt"), e))?;
+                Some(v)
+            }
+            None => dt_hint,
+        };
         let last = times.iter().copied().fold(0.0f64, f64::max);
         let duration_ms = match (scalar(&mut z, "steps")?, dt) {
-            (Some(steps), Some(dt)) => (steps * dt).max(last),
+            (Some(steps), Some(dt)) => {
+                let steps = whole_number(&label("steps"), steps, u64::MAX)?;
+                (steps as f64 * dt).max(last)
+            }
             _ => last,
         };
         Ok(Self {
@@ -457,6 +537,53 @@ pub(crate) fn alloc_events(path: &Path, len: usize) -> Result<(Vec<f64>, Vec<u64
         "the file holds more spikes than this machine can read at once",
     )?;
     Ok((Vec::with_capacity(len), Vec::with_capacity(len)))
+}
+
+/// The most neurons a spike file may have: ids are below `2^32 - 1`, as in
+/// lifsim's own networks and streams (whose marker id is `u32::MAX`).
+pub const MAX_NEURONS: u64 = u32::MAX as u64;
+
+/// Why `dt` is not a time step (a positive, finite number of ms), if it is not.
+pub fn check_dt(dt: f64) -> std::result::Result<(), String> {
+    if dt.is_finite() && dt > 0.0 && dt <= MAX_TIME_MS {
+        Ok(())
+    } else {
+        Err(format!(
+            "must be a positive number of ms up to {MAX_TIME_MS:e}, got {dt:?}"
+        ))
+    }
+}
+
+/// Whether `t` (ms) is a time lifsim can put on an axis.
+fn in_time_range(t: f64) -> bool {
+    t.is_finite() && t.abs() <= MAX_TIME_MS
+}
+
+/// A scalar that must be a whole number in `0..=max` (a count stored as a float).
+fn whole_number(label: &Path, v: f64, max: u64) -> Result<u64> {
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= max as f64 {
+        Ok(v as u64)
+    } else {
+        Err(Error::file(
+            label,
+            format!("is {v:?}; it must be a whole number from 0 to {max}"),
+        ))
+    }
+}
+
+/// N for a file that does not say: the largest id + 1, refused (not wrapped
+/// around) when an id is beyond what lifsim can count.
+fn neurons_of(path: &Path, ids: &[u64]) -> Result<u64> {
+    match ids.iter().position(|&i| i >= MAX_NEURONS) {
+        Some(k) => Err(Error::file(
+            path,
+            format!(
+                "ids[{k}] is {}; lifsim reads neuron ids below {MAX_NEURONS}",
+                ids[k]
+            ),
+        )),
+        None => Ok(ids.iter().max().map_or(0, |&m| m + 1)),
+    }
 }
 
 #[cfg(test)]
@@ -592,6 +719,151 @@ mod tests {
         assert_eq!(t.times, vec![1.5, 2.0, 7.25]);
         assert_eq!(t.ids, vec![3, 0, 9]);
         assert_eq!((t.n, t.duration_ms, t.dt), (10, 7.25, None));
+    }
+
+    /// An events `.npz` with `times`, `ids` and optional scalars `n`, `dt`, `steps`.
+    fn events_npz(dir: &Path, times: &[f64], ids: &[u64], scalars: &[(&str, f64)]) -> PathBuf {
+        let path = dir.join("events.npz");
+        crate::io::npz::save_npz(&path, |z| {
+            z.add("times", times, &[times.len()])?;
+            z.add("ids", ids, &[ids.len()])?;
+            for (name, v) in scalars {
+                z.add(name, &[*v], &[])?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        path
+    }
+
+    #[test]
+    fn event_headers_that_lie_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let cases: [(&[f64], &[u64], &[(&str, f64)], &str); 12] = [
+            (
+                &[1.0],
+                &[0],
+                &[("n", 1e20)],
+                "events.npz:n: is 1e20; it must be a whole number from 0 to 4294967295",
+            ),
+            (
+                &[1.0],
+                &[0],
+                &[("n", 1e11)],
+                "events.npz:n: is 100000000000.0",
+            ),
+            (&[1.0], &[0], &[("n", -1.0)], "events.npz:n: is -1.0"),
+            (&[1.0], &[0], &[("n", 2.5)], "events.npz:n: is 2.5"),
+            (&[1.0], &[0], &[("n", f64::NAN)], "events.npz:n: is NaN"),
+            (
+                &[1.0],
+                &[u64::MAX],
+                &[],
+                "ids[0] is 18446744073709551615; lifsim reads neuron ids below 4294967295",
+            ),
+            (
+                &[1.0, 2.0],
+                &[0, 5],
+                &[("n", 3.0)],
+                "ids[1] is 5, not below the file's 3 neurons",
+            ),
+            (
+                &[1.0],
+                &[0],
+                &[("dt", f64::INFINITY), ("steps", 10.0)],
+                "events.npz:dt: must be a positive number of ms",
+            ),
+            (
+                &[1.0],
+                &[0],
+                &[("dt", 0.0)],
+                "events.npz:dt: must be a positive number of ms",
+            ),
+            (
+                &[1.0],
+                &[0],
+                &[("dt", 0.1), ("steps", f64::INFINITY)],
+                "events.npz:steps: is inf",
+            ),
+            (
+                &[1.0],
+                &[0],
+                &[("dt", 0.1), ("steps", 1e17)],
+                "covers 1e16 ms (steps times dt); lifsim reads at most 1e15 ms",
+            ),
+            (
+                &[1e300],
+                &[0],
+                &[],
+                "times[0] is 1e300 ms; spike times must be finite and within 1e15 ms",
+            ),
+        ];
+        for (times, ids, scalars, want) in cases {
+            let path = events_npz(d, times, ids, scalars);
+            let e = SpikeTrain::load(&path, None).unwrap_err().to_string();
+            assert!(e.contains(want), "{scalars:?}: {e}\n  wanted: {want}");
+        }
+        // The largest N lifsim can count is still read.
+        let path = events_npz(
+            d,
+            &[1.0],
+            &[7],
+            &[("n", MAX_NEURONS as f64), ("dt", 0.5), ("steps", 4.0)],
+        );
+        let t = SpikeTrain::load(&path, None).unwrap();
+        assert_eq!(
+            (t.n as u64, t.dt, t.duration_ms),
+            (MAX_NEURONS, Some(0.5), 2.0)
+        );
+    }
+
+    #[test]
+    fn a_stream_whose_times_overflow_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.npz.spikes");
+        let stream = |dt: f64| {
+            let h = StreamHeader {
+                dt,
+                ..header(5, 100)
+            };
+            let mut w = EventStreamWriter::create(&path, h).unwrap();
+            for k in 0..20 {
+                w.record(k, &[1, 2]);
+            }
+            w.finish().unwrap();
+            SpikeTrain::load(&path, None).unwrap_err().to_string()
+        };
+        let e = stream(1e308);
+        assert!(
+            e.contains("run.npz.spikes: dt must be a positive number of ms up to 1e15, got 1e308"),
+            "{e}"
+        );
+        let e = stream(1e14);
+        assert!(e.contains("times[20] is 1100000000000000.0 ms"), "{e}");
+    }
+
+    #[test]
+    fn dense_files_check_their_time_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.npy");
+        crate::io::save_npy(&path, &[false, true, true, false], &[2, 2], false).unwrap();
+        for dt in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e300] {
+            let e = SpikeTrain::load(&path, Some(dt)).unwrap_err().to_string();
+            assert!(
+                e.starts_with("invalid parameter dt: must be a positive number"),
+                "{dt}: {e}"
+            );
+        }
+        // A finite dt whose times overflow.
+        let e = SpikeTrain::load(&path, Some(1e15)).unwrap_err().to_string();
+        assert!(e.contains("times[1] is 2000000000000000.0 ms"), "{e}");
+        // Rows of no neurons hold no spikes however many rows the header claims.
+        let empty = dir.path().join("e.npy");
+        let header = npy::header_bytes(Elem::Bool, false, &[1 << 40, 0]);
+        std::fs::write(&empty, header).unwrap();
+        let t = SpikeTrain::load(&empty, Some(1e-3)).unwrap();
+        assert_eq!((t.n, t.len()), (0, 0));
     }
 
     #[test]

@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::io::npy::Elem;
 use crate::io::npz;
+use crate::io::output;
 use crate::recording::SpikeSink;
 
 /// The first 8 bytes of every `.spikes` file.
@@ -120,12 +121,22 @@ pub struct EventStreamWriter {
 }
 
 impl EventStreamWriter {
-    /// Creates (or truncates) `path` and writes its header.
+    /// Creates (or truncates) `path` and writes its header. The file is
+    /// locked for as long as the writer lives: a second run writing the same
+    /// stream is refused before it changes a byte of it.
     pub fn create(path: &Path, header: StreamHeader) -> Result<Self> {
-        if path.is_dir() {
-            return Err(Error::file(path, "is a directory; give a file name"));
+        if output::classify(path)? != output::Target::Regular {
+            return Err(Error::file(path, "a spike stream must be a regular file"));
         }
-        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        // Opened without truncating, and truncated only once locked.
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        output::lock_exclusive(&file, path, "this spike stream")?;
+        file.set_len(0).map_err(|e| Error::io(path, e))?;
         let mut out = BufWriter::with_capacity(1 << 16, file);
         let head = header.to_bytes();
         out.write_all(&head).map_err(|e| Error::io(path, e))?;
@@ -148,6 +159,12 @@ impl EventStreamWriter {
     /// writer reported): everything after it is cut off, and the spike counts
     /// are rebuilt from the spikes before it.
     pub fn resume(path: &Path, at: StreamPosition) -> Result<Self> {
+        // Locked before it is read, so no other run changes it under us.
+        let file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        output::lock_exclusive(&file, path, "this spike stream")?;
         let stream = EventStream::open(path)?;
         if stream.positions_at(at)?.is_none() {
             return Err(Error::file(
@@ -177,10 +194,6 @@ impl EventStreamWriter {
             ));
         }
         drop(stream);
-        let file = OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
         file.set_len(at.bytes).map_err(|e| Error::io(path, e))?;
         let mut file = file;
         file.seek(SeekFrom::End(0))
@@ -224,8 +237,8 @@ impl EventStreamWriter {
     /// Returns the position to resume from.
     pub fn sync(&mut self, durable: bool) -> Result<StreamPosition> {
         self.flush_marked(durable);
-        match &self.error {
-            Some(e) => Err(Error::file(&self.path, format!("cannot be written ({e})"))),
+        match self.error() {
+            Some(e) => Err(e),
             None => Ok(StreamPosition {
                 step: self.next_step,
                 bytes: self.bytes,
@@ -237,6 +250,19 @@ impl EventStreamWriter {
     /// Ends the stream: a final marker, flushed and synced to disk.
     pub fn finish(mut self) -> Result<StreamPosition> {
         self.sync(true)
+    }
+
+    /// The first write error, if writing has stopped (a full disk).
+    pub fn error(&self) -> Option<Error> {
+        self.error
+            .as_ref()
+            .map(|e| Error::file(&self.path, format!("cannot be written ({e})")))
+    }
+
+    /// Ends the stream and removes its file, keeping the lock until the file
+    /// is gone, so no other run can open it in between.
+    pub fn remove(self) -> Result<()> {
+        std::fs::remove_file(&self.path).map_err(|e| Error::io(&self.path, e))
     }
 
     /// A marker, then a flush; the first error is kept (writing stops there).
@@ -290,9 +316,13 @@ impl SpikeSink for EventStreamWriter {
         // Checking the clock every step would cost more than the step on small
         // networks; every 256 steps still flushes many times a second.
         if step % 256 == 255 && self.last_flush.elapsed() >= FLUSH_INTERVAL {
-            // An error here is kept and reported by `finish`.
+            // An error here is kept; `failed` tells the driver to stop.
             self.flush_marked(false);
         }
+    }
+
+    fn failed(&self) -> bool {
+        self.error.is_some()
     }
 }
 
@@ -564,9 +594,19 @@ fn decode(rec: &[u8]) -> (u64, u32) {
 }
 
 /// The stream file that goes with output `out`: `out` with `.spikes` appended
-/// (`run.npz` streams to `run.npz.spikes` while the run goes).
+/// (`run.npz` streams to `run.npz.spikes` while the run goes). An output
+/// that is a device or FIFO (`/dev/null`) streams to the system's temporary
+/// folder instead, never beside the device.
 pub fn stream_path_for(out: &Path) -> PathBuf {
-    let mut name = out.as_os_str().to_os_string();
+    let mut name = match output::classify(out) {
+        Ok(output::Target::Device) => {
+            let file = out.file_name().unwrap_or_default().to_string_lossy();
+            std::env::temp_dir()
+                .join(format!("lifsim-{}-{file}", std::process::id()))
+                .into_os_string()
+        }
+        _ => out.as_os_str().to_os_string(),
+    };
     name.push(".");
     name.push(EXTENSION);
     PathBuf::from(name)

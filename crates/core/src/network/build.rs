@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::Real;
 use crate::network::connectivity::{build_projection, ids};
 use crate::network::description::{InputKind, NetworkDescription};
@@ -108,6 +108,7 @@ impl<T: Real> Network<T> {
             start += p.size;
         }
         let n = start;
+        check_neurons(n, desc.projections.len())?;
         let mut channels: Vec<SynapseKind> = Vec::new();
         let mut channel_of = |kind: SynapseKind| match channels.iter().position(|&c| c == kind) {
             Some(c) => c,
@@ -217,6 +218,33 @@ impl<T: Real> Network<T> {
             .unwrap_or(0);
         proj.max(1)
     }
+}
+
+/// Bytes a neuron costs at the least, whatever the network: its initial
+/// voltage and current here (16), its potential, refractory end and spike
+/// count in the simulation (24), and one row offset per projection (8 each,
+/// added by [`check_neurons`]). Synapses and ring buffers come on top.
+const NEURON_BYTES_AT_LEAST: u64 = 40;
+
+/// Refuses, before anything is built, a network whose neurons alone would
+/// not fit in memory, or whose ids would not fit the `u32` ids of the engine
+/// and its files (`u32::MAX` marks the stream's checkpoints).
+fn check_neurons(n: usize, projections: usize) -> Result<()> {
+    if n as u64 >= u32::MAX as u64 {
+        return Err(Error::param(
+            "population",
+            format!(
+                "the populations hold {n} neurons; lifsim's neuron ids are 32-bit, so at most {}",
+                u32::MAX - 1
+            ),
+        ));
+    }
+    let per_neuron = NEURON_BYTES_AT_LEAST + 8 * projections as u64;
+    crate::memory::check_allocation(
+        format!("the state of {n} neurons"),
+        (n as u64).checked_mul(per_neuron),
+        "use smaller populations",
+    )
 }
 
 /// The values of `v` for neurons `range`: neuron `i` draws from its own stream.
