@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Real;
 use crate::network::connectivity::{build_projection, ids};
 use crate::network::description::{InputKind, NetworkDescription};
@@ -227,18 +227,8 @@ impl<T: Real> Network<T> {
 const NEURON_BYTES_AT_LEAST: u64 = 40;
 
 /// Refuses, before anything is built, a network whose neurons alone would
-/// not fit in memory, or whose ids would not fit the `u32` ids of the engine
-/// and its files (`u32::MAX` marks the stream's checkpoints).
+/// not fit in memory.
 fn check_neurons(n: usize, projections: usize) -> Result<()> {
-    if n as u64 >= u32::MAX as u64 {
-        return Err(Error::param(
-            "population",
-            format!(
-                "the populations hold {n} neurons; lifsim's neuron ids are 32-bit, so at most {}",
-                u32::MAX - 1
-            ),
-        ));
-    }
     let per_neuron = NEURON_BYTES_AT_LEAST + 8 * projections as u64;
     crate::memory::check_allocation(
         format!("the state of {n} neurons"),
