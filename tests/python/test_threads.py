@@ -3,6 +3,7 @@ calls from two threads run at the same time and give the serial result. A
 long run still stops on Ctrl-C."""
 
 import _thread
+import os
 import threading
 import time
 
@@ -67,3 +68,18 @@ def test_ctrl_c_stops_a_long_run():
     assert time.perf_counter() - started < 5.0
     # The interpreter is fine afterwards.
     assert lifsim.simulate(w, **dict(kw, t_max=10.0)).num_spikes > 0
+
+
+def test_more_threads_than_cores_are_capped_with_a_warning():
+    """threads=10000 on a small machine would spin 10,000 threads at a
+    barrier every step; it runs on the available cores instead, says so,
+    and gives the bits of one thread."""
+    w, kw = lifsim.workload("seed-active")
+    kw = dict(kw, t_max=20.0, record="events")
+    one = lifsim.simulate(w, threads=1, **kw)
+    cores = os.cpu_count() or 1
+    with pytest.warns(RuntimeWarning, match=f"threads 10000 is more than the .* core"):
+        many = lifsim.simulate(w, threads=10000, **kw)
+    assert cores < 10000
+    np.testing.assert_array_equal(many.ids, one.ids)
+    np.testing.assert_array_equal(many.times, one.times)

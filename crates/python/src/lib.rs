@@ -149,7 +149,10 @@ fn simulate(
         None => workloads::WORKLOAD_SEED,
     };
     let threads = match threads {
-        Some(t) => Some(convert::non_negative_int(t, "threads")? as usize),
+        Some(t) => Some(capped_threads(
+            py,
+            convert::non_negative_int(t, "threads")? as usize,
+        )?),
         None => None,
     };
     let dtype = convert::dtype(dtype)?;
@@ -420,4 +423,20 @@ fn _lifsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("WORKLOADS", workloads::NAMES.to_vec())?;
     Ok(())
+}
+
+/// `threads`, or the available cores if fewer, with a `RuntimeWarning`
+/// when capped (more spinning threads than cores only take turns; the result
+/// is the same bits).
+fn capped_threads(py: Python<'_>, threads: usize) -> PyResult<usize> {
+    if threads == 0 {
+        return Ok(0); // refused with the engine's own message
+    }
+    let (usable, warning) = lifsim_core::memory::usable_threads(threads, "threads");
+    if let Some(w) = warning {
+        let category = py.get_type::<pyo3::exceptions::PyRuntimeWarning>();
+        let message = std::ffi::CString::new(w).unwrap_or_default();
+        PyErr::warn(py, &category, &message, 1)?;
+    }
+    Ok(usable)
 }
