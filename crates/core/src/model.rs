@@ -19,6 +19,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// The longest simulated time lifsim takes or reads (ms), about 31,700 years:
+/// beyond it a float64 time cannot tell two steps of 0.1 ms apart, so spike
+/// times, durations and plot axes are all refused past it.
+pub const MAX_TIME_MS: f64 = 1e15;
+
 /// Parameters of the leaky integrate-and-fire neuron and of the run; the
 /// defaults are the seed's `lif_hparams`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -84,6 +89,12 @@ impl LifParams {
             return Err(Error::param(
                 "dt",
                 format!("must be > 0 ms, got {}", self.dt),
+            ));
+        }
+        if self.t_max > MAX_TIME_MS {
+            return Err(Error::param(
+                "t_max",
+                format!("must be at most {MAX_TIME_MS:e} ms, got {}", self.t_max),
             ));
         }
         if self.t_max < self.dt {
@@ -350,6 +361,25 @@ mod tests {
             (with(|p| p.t_ref = 0.015), "t_ref"),
             (with(|p| p.t_ref = -1.0), "t_ref"),
             (with(|p| p.r = f64::NAN), "r"),
+            (with(|p| p.dt = f64::NAN), "dt"),
+            (with(|p| p.dt = f64::INFINITY), "dt"),
+            (with(|p| p.t_max = f64::INFINITY), "t_max"),
+            (with(|p| p.t_max = -1.0), "t_max"),
+            (with(|p| p.t_max = 1e300), "t_max"),
+            (
+                with(|p| {
+                    p.t_max = 1e300;
+                    p.dt = 1e290
+                }),
+                "t_max",
+            ),
+            (
+                with(|p| {
+                    p.t_max = 1e-300;
+                    p.dt = 5e-324
+                }),
+                "t_max",
+            ),
         ];
         for (p, name) in bad {
             let err = p.validate().unwrap_err().to_string();

@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use lifsim_core::io::npy::{self, Elem, NpyArray};
 use lifsim_core::io::npz::NpzReader;
-use lifsim_core::io::spikes::{SpikeTrain, HDF5_MAGIC};
+use lifsim_core::io::spikes::{check_dt, SpikeTrain, HDF5_MAGIC};
 use lifsim_core::io::stream::{self, EventStream};
 
 use super::plot::fmt_num;
@@ -20,6 +20,9 @@ use crate::args::InfoArgs;
 
 /// Runs `lifsim info`.
 pub fn info(args: &InfoArgs) -> Result<()> {
+    if let Some(dt) = args.dt {
+        check_dt(dt).map_err(|e| lifsim_core::Error::param("dt", e))?;
+    }
     for (k, path) in args.files.iter().enumerate() {
         if k > 0 {
             println!();
@@ -339,6 +342,7 @@ fn describe_h5(path: &Path, len: u64) -> Result<()> {
     }
     for p in pops {
         let train = lifsim_core::io::sonata::read(path, Some(&p))?;
+        train.validate(path)?;
         println!("  population {p}:");
         row("neurons", train.n);
         if let Some(dt) = train.dt {
@@ -370,13 +374,12 @@ fn spike_summary(t: &SpikeTrain) {
     if t.is_empty() {
         return;
     }
-    let mut active = vec![false; t.n];
-    for &i in &t.ids {
-        if let Some(a) = active.get_mut(i as usize) {
-            *a = true;
-        }
-    }
-    let active = active.iter().filter(|&&a| a).count();
+    // Distinct ids from the ids themselves: memory as for the spikes, whatever
+    // N the file claims.
+    let mut ids = t.ids.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    let active = ids.len();
     row("active", format!("{active} of {} neurons fired", t.n));
     let first = t.times.iter().copied().fold(f64::INFINITY, f64::min);
     let last = t.times.iter().copied().fold(f64::NEG_INFINITY, f64::max);

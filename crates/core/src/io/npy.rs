@@ -204,12 +204,15 @@ fn parse_descr(descr: &str) -> std::result::Result<(Elem, bool), String> {
             "structured dtype {descr} is not supported; save a plain numeric array"
         ));
     };
-    let (order, code) = d.split_at(1.min(d.len()));
-    let big = match order {
-        ">" => true,
-        "<" | "|" | "=" => false,
+    // The byte-order character is ASCII in every dtype NumPy writes; anything
+    // else (a multi-byte character too) is not a dtype, so split on chars.
+    let mut chars = d.chars();
+    let big = match chars.next() {
+        Some('>') => true,
+        Some('<' | '|' | '=') => false,
         _ => return Err(format!("unrecognised dtype {d:?}")),
     };
+    let code = chars.as_str();
     let elem = match code {
         "b1" => Elem::Bool,
         "i4" => Elem::I32,
@@ -226,15 +229,20 @@ fn parse_descr(descr: &str) -> std::result::Result<(Elem, bool), String> {
 /// NumPy's readable name for a `descr` code lifsim does not take.
 fn numpy_name(descr: &str) -> String {
     let code = descr.trim_start_matches(['<', '>', '|', '=']);
-    let (kind, size) = code.split_at(1.min(code.len()));
-    let bits = size.parse::<usize>().map(|b| b * 8).unwrap_or(0);
-    match kind {
-        "i" => format!("int{bits}"),
-        "u" => format!("uint{bits}"),
-        "f" => format!("float{bits}"),
-        "c" => format!("complex{bits}"),
-        "O" => "object".to_string(),
-        "U" | "S" => "string".to_string(),
+    let mut chars = code.chars();
+    let kind = chars.next();
+    let bits = chars
+        .as_str()
+        .parse::<u64>()
+        .ok()
+        .and_then(|b| b.checked_mul(8));
+    match (kind, bits) {
+        (Some('i'), Some(bits)) => format!("int{bits}"),
+        (Some('u'), Some(bits)) => format!("uint{bits}"),
+        (Some('f'), Some(bits)) => format!("float{bits}"),
+        (Some('c'), Some(bits)) => format!("complex{bits}"),
+        (Some('O'), _) => "object".to_string(),
+        (Some('U' | 'S'), _) => "string".to_string(),
         _ => format!("{descr:?}"),
     }
 }
@@ -528,6 +536,40 @@ mod tests {
         assert_eq!(h.len(), 128);
         assert!(text.starts_with("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }"));
         assert!(text.ends_with(" \n"));
+    }
+
+    /// An `.npy` file with any header dict text (for headers NumPy never writes).
+    fn raw_npy(dict: &str, data_len: usize) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&[1, 0]);
+        out.extend_from_slice(&((dict.len() + 1) as u16).to_le_bytes());
+        out.extend_from_slice(dict.as_bytes());
+        out.push(b'\n');
+        out.extend(std::iter::repeat_n(0u8, data_len));
+        out
+    }
+
+    #[test]
+    fn odd_dtypes_are_errors_not_panics() {
+        let p = Path::new("w.npy");
+        // Multi-byte characters where the byte order or the type code goes,
+        // and a size whose bit count overflows.
+        let cases = [
+            ("'\u{e9}8'", "unrecognised dtype"),
+            ("'\u{1f980}8'", "unrecognised dtype"),
+            ("'<\u{e9}8'", "is not supported"),
+            ("'<\u{1f980}'", "is not supported"),
+            ("'|'", "is not supported"),
+            ("''", "unrecognised dtype"),
+            ("'<i4611686018427387904'", "is not supported"),
+            ("'<f99999999999999999999999'", "is not supported"),
+        ];
+        for (descr, want) in cases {
+            let dict = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (2,), }}");
+            let e = NpyArray::from_bytes(p, raw_npy(&dict, 64)).err().unwrap();
+            let e = e.to_string();
+            assert!(e.starts_with("w.npy: ") && e.contains(want), "{descr}: {e}");
+        }
     }
 
     #[test]

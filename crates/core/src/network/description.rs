@@ -37,9 +37,10 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use toml::Spanned;
 
 use crate::error::{Error, Result};
-use crate::model::Dtype;
+use crate::model::{Dtype, MAX_TIME_MS};
 use crate::network::distribution::Value;
 use crate::recording::RecordMode;
 use crate::synapses::{Integration, SynapseKind};
@@ -241,8 +242,8 @@ struct RawPopulation {
     v_thresh: Option<f64>,
     r: Option<f64>,
     t_ref: Option<f64>,
-    i_ext: Option<Value>,
-    v0: Option<Value>,
+    i_ext: RawValueField,
+    v0: RawValueField,
     integration: Option<String>,
 }
 
@@ -258,10 +259,70 @@ struct RawProjection {
     weight_scale: Option<f64>,
     allow_autapses: Option<bool>,
     allow_multapses: Option<bool>,
-    weight: Option<Value>,
-    delay: Option<Value>,
+    weight: RawValueField,
+    delay: RawValueField,
     synapse: Option<String>,
     tau_syn: Option<f64>,
+}
+
+/// A number-or-distribution field as written, with its place in the file: it
+/// is turned into a [`Value`] where the error can name the table, the field
+/// and the line (serde alone would say only "data did not match").
+type RawValueField = Option<Spanned<toml::Value>>;
+
+/// The [`Value`] of field `name` of `place`, if given; errors name both and the line.
+fn value_field(
+    field: RawValueField,
+    name: &'static str,
+    place: &str,
+    text: &str,
+) -> Result<Option<Value>> {
+    let Some(field) = field else {
+        return Ok(None);
+    };
+    let line = line_of(text, field.span().start);
+    match field.into_inner().try_into::<Value>() {
+        Ok(v) => Ok(Some(v)),
+        Err(e) => bad(name, &format!("{place}, line {line}"), e.message().trim()),
+    }
+}
+
+/// The 1-based line of byte `offset` of `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).unwrap_or(text).matches('\n').count() + 1
+}
+
+/// Refuses a population name that could not be told apart or written out:
+/// empty, with a '/' (a SONATA group path), control characters, or space at
+/// either end.
+fn check_name(name: &str) -> Result<()> {
+    let why = if name.is_empty() {
+        "must not be empty"
+    } else if name.contains('/') {
+        "must not contain '/'"
+    } else if name.chars().any(char::is_control) {
+        "must not contain control characters"
+    } else if name.trim() != name {
+        "must not begin or end with a space"
+    } else {
+        return Ok(());
+    };
+    bad("name", &format!("population {name:?}"), why)
+}
+
+/// Refuses a list of population names that names one twice (its neurons
+/// would be targeted twice over, silently).
+fn check_distinct(names: &[String], what: &str, place: &str) -> Result<()> {
+    for (k, name) in names.iter().enumerate() {
+        if names[..k].contains(name) {
+            return bad(
+                "population",
+                place,
+                format!("{what} names population {name:?} twice"),
+            );
+        }
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -318,7 +379,7 @@ impl NetworkDescription {
     /// taken relative to `base_dir`.
     pub fn from_toml(text: &str, base_dir: &Path, default_name: &str) -> Result<Self> {
         let raw: RawFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+            let line = e.span().map(|s| line_of(text, s.start));
             let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
             Error::file(PathBuf::new(), format!("{at}{}", e.message().trim()))
         })?;
@@ -327,6 +388,13 @@ impl NetworkDescription {
             return bad("dt", "the network", format!("must be > 0 ms, got {dt}"));
         }
         let duration = finite("duration", "the network", raw.duration)?;
+        if duration > MAX_TIME_MS {
+            return bad(
+                "duration",
+                "the network",
+                format!("must be at most {MAX_TIME_MS:e} ms, got {duration}"),
+            );
+        }
         steps_of(duration, dt, "duration", "the network")?;
         let dtype = match raw.dtype {
             Some(d) => d.parse()?,
@@ -335,7 +403,7 @@ impl NetworkDescription {
         let populations = raw
             .populations
             .into_iter()
-            .map(|p| population(p, dt))
+            .map(|p| population(p, dt, text))
             .collect::<Result<Vec<_>>>()?;
         if populations.is_empty() {
             return Err(Error::param(
@@ -376,7 +444,7 @@ impl NetworkDescription {
             base_dir: base_dir.to_path_buf(),
         };
         for (k, p) in raw.projections.into_iter().enumerate() {
-            let proj = desc.projection(p, k)?;
+            let proj = desc.projection(p, k, text)?;
             desc.projections.push(proj);
         }
         for (k, i) in raw.inputs.into_iter().enumerate() {
@@ -425,7 +493,7 @@ impl NetworkDescription {
         (ms / self.dt).round() as i64
     }
 
-    fn projection(&self, p: RawProjection, k: usize) -> Result<Projection> {
+    fn projection(&self, p: RawProjection, k: usize, text: &str) -> Result<Projection> {
         let source = p.source.into_vec();
         let target = p.target.into_vec();
         let place = format!(
@@ -434,6 +502,10 @@ impl NetworkDescription {
             source.join(", "),
             target.join(", ")
         );
+        check_distinct(&source, "source", &place)?;
+        check_distinct(&target, "target", &place)?;
+        let p_weight = value_field(p.weight, "weight", &place, text)?;
+        let p_delay = value_field(p.delay, "delay", &place, text)?;
         let n_src: usize = self.sizes(&source, &place)?;
         let n_tgt: usize = self.sizes(&target, &place)?;
         let synapse = SynapseKind::parse(p.synapse.as_deref(), p.tau_syn)
@@ -469,7 +541,7 @@ impl NetworkDescription {
         let rule = match rule_name {
             "all_to_all" | "from_file" if p.file.is_some() => {
                 let path = self.base_dir.join(p.file.as_ref().expect("checked"));
-                if p.weight.is_some() {
+                if p_weight.is_some() {
                     return bad("weight", &place, "weights come from the file; scale them with weight_scale");
                 }
                 let scale = finite("weight_scale", &place, p.weight_scale.unwrap_or(1.0))?;
@@ -543,7 +615,7 @@ impl NetworkDescription {
                 );
             }
         }
-        let weight = match (p.weight, &rule) {
+        let weight = match (p_weight, &rule) {
             (Some(w), _) => w,
             // Unused: the file holds the weights.
             (None, Rule::File { .. }) => Value::Constant(1.0),
@@ -558,9 +630,7 @@ impl NetworkDescription {
         weight
             .validate("weight")
             .map_err(|e| Error::param("weight", format!("{place}: {e}")))?;
-        let delay = p
-            .delay
-            .unwrap_or(Value::Constant(self.dt * synapse.min_delay_steps() as f64));
+        let delay = p_delay.unwrap_or(Value::Constant(self.dt * synapse.min_delay_steps() as f64));
         delay
             .validate("delay")
             .map_err(|e| Error::param("delay", format!("{place}: {e}")))?;
@@ -602,6 +672,7 @@ impl NetworkDescription {
         let target = i.target.into_vec();
         let place = format!("input {} ({} -> {})", k + 1, i.kind, target.join(", "));
         let n_tgt = self.sizes(&target, &place)?;
+        check_distinct(&target, "target", &place)?;
         if let Some(neurons) = &i.neurons {
             if let Some(&bad_id) = neurons.iter().find(|&&x| x >= n_tgt) {
                 return bad(
@@ -609,6 +680,11 @@ impl NetworkDescription {
                     &place,
                     format!("index {bad_id} is out of range: the targets have {n_tgt} neurons"),
                 );
+            }
+            let mut sorted = neurons.clone();
+            sorted.sort_unstable();
+            if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                return bad("neurons", &place, format!("index {} is listed twice", w[0]));
             }
         }
         let synapse = SynapseKind::parse(i.synapse.as_deref(), i.tau_syn)
@@ -742,9 +818,12 @@ fn steps_of(t: f64, dt: f64, name: &'static str, place: &str) -> Result<u64> {
     Ok(steps as u64)
 }
 
-fn population(p: RawPopulation, dt: f64) -> Result<Population> {
+fn population(p: RawPopulation, dt: f64, text: &str) -> Result<Population> {
+    check_name(&p.name)?;
     let place = format!("population {:?}", p.name);
     let place = place.as_str();
+    let i_ext = value_field(p.i_ext, "i_ext", place, text)?;
+    let v0 = value_field(p.v0, "v0", place, text)?;
     if p.size == 0 {
         return bad("size", place, "must be at least 1");
     }
@@ -756,8 +835,8 @@ fn population(p: RawPopulation, dt: f64) -> Result<Population> {
         v_thresh: finite("v_thresh", place, p.v_thresh.unwrap_or(-50.0))?,
         r: finite("r", place, p.r.unwrap_or(1.0))?,
         t_ref: finite("t_ref", place, p.t_ref.unwrap_or(0.0))?,
-        i_ext: p.i_ext.unwrap_or_default(),
-        v0: p.v0.unwrap_or(Value::Constant(v_reset)),
+        i_ext: i_ext.unwrap_or_default(),
+        v0: v0.unwrap_or(Value::Constant(v_reset)),
         integration: match p.integration {
             Some(s) => s
                 .parse()
@@ -867,6 +946,114 @@ mod tests {
         for (text, want) in cases {
             let err = parse(&text).unwrap_err().to_string();
             assert!(err.contains(want), "{err}\n  wanted: {want}");
+        }
+    }
+
+    #[test]
+    fn silent_mistakes_are_refused() {
+        let cases = [
+            (
+                MINI.replace("name = \"I\"", "name = \"\""),
+                "invalid parameter name: population \"\": must not be empty",
+            ),
+            (
+                MINI.replace("name = \"I\"", "name = \"a/b\""),
+                "population \"a/b\": must not contain '/'",
+            ),
+            (
+                MINI.replace("name = \"I\"", "name = \"I\\u0007\""),
+                "must not contain control characters",
+            ),
+            (
+                MINI.replace("name = \"I\"", "name = \" I\""),
+                "must not begin or end with a space",
+            ),
+            (
+                MINI.replace("name = \"I\"", "name = \"E\""),
+                "population \"E\": is defined twice",
+            ),
+            (
+                MINI.replace("target = [\"E\", \"I\"]", "target = [\"E\", \"E\"]"),
+                "projection 1 (E -> E, E): target names population \"E\" twice",
+            ),
+            (
+                MINI.replace("source = \"E\"", "source = [\"I\", \"I\"]"),
+                "source names population \"I\" twice",
+            ),
+            (
+                MINI.replace("target = \"E\"\n", "target = [\"I\", \"I\"]\n"),
+                "input 1 (poisson -> I, I): target names population \"I\" twice",
+            ),
+            (
+                MINI.replace("rate = 100.0", "rate = 100.0\nneurons = [0, 3, 5, 3]"),
+                "invalid parameter neurons: input 1 (poisson -> E): index 3 is listed twice",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains(want), "{err}\n  wanted: {want}");
+        }
+        let ok = MINI.replace("rate = 100.0", "rate = 100.0\nneurons = [0, 3, 5]");
+        assert_eq!(parse(&ok).unwrap().inputs[0].neurons, Some(vec![0, 3, 5]));
+    }
+
+    #[test]
+    fn distribution_mistakes_name_the_field_and_line() {
+        let cases = [
+            (
+                "weight = { distribution = \"normal\", mean = 1, sdt = 0.1 }",
+                "invalid parameter weight: projection 1 (E -> E, I), line 14: unknown key \"sdt\" in a distribution table; the keys are distribution, low and high",
+            ),
+            (
+                "weight = { mean = 1, std = 0.1 }",
+                "weight: projection 1 (E -> E, I), line 14: a distribution table needs distribution",
+            ),
+            (
+                "weight = { distribution = \"normal\", mean = \"1\", std = 0.1 }",
+                "weight: projection 1 (E -> E, I), line 14: invalid type: string \"1\", expected a number",
+            ),
+            (
+                "weight = \"0.5\"",
+                "line 14: invalid type: string \"0.5\", expected a number or a table like",
+            ),
+            (
+                "weight = 0.5\n[projection.delay]\ndistribution = \"uniform\"\nlow = 1.0",
+                "invalid parameter delay: projection 1 (E -> E, I), line 15: distribution \"uniform\" needs high",
+            ),
+        ];
+        for (line, want) in cases {
+            let text = MINI.replace("weight = 0.5\n        delay = 1.0", line);
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains(want), "{err}\n  wanted: {want}");
+        }
+        let text = MINI.replace(
+            "size = 8",
+            "size = 8\nv0 = { distribution = \"uniform\", low = -70, hgh = -60 }",
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("invalid parameter v0: population \"E\", line 6: unknown key \"hgh\""),
+            "{err}"
+        );
+        // Errors that serde reports itself say the right line too.
+        let err = parse(&MINI.replace("size = 2", "size = 2\nvthresh = 1")).unwrap_err();
+        assert!(err.to_string().contains("line 9: "), "{err}");
+    }
+
+    #[test]
+    fn absurd_durations_are_refused() {
+        let err = parse(&MINI.replace("duration = 10.0", "duration = 1e16\ndt = 1e5"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("invalid parameter duration: the network: must be at most 1e15 ms"),
+            "{err}"
+        );
+        for d in ["nan", "inf", "-1.0", "1e300"] {
+            let err = parse(&MINI.replace("duration = 10.0", &format!("duration = {d}")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("invalid parameter duration"), "{d}: {err}");
         }
     }
 

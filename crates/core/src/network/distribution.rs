@@ -103,7 +103,7 @@ impl std::fmt::Display for Value {
 }
 
 /// What a TOML file may write for a [`Value`].
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(untagged)]
 enum RawValue {
     Float(f64),
@@ -111,8 +111,113 @@ enum RawValue {
     Table(RawDistribution),
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The keys a distribution table may have, for messages.
+const KEYS: &str = "distribution, low and high (uniform), mean and std (normal)";
+
+/// By hand rather than `untagged`: an untagged enum answers every mistake
+/// with "data did not match any variant", where a user needs to hear which
+/// key is wrong and which ones there are.
+impl<'de> Deserialize<'de> for RawValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(RawValueVisitor)
+    }
+}
+
+struct RawValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for RawValueVisitor {
+    type Value = RawValue;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a number or a table like {{ distribution = \"normal\", mean = 0.1, std = 0.02 }}"
+        )
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, x: f64) -> std::result::Result<RawValue, E> {
+        Ok(RawValue::Float(x))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, i: i64) -> std::result::Result<RawValue, E> {
+        Ok(RawValue::Int(i))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, i: u64) -> std::result::Result<RawValue, E> {
+        Ok(RawValue::Float(i as f64))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<RawValue, A::Error> {
+        use serde::de::Error as _;
+        let mut d = RawDistribution::default();
+        while let Some(key) = map.next_key::<String>()? {
+            let slot = match key.as_str() {
+                "distribution" => {
+                    d.distribution = map.next_value()?;
+                    continue;
+                }
+                "low" => &mut d.low,
+                "high" => &mut d.high,
+                "mean" => &mut d.mean,
+                "std" => &mut d.std,
+                other => {
+                    return Err(A::Error::custom(format!(
+                        "unknown key {other:?} in a distribution table; the keys are {KEYS}"
+                    )))
+                }
+            };
+            if slot.is_some() {
+                return Err(A::Error::custom(format!("{key} is given twice")));
+            }
+            let x: Number = map.next_value()?;
+            *slot = Some(x.0);
+        }
+        if d.distribution.is_empty() {
+            return Err(A::Error::custom(format!(
+                "a distribution table needs distribution = \"uniform\" or \"normal\"; the keys are {KEYS}"
+            )));
+        }
+        Ok(RawValue::Table(d))
+    }
+}
+
+/// A TOML integer or float, as `f64`.
+struct Number(f64);
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(NumberVisitor).map(Number)
+    }
+}
+
+struct NumberVisitor;
+
+impl serde::de::Visitor<'_> for NumberVisitor {
+    type Value = f64;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a number")
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, x: f64) -> std::result::Result<f64, E> {
+        Ok(x)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, i: i64) -> std::result::Result<f64, E> {
+        Ok(i as f64)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, i: u64) -> std::result::Result<f64, E> {
+        Ok(i as f64)
+    }
+}
+
+/// A distribution table as written (read by [`RawValueVisitor`], which
+/// refuses unknown keys).
+#[derive(Clone, Debug, Default, Serialize)]
 struct RawDistribution {
     distribution: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -166,13 +271,7 @@ impl TryFrom<RawValue> for Value {
 
 impl From<Value> for RawValue {
     fn from(v: Value) -> Self {
-        let none = RawDistribution {
-            distribution: String::new(),
-            low: None,
-            high: None,
-            mean: None,
-            std: None,
-        };
+        let none = RawDistribution::default();
         match v {
             Value::Constant(x) => RawValue::Float(x),
             Value::Uniform { low, high } => RawValue::Table(RawDistribution {
