@@ -9,9 +9,22 @@ use clap::Parser;
 
 fn main() {
     restore_sigpipe();
+    one_line_panics();
     let mut cli = args::Cli::parse();
     cli.cap_threads();
-    let result = match cli.command {
+    // A panic unwinds through here, so every output's destructor runs (no
+    // temporary file is left) and the exit status is 2 like any error.
+    let Ok(result) = std::panic::catch_unwind(move || dispatch(cli)) else {
+        std::process::exit(2);
+    };
+    if let Err(err) = result {
+        eprintln!("lifsim: error: {}", one_line(&err));
+        std::process::exit(2);
+    }
+}
+
+fn dispatch(cli: args::Cli) -> anyhow::Result<()> {
+    match cli.command {
         args::Command::Run(a) => commands::run::run(&a),
         args::Command::Bench(a) => commands::bench::bench(&a),
         args::Command::GenWeights(a) => commands::gen_weights::gen_weights(&a),
@@ -19,22 +32,42 @@ fn main() {
         args::Command::Plot(a) => commands::plot::plot(&a),
         args::Command::Info(a) => commands::info::info(&a),
         args::Command::Resume(a) => commands::resume::resume(&a),
-    };
-    if let Err(err) = result {
-        // One line: the causes joined, most general first; a cause that the
-        // message above it already quotes is not repeated.
-        let mut msg = String::new();
-        for cause in err.chain().map(|c| c.to_string()) {
-            if !msg.ends_with(&cause) {
-                if !msg.is_empty() {
-                    msg.push_str(": ");
-                }
-                msg.push_str(&cause);
-            }
-        }
-        eprintln!("lifsim: error: {msg}");
-        std::process::exit(2);
     }
+}
+
+/// The causes joined, most general first, on one line; a cause that the
+/// message above it already quotes is not repeated.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in err.chain().map(|c| c.to_string()) {
+        if !msg.ends_with(&cause) {
+            if !msg.is_empty() {
+                msg.push_str(": ");
+            }
+            msg.push_str(&cause);
+        }
+    }
+    msg.replace(['\n', '\r'], " ")
+}
+
+/// A panic is a bug in lifsim: it is reported on one line (the word
+/// "panicked" kept, so tests that look for it still find it) instead of
+/// Rust's default report.
+fn one_line_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let what = what.replace(['\n', '\r'], " ");
+        eprintln!("lifsim: error: internal error: panicked{at}: {what} (a bug in lifsim; please report it)");
+    }));
 }
 
 /// Rust ignores SIGPIPE, which turns `lifsim bench | head` into a panic when
