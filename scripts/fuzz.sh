@@ -59,6 +59,10 @@ fi
 echo "fuzz.sh: building the fuzz targets ($label)"
 # -a: debug assertions, so an integer overflow in a reader is a crash, not a wrong size.
 cargo "${toolchain[@]}" fuzz build "${sanitizer[@]}" -a || exit 1
+# The binaries are run directly, not through `cargo fuzz run`, so every target
+# of a campaign runs the code built here even if the tree changes meanwhile.
+bin=fuzz/target/$(rustc -vV | sed -n 's/^host: //p')/release
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_odr_violation=0}
 
 mkdir -p fuzz/logs
 # The targets' scratch files (fuzz/src/lib.rs), removed whatever happens.
@@ -77,9 +81,9 @@ for t in "${targets[@]}"; do
     [ -f "fuzz/dict/$t.dict" ] && dict=("-dict=fuzz/dict/$t.dict")
     echo "fuzz.sh: $t for ${seconds} s (log: $log)"
     # The first corpus folder receives new inputs; the committed seeds are only read.
-    cargo "${toolchain[@]}" fuzz run "${sanitizer[@]}" -a "$t" "$work" "fuzz/corpus/$t" -- \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
-        -print_final_stats=1 "${dict[@]}" >"$log" 2>&1
+    "$bin/$t" -artifact_prefix="fuzz/artifacts/$t/" -max_total_time="$seconds" \
+        -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 \
+        "${dict[@]}" "$work" "fuzz/corpus/$t" >"$log" 2>&1
     rc=$?
     stats=$(grep -E '^(#[0-9]+: *cov|stat::number_of_executed_units|Done [0-9]+ runs)' "$log" | tail -1)
     if [ $rc -eq 0 ]; then
@@ -89,7 +93,7 @@ for t in "${targets[@]}"; do
         kind=$(grep -oE "ERROR: libFuzzer: [a-z-]+|panicked at [^:]+:[0-9]+:[0-9]+|ERROR: AddressSanitizer: [a-z-]+" "$log" | head -1)
         echo "fuzz.sh: $t: FAILED (exit $rc${kind:+: $kind})"
         echo "fuzz.sh:   reproducer: ${artifact:-none saved, see $log}"
-        echo "fuzz.sh:   rerun: cargo ${toolchain[*]} fuzz run ${sanitizer[*]} -a $t ${artifact:-}"
+        echo "fuzz.sh:   rerun: $bin/$t ${artifact:-}   (minimise: cargo ${toolchain[*]} fuzz tmin ${sanitizer[*]} -a $t ${artifact:-ARTIFACT})"
         failed+=("$t")
     fi
 done
