@@ -99,7 +99,7 @@ impl SpikeOutput {
         crate::io::output::check_writable(out)?;
         if format == OutputFormat::Dense {
             // The seed's array has a byte per neuron and step, spikes or not.
-            let bytes = header.n.checked_mul(header.steps).unwrap_or(u64::MAX);
+            let bytes = header.n.saturating_mul(header.steps);
             crate::io::output::check_space(out, bytes, "the dense spike array")?;
         }
         let stream = EventStreamWriter::create(&stream::stream_path_for(out), header)?;
@@ -736,11 +736,14 @@ mod tests {
         path
     }
 
+    /// Times, ids, scalars of an events file, and what its error must say.
+    type EventsCase<'a> = (&'a [f64], &'a [u64], &'a [(&'a str, f64)], &'a str);
+
     #[test]
     fn event_headers_that_lie_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let cases: [(&[f64], &[u64], &[(&str, f64)], &str); 12] = [
+        let cases: [EventsCase; 12] = [
             (
                 &[1.0],
                 &[0],
