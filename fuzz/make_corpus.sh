@@ -14,7 +14,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 if [ -z "${LIFSIM:-}" ]; then
-    cargo build --release -p lifsim --quiet
+    cargo build --release -p lifsim-cli --quiet
     LIFSIM=$root/target/release/lifsim
 fi
 py=${PYTHON:-python3}

@@ -148,10 +148,22 @@ pub fn network_toml(data: &[u8]) -> Result<()> {
 
 /// A checkpoint `.npz` (`lifsim resume`, `lifsim info`): its meta and state,
 /// then the state joined and cut again as a resume with another thread count
-/// does.
+/// does. A mutated checkpoint nearly always fails its checksum, which would
+/// leave every check after it unfuzzed; so the same members are also loaded
+/// resealed, with the checksum of what they now hold ([`reseal`]).
 pub fn checkpoint(data: &[u8]) -> Result<()> {
     let path = scratch_file("ck.npz", data);
-    let (meta, state) = checkpoint::load(&path)?;
+    let first = load_checkpoint(&path);
+    if let Some(resealed) = reseal(&path) {
+        let path = scratch_file("resealed.npz", &resealed);
+        let _ = load_checkpoint(&path);
+    }
+    first
+}
+
+/// [`checkpoint`] on one file.
+fn load_checkpoint(path: &Path) -> Result<()> {
+    let (meta, state) = checkpoint::load(path)?;
     let whole = state.joined()?;
     let n = whole.range.len();
     for range in [0..n / 2, n / 2..n, 0..n] {
@@ -160,6 +172,36 @@ pub fn checkpoint(data: &[u8]) -> Result<()> {
     let _ = checkpoint::EngineState::pending_in(&state.pending, &(0..n)).count();
     let _ = meta.position;
     Ok(())
+}
+
+/// The checkpoint `path` with its `checksum` member replaced by the checksum
+/// of its other members as they are now: 64-bit FNV-1a of each member's file
+/// name and bytes, in archive order, as `checkpoint::load` computes it (if that
+/// scheme changes, the resealed copy just fails its checksum, as the input
+/// does). `None` if the archive cannot be read.
+fn reseal(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut z = NpzReader::open(path).ok()?;
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut fnv = |bytes: &[u8]| {
+        for &b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for name in z.names().into_iter().filter(|m| m != "checksum") {
+        let bytes = z.member_bytes(&name).ok()?;
+        let file = format!("{name}.npy");
+        fnv(file.as_bytes());
+        fnv(&bytes);
+        out.start_file(file, stored).ok()?;
+        out.write_all(&bytes).ok()?;
+    }
+    out.start_file("checksum.npy", stored).ok()?;
+    lifsim_core::io::npy::write_npy(&mut out, &[hash], &[], false).ok()?;
+    Some(out.finish().ok()?.into_inner())
 }
 
 /// A `.spikes` stream (a killed run's, `lifsim info`/`plot`, `resume`): the
