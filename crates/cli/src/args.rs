@@ -164,7 +164,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE.npz", requires = "checkpoint_every")]
     pub checkpoint: Option<PathBuf>,
     /// Simulated time between checkpoints, ms
-    #[arg(long, value_name = "MS", requires = "checkpoint")]
+    #[arg(
+        long,
+        value_name = "MS",
+        requires = "checkpoint",
+        allow_negative_numbers = true
+    )]
     pub checkpoint_every: Option<f64>,
 }
 
@@ -209,13 +214,13 @@ pub struct GenWeightsArgs {
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub mean: f64,
     /// Standard deviation of the normal distribution
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub std: f64,
     /// Connection probability (1: all-to-all)
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub p: f64,
     /// Round weights to multiples of this power of two (exact synaptic sums)
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub quantum: Option<f64>,
     /// Generator seed
     #[arg(long, default_value_t = 1)]

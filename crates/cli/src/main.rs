@@ -10,7 +10,7 @@ use clap::Parser;
 fn main() {
     restore_sigpipe();
     one_line_panics();
-    let mut cli = args::Cli::parse();
+    let mut cli = args::Cli::try_parse().unwrap_or_else(|e| usage_error(e));
     cli.cap_threads();
     // A panic unwinds through here, so every output's destructor runs (no
     // temporary file is left) and the exit status is 2 like any error.
@@ -21,6 +21,31 @@ fn main() {
         eprintln!("lifsim: error: {}", one_line(&err));
         std::process::exit(2);
     }
+}
+
+/// Help and version go out as clap writes them; a usage error becomes one
+/// line and exit status 2, like every other error.
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    // clap's first paragraph says what is wrong; the usage and tips follow.
+    let text = e.render().to_string();
+    let first: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let first = first.join(" ");
+    let first = first.strip_prefix("error: ").unwrap_or(&first);
+    eprintln!("lifsim: error: {first} (lifsim --help lists the commands and flags)");
+    std::process::exit(2);
 }
 
 fn dispatch(cli: args::Cli) -> anyhow::Result<()> {

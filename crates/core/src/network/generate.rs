@@ -40,7 +40,13 @@ impl WeightSpec {
         if self.n == 0 {
             return Err(Error::param("n", "must be at least 1"));
         }
-        if !(self.mean.is_finite() && self.std.is_finite() && self.std >= 0.0) {
+        if !self.mean.is_finite() {
+            return Err(Error::param(
+                "mean",
+                format!("must be finite, got {}", self.mean),
+            ));
+        }
+        if !(self.std.is_finite() && self.std >= 0.0) {
             return Err(Error::param(
                 "std",
                 format!("must be finite and >= 0, got {}", self.std),
