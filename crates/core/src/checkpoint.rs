@@ -1065,7 +1065,9 @@ mod tests {
         fn arrays(s: &mut EngineState) -> &mut Vec<StateArray> {
             &mut s.partitions[0].arrays
         }
-        let cases: Vec<(&str, Box<dyn Fn(&mut CheckpointMeta, &mut EngineState)>)> = vec![
+        /// A change that makes a checkpoint inconsistent.
+        type Change = Box<dyn Fn(&mut CheckpointMeta, &mut EngineState)>;
+        let cases: Vec<(&str, Change)> = vec![
             (
                 "is at step 9 but its stream position is step 7",
                 Box::new(|_, s| s.step = 9),
