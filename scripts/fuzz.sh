@@ -13,9 +13,10 @@
 # under fuzz/artifacts/<target>/, and exits 1. Logs: fuzz/logs/<target>.log.
 #
 # Toolchain: nightly when there is one (AddressSanitizer on, so memory errors
-# in unsafe code are caught too); otherwise the stable toolchain with
-# RUSTC_BOOTSTRAP=1 and --sanitizer none (coverage-guided, panics, hangs and
-# allocations still caught). FUZZ_TOOLCHAIN=stable forces the second.
+# in unsafe code are caught too); otherwise stable with --sanitizer none, which
+# needs no -Z flag (still coverage-guided; panics, hangs, integer overflows and
+# large allocations are still caught). FUZZ_TOOLCHAIN=stable forces the second;
+# it builds into fuzz/target/stable so the two builds do not undo each other.
 # cargo-fuzz is installed from crates.io if missing.
 #
 # New inputs libFuzzer finds go to fuzz/target/corpus/<target>/ (ignored), not
@@ -49,19 +50,16 @@ if [ "${FUZZ_TOOLCHAIN:-}" != stable ] && rustup run nightly rustc --version >/d
     sanitizer=(--sanitizer address)
     label="nightly, AddressSanitizer"
 else
-    # cargo-fuzz passes no -Z flag without a sanitizer, but checks for nightly
-    # features through cargo; RUSTC_BOOTSTRAP lets stable accept them.
-    export RUSTC_BOOTSTRAP=1
     toolchain=()
-    sanitizer=(--sanitizer none)
-    label="stable $(rustc --version | cut -d' ' -f2) with RUSTC_BOOTSTRAP=1, no sanitizer"
+    sanitizer=(--sanitizer none --target-dir fuzz/target/stable)
+    label="$(rustc --version | cut -d' ' -f1-2), no sanitizer"
 fi
 echo "fuzz.sh: building the fuzz targets ($label)"
 # -a: debug assertions, so an integer overflow in a reader is a crash, not a wrong size.
 cargo "${toolchain[@]}" fuzz build "${sanitizer[@]}" -a || exit 1
 # The binaries are run directly, not through `cargo fuzz run`, so every target
 # of a campaign runs the code built here even if the tree changes meanwhile.
-bin=fuzz/target/$(rustc -vV | sed -n 's/^host: //p')/release
+bin=fuzz/target/$([ ${#toolchain[@]} -eq 0 ] && echo stable/)$(rustc -vV | sed -n 's/^host: //p')/release
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_odr_violation=0}
 
 mkdir -p fuzz/logs
@@ -91,7 +89,10 @@ for t in "${targets[@]}"; do
     else
         artifact=$(grep -oE "Test unit written to [^ ]+" "$log" | tail -1 | sed 's/Test unit written to //')
         kind=$(grep -oE "ERROR: libFuzzer: [a-z-]+|panicked at [^:]+:[0-9]+:[0-9]+|ERROR: AddressSanitizer: [a-z-]+" "$log" | head -1)
+        # The innermost frame in lifsim's own code, where the stack has one.
+        where=$(grep -oE " in <?lifsim_core::[^ ]+ [^ ]+:[0-9]+" "$log" | head -1)
         echo "fuzz.sh: $t: FAILED (exit $rc${kind:+: $kind})"
+        [ -n "$where" ] && echo "fuzz.sh:   at:$where"
         echo "fuzz.sh:   reproducer: ${artifact:-none saved, see $log}"
         echo "fuzz.sh:   rerun: $bin/$t ${artifact:-}   (minimise: cargo ${toolchain[*]} fuzz tmin ${sanitizer[*]} -a $t ${artifact:-ARTIFACT})"
         failed+=("$t")
