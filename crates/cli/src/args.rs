@@ -37,7 +37,7 @@ impl Cli {
             .chain(jobs.map(|j| ("--jobs", j)))
         {
             if let Some(t) = value.as_mut().filter(|t| **t > 0) {
-                let (usable, warning) = lifsim_core::memory::usable_threads(*t, flag);
+                let (usable, warning) = lifsim_core::resources::usable_threads(*t, flag);
                 if let Some(w) = warning {
                     eprintln!("lifsim: warning: {w}");
                 }

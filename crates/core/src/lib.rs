@@ -14,6 +14,7 @@
 //! - [`recording`]: what is kept of the spikes ([`Recorder`], [`SpikeRecord`]).
 //! - [`io`]: `.npy`/`.npz` files, written atomically; spike output streamed to
 //!   disk as a run goes, then written as `.npy`, `.npz` or SONATA `.h5`.
+//! - [`resources`]: memory (cgroup-aware), disk and cores, checked before use.
 //! - [`progress`]: runs in chunks with a progress observer ([`progress::Driver`]).
 //! - [`checkpoint`]: a simulation's whole state saved and restored ([`checkpoint::Checkpoint`]).
 //! - [`workloads`]: the named reference workloads (`seed`, `seed-active`).
@@ -38,11 +39,11 @@ pub mod engine;
 pub mod error;
 pub mod inputs;
 pub mod io;
-pub mod memory;
 pub mod model;
 pub mod network;
 pub mod progress;
 pub mod recording;
+pub mod resources;
 pub mod rng;
 mod run;
 pub mod synapses;

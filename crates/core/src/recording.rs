@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::io::{self, npz};
-use crate::memory;
+use crate::resources;
 
 /// Receives the spikes of each step, in step order.
 pub trait SpikeSink {
@@ -68,7 +68,7 @@ impl Recorder {
     /// machine cannot hold.
     pub fn new(mode: RecordMode, n: usize, steps: usize) -> Result<Self> {
         let raster = if mode == RecordMode::Dense {
-            memory::zeroed_vec(
+            resources::zeroed_vec(
                 &format!("the dense spike array ({steps} steps x {n} neurons)"),
                 steps.saturating_mul(n),
                 "record events instead (--format events / record=\"events\")",

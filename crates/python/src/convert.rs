@@ -6,8 +6,8 @@
 
 use std::borrow::Cow;
 
-use lifsim_core::memory;
 use lifsim_core::network::dense::fill_column_major;
+use lifsim_core::resources;
 use lifsim_core::{Dtype, ExternalCurrent, InitialVoltage, Real, RecordMode};
 use numpy::ndarray::ArrayView2;
 use numpy::{
@@ -167,7 +167,7 @@ fn to_column_major<T: Real, S: Copy + Into<f64>>(
     n: usize,
     w: ArrayView2<'_, S>,
 ) -> lifsim_core::Result<Vec<T>> {
-    let mut out: Vec<T> = memory::zeroed_vec(
+    let mut out: Vec<T> = resources::zeroed_vec(
         &format!("W ({n} x {n}) converted to the engine's layout"),
         n.saturating_mul(n),
         "pass W in Fortran order with the simulation's dtype (numpy.asfortranarray) so lifsim uses it without a copy",

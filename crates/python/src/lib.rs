@@ -432,7 +432,7 @@ fn capped_threads(py: Python<'_>, threads: usize) -> PyResult<usize> {
     if threads == 0 {
         return Ok(0); // refused with the engine's own message
     }
-    let (usable, warning) = lifsim_core::memory::usable_threads(threads, "threads");
+    let (usable, warning) = lifsim_core::resources::usable_threads(threads, "threads");
     if let Some(w) = warning {
         let category = py.get_type::<pyo3::exceptions::PyRuntimeWarning>();
         let message = std::ffi::CString::new(w).unwrap_or_default();

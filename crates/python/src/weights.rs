@@ -6,7 +6,7 @@
 //! is a few per cent of a run. A `Weights` is immutable, so the check and any
 //! layout conversion happen once, as `lifsim bench` does with its file.
 
-use lifsim_core::{memory, DenseWeights, Dtype};
+use lifsim_core::{resources, DenseWeights, Dtype};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -88,7 +88,7 @@ fn checked_copy<T: EngineFloat>(py: Python<'_>, w: &WeightsArg<'_>) -> PyResult<
         let owned = match layout.column_major(n)? {
             std::borrow::Cow::Owned(v) => v,
             std::borrow::Cow::Borrowed(s) => {
-                let mut v = memory::zeroed_vec(
+                let mut v = resources::zeroed_vec(
                     &format!("a copy of W ({n} x {n})"),
                     s.len(),
                     "simulate the NumPy array directly (it is checked on every call, not copied)",

@@ -119,7 +119,7 @@ fn sweep_specs(base: &RunSpec, sweeps: &[String], runs: usize, n: usize) -> Resu
     };
     let per_point = (std::mem::size_of::<RunSpec>() + 2 * std::mem::size_of::<RunOutput>()) as u64
         + 2 * (8 * n as u64 + raster);
-    lifsim_core::memory::check_allocation(
+    lifsim_core::resources::check_allocation(
         format!(
             "{} simulations",
             points.map_or("too many".to_string(), |p| p.to_string())

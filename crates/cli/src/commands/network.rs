@@ -11,10 +11,10 @@ use lifsim_core::io::output::{check_writable, OutputFile, RunFiles};
 use lifsim_core::io::save_npy;
 use lifsim_core::io::spikes::{OutputFormat, DEFAULT_POPULATION};
 use lifsim_core::io::stream::StreamHeader;
-use lifsim_core::memory::peak_rss_bytes;
 use lifsim_core::network::description::Rule;
 use lifsim_core::progress::Driver;
 use lifsim_core::recording::rate_hz;
+use lifsim_core::resources::peak_rss_bytes;
 use lifsim_core::{
     Dtype, Network, NetworkDescription, NetworkSimulation, Real, RecordMode, Recorder,
 };

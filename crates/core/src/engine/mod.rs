@@ -39,7 +39,7 @@ pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
     if threads == 0 {
         return Err(Error::param("threads", "must be at least 1"));
     }
-    let threads = threads.min(crate::memory::available_cores());
+    let threads = threads.min(crate::resources::available_cores());
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

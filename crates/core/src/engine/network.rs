@@ -383,7 +383,7 @@ impl<T: Real> Part<T> {
             .channels
             .iter()
             .map(|_| {
-                crate::memory::zeroed_vec(
+                crate::resources::zeroed_vec(
                     "the synaptic ring buffers",
                     ring_len.unwrap_or(usize::MAX / 8),
                     "use shorter delays or fewer neurons",

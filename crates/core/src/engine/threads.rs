@@ -38,7 +38,7 @@ const SPINS: u32 = 1 << 16;
 
 impl SpinBarrier {
     fn new(threads: usize) -> Self {
-        let spins = if threads <= crate::memory::available_cores() {
+        let spins = if threads <= crate::resources::available_cores() {
             SPINS
         } else {
             0

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::memory;
+use crate::resources;
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
@@ -414,7 +414,7 @@ fn decode_f64(elem: Elem, c: &[u8], big: bool) -> f64 {
 /// Refuses arrays the machine cannot hold, then arrays the file cannot hold.
 fn check_size(path: &Path, header: &Header, file_len: usize) -> Result<()> {
     let bytes = header.data_bytes();
-    memory::check_allocation(
+    resources::check_allocation(
         format!("{}: {}", path.display(), header.describe()),
         bytes.map(|b| b as u64),
         "the header declares more data than this machine can hold; is the file corrupt?",

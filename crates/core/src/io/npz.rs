@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::io::npy::{self, NpyArray, NpyElem};
 use crate::io::output::OutputFile;
-use crate::memory;
+use crate::resources;
 
 /// An open `.npz` archive.
 pub struct NpzReader {
@@ -57,7 +57,7 @@ impl NpzReader {
             .map_err(|_| Error::file(&self.path, format!("has no array named {name:?}")))?;
         let size = member.size();
         check_member_size(&label, &member, self.file_len)?;
-        memory::check_allocation(
+        resources::check_allocation(
             label.display().to_string(),
             Some(size),
             "is the archive corrupt?",

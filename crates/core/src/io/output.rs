@@ -22,7 +22,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::memory as resources;
+use crate::resources;
 
 /// What is at an output path before lifsim writes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -22,9 +22,9 @@ use crate::io::npy::{self, Elem, NpyArray};
 use crate::io::npz::NpzReader;
 use crate::io::output::OutputFile;
 use crate::io::stream::{self, EventStream, EventStreamWriter, StreamHeader, StreamPosition};
-use crate::memory;
 use crate::model::MAX_TIME_MS;
 use crate::recording::{SpikeRecord, SpikeSink};
+use crate::resources;
 
 /// The population name used when none is given.
 pub const DEFAULT_POPULATION: &str = "lifsim";
@@ -531,7 +531,7 @@ fn load_sonata(path: &Path, _: Option<&str>) -> Result<SpikeTrain> {
 
 /// Room for `len` events, refused when the machine cannot hold them.
 pub(crate) fn alloc_events(path: &Path, len: usize) -> Result<(Vec<f64>, Vec<u64>)> {
-    memory::check_allocation(
+    resources::check_allocation(
         format!("{}: {len} spike events", path.display()),
         (len as u64).checked_mul(16),
         "the file holds more spikes than this machine can read at once",

@@ -230,7 +230,7 @@ const NEURON_BYTES_AT_LEAST: u64 = 40;
 /// not fit in memory.
 fn check_neurons(n: usize, projections: usize) -> Result<()> {
     let per_neuron = NEURON_BYTES_AT_LEAST + 8 * projections as u64;
-    crate::memory::check_allocation(
+    crate::resources::check_allocation(
         format!("the state of {n} neurons"),
         (n as u64).checked_mul(per_neuron),
         "use smaller populations",

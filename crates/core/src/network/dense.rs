@@ -5,8 +5,8 @@ use std::path::Path;
 use crate::engine::kernel::{self, Isa};
 use crate::error::{Error, Result};
 use crate::io::npy::{shape_str, Elem, Header, NpyArray};
-use crate::memory;
 use crate::model::Real;
+use crate::resources;
 
 /// A borrowed dense N x N weight matrix in column-major order: element
 /// `j * n + i` is `W[i, j]`, the weight from `j` onto `i`.
@@ -166,7 +166,7 @@ impl<T: Real> DenseWeights<T> {
                 storage: Storage::Mapped(array),
             });
         }
-        let mut out: Vec<T> = memory::zeroed_vec(
+        let mut out: Vec<T> = resources::zeroed_vec(
             &format!("{}: W converted to the engine's layout", array.path().display()),
             n * n,
             "save W in Fortran order with the simulation's dtype so lifsim can map it without a copy",

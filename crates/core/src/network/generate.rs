@@ -10,9 +10,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::memory;
 use crate::model::Real;
 use crate::network::dense::fill_column_major;
+use crate::resources;
 use crate::rng::{self, Normal, Purpose};
 
 /// How to draw a dense weight matrix.
@@ -92,7 +92,7 @@ impl WeightSpec {
     pub fn row_major(&self) -> Result<Vec<f64>> {
         self.validate()?;
         let n = self.n;
-        let mut w: Vec<f64> = memory::zeroed_vec(
+        let mut w: Vec<f64> = resources::zeroed_vec(
             &format!("a {n} x {n} weight matrix"),
             n.saturating_mul(n),
             "use fewer neurons or a sparse network",
@@ -107,7 +107,7 @@ impl WeightSpec {
     pub fn column_major<T: Real>(&self) -> Result<Vec<T>> {
         let rows = self.row_major()?;
         let mut out: Vec<T> =
-            memory::zeroed_vec("the weight matrix", rows.len(), "use fewer neurons")?;
+            resources::zeroed_vec("the weight matrix", rows.len(), "use fewer neurons")?;
         fill_column_major(self.n, &rows, false, &mut out);
         Ok(out)
     }

@@ -11,8 +11,8 @@
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::memory;
 use crate::model::Real;
+use crate::resources;
 
 /// Per-synapse values, or one for all.
 #[derive(Clone, Debug, PartialEq)]
@@ -73,7 +73,7 @@ impl<T: Real> Csr<T> {
         let what = format!("{total} synapses");
         let hint = "use fewer neurons or synapses";
         // Row lengths: a histogram over sources.
-        let mut offsets: Vec<usize> = memory::zeroed_vec(&what, n_sources + 1, hint)?;
+        let mut offsets: Vec<usize> = resources::zeroed_vec(&what, n_sources + 1, hint)?;
         for run in &runs {
             for &s in &run.sources {
                 offsets[s as usize + 1] += 1;
@@ -82,14 +82,14 @@ impl<T: Real> Csr<T> {
         for s in 0..n_sources {
             offsets[s + 1] += offsets[s];
         }
-        let mut targets: Vec<u32> = memory::zeroed_vec(&what, total, hint)?;
+        let mut targets: Vec<u32> = resources::zeroed_vec(&what, total, hint)?;
         let mut weights: Vec<T> = match weight {
             Some(_) => Vec::new(),
-            None => memory::zeroed_vec(&what, total, hint)?,
+            None => resources::zeroed_vec(&what, total, hint)?,
         };
         let mut delays: Vec<u16> = match delay {
             Some(_) => Vec::new(),
-            None => memory::zeroed_vec(&what, total, hint)?,
+            None => resources::zeroed_vec(&what, total, hint)?,
         };
         let mut cursor: Vec<usize> = offsets[..n_sources].to_vec();
         let mut t_index = 0usize;
@@ -209,7 +209,7 @@ pub fn check_synapse_memory<T>(what: &str, synapses: u64, per_synapse_values: bo
     };
     // Incoming runs and the rows exist together while the rows are filled.
     let bytes = synapses.checked_mul(2 * per);
-    memory::check_allocation(
+    resources::check_allocation(
         format!("{what} ({synapses} synapses)"),
         bytes,
         "use fewer neurons or a lower connection probability / in-degree",

@@ -1,4 +1,7 @@
-//! Refusing allocations the machine cannot hold, before making them.
+//! The machine's resources, checked before they are used: memory (the
+//! lower of what the machine and the process's cgroup allow), disk space
+//! (`statvfs`) and cores. Every refusal says what it needs, what there is,
+//! and what to do.
 
 use std::path::Path;
 
