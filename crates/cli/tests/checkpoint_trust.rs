@@ -453,6 +453,18 @@ fn other_state_no_run_produces_is_refused() {
     let dirty = case.first_named("state/dirty");
     case.member(&dirty).data[1] = 2;
     case.assert_refused(&[&format!("{dirty} holds 2 as a bool at index 1")]);
+    // Input in a ring-buffer slot the engine would skip as empty.
+    let mut case = Case::new(network_run());
+    let dirty = case.first_named("state/dirty");
+    let ring = dirty.replace("dirty", "ring");
+    let k = case
+        .member(&dirty)
+        .data
+        .iter()
+        .position(|&f| f == 0)
+        .unwrap();
+    case.set_f64(&ring, k, 1.5);
+    case.assert_refused(&[&format!("{ring} holds 1.5 for neuron"), "says is empty"]);
 }
 
 #[test]

@@ -6,17 +6,23 @@
 //! fixed number of values per neuron, neuron-major ([`PartitionState`]). The
 //! checkpoint stores them concatenated network-wide, so a run may be resumed
 //! with another thread count: the arrays are cut again along the new ranges.
-//! An engine that gains state (a new buffer) adds an array; nothing else in
-//! this file changes.
+//! An engine that gains state (a new buffer) adds an array, and a line to its
+//! table of what it saves (`DENSE`, `NETWORK` here): [`load`] refuses arrays
+//! the table does not name.
 //!
-//! File layout (`.npz`, readable by `numpy.load`):
+//! File layout (`.npz`, readable by `numpy.load`), format version
+//! [`CHECKPOINT_VERSION`]:
 //!
 //! | member | content |
 //! |---|---|
 //! | `meta` | uint32: the bytes of UTF-8 JSON ([`CheckpointMeta`]: what ran, how to resume it) |
-//! | `step` | uint64 scalar: steps done |
-//! | `pending` | uint32: the neurons that spike at the next step |
+//! | `step` | uint64 scalar: steps done (the stream position's step) |
+//! | `pending` | uint32: the neurons that spike at the next step, ascending |
 //! | `state/<name>` | one array per state array, shape (N,) or (N, width) |
+//! | `checksum` | uint64 scalar: 64-bit FNV-1a of every other member's file name (`meta.npy`, ...) and bytes, in archive order |
+//!
+//! Nothing in a checkpoint is taken on trust: [`load`] checks all of it
+//! before a resume touches the stream or simulates a step.
 
 use std::io::{Seek, Write};
 use std::ops::Range;
@@ -708,7 +714,36 @@ fn read_state(path: &Path, members: &Members, meta: &CheckpointMeta) -> Result<V
     {
         return Err(bad(format!("has no state array {}", missing.name)));
     }
+    check_rings(path, &arrays)?;
     Ok(arrays)
+}
+
+/// Refuses a ring buffer holding input in a slot its dirty flags call empty:
+/// the engine never reads such a slot (it holds zeros), so the input would be
+/// silently lost, or added in later at the wrong step.
+fn check_rings(path: &Path, arrays: &[StateArray]) -> Result<()> {
+    for ring in arrays.iter().filter(|a| a.name.starts_with("ring")) {
+        let flags = format!("dirty{}", &ring.name["ring".len()..]);
+        let dirty = arrays.iter().find(|a| a.name == flags);
+        let (StateData::F64(values), Some(StateData::U8(dirty))) =
+            (&ring.data, dirty.map(|d| &d.data))
+        else {
+            continue;
+        };
+        if let Some(k) = (0..values.len()).find(|&k| values[k] != 0.0 && dirty[k] == 0) {
+            return Err(Error::file(
+                path,
+                format!(
+                    "state/{} holds {} for neuron {} in slot {}, which state/{flags} says is empty: the checkpoint is corrupt",
+                    ring.name,
+                    values[k],
+                    k / ring.width,
+                    k % ring.width
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The values per neuron of state array `name`, checked against `want`:
@@ -1172,6 +1207,13 @@ mod tests {
         assert_eq!(load(&path).unwrap().1, good);
         for (arrays, want) in [
             (vec![ring(0, 4)], "has state array ring0 without dirty0"),
+            (
+                vec![
+                    StateArray::new("ring0", 2, StateData::F64(vec![0.0, 0.0, 0.0, 1.5, 0.0, 0.0, 0.0, 0.0])),
+                    StateArray::new("dirty0", 2, StateData::U8(vec![1, 0, 1, 0, 1, 0, 1, 0])),
+                ],
+                "state/ring0 holds 1.5 for neuron 1 in slot 1, which state/dirty0 says is empty",
+            ),
             (vec![ring(0, 4), dirty(0, 4), ring(1, 2), dirty(1, 2)], "state/ring1 has 2 ring-buffer slots per neuron where another array has 4"),
             (vec![StateArray::new("poisson0", 2, StateData::U64(vec![1; n * 2]))], "state/poisson0 is a uint64 array of shape (4, 2); the engine saves a uint64 array of shape (4, 4)"),
             (vec![StateArray::new("isyn01", 1, StateData::F64(vec![0.0; n]))], "\"isyn01\" that the network engine does not save"),
