@@ -367,11 +367,13 @@ fn fnv1a<'a>(members: impl Iterator<Item = &'a Member>) -> u64 {
 #[test]
 fn a_checkpoint_rewritten_unchanged_resumes() {
     // The control: the copy and rewrite themselves break nothing.
-    let case = Case::new(network_run());
-    case.write(true);
-    let o = case.resume();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(case.out.exists());
+    for run in [network_run(), dense_run()] {
+        let case = Case::new(run);
+        case.write(true);
+        let o = case.resume();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(case.out.exists());
+    }
 }
 
 #[test]
