@@ -35,8 +35,11 @@ use lifsim_core::network::{DenseWeights, Network, NetworkDescription};
 use lifsim_core::recording::SpikeSink;
 use lifsim_core::{NetworkSimulation, Result};
 
+/// A target: arbitrary bytes in, the reader's verdict out (never a panic).
+pub type Target = fn(&[u8]) -> Result<()>;
+
 /// The targets by name, as `cargo fuzz` and `fuzz/regressions/<name>/` call them.
-pub const TARGETS: &[(&str, fn(&[u8]) -> Result<()>)] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("npy", npy),
     ("npz", npz),
     ("sparse_npz", sparse_npz),
