@@ -455,3 +455,45 @@ fn current_and_spike_generator_inputs_reach_their_targets() {
         assert_eq!(spike_steps(&c, n), want, "neuron {n}");
     }
 }
+
+/// A projection onto populations listed out of order (`["p1", "p0"]`) gives
+/// rows whose targets are not in id order as drawn; they are stored sorted,
+/// so every thread count finds its share of them (two threads once panicked
+/// in a worker and hung).
+#[test]
+fn targets_listed_out_of_order_run_on_any_thread_count() {
+    let desc = parse(
+        r#"
+        dt = 0.1
+        duration = 100.0
+        seed = 4
+        [[population]]
+        name = "p0"
+        size = 300
+        v_rest = -49.0
+        v_reset = -60.0
+        v_thresh = -50.0
+        t_ref = 2.0
+        [[population]]
+        name = "p1"
+        size = 300
+        v_rest = -55.0
+        v_reset = -60.0
+        v_thresh = -50.0
+        [[projection]]
+        source = "p0"
+        target = ["p1", "p0"]
+        rule = "fixed_probability"
+        p = 0.1
+        weight = { distribution = "uniform", low = 0.5, high = 2.0 }
+        delay = { distribution = "uniform", low = 0.1, high = 2.0 }
+        synapse = "delta"
+        "#,
+    );
+    let (one, _) = run::<f64>(&desc, 1);
+    assert!(one.total > 1000, "active: {}", one.total);
+    for threads in [2, 3] {
+        let (many, _) = run::<f64>(&desc, threads);
+        assert_eq!(one.events, many.events, "{threads} threads");
+    }
+}

@@ -219,12 +219,14 @@ impl Net {
             );
         }
         for p in &self.projs {
-            // Targets in population order: a list out of order (["p1",
-            // "p0"]) makes rows the multi-threaded engine cannot split
-            // (reported; a worker panics and the run hangs).
-            let mut targets: Vec<usize> = p.targets.iter().map(|&i| i % k).collect();
-            targets.sort_unstable();
-            targets.dedup();
+            // Targets in any order (["p1", "p0"] once made rows the
+            // multi-threaded engine could not split), each population once.
+            let mut targets: Vec<usize> = Vec::new();
+            for i in p.targets.iter().map(|&i| i % k) {
+                if !targets.contains(&i) {
+                    targets.push(i);
+                }
+            }
             let targets: Vec<String> = targets.into_iter().map(name).collect();
             // Delta synapses act one step after the spike at the earliest.
             let delay = p.delay_steps.max(u32::from(p.synapse.0));

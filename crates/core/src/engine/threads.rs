@@ -11,7 +11,7 @@
 //! MPI ranks.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use crate::recording::SpikeSink;
@@ -28,6 +28,9 @@ struct SpinBarrier {
     arrived: AtomicUsize,
     generation: AtomicUsize,
     sleepers: AtomicUsize,
+    /// Set when a thread panicked: the others stop waiting and panic too,
+    /// so the panic reaches the caller instead of leaving them waiting.
+    poisoned: AtomicBool,
     lock: Mutex<()>,
     wake: Condvar,
 }
@@ -49,6 +52,7 @@ impl SpinBarrier {
             arrived: AtomicUsize::new(0),
             generation: AtomicUsize::new(0),
             sleepers: AtomicUsize::new(0),
+            poisoned: AtomicBool::new(false),
             lock: Mutex::new(()),
             wake: Condvar::new(),
         }
@@ -81,9 +85,30 @@ impl SpinBarrier {
         // of `sleepers`: one of the two sees the other's store.
         self.sleepers.fetch_add(1, Ordering::SeqCst);
         while self.generation.load(Ordering::SeqCst) == generation {
+            if self.poisoned.load(Ordering::SeqCst) {
+                drop(guard);
+                panic!("another thread of this simulation panicked");
+            }
             guard = self.wake.wait(guard).unwrap_or_else(|e| e.into_inner());
         }
         self.sleepers.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Runs `f`; if it panics, wakes every waiting thread (they panic in
+    /// turn, so the whole scope unwinds) and passes the panic on.
+    fn guard<R>(&self, f: impl FnOnce() -> R) -> R {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            Ok(r) => r,
+            Err(payload) => {
+                self.poisoned.store(true, Ordering::SeqCst);
+                // Spinning threads stop spinning within their SPINS polls
+                // and sleep; wake the sleepers now to see the flag.
+                let _guard = lock(&self.lock);
+                self.wake.notify_all();
+                drop(_guard);
+                std::panic::resume_unwind(payload)
+            }
+        }
     }
 }
 
@@ -132,29 +157,33 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
         for (me, part) in rest.iter_mut().enumerate() {
             let (barrier, outboxes, steps) = (&barrier, &outboxes, steps.clone());
             scope.spawn(move || {
-                let mut global = start.to_vec();
-                for step in steps {
-                    part.advance(step, &global, ctx);
-                    publish(&outboxes[me + 1], step, part.fired());
-                    barrier.wait();
-                    gather(outboxes, step, &mut global);
-                }
+                barrier.guard(|| {
+                    let mut global = start.to_vec();
+                    for step in steps {
+                        part.advance(step, &global, ctx);
+                        publish(&outboxes[me + 1], step, part.fired());
+                        barrier.wait();
+                        gather(outboxes, step, &mut global);
+                    }
+                })
             });
         }
-        let mut global = start.to_vec();
-        for step in steps {
-            if P::RECORD_INPUT {
-                sink.record(step as usize, &global);
+        barrier.guard(|| {
+            let mut global = start.to_vec();
+            for step in steps {
+                if P::RECORD_INPUT {
+                    sink.record(step as usize, &global);
+                }
+                first.advance(step, &global, ctx);
+                publish(&outboxes[0], step, first.fired());
+                barrier.wait();
+                gather(&outboxes, step, &mut global);
+                if !P::RECORD_INPUT {
+                    sink.record(step as usize, &global);
+                }
             }
-            first.advance(step, &global, ctx);
-            publish(&outboxes[0], step, first.fired());
-            barrier.wait();
-            gather(&outboxes, step, &mut global);
-            if !P::RECORD_INPUT {
-                sink.record(step as usize, &global);
-            }
-        }
-        global
+            global
+        })
     });
     *fired = last;
 }
@@ -173,5 +202,72 @@ fn gather(outboxes: &[Outbox], step: u64, global: &mut Vec<u32>) {
     global.clear();
     for outbox in outboxes {
         global.extend_from_slice(&lock(&outbox[(step & 1) as usize]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A range of one neuron that fires every step, and panics at `fail_at`
+    /// if it is the one chosen to.
+    struct Part {
+        id: u32,
+        fail_at: Option<u64>,
+        fired: Vec<u32>,
+    }
+
+    impl RangeStep<()> for Part {
+        const RECORD_INPUT: bool = false;
+        fn advance(&mut self, step: u64, _: &[u32], _: &()) {
+            if self.fail_at == Some(step) {
+                panic!("partition {} fails at step {step}", self.id);
+            }
+            self.fired = vec![self.id];
+        }
+        fn fired(&self) -> &[u32] {
+            &self.fired
+        }
+    }
+
+    struct Count(usize);
+
+    impl SpikeSink for Count {
+        fn record(&mut self, _: usize, fired: &[u32]) {
+            self.0 += fired.len();
+        }
+    }
+
+    fn run(parts: usize, failing: Option<u32>) -> std::thread::Result<usize> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let result = std::panic::catch_unwind(|| {
+                let mut parts: Vec<Part> = (0..parts as u32)
+                    .map(|id| Part {
+                        id,
+                        fail_at: (Some(id) == failing).then_some(50),
+                        fired: Vec::new(),
+                    })
+                    .collect();
+                let mut count = Count(0);
+                run_steps(&mut parts, &mut Vec::new(), 0..100, &(), &mut count);
+                count.0
+            });
+            let _ = tx.send(result);
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the runner must not hang")
+    }
+
+    #[test]
+    fn every_partition_runs_every_step() {
+        assert_eq!(run(3, None).unwrap(), 300);
+    }
+
+    #[test]
+    fn a_panic_in_any_thread_reaches_the_caller_instead_of_hanging() {
+        for failing in 0..3 {
+            assert!(run(3, Some(failing)).is_err(), "partition {failing}");
+        }
     }
 }

@@ -57,6 +57,37 @@ pub struct Incoming<T> {
     pub delays: Vec<u16>,
 }
 
+/// Sorts one row's `targets` ascending, stably, carrying the row's
+/// `weights` and `delays` (at `row` in those arrays, where they are stored
+/// per synapse) along.
+fn sort_row<T: Copy>(
+    targets: &mut [u32],
+    weights: &mut [T],
+    delays: &mut [u16],
+    row: std::ops::Range<usize>,
+) {
+    if targets.is_sorted() {
+        return;
+    }
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    order.sort_by_key(|&k| targets[k]);
+    permute(targets, &order);
+    if !weights.is_empty() {
+        permute(&mut weights[row.clone()], &order);
+    }
+    if !delays.is_empty() {
+        permute(&mut delays[row], &order);
+    }
+}
+
+/// `v[i] = old v[order[i]]`.
+fn permute<V: Copy>(v: &mut [V], order: &[usize]) {
+    let old = v.to_vec();
+    for (dst, &k) in v.iter_mut().zip(order) {
+        *dst = old[k];
+    }
+}
+
 impl<T: Real> Csr<T> {
     /// Transposes incoming synapses (runs of targets in ascending order, the
     /// first run starting at target `first_target`, each run's targets
@@ -113,6 +144,16 @@ impl<T: Real> Csr<T> {
                     }
                     k += 1;
                 }
+            }
+        }
+        // Targets listed out of population order (`target = ["I", "E"]`)
+        // leave rows unsorted; the engine's partitions find their share of a
+        // row by bisection, so sort them (stably: synapses onto one target
+        // keep their order, and so does every sum).
+        if !target_ids.is_sorted() {
+            for s in 0..n_sources {
+                let row = offsets[s]..offsets[s + 1];
+                sort_row(&mut targets[row.clone()], &mut weights, &mut delays, row);
             }
         }
         Ok(Self {
