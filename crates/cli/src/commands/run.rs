@@ -178,7 +178,8 @@ pub fn run_checkpointed(
                     m.n, m.steps, m.dt, header.n, header.steps, header.dt
                 );
             }
-            sim.restore_state(&r.state)?;
+            sim.restore_state(&r.state)
+                .with_context(|| r.source.display().to_string())?;
             output::remove_stale_temps(out);
             if let Some(p) = &plan {
                 output::remove_stale_temps(&p.path);
