@@ -433,7 +433,15 @@ impl ModelArgs {
             (None, Some(v)) => ExternalCurrent::Constant(
                 v.as_float()
                     .or(v.as_integer().map(|i| i as f64))
-                    .context("config: i_ext must be a number or the path of an .npy file")?,
+                    .with_context(|| {
+                        format!(
+                            "{}: i_ext must be a number or the path of an .npy file",
+                            self.config
+                                .as_deref()
+                                .unwrap_or(Path::new("config"))
+                                .display()
+                        )
+                    })?,
             ),
             (None, None) => workload.i_ext,
         };

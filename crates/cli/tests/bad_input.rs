@@ -660,3 +660,37 @@ fn a_typo_in_a_distribution_names_the_field_the_line_and_the_keys() {
         &["invalid parameter delay: projection 2 (E -> E), line 18: distribution \"uniform\" needs high"],
     );
 }
+
+/// A stored (uncompressed) member whose bytes changed after it was written
+/// fails its CRC-32; it is never read as a silently different value.
+#[test]
+fn a_changed_byte_in_an_archive_member_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = events(
+        dir.path(),
+        &[0.5, 1.5],
+        &[0, 1],
+        &[("n", 2.0), ("dt", 0.5), ("steps", 4.0)],
+    );
+    assert!(lifsim(&["info", s(&path)]).status.success());
+    // Change the last byte of the second time (1.5 -> another float64).
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes
+        .windows(8)
+        .position(|w| w == 1.5f64.to_le_bytes())
+        .expect("the time is stored as is");
+    bytes[at] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    for cmd in [vec!["info", s(&path)], vec!["plot", s(&path), "--out"]] {
+        let png = dir.path().join("r.png");
+        let mut args = cmd.clone();
+        if args[0] == "plot" {
+            args.push(s(&png));
+        }
+        assert_error(
+            &lifsim(&args),
+            &["events.npz:times", "corrupt archive member"],
+        );
+        assert!(!png.exists());
+    }
+}

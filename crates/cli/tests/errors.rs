@@ -219,7 +219,7 @@ fn flags_out_of_range_are_named() {
         ),
         (
             run(&["--config", "c.toml"]),
-            vec!["config: i_ext must be a number or the path of an .npy file"],
+            vec!["c.toml: i_ext must be a number or the path of an .npy file"],
         ),
         (bench(&["--runs", "0"]), vec!["invalid value 0 for --runs: at least one run is needed"]),
         (bench(&["--parallel", "--jobs", "0"]), vec!["invalid value 0 for --jobs"]),
@@ -439,9 +439,9 @@ fn network_file_mistakes_name_the_parameter_and_the_place() {
         (format!("{NET}{proj}rule = \"all_to_all\"\nweight = 1\ndelay = {{ distribution = \"normal\", mean = 1, std = 0.1 }}\n"), "invalid parameter delay: projection 1 (E -> I): a normal distribution can give negative delays; use a uniform one"),
         (format!("{NET}{proj}rule = \"all_to_all\"\nweight = 1\ndelay = 1e5\n"), "invalid parameter delay: projection 1 (E -> I): 100000 ms is more than 65535 steps"),
         (format!("{NET}{proj}rule = \"all_to_all\"\nweight = 1\nsynapse = \"alpha\"\n"), "unknown synapse type \"alpha\"; choose delta or exponential"),
-        (format!("{NET}{proj}rule = \"all_to_all\"\nweight = 1\ntau_syn = 2.0\n"), "invalid parameter tau_syn: only exponential synapses have a time constant (synapse = \"exponential\")"),
-        (format!("{NET}{proj}rule = \"all_to_all\"\nweight = 1\nsynapse = \"exponential\"\n"), "invalid parameter tau_syn: exponential synapses need tau_syn (ms)"),
-        (format!("{NET}{proj}rule = \"all_to_all\"\nweight = 1\nsynapse = \"exponential\"\ntau_syn = 0\n"), "invalid parameter tau_syn: must be > 0 ms, got 0"),
+        (format!("{NET}{proj}rule = \"all_to_all\"\nweight = 1\ntau_syn = 2.0\n"), "invalid parameter tau_syn: projection 1 (E -> I): only exponential synapses have a time constant (synapse = \"exponential\")"),
+        (format!("{NET}{proj}rule = \"all_to_all\"\nweight = 1\nsynapse = \"exponential\"\n"), "invalid parameter tau_syn: projection 1 (E -> I): exponential synapses need tau_syn (ms)"),
+        (format!("{NET}{proj}rule = \"all_to_all\"\nweight = 1\nsynapse = \"exponential\"\ntau_syn = 0\n"), "invalid parameter tau_syn: projection 1 (E -> I): must be > 0 ms, got 0"),
         (format!("{NET}[[projection]]\nsource = []\ntarget = \"I\"\nrule = \"all_to_all\"\nweight = 1\n"), "invalid parameter population: projection 1 ( -> I): names no population"),
         (format!("{NET}[[input]]\ntarget = \"X\"\ntype = \"current\"\namplitude = 1\n"), "no population named \"X\" (there are: E, I)"),
         (format!("{NET}{inp}type = \"noise\"\n"), "invalid parameter type: input 1 (noise -> E): unknown input type \"noise\"; choose poisson, spike_generator or current"),
@@ -642,7 +642,7 @@ fn sizes_beyond_memory_are_refused_before_anything_is_built() {
         (
             vec!["run", "ring.toml", "--out", "o.npz"],
             vec![
-                "the synaptic ring buffers needs ",
+                "the synaptic ring buffer needs ",
                 "of memory is available; use shorter delays or fewer neurons",
             ],
         ),

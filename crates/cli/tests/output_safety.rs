@@ -537,3 +537,65 @@ fn more_threads_than_cores_are_capped_with_a_warning() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--jobs"));
 }
+
+/// This process's memory cgroup folder (v2: the unified hierarchy; v1: the
+/// memory controller's), and the names of its limit and procs files.
+fn memory_cgroup() -> Option<(PathBuf, &'static str)> {
+    let groups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    for line in groups.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let path = path.trim_start_matches('/');
+        if controllers.split(',').any(|c| c == "memory") {
+            let dir = Path::new("/sys/fs/cgroup/memory").join(path);
+            return Some((dir, "memory.limit_in_bytes"));
+        }
+        if controllers.is_empty() && Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+            let dir = Path::new("/sys/fs/cgroup").join(path);
+            return Some((dir, "memory.max"));
+        }
+    }
+    None
+}
+
+struct RemoveDir(PathBuf);
+
+impl Drop for RemoveDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[test]
+fn a_cgroup_memory_limit_is_honoured() {
+    let ws = workspace();
+    let dir = ws.path();
+    // A child group of this process's with a 1 GiB limit (needs root and a
+    // writable cgroup hierarchy, as CI has; elsewhere there is nothing to test).
+    let Some((parent, limit_file)) = memory_cgroup() else {
+        eprintln!("note: no memory cgroup; nothing to test");
+        return;
+    };
+    let group = parent.join(format!("lifsim-test-{}", std::process::id()));
+    if std::fs::create_dir(&group).is_err() {
+        eprintln!("note: cannot create a cgroup under {}", parent.display());
+        return;
+    }
+    let _cleanup = RemoveDir(group.clone());
+    std::fs::write(group.join(limit_file), "1073741824").unwrap();
+    // A 20000 x 20000 float64 matrix: 3.2 GB, more than the group allows but
+    // less than the machine has. The shell moves itself into the group, then
+    // becomes lifsim.
+    let script = format!(
+        "echo $$ > {}/cgroup.procs && exec {} gen-weights -n 20000 --out w20k.npy",
+        group.display(),
+        binary().display()
+    );
+    let o = Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_refused(&o, &["needs", "of memory is available"]);
+    assert!(!dir.join("w20k.npy").exists());
+}

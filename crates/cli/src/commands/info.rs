@@ -40,8 +40,9 @@ fn describe(path: &Path, dt: Option<f64>) -> Result<()> {
     let mut magic = [0u8; 8];
     let mut f =
         std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let got = f.read(&mut magic)?;
-    let len = f.metadata()?.len();
+    let named = |e: std::io::Error| anyhow::anyhow!("{}: {e}", path.display());
+    let got = f.read(&mut magic).map_err(named)?;
+    let len = f.metadata().map_err(named)?.len();
     let magic = &magic[..got];
     if magic.starts_with(b"\x93NUMPY") {
         describe_npy(path, dt, len)

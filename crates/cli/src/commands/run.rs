@@ -174,8 +174,8 @@ pub fn run_checkpointed(
             let m = &r.meta;
             if (m.n, m.steps) != (header.n, header.steps) || m.dt != header.dt {
                 bail!(
-                    "the checkpoint is of a run of {} neurons, {} steps of {} ms; its arguments now give {} neurons, {} steps of {} ms (did an input file change?)",
-                    m.n, m.steps, m.dt, header.n, header.steps, header.dt
+                    "{}: the checkpoint is of a run of {} neurons, {} steps of {} ms; its arguments now give {} neurons, {} steps of {} ms (did an input file change?)",
+                    r.source.display(), m.n, m.steps, m.dt, header.n, header.steps, header.dt
                 );
             }
             sim.restore_state(&r.state)

@@ -384,7 +384,7 @@ impl<T: Real> Part<T> {
             .iter()
             .map(|_| {
                 crate::resources::zeroed_vec(
-                    "the synaptic ring buffers",
+                    "the synaptic ring buffer",
                     ring_len.unwrap_or(usize::MAX / 8),
                     "use shorter delays or fewer neurons",
                 )

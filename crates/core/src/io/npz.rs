@@ -78,7 +78,19 @@ impl NpzReader {
                 ),
             ));
         }
-        Ok(bytes)
+        // Reading on to the member's end is what makes the zip reader check
+        // its CRC-32: a changed byte is an error, not a silently wrong value.
+        match member.read(&mut [0u8; 1]) {
+            Ok(0) => Ok(bytes),
+            Ok(_) => Err(Error::file(
+                &label,
+                format!("corrupt archive: the member holds more than its {size} bytes"),
+            )),
+            Err(e) => Err(Error::file(
+                &label,
+                format!("corrupt archive member ({e}): its bytes are not the ones written"),
+            )),
+        }
     }
 }
 

@@ -509,7 +509,7 @@ impl NetworkDescription {
         let n_src: usize = self.sizes(&source, &place)?;
         let n_tgt: usize = self.sizes(&target, &place)?;
         let synapse = SynapseKind::parse(p.synapse.as_deref(), p.tau_syn)
-            .map_err(|e| Error::param("synapse", format!("{place}: {e}")))?;
+            .map_err(|e| within("synapse", &place, e))?;
         let only = |name: &'static str, present: bool, rule: &str| -> Result<()> {
             if present {
                 bad(name, &place, format!("is not a parameter of rule {rule:?}"))
@@ -629,11 +629,11 @@ impl NetworkDescription {
         };
         weight
             .validate("weight")
-            .map_err(|e| Error::param("weight", format!("{place}: {e}")))?;
+            .map_err(|e| within("weight", &place, e))?;
         let delay = p_delay.unwrap_or(Value::Constant(self.dt * synapse.min_delay_steps() as f64));
         delay
             .validate("delay")
-            .map_err(|e| Error::param("delay", format!("{place}: {e}")))?;
+            .map_err(|e| within("delay", &place, e))?;
         let (lo, hi) = delay.bounds();
         if matches!(delay, Value::Normal { .. }) && lo.is_infinite() {
             return bad(
@@ -688,7 +688,7 @@ impl NetworkDescription {
             }
         }
         let synapse = SynapseKind::parse(i.synapse.as_deref(), i.tau_syn)
-            .map_err(|e| Error::param("synapse", format!("{place}: {e}")))?;
+            .map_err(|e| within("synapse", &place, e))?;
         let unused = |name: &'static str, present: bool| -> Result<()> {
             if present {
                 bad(
@@ -792,7 +792,7 @@ impl NetworkDescription {
         }
         let ranges = self
             .ranges(names)
-            .map_err(|e| Error::param("population", format!("{place}: {e}")))?;
+            .map_err(|e| within("population", place, e))?;
         Ok(ranges.iter().map(|r| r.len()).sum())
     }
 }
@@ -838,9 +838,7 @@ fn population(p: RawPopulation, dt: f64, text: &str) -> Result<Population> {
         i_ext: i_ext.unwrap_or_default(),
         v0: v0.unwrap_or(Value::Constant(v_reset)),
         integration: match p.integration {
-            Some(s) => s
-                .parse()
-                .map_err(|e| Error::param("integration", format!("{place}: {e}")))?,
+            Some(s) => s.parse().map_err(|e| within("integration", place, e))?,
             None => Integration::Exact,
         },
         name: p.name,
@@ -865,10 +863,8 @@ fn population(p: RawPopulation, dt: f64, text: &str) -> Result<Population> {
     steps_of(pop.t_ref, dt, "t_ref", place)?;
     pop.i_ext
         .validate("i_ext")
-        .map_err(|e| Error::param("i_ext", format!("{place}: {e}")))?;
-    pop.v0
-        .validate("v0")
-        .map_err(|e| Error::param("v0", format!("{place}: {e}")))?;
+        .map_err(|e| within("i_ext", place, e))?;
+    pop.v0.validate("v0").map_err(|e| within("v0", place, e))?;
     Ok(pop)
 }
 
@@ -876,6 +872,16 @@ impl Population {
     /// The refractory period in steps of `dt` (checked to be whole when loaded).
     pub fn refractory_steps(&self, dt: f64) -> u32 {
         (self.t_ref / dt).round() as u32
+    }
+}
+
+/// `e` told at `place` (`projection 2 (E -> I)`): a parameter error keeps
+/// its own name and gains the place; anything else becomes an error of
+/// parameter `name` there.
+fn within(name: &'static str, place: &str, e: Error) -> Error {
+    match e {
+        Error::Parameter { name, message } => Error::param(name, format!("{place}: {message}")),
+        other => Error::param(name, format!("{place}: {other}")),
     }
 }
 
