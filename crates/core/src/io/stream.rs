@@ -372,6 +372,18 @@ impl EventStream {
                 "bad .spikes header (dt or n out of range)",
             ));
         }
+        // Every spike's time, (step + 1) * dt, must be a time lifsim runs to.
+        if header.steps as f64 * header.dt > crate::model::MAX_TIME_MS {
+            return Err(Error::file(
+                path,
+                format!(
+                    "bad .spikes header: {} steps of dt reach {:e} ms, more than lifsim's {:e} ms",
+                    header.steps,
+                    header.steps as f64 * header.dt,
+                    crate::model::MAX_TIME_MS
+                ),
+            ));
+        }
         let mut stream = Self {
             path: path.to_path_buf(),
             header,
@@ -409,6 +421,23 @@ impl EventStream {
                         format!(
                             "corrupt .spikes stream: step {step} after step {last_step} at byte {}",
                             offset - RECORD_BYTES as u64
+                        ),
+                    ));
+                }
+                // A spike belongs to a step of the run (< steps); a marker
+                // says how many steps are complete (<= steps).
+                let beyond = if id == MARKER {
+                    step > self.header.steps
+                } else {
+                    step >= self.header.steps
+                };
+                if beyond {
+                    return Err(Error::file(
+                        &self.path,
+                        format!(
+                            "corrupt .spikes stream: step {step} at byte {} in a run of {} steps",
+                            offset - RECORD_BYTES as u64,
+                            self.header.steps
                         ),
                     ));
                 }
@@ -610,4 +639,52 @@ pub fn stream_path_for(out: &Path) -> PathBuf {
     name.push(".");
     name.push(EXTENSION);
     PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recording::SpikeSink;
+
+    /// A record of a step the run does not have (the `spikes` fuzz target
+    /// found 2^64 - 1, whose time overflowed) is corruption, named as such.
+    #[test]
+    fn records_beyond_the_run_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.spikes");
+        let header = StreamHeader {
+            n: 4,
+            dt: 0.1,
+            steps: 10,
+            population: "p".into(),
+        };
+        let mut w = EventStreamWriter::create(&path, header).unwrap();
+        w.record(3, &[1, 2]);
+        w.finish().unwrap();
+        assert_eq!(EventStream::open(&path).unwrap().spikes(), 2);
+        for step in [10u64, u64::MAX] {
+            let mut bytes = std::fs::read(&path).unwrap();
+            let first = bytes.len() - 3 * RECORD_BYTES; // the first spike
+            bytes[first..first + 8].copy_from_slice(&step.to_le_bytes());
+            // Keep the steps in order: make the spike the last record.
+            let tail = bytes.split_off(first);
+            bytes.extend_from_slice(&tail[RECORD_BYTES..]);
+            bytes.extend_from_slice(&tail[..RECORD_BYTES]);
+            std::fs::write(&path, &bytes).unwrap();
+            let e = EventStream::open(&path).err().unwrap().to_string();
+            assert!(e.contains("in a run of 10 steps"), "{step}: {e}");
+            let mut w = EventStreamWriter::create(
+                &path,
+                StreamHeader {
+                    n: 4,
+                    dt: 0.1,
+                    steps: 10,
+                    population: "p".into(),
+                },
+            )
+            .unwrap();
+            w.record(3, &[1, 2]);
+            w.finish().unwrap();
+        }
+    }
 }
