@@ -6,81 +6,13 @@
 //! The files are written byte by byte here (a small stored-zip writer
 //! included), so each test says exactly what a user's file held.
 
-use std::io::Read;
+mod common;
+use common::{assert_error, lifsim, lifsim_in};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
 
 use lifsim_core::io::npy::{write_npy, NpyElem};
-
-/// Longer than any of these commands takes; the old code hung forever.
-const PATIENCE: Duration = Duration::from_secs(30);
-
-/// Runs `lifsim ARGS` in `cwd`, killing it after [`PATIENCE`] (a hang then
-/// fails the test with no exit status, instead of hanging the suite).
-fn lifsim_in(cwd: &Path, args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lifsim"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("RUST_BACKTRACE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("lifsim runs");
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > PATIENCE {
-            child.kill().expect("kill");
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let status = child.wait().expect("wait");
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_end(&mut stdout)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_end(&mut stderr)
-        .unwrap();
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
-}
-
-fn lifsim(args: &[&str]) -> Output {
-    lifsim_in(Path::new("."), args)
-}
-
-/// Asserts a failure with exit status 2 and exactly one stderr line
-/// containing every fragment.
-fn assert_error(out: &Output, fragments: &[&str]) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "status {:?}, stderr: {stderr}",
-        out.status
-    );
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "not one line: {stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    for f in fragments {
-        assert!(stderr.contains(f), "{f:?} not in: {stderr}");
-    }
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

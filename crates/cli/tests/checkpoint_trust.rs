@@ -11,6 +11,9 @@
 //! meets the check it is about, not the checksum; one test corrupts a byte
 //! without sealing.
 
+mod common;
+use common::{assert_error, lifsim};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -18,30 +21,6 @@ use std::time::{Duration, Instant};
 
 use lifsim_core::io::npy::{header_bytes, write_npy, Elem};
 use lifsim_core::io::npz::{NpzReader, NpzWriter};
-
-fn lifsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lifsim"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("lifsim runs")
-}
-
-/// Asserts a failure with exit status 2 and exactly one stderr line
-/// containing every fragment.
-fn assert_error(out: &Output, fragments: &[&str]) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "not one line: {stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    for f in fragments {
-        assert!(stderr.contains(f), "{f:?} not in: {stderr}");
-    }
-}
 
 /// Neurons of [`NETWORK`].
 const N: usize = 300;

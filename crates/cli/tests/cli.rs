@@ -2,18 +2,13 @@
 //! one-line error naming the file or parameter, exit status 2, no panic and
 //! no output file; good input gets its output.
 
+mod common;
+use common::{assert_error, lifsim};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use lifsim_core::io::npy::{header_bytes, write_npy, Elem};
-
-fn lifsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lifsim"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("lifsim runs")
-}
 
 /// Runs `lifsim bench ARGS --json FILE`; asserts it succeeded and returns
 /// its output and the JSON summary.
@@ -27,22 +22,6 @@ fn bench_json(args: &[&str]) -> (Output, serde_json::Value) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let summary = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     (o, summary)
-}
-
-/// Asserts a failure with exit status 2 and exactly one stderr line
-/// containing every fragment.
-fn assert_error(out: &Output, fragments: &[&str]) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "not one line: {stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    for f in fragments {
-        assert!(stderr.contains(f), "{f:?} not in: {stderr}");
-    }
 }
 
 fn npy<T: lifsim_core::io::npy::NpyElem>(

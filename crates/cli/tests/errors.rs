@@ -7,39 +7,16 @@
 //! The cases are tables, one per section of the catalogue, so that a
 //! message can be found here by the text the catalogue quotes.
 
+mod common;
+use common::{assert_error, lifsim_in, limit_file_size};
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use lifsim_core::io::npy::{header_bytes, write_npy, Elem, NpyElem};
 use lifsim_core::io::npz::NpzWriter;
-
-fn lifsim_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lifsim"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("lifsim runs")
-}
-
-/// Asserts a failure with exit status 2 and exactly one stderr line
-/// containing every fragment.
-fn assert_error(out: &Output, fragments: &[&str]) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "not one line: {stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(stderr.starts_with("lifsim: error: "), "{stderr}");
-    for f in fragments {
-        assert!(stderr.contains(f), "{f:?} not in: {stderr}");
-    }
-}
 
 /// Runs each `(args, fragments)` case in `dir` and asserts its error; no
 /// file named `o.*` may be left behind.
@@ -898,7 +875,6 @@ fn resume_refuses_a_run_whose_files_changed() {
 
 #[test]
 fn a_write_error_with_a_checkpoint_says_how_to_go_on() {
-    use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // 200 neurons firing every 50 ms or so for 200 s: megabytes of spikes,
@@ -922,18 +898,7 @@ fn a_write_error_with_a_checkpoint_says_how_to_go_on() {
     .args(["--checkpoint-every", "1000", "--threads", "1", "--quiet"])
     .current_dir(d)
     .env_remove("RUST_BACKTRACE");
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        run.pre_exec(|| {
-            let lim = libc::rlimit {
-                rlim_cur: 128 << 10,
-                rlim_max: 128 << 10,
-            };
-            libc::setrlimit(libc::RLIMIT_FSIZE, &lim);
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            Ok(())
-        });
-    }
+    limit_file_size(&mut run, 128 << 10);
     let out = run.output().unwrap();
     assert_error(
         &out,

@@ -4,28 +4,14 @@
 //! Each test drives the real `lifsim` binary and checks the files around it,
 //! byte for byte.
 
+mod common;
+use common::{binary, lifsim_in, limit_file_size};
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-/// The binary under test: this build's, or `LIFSIM_BIN` (to show that a
-/// test fails on an older lifsim).
-fn binary() -> PathBuf {
-    std::env::var_os("LIFSIM_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_lifsim")))
-}
-
-fn lifsim_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(binary())
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("lifsim runs")
-}
 
 /// Asserts a failure with exit status 2 whose last stderr line is the
 /// error and contains every fragment; returns stderr.
@@ -394,19 +380,7 @@ fn a_full_disk_stops_the_run_at_once_and_gives_the_space_back() {
         // Without root: a file size limit makes the writes fail the same way.
         eprintln!("note: no tmpfs (needs root); using RLIMIT_FSIZE instead");
         run.args(["--out", "disk/s.npz"]);
-        use std::os::unix::process::CommandExt;
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            run.pre_exec(|| {
-                let lim = libc::rlimit {
-                    rlim_cur: 128 << 10,
-                    rlim_max: 128 << 10,
-                };
-                libc::setrlimit(libc::RLIMIT_FSIZE, &lim);
-                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                Ok(())
-            });
-        }
+        limit_file_size(&mut run, 128 << 10);
         None
     };
     let o = run.output().unwrap();
