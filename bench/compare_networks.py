@@ -1,20 +1,33 @@
 #!/usr/bin/env python3
-"""Runs lifsim, NEST and Brian2 on the `cuba` and `brunel` workloads and compares them.
+"""Runs lifsim, NEST and Brian2 on the network workloads and compares them.
 
-Every simulator runs as its own process, one thread each, interleaved: each of the
+The workloads: `cuba`, `brunel` (SPEC section 3), `coba` and `brunel_alpha`
+(section 4), from examples/WORKLOAD.toml. Every simulator runs as its own process, one thread each, interleaved: each of the
 --reps repetitions runs every runner once per workload, so a slow spell of the
 machine hits them all alike. One Markdown table per workload: medians over the
 repetitions of setup (network construction), simulation, their total, firing rate
-and peak RSS, and each peer's ratios to lifsim; then the checks of issue 5.
+and peak RSS, and each peer's ratios to lifsim; then the checks of issue 5 (cuba,
+brunel) and issue 12 (coba, brunel_alpha).
 
-  bench/compare_networks.py                 # both workloads, 3 repetitions
+  bench/compare_networks.py                 # all four workloads, 3 repetitions
   bench/compare_networks.py --reps 1 --workloads cuba
-  bench/compare_networks.py --json-out results.json
+  bench/compare_networks.py --workloads coba,brunel_alpha --json-out results.json
 
 Peers (bench/peers/, set up by bench/setup_peers.sh and bench/setup_brian2.sh):
 nest_cuba.py (iaf_psc_exp), nest_brunel.py (iaf_psc_delta; and --neuron iaf_psc_exp,
-a different model shown for its cost only), brian2_cuba.py and brian2_brunel.py in
-runtime and C++ standalone modes. Each prints one JSON line with setup_s, sim_s,
+a different model shown for its cost only), nest_coba.py (iaf_cond_exp),
+nest_brunel_alpha.py (iaf_psc_alpha), brian2_cuba.py, brian2_brunel.py and
+brian2_coba.py in runtime and C++ standalone modes (brunel_alpha has no Brian2
+peer).
+
+Checks printed: cuba (issue 5): rate within 10 % of NEST and of Brian2 standalone,
+lifsim at least 10x faster than NEST's simulation phase and 3x faster than Brian2
+standalone's binary; brunel: rate within 10 % of NEST, at least 5x faster than
+NEST's simulation phase and its setup + simulation, peak memory at most a quarter
+of NEST's. coba (issue 12): rate within 10 % of NEST and of Brian2 (standalone and
+runtime), at least 10x faster than NEST's simulation phase and 3x faster than
+Brian2 standalone's binary; brunel_alpha: rate within 10 % of NEST, at least 10x
+faster than NEST's simulation phase. Each prints one JSON line with setup_s, sim_s,
 rate_hz, peak_rss_mb, spikes. For Brian2 standalone the total is the compiled
 binary's wall time (compilation excluded). For lifsim the total is the wall time of
 the whole `lifsim run` process (start-up, network construction, simulation, output)
@@ -45,7 +58,7 @@ PEERS = BENCH / "peers"
 NEST_PY = BENCH / ".venv-peers" / "bin" / "python"
 BRIAN2_PY = BENCH / ".venv-brian2" / "bin" / "python"
 GNU_TIME = "/usr/bin/time"
-WORKLOADS = ("cuba", "brunel")
+WORKLOADS = ("cuba", "brunel", "coba", "brunel_alpha")
 DEFAULT_LIFSIM_CMD = ("{lifsim} run {root}/examples/{workload}.toml --seed {seed} --threads 1 "
                       "--format events --out {tmp}/spikes.npz --json {json}")
 
@@ -76,6 +89,15 @@ def peer_runners(workload):
     if workload == "cuba":
         runners.append(Runner("NEST iaf_psc_exp", workload,
                               nest + [str(PEERS / "nest_cuba.py"), "--seed", "{seed}"]))
+    elif workload == "coba":
+        runners.append(Runner("NEST iaf_cond_exp", workload,
+                              nest + [str(PEERS / "nest_coba.py"), "--seed", "{seed}"],
+                              note="GSL RKF45, adaptive"))
+    elif workload == "brunel_alpha":
+        runners.append(Runner("NEST iaf_psc_alpha", workload,
+                              nest + [str(PEERS / "nest_brunel_alpha.py"), "--seed",
+                                      "{seed}"]))
+        return runners  # no Brian2 peer for brunel_alpha
     else:
         runners.append(Runner("NEST iaf_psc_delta", workload,
                               nest + [str(PEERS / "nest_brunel.py"), "--seed", "{seed}"]))
@@ -312,7 +334,7 @@ def table(workload, runners):
 
 
 def checks(workload, runners):
-    """The targets of issue 5 for this workload, from the medians."""
+    """The targets of issue 5 (cuba, brunel) or 12 (coba, brunel_alpha), from the medians."""
     by_name = {r.name: summarize(r) for r in runners}
     lif = by_name.get("lifsim")
     out = []
@@ -346,6 +368,15 @@ def checks(workload, runners):
         rate_check("Brian2 C++ standalone")
         speed_check("NEST iaf_psc_exp", "sim_s", 10, "NEST's simulation phase")
         speed_check("Brian2 C++ standalone", "total_s", 3, "Brian2 C++ standalone's binary")
+    elif workload == "coba":
+        rate_check("NEST iaf_cond_exp")
+        rate_check("Brian2 C++ standalone")
+        rate_check("Brian2 runtime")
+        speed_check("NEST iaf_cond_exp", "sim_s", 10, "NEST's simulation phase")
+        speed_check("Brian2 C++ standalone", "total_s", 3, "Brian2 C++ standalone's binary")
+    elif workload == "brunel_alpha":
+        rate_check("NEST iaf_psc_alpha")
+        speed_check("NEST iaf_psc_alpha", "sim_s", 10, "NEST's simulation phase")
     else:
         rate_check("NEST iaf_psc_delta")
         speed_check("NEST iaf_psc_delta", "sim_s", 5, "NEST's simulation phase")
@@ -399,8 +430,8 @@ def main():
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n".join(__doc__.splitlines()[2:]))
     parser.add_argument("--reps", type=int, default=3, help="repetitions (default 3)")
-    parser.add_argument("--workloads", default="cuba,brunel",
-                        help="comma-separated: cuba, brunel (default both)")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS),
+                        help="comma-separated: " + ", ".join(WORKLOADS) + " (default all)")
     parser.add_argument("--skip", default="",
                         help="comma-separated runner names to leave out, e.g. "
                              "'NEST iaf_psc_exp,Brian2 runtime'")
@@ -424,7 +455,7 @@ def main():
     workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
     for w in workloads:
         if w not in WORKLOADS:
-            parser.error(f"--workloads: unknown workload {w!r} (cuba, brunel)")
+            parser.error(f"--workloads: unknown workload {w!r} ({', '.join(WORKLOADS)})")
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
 
     plan = {}
@@ -437,7 +468,7 @@ def main():
             plan[w][0].unavailable = "skipped (--skip)"
 
     command = " ".join(shlex.quote(a) for a in [sys.argv[0]] + sys.argv[1:])
-    print(f"# cuba and brunel: lifsim against NEST and Brian2\n")
+    print(f"# {', '.join(workloads)}: lifsim against NEST and Brian2\n")
     print(f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
     print(f"- machine: {machine()}")
     print(f"- lifsim: {lifsim_version(args.lifsim)}")
