@@ -516,7 +516,7 @@ fn check_version(path: &Path, json: &[u8]) -> Result<()> {
 fn parse_meta(path: &Path, json: &[u8]) -> Result<CheckpointMeta> {
     let bad = |m: String| Error::file(path, format!("bad checkpoint meta: {m}"));
     let meta: CheckpointMeta = serde_json::from_slice(json).map_err(|e| bad(format!("{e}")))?;
-    if !ENGINES.iter().any(|(e, _)| *e == meta.engine) {
+    if !ENGINES.contains(&meta.engine.as_str()) {
         return Err(bad(format!("unknown engine {:?}", meta.engine)));
     }
     if meta.n == 0 || usize::try_from(meta.n).is_err() {
@@ -591,6 +591,7 @@ enum Width {
 }
 
 /// A state array an engine saves (see the engines' `save_state`).
+#[derive(Clone)]
 struct Expected {
     /// Its name; a trailing `#` stands for a channel or input number.
     name: &'static str,
@@ -656,27 +657,42 @@ const DENSE: &[Expected] = &[
     Expected::new("refractory_until", Elem::U64, Width::Fixed(1), false).required(),
 ];
 
-/// The network engine (`Part::save_state`).
+/// The network engine (`Part::save_state`): beside these, the state arrays
+/// of its neuron models ([`crate::neuron::state_name_patterns`]).
 const NETWORK: &[Expected] = &[
-    Expected::new("y", Elem::F64, Width::Fixed(1), true).required(),
     Expected::new("until", Elem::F64, Width::Fixed(1), true).required(),
-    Expected::new("isyn#", Elem::F64, Width::Fixed(1), true),
     Expected::new("ring#", Elem::F64, Width::Slots, true).paired("dirty#"),
     Expected::new("dirty#", Elem::Bool, Width::Slots, false).paired("ring#"),
     Expected::new("poisson#", Elem::U64, Width::Fixed(4), false),
 ];
 
-/// The engines whose checkpoints are read, and the state arrays of each.
-const ENGINES: [(&str, &[Expected]); 2] = [("dense", DENSE), ("network", NETWORK)];
+/// The arrays a checkpoint of `engine` may hold.
+fn schema(engine: &str) -> Vec<Expected> {
+    match engine {
+        "dense" => DENSE.to_vec(),
+        _ => NETWORK
+            .iter()
+            .cloned()
+            .chain(
+                crate::neuron::state_name_patterns()
+                    .into_iter()
+                    .map(|n| Expected::new(n, Elem::F64, Width::Fixed(1), true)),
+            )
+            .collect(),
+    }
+}
+
+/// The engines whose checkpoints are read.
+const ENGINES: [&str; 2] = ["dense", "network"];
 
 /// The `state/` members, each checked against what `meta.engine` saves.
 fn read_state(path: &Path, members: &Members, meta: &CheckpointMeta) -> Result<Vec<StateArray>> {
     let bad = |m: String| Error::file(path, m);
-    let schema = ENGINES
-        .iter()
-        .find(|(e, _)| *e == meta.engine)
-        .map(|(_, s)| *s)
-        .expect("parse_meta checked the engine");
+    assert!(
+        ENGINES.contains(&meta.engine.as_str()),
+        "parse_meta checked the engine"
+    );
+    let schema = schema(&meta.engine);
     let mut arrays = Vec::new();
     let mut slots = None;
     for (member, a) in &members.arrays {

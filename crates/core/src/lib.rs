@@ -7,7 +7,9 @@
 //! - [`model`]: the neuron's parameters ([`LifParams`]) and its update.
 //! - [`network`]: weights, dense ([`DenseWeights`]) and generated ([`WeightSpec`]);
 //!   networks of populations and sparse projections ([`NetworkDescription`], [`Network`]).
-//! - [`synapses`]: delta and exponential synapses, exact-integration constants.
+//! - [`neuron`]: neuron models behind one trait, one file each (`lif_euler`,
+//!   `iaf_psc_delta`, `iaf_psc_exp`, `iaf_psc_alpha`, `iaf_cond_exp`).
+//! - [`synapses`]: delta, exponential, alpha and conductance synapses; exact-integration constants.
 //! - [`inputs`]: external current and initial voltages.
 //! - [`engine`]: the step loops, split over neuron ranges: the seed's dense
 //!   model ([`Simulation`]) and sparse networks with delays ([`NetworkSimulation`]).
@@ -41,6 +43,7 @@ pub mod inputs;
 pub mod io;
 pub mod model;
 pub mod network;
+pub mod neuron;
 pub mod progress;
 pub mod recording;
 pub mod resources;

@@ -11,9 +11,17 @@
 //!   divide by 1000) and Brian2's CUBA (`dge/dt = -ge/taue` with `ge` in mV: with
 //!   `r = 1` MOhm a weight of 1 nA is a jump of `ge` by 1 mV).
 //!
-//! Synapses of equal kind and time constant share one state variable per
-//! neuron (a "channel"), as NEST's `iaf_psc_exp` shares `I_syn_ex` among all
-//! excitatory inputs.
+//! - [`SynapseKind::Alpha`]: an alpha-shaped current `I(t) = w (t/tau_syn) e^{1 - t/tau_syn}`
+//!   (peak `w` nA at `t = tau_syn`), as in NEST's `iaf_psc_alpha` (weights in pA there).
+//! - [`SynapseKind::Conductance`]: the conductance `g` (µS) jumps by the weight and
+//!   decays with `tau_syn`; it drives `g (e_rev - V)` nA into the neuron, as in NEST's
+//!   `iaf_cond_exp` (weights in nS there: divide by 1000; its excitatory and
+//!   inhibitory ports are two synapse types here, with their own `e_rev`).
+//!
+//! Synapses of equal kind and constants share one state variable per neuron
+//! (a "channel"), as NEST's `iaf_psc_exp` shares `I_syn_ex` among all
+//! excitatory inputs. Which kinds a population accepts is its neuron model's
+//! choice ([`crate::neuron`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -29,34 +37,125 @@ pub enum SynapseKind {
         /// Decay time constant of the synaptic current (ms).
         tau_syn: f64,
     },
+    /// An alpha-shaped current peaking at the weight (nA) `tau_syn` (ms) after arrival.
+    Alpha {
+        /// Rise and decay time constant of the current (ms).
+        tau_syn: f64,
+    },
+    /// The conductance jumps by the weight (µS), decays with `tau_syn` (ms) and
+    /// drives the membrane towards `e_rev` (mV).
+    Conductance {
+        /// Decay time constant of the conductance (ms).
+        tau_syn: f64,
+        /// Reversal potential (mV).
+        e_rev: f64,
+    },
 }
 
+/// The synapse types a network file can name.
+pub const SYNAPSE_TYPES: &str = "delta, exponential, alpha or conductance";
+
+/// Their names, as [`SynapseKind::name`] gives them.
+pub const ALL_NAMES: [&str; 4] = ["delta", "exponential", "alpha", "conductance"];
+
 impl SynapseKind {
-    /// From the network file's `synapse = "..."` and `tau_syn = ...`.
-    pub fn parse(name: Option<&str>, tau_syn: Option<f64>) -> Result<Self> {
-        match (name.unwrap_or("delta"), tau_syn) {
-            ("delta", None) => Ok(SynapseKind::Delta),
-            ("delta", Some(_)) => Err(Error::param(
-                "tau_syn",
-                "only exponential synapses have a time constant (synapse = \"exponential\")",
-            )),
-            ("exponential" | "exp", Some(tau)) => {
-                if !(tau.is_finite() && tau > 0.0) {
-                    return Err(Error::param(
-                        "tau_syn",
-                        format!("must be > 0 ms, got {tau}"),
-                    ));
-                }
-                Ok(SynapseKind::Exponential { tau_syn: tau })
+    /// From the network file's `synapse = "..."`, `tau_syn = ...` and `e_rev = ...`.
+    pub fn parse(name: Option<&str>, tau_syn: Option<f64>, e_rev: Option<f64>) -> Result<Self> {
+        let name = name.unwrap_or("delta");
+        let kind = match name {
+            "delta" => "delta",
+            "exponential" | "exp" => "exponential",
+            "alpha" => "alpha",
+            "conductance" | "cond_exp" => "conductance",
+            other => {
+                return Err(Error::param(
+                    "synapse",
+                    format!("unknown synapse type {other:?}; choose {SYNAPSE_TYPES}"),
+                ))
             }
-            ("exponential" | "exp", None) => Err(Error::param(
+        };
+        if kind != "conductance" && e_rev.is_some() {
+            return Err(Error::param(
+                "e_rev",
+                "only conductance synapses have a reversal potential (synapse = \"conductance\")",
+            ));
+        }
+        let tau = match (kind, tau_syn) {
+            ("delta", None) => return Ok(SynapseKind::Delta),
+            ("delta", Some(_)) => {
+                return Err(Error::param(
+                    "tau_syn",
+                    "only exponential, alpha and conductance synapses have a time constant (synapse = \"exponential\")",
+                ))
+            }
+            (_, None) => {
+                return Err(Error::param(
+                    "tau_syn",
+                    format!("{kind} synapses need tau_syn (ms)"),
+                ))
+            }
+            (_, Some(tau)) => tau,
+        };
+        if !(tau.is_finite() && tau > 0.0) {
+            return Err(Error::param(
                 "tau_syn",
-                "exponential synapses need tau_syn (ms)",
-            )),
-            (other, _) => Err(Error::param(
-                "synapse",
-                format!("unknown synapse type {other:?}; choose delta or exponential"),
-            )),
+                format!("must be > 0 ms, got {tau}"),
+            ));
+        }
+        match kind {
+            "exponential" => Ok(SynapseKind::Exponential { tau_syn: tau }),
+            "alpha" => Ok(SynapseKind::Alpha { tau_syn: tau }),
+            _ => match e_rev {
+                Some(e) if e.is_finite() => Ok(SynapseKind::Conductance {
+                    tau_syn: tau,
+                    e_rev: e,
+                }),
+                Some(e) => Err(Error::param("e_rev", format!("must be finite, got {e}"))),
+                None => Err(Error::param(
+                    "e_rev",
+                    "conductance synapses need e_rev (mV), their reversal potential",
+                )),
+            },
+        }
+    }
+
+    /// A synapse of the type named `name` (one of [`ALL_NAMES`]), with
+    /// arbitrary constants: for asking a model whether it accepts the type.
+    pub fn example(name: &str) -> Self {
+        match name {
+            "delta" => SynapseKind::Delta,
+            "exponential" => SynapseKind::Exponential { tau_syn: 1.0 },
+            "alpha" => SynapseKind::Alpha { tau_syn: 1.0 },
+            _ => SynapseKind::Conductance {
+                tau_syn: 1.0,
+                e_rev: 0.0,
+            },
+        }
+    }
+
+    /// The name a network file gives this kind.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SynapseKind::Delta => "delta",
+            SynapseKind::Exponential { .. } => "exponential",
+            SynapseKind::Alpha { .. } => "alpha",
+            SynapseKind::Conductance { .. } => "conductance",
+        }
+    }
+
+    /// Whether a spike's weight acts on the potential at its arrival (a
+    /// delta synapse: the jump is part of the step that ends at the arrival),
+    /// rather than on a synaptic variable that acts from the arrival on.
+    pub fn is_jump(&self) -> bool {
+        matches!(self, SynapseKind::Delta)
+    }
+
+    /// The unit of the weight.
+    pub fn weight_unit(&self) -> &'static str {
+        match self {
+            SynapseKind::Delta => "mV",
+            SynapseKind::Exponential { .. } | SynapseKind::Alpha { .. } => "nA",
+            SynapseKind::Conductance { .. } => "µS",
         }
     }
 
@@ -66,10 +165,7 @@ impl SynapseKind {
     /// acts from the next step on, so it may arrive in the step it was sent
     /// (Brian2's default delay 0).
     pub fn min_delay_steps(&self) -> u32 {
-        match self {
-            SynapseKind::Delta => 1,
-            SynapseKind::Exponential { .. } => 0,
-        }
+        u32::from(self.is_jump())
     }
 }
 
@@ -78,32 +174,10 @@ impl std::fmt::Display for SynapseKind {
         match self {
             SynapseKind::Delta => f.write_str("delta"),
             SynapseKind::Exponential { tau_syn } => write!(f, "exponential (tau_syn {tau_syn} ms)"),
-        }
-    }
-}
-
-/// How a population's subthreshold dynamics are integrated over one step.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Integration {
-    /// The exact solution of the linear dynamics over a step (NEST's
-    /// `iaf_psc_delta`/`iaf_psc_exp`, Brian2's `method='exact'`).
-    #[default]
-    Exact,
-    /// Forward Euler, the seed's method (Brian2's `method='euler'`).
-    Euler,
-}
-
-impl std::str::FromStr for Integration {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "exact" => Ok(Integration::Exact),
-            "euler" => Ok(Integration::Euler),
-            other => Err(Error::param(
-                "integration",
-                format!("must be exact or euler, got {other:?}"),
-            )),
+            SynapseKind::Alpha { tau_syn } => write!(f, "alpha (tau_syn {tau_syn} ms)"),
+            SynapseKind::Conductance { tau_syn, e_rev } => {
+                write!(f, "conductance (tau_syn {tau_syn} ms, e_rev {e_rev} mV)")
+            }
         }
     }
 }
@@ -162,14 +236,30 @@ mod tests {
 
     #[test]
     fn parses_synapse_kinds() {
-        assert_eq!(SynapseKind::parse(None, None).unwrap(), SynapseKind::Delta);
         assert_eq!(
-            SynapseKind::parse(Some("exponential"), Some(5.0)).unwrap(),
+            SynapseKind::parse(None, None, None).unwrap(),
+            SynapseKind::Delta
+        );
+        assert_eq!(
+            SynapseKind::parse(Some("exponential"), Some(5.0), None).unwrap(),
             SynapseKind::Exponential { tau_syn: 5.0 }
         );
-        assert!(SynapseKind::parse(Some("exponential"), None).is_err());
-        assert!(SynapseKind::parse(Some("delta"), Some(2.0)).is_err());
-        assert!(SynapseKind::parse(Some("alpha"), None)
+        assert!(SynapseKind::parse(Some("exponential"), None, None).is_err());
+        assert!(SynapseKind::parse(Some("delta"), Some(2.0), None).is_err());
+        assert_eq!(
+            SynapseKind::parse(Some("alpha"), Some(0.5), None).unwrap(),
+            SynapseKind::Alpha { tau_syn: 0.5 }
+        );
+        assert_eq!(
+            SynapseKind::parse(Some("conductance"), Some(5.0), Some(0.0)).unwrap(),
+            SynapseKind::Conductance {
+                tau_syn: 5.0,
+                e_rev: 0.0
+            }
+        );
+        assert!(SynapseKind::parse(Some("conductance"), Some(5.0), None).is_err());
+        assert!(SynapseKind::parse(Some("exponential"), Some(5.0), Some(0.0)).is_err());
+        assert!(SynapseKind::parse(Some("alphaa"), None, None)
             .unwrap_err()
             .to_string()
             .contains("unknown synapse type"));

@@ -44,31 +44,34 @@ impl Isa {
     }
 }
 
-/// Defines `pub fn $name(isa, args...)` that runs `$body` compiled for `isa`.
+/// Defines `pub fn $name(isa, args...)` that runs `$body` compiled for `isa`:
+/// the one place lifsim dispatches on the instruction set (the neuron
+/// models' loops use it too, with const generic parameters).
 macro_rules! multiversion {
-    ($(#[$meta:meta])* pub fn $name:ident<T: Real>($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident<T: Real $(, const $c:ident: $ct:ty)*>($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
         $(#[$meta])*
         #[inline]
-        pub fn $name<T: Real>(isa: Isa, $($arg: $ty),*) {
+        $vis fn $name<T: $crate::model::Real $(, const $c: $ct)*>(isa: $crate::engine::Isa, $($arg: $ty),*) {
             #[inline(always)]
-            fn imp<T: Real>($($arg: $ty),*) $body
+            fn imp<T: $crate::model::Real $(, const $c: $ct)*>($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2")]
-            unsafe fn avx2<T: Real>($($arg: $ty),*) { imp($($arg),*) }
+            unsafe fn avx2<T: $crate::model::Real $(, const $c: $ct)*>($($arg: $ty),*) { imp::<T $(, $c)*>($($arg),*) }
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx512f")]
-            unsafe fn avx512<T: Real>($($arg: $ty),*) { imp($($arg),*) }
+            unsafe fn avx512<T: $crate::model::Real $(, const $c: $ct)*>($($arg: $ty),*) { imp::<T $(, $c)*>($($arg),*) }
             match isa {
                 // SAFETY: `Isa::detect` only returns what the CPU supports.
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => unsafe { avx2($($arg),*) },
+                $crate::engine::Isa::Avx2 => unsafe { avx2::<T $(, $c)*>($($arg),*) },
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => unsafe { avx512($($arg),*) },
-                _ => imp($($arg),*),
+                $crate::engine::Isa::Avx512 => unsafe { avx512::<T $(, $c)*>($($arg),*) },
+                _ => imp::<T $(, $c)*>($($arg),*),
             }
         }
     };
 }
+pub(crate) use multiversion;
 
 multiversion! {
     /// Sets `*all` to whether every value is finite (`x - x` is 0 exactly
@@ -261,7 +264,7 @@ fn update_blocks<T: Real>(
 /// Writes `offset + i` for each `block[i] >= thresh` to `ids` from `*n` on
 /// (`ids` has a slot for every neuron from `*n` on).
 #[inline(always)]
-pub(super) fn write_crossings<T: Real>(
+pub(crate) fn write_crossings<T: Real>(
     block: &[T],
     thresh: T,
     offset: u32,

@@ -9,6 +9,7 @@ use crate::network::connectivity::{build_projection, ids};
 use crate::network::description::{InputKind, NetworkDescription};
 use crate::network::distribution::Value;
 use crate::network::sparse::Csr;
+use crate::neuron::Receptor;
 use crate::rng::{self, Normal, Purpose};
 use crate::synapses::SynapseKind;
 
@@ -76,6 +77,9 @@ pub struct Network<T> {
     pub populations: Vec<(String, Range<usize>)>,
     /// The synapse channels: one state variable (and ring buffer) per distinct kind.
     pub channels: Vec<SynapseKind>,
+    /// Per population: the channels its neurons receive, ascending (what its
+    /// neuron model keeps state for).
+    pub receptors: Vec<Vec<Receptor>>,
     /// The projections.
     pub projections: Vec<Connections<T>>,
     /// Spike inputs (constant currents are folded into `i_ext`).
@@ -182,10 +186,12 @@ impl<T: Real> Network<T> {
                 }
             }
         }
+        let receptors = receptors_of(&desc, &projections, &inputs_channels(&desc, &channels));
         Ok(Self {
             description: desc,
             populations,
             channels,
+            receptors,
             projections,
             inputs,
             v0,
@@ -218,6 +224,72 @@ impl<T: Real> Network<T> {
             .unwrap_or(0);
         proj.max(1)
     }
+}
+
+/// Per input of `desc` (in file order): its channel, or `None` for a current.
+fn inputs_channels(desc: &NetworkDescription, channels: &[SynapseKind]) -> Vec<Option<usize>> {
+    desc.inputs
+        .iter()
+        .map(|i| match i.kind {
+            InputKind::Current { .. } => None,
+            _ => channels.iter().position(|c| *c == i.synapse),
+        })
+        .collect()
+}
+
+/// Per population: the channels that projections and inputs bring to it.
+fn receptors_of<T>(
+    desc: &NetworkDescription,
+    projections: &[Connections<T>],
+    inputs: &[Option<usize>],
+) -> Vec<Vec<Receptor>> {
+    let mut sets: Vec<Vec<usize>> = vec![Vec::new(); desc.populations.len()];
+    let mut add = |targets: &[String], channel: usize| {
+        for t in targets {
+            let p = desc
+                .populations
+                .iter()
+                .position(|p| &p.name == t)
+                .expect("checked");
+            if !sets[p].contains(&channel) {
+                sets[p].push(channel);
+            }
+        }
+    };
+    for (p, c) in desc.projections.iter().zip(projections) {
+        add(&p.target, c.channel);
+    }
+    for (i, c) in desc.inputs.iter().zip(inputs) {
+        if let Some(c) = c {
+            add(&i.target, *c);
+        }
+    }
+    let kind_of = |c: usize| {
+        desc.projections
+            .iter()
+            .zip(projections)
+            .find(|(_, x)| x.channel == c)
+            .map(|(p, _)| p.synapse)
+            .or_else(|| {
+                desc.inputs
+                    .iter()
+                    .zip(inputs)
+                    .find(|(_, x)| **x == Some(c))
+                    .map(|(i, _)| i.synapse)
+            })
+            .expect("a channel comes from somewhere")
+    };
+    sets.into_iter()
+        .map(|mut s| {
+            s.sort_unstable();
+            s.into_iter()
+                .map(|channel| Receptor {
+                    channel,
+                    kind: kind_of(channel),
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Bytes a neuron costs at the least, whatever the network: its initial

@@ -42,8 +42,9 @@ use toml::Spanned;
 use crate::error::{Error, Result};
 use crate::model::{Dtype, MAX_TIME_MS};
 use crate::network::distribution::Value;
+use crate::neuron::Model;
 use crate::recording::RecordMode;
-use crate::synapses::{Integration, SynapseKind};
+use crate::synapses::SynapseKind;
 
 /// A group of neurons with the same parameters (NEST's `Create(model, n, params)`,
 /// Brian2's `NeuronGroup`).
@@ -70,8 +71,10 @@ pub struct Population {
     pub i_ext: Value,
     /// Initial membrane potential (mV); may be drawn per neuron.
     pub v0: Value,
-    /// How the subthreshold dynamics are integrated.
-    pub integration: Integration,
+    /// The neuron model ([`crate::neuron`]): `model = "iaf_psc_exp"`, the
+    /// default (`integration = "exact"` says the same, `"euler"` means
+    /// `lif_euler`).
+    pub model: Model,
 }
 
 /// How a projection chooses its synapses (NEST's connection rules).
@@ -244,6 +247,7 @@ struct RawPopulation {
     t_ref: Option<f64>,
     i_ext: RawValueField,
     v0: RawValueField,
+    model: Option<String>,
     integration: Option<String>,
 }
 
@@ -263,6 +267,7 @@ struct RawProjection {
     delay: RawValueField,
     synapse: Option<String>,
     tau_syn: Option<f64>,
+    e_rev: Option<f64>,
 }
 
 /// A number-or-distribution field as written, with its place in the file: it
@@ -339,6 +344,7 @@ struct RawInput {
     delay: Option<f64>,
     synapse: Option<String>,
     tau_syn: Option<f64>,
+    e_rev: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -451,7 +457,53 @@ impl NetworkDescription {
             let input = desc.input(i, k)?;
             desc.inputs.push(input);
         }
+        desc.check_models()?;
         Ok(desc)
+    }
+
+    /// Refuses a synapse onto a population whose neuron model does not
+    /// take that kind of input (a conductance onto `iaf_psc_exp`).
+    fn check_models(&self) -> Result<()> {
+        let check = |synapse: &SynapseKind, targets: &[String], place: String| -> Result<()> {
+            for t in targets {
+                let pop = self
+                    .populations
+                    .iter()
+                    .find(|p| &p.name == t)
+                    .expect("checked");
+                if !pop.model.accepts(synapse) {
+                    let ok: Vec<&str> = crate::synapses::ALL_NAMES
+                        .iter()
+                        .copied()
+                        .filter(|n| pop.model.accepts(&SynapseKind::example(n)))
+                        .collect();
+                    return bad(
+                        "synapse",
+                        &place,
+                        format!(
+                            "population {t:?} is {} and takes no {} synapses (it takes {})",
+                            pop.model,
+                            synapse.name(),
+                            ok.join(", ")
+                        ),
+                    );
+                }
+            }
+            Ok(())
+        };
+        for (k, p) in self.projections.iter().enumerate() {
+            check(
+                &p.synapse,
+                &p.target,
+                format!("projection {} ({})", k + 1, p.label()),
+            )?;
+        }
+        for (k, i) in self.inputs.iter().enumerate() {
+            if !matches!(i.kind, InputKind::Current { .. }) {
+                check(&i.synapse, &i.target, format!("input {}", k + 1))?;
+            }
+        }
+        Ok(())
     }
 
     /// Number of steps: `round(duration / dt)`.
@@ -508,7 +560,7 @@ impl NetworkDescription {
         let p_delay = value_field(p.delay, "delay", &place, text)?;
         let n_src: usize = self.sizes(&source, &place)?;
         let n_tgt: usize = self.sizes(&target, &place)?;
-        let synapse = SynapseKind::parse(p.synapse.as_deref(), p.tau_syn)
+        let synapse = SynapseKind::parse(p.synapse.as_deref(), p.tau_syn, p.e_rev)
             .map_err(|e| within("synapse", &place, e))?;
         let only = |name: &'static str, present: bool, rule: &str| -> Result<()> {
             if present {
@@ -687,7 +739,7 @@ impl NetworkDescription {
                 return bad("neurons", &place, format!("index {} is listed twice", w[0]));
             }
         }
-        let synapse = SynapseKind::parse(i.synapse.as_deref(), i.tau_syn)
+        let synapse = SynapseKind::parse(i.synapse.as_deref(), i.tau_syn, i.e_rev)
             .map_err(|e| within("synapse", &place, e))?;
         let unused = |name: &'static str, present: bool| -> Result<()> {
             if present {
@@ -837,10 +889,7 @@ fn population(p: RawPopulation, dt: f64, text: &str) -> Result<Population> {
         t_ref: finite("t_ref", place, p.t_ref.unwrap_or(0.0))?,
         i_ext: i_ext.unwrap_or_default(),
         v0: v0.unwrap_or(Value::Constant(v_reset)),
-        integration: match p.integration {
-            Some(s) => s.parse().map_err(|e| within("integration", place, e))?,
-            None => Integration::Exact,
-        },
+        model: model_of(p.model.as_deref(), p.integration.as_deref(), place)?,
         name: p.name,
         size: p.size,
     };
@@ -868,7 +917,43 @@ fn population(p: RawPopulation, dt: f64, text: &str) -> Result<Population> {
     Ok(pop)
 }
 
+/// The model of `model = ...` or its old spelling `integration = ...`.
+fn model_of(model: Option<&str>, integration: Option<&str>, place: &str) -> Result<Model> {
+    match (model, integration) {
+        (Some(_), Some(_)) => bad(
+            "integration",
+            place,
+            "is implied by model; give one of model and integration",
+        ),
+        (Some(m), None) => m.parse().map_err(|e| within("model", place, e)),
+        (None, Some("exact") | None) => Ok(Model::IafPscExp),
+        (None, Some("euler")) => Ok(Model::LifEuler),
+        (None, Some(other)) => bad(
+            "integration",
+            place,
+            format!("must be exact or euler, got {other:?}"),
+        ),
+    }
+}
+
 impl Population {
+    /// A population of 1 neuron with the default parameters and `model`.
+    pub fn example(model: Model) -> Self {
+        Population {
+            name: "example".into(),
+            size: 1,
+            tau_m: 20.0,
+            v_rest: -65.0,
+            v_reset: -65.0,
+            v_thresh: -50.0,
+            r: 1.0,
+            t_ref: 0.0,
+            i_ext: Value::Constant(0.0),
+            v0: Value::Constant(-65.0),
+            model,
+        }
+    }
+
     /// The refractory period in steps of `dt` (checked to be whole when loaded).
     pub fn refractory_steps(&self, dt: f64) -> u32 {
         (self.t_ref / dt).round() as u32

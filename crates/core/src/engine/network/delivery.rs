@@ -1,0 +1,125 @@
+//! Step 1 of the schedule: the spikes emitted at `t_k` added into their
+//! targets' ring-buffer slots (or, without delay, straight into the state
+//! variable they act on).
+
+use std::ops::Range;
+
+use super::part::Part;
+use super::Shared;
+use crate::model::Real;
+use crate::network::sparse::{Csr, PerSynapse};
+
+impl<T: Real> Part<T> {
+    /// Adds the weights of the spikes `fired` emitted at `t_k` into the ring
+    /// slots of their arrival (or, for synapses without delay onto a state
+    /// that takes weights as they are, into that state, which takes them in
+    /// at `t_k` anyway). Projection by projection, source by source in id
+    /// order, synapse by synapse in row order: the same order into every
+    /// slot, however the network is partitioned.
+    pub(super) fn deliver(&mut self, k: u64, fired: &[u32], s: &Shared<'_, T>) {
+        let len = self.range.len();
+        let lo = self.range.start as u32;
+        for (p, proj) in s.net.projections.iter().enumerate() {
+            let ch = proj.channel;
+            let ring = &mut self.ring[ch];
+            let dirty = &mut self.dirty[ch];
+            let mut direct = s.direct[ch].map(|a| &mut self.arrays[a]);
+            let csr = &proj.csr;
+            let all = csr.targets();
+            // First touch every row: the loads of the row bounds are
+            // independent, so their cache misses overlap, and the rows' first
+            // targets are on their way before the scatter needs them.
+            for &j in fired {
+                if let Some(row) = proj.row_of(j as usize) {
+                    prefetch(all.as_ptr().wrapping_add(csr.row(row).start));
+                }
+            }
+            for &j in fired {
+                let Some(row) = proj.row_of(j as usize) else {
+                    continue;
+                };
+                let r = csr.row(row);
+                let targets = &all[r.clone()];
+                let (a, b) = if self.whole {
+                    (0, targets.len())
+                } else {
+                    let [a, b] = self.bounds[p][row];
+                    (a as usize, b as usize)
+                };
+                match (csr.weights(), csr.delays(), direct.as_deref_mut()) {
+                    (PerSynapse::Constant(w), PerSynapse::Constant(0), Some(state)) => {
+                        scatter(state, &targets[a..b], lo, *w);
+                    }
+                    (PerSynapse::Constant(w), PerSynapse::Constant(d), _) => {
+                        let slot = ((k + *d as u64) & s.mask) as usize;
+                        scatter(
+                            &mut ring[slot * len..(slot + 1) * len],
+                            &targets[a..b],
+                            lo,
+                            *w,
+                        );
+                        dirty[slot] = true;
+                    }
+                    (weights, delays, mut state) => {
+                        for (idx, &t) in (r.start + a..).zip(&targets[a..b]) {
+                            let d = delays.get(idx);
+                            let x = match state.as_deref_mut() {
+                                Some(state) if d == 0 => &mut state[(t - lo) as usize],
+                                _ => {
+                                    let slot = ((k + d as u64) & s.mask) as usize;
+                                    dirty[slot] = true;
+                                    &mut ring[slot * len + (t - lo) as usize]
+                                }
+                            };
+                            *x = *x + weights.get(idx);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// For every source row of `csr`, the offsets in the row of its first target
+/// in `range` and of its first target past it (rows are sorted by target).
+pub(super) fn row_bounds<T: Real>(csr: &Csr<T>, range: &Range<usize>) -> Vec<[u32; 2]> {
+    let (lo, hi) = (range.start as u32, range.end as u32);
+    (0..csr.n_sources())
+        .map(|row| {
+            let targets = &csr.targets()[csr.row(row)];
+            let at = |x: u32| targets.partition_point(|&t| t < x) as u32;
+            [at(lo), at(hi)]
+        })
+        .collect()
+}
+
+/// `dest[t - lo] += w` for every target `t`: one spike's delivery into one ring slot.
+#[inline]
+fn scatter<T: Real>(dest: &mut [T], targets: &[u32], lo: u32, w: T) {
+    // Every target lies in [lo, lo + dest.len()): rows hold ids of the
+    // network's neurons (checked when built) and `targets` is this
+    // partition's share of the row (`row_bounds`).
+    assert!(targets
+        .first()
+        .zip(targets.last())
+        .is_none_or(|(&f, &l)| f >= lo && ((l - lo) as usize) < dest.len()));
+    for &t in targets {
+        // SAFETY: rows are sorted, so first <= t <= last, both checked above.
+        let x = unsafe { dest.get_unchecked_mut((t - lo) as usize) };
+        *x = *x + w;
+    }
+}
+
+/// Asks the CPU to bring the cache line at `p` closer; never faults, whatever `p`.
+#[inline(always)]
+fn prefetch<V>(p: *const V) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it does not access memory architecturally
+    // and cannot fault, whatever the address.
+    #[allow(unused_unsafe)]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}

@@ -1,0 +1,252 @@
+//! The network engine: populations of any neuron model ([`crate::neuron`]),
+//! sparse projections with delays, Poisson and spike-time inputs, split over
+//! neuron ranges.
+//!
+//! # The step, written down once
+//!
+//! Step `k` advances every neuron from `t_k = k dt` to `t_{k+1}`. A spike
+//! "arrives" at time `t_a` = the sender's spike time plus the delay; each
+//! synapse channel has a ring buffer with one slot per arrival step.
+//!
+//! 1. **Deliver** the spikes emitted at `t_k` (the sorted list of fired ids,
+//!    the one thing partitions exchange; `delivery.rs`): each synapse with a
+//!    delay of `d` steps adds its weight to its channel's slot `k + d` (or,
+//!    with no delay, straight to the state variable it acts on).
+//! 2. **Inputs** (`inputs.rs`): spike-time inputs arriving at `t_{k+1}` or
+//!    earlier are added the same way; Poisson inputs draw each target's count
+//!    for `(t_k, t_{k+1}]` and add `count * weight` to slot `k + 1`.
+//! 3. **Update** each population's neurons with its model's block update
+//!    ([`crate::neuron::Dynamics::update`]): take in what arrives at `t_k`
+//!    (a delta synapse's jumps: at `t_{k+1}`), advance the free neurons to
+//!    `t_{k+1}`, hold the refractory ones at `v_reset`, decay the synaptic
+//!    variables.
+//! 4. **Threshold and reset**: `V >= v_thresh` spikes at `t_{k+1}` (recorded
+//!    as step `k`), is reset to `v_reset` and is refractory for the next
+//!    `t_ref / dt` steps.
+//! 5. **Record** the step's spikes (the sink), which are also what the next
+//!    step delivers.
+//!
+//! This is NEST's order of operations, so a delta synapse needs a delay of at
+//! least one step and a spike can make its target fire at `t_spike + delay`.
+//!
+//! # Partitions
+//!
+//! Each partition (`part.rs`) owns a contiguous range of neurons, their
+//! state arrays and the ring buffers of their inputs, and reads only the
+//! global list of fired ids (sorted); where its share of each source's
+//! sorted row begins and ends is found once, when the partition is built.
+//! With several partitions each has a thread for a stretch of steps, meeting
+//! the others at a barrier once a step (`engine::threads`, shared with the
+//! dense engine). Every neuron receives its inputs in the same order whatever
+//! the partitioning, so threads never change a bit. Checkpoints: `state.rs`.
+
+mod delivery;
+mod inputs;
+mod part;
+mod state;
+
+use part::Part;
+
+use super::kernel::Isa;
+use super::split;
+use super::threads;
+use crate::checkpoint::EngineState;
+use crate::error::{Error, Result};
+use crate::model::Real;
+use crate::network::build::Network;
+use crate::recording::SpikeSink;
+
+/// Networks at least this large split each step across threads by default:
+/// below it a step (a few microseconds for cuba's 4000 neurons) costs less
+/// than meeting another thread at a barrier.
+pub const NETWORK_PARALLEL_MIN_NEURONS: usize = 10_000;
+
+/// Constants every partition reads.
+pub(super) struct Shared<'a, T> {
+    net: &'a Network<T>,
+    mask: u64,
+    /// Per channel: the state array its weights go into directly when they
+    /// have no delay (the same for every population the channel reaches), if
+    /// any; otherwise they go through slot `k` of the ring.
+    direct: Vec<Option<usize>>,
+    isa: Isa,
+}
+
+/// A network simulation: build it from a [`Network`], then [`run`](Self::run).
+pub struct NetworkSimulation<'n, T: Real> {
+    shared: Shared<'n, T>,
+    /// The names of the state arrays (the union of every model's).
+    names: Vec<String>,
+    parts: Vec<Part<T>>,
+    fired: Vec<u32>,
+    step: u64,
+    steps: u64,
+}
+
+impl<'n, T: Real> NetworkSimulation<'n, T> {
+    /// Lays out the state of `net` over `threads` partitions (`None`: one
+    /// below [`NETWORK_PARALLEL_MIN_NEURONS`] neurons, every core above).
+    pub fn new(net: &'n Network<T>, threads: Option<usize>) -> Result<Self> {
+        let n = net.n();
+        let desc = &net.description;
+        let threads = match threads {
+            Some(0) => return Err(Error::param("threads", "must be at least 1")),
+            Some(t) => t,
+            None if n >= NETWORK_PARALLEL_MIN_NEURONS => rayon::current_num_threads(),
+            None => 1,
+        };
+        let slots = (net.max_delay_steps() + 2).next_power_of_two();
+        let (names, direct) = state_layout(net)?;
+        let ranges = split(n, threads);
+        let whole = ranges.len() == 1;
+        let parts = ranges
+            .into_iter()
+            .map(|range| Part::new(net, range, whole, &names, slots as usize))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            shared: Shared {
+                net,
+                mask: slots - 1,
+                direct,
+                isa: Isa::detect(),
+            },
+            names,
+            parts,
+            fired: Vec::new(),
+            step: 0,
+            steps: desc.steps() as u64,
+        })
+    }
+
+    /// Steps in the whole run.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Steps done so far.
+    pub fn step_index(&self) -> u64 {
+        self.step
+    }
+
+    /// Number of partitions (threads) a step is split into.
+    pub fn partitions(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// Membrane potentials of every neuron now (mV).
+    pub fn voltages(&self) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.shared.net.n());
+        for p in &self.parts {
+            p.voltages(&mut out);
+        }
+        out
+    }
+
+    /// Runs the remaining steps, handing each step's spikes to `sink`.
+    pub fn run(&mut self, sink: &mut dyn SpikeSink) {
+        self.run_until(self.steps, sink);
+    }
+
+    /// Runs up to (not including) step `until`, or the end of the run. With
+    /// several partitions, each has a thread for the whole stretch
+    /// (`threads::run_steps`).
+    pub fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink) {
+        let until = until.min(self.steps);
+        if self.step >= until {
+            return;
+        }
+        if let [part] = self.parts.as_mut_slice() {
+            while self.step < until {
+                part.advance(self.step, &self.fired, &self.shared);
+                self.fired.clear();
+                self.fired.extend_from_slice(&part.fired);
+                sink.record(self.step as usize, &self.fired);
+                self.step += 1;
+            }
+        } else {
+            let steps = self.step..until;
+            threads::run_steps(&mut self.parts, &mut self.fired, steps, &self.shared, sink);
+            self.step = until;
+        }
+    }
+}
+
+/// The names of the state arrays of every population's model, in order of
+/// first appearance, and per channel the array its undelayed weights go to.
+fn state_layout<T: Real>(net: &Network<T>) -> Result<(Vec<String>, Vec<Option<usize>>)> {
+    let desc = &net.description;
+    let mut names: Vec<String> = Vec::new();
+    // Per channel: the direct arrays the populations it reaches name
+    // (`None` in the list: one of them has none).
+    let mut wanted: Vec<Vec<Option<usize>>> = vec![Vec::new(); net.channels.len()];
+    for (pop, receptors) in desc.populations.iter().zip(&net.receptors) {
+        let dynamics = pop.model.build::<T>(pop, desc.dt, receptors)?;
+        let own = dynamics.state_names();
+        for n in &own {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+        for (r, rec) in receptors.iter().enumerate() {
+            let array = dynamics
+                .direct_input(r)
+                .map(|k| names.iter().position(|n| *n == own[k]).expect("listed"));
+            wanted[rec.channel].push(array);
+        }
+    }
+    let direct = wanted
+        .into_iter()
+        .map(|w| match w.first() {
+            Some(&Some(a)) if w.iter().all(|&x| x == Some(a)) => Some(a),
+            _ => None,
+        })
+        .collect();
+    Ok((names, direct))
+}
+
+impl<T: Real> crate::checkpoint::Checkpoint for NetworkSimulation<'_, T> {
+    fn save_state(&self) -> EngineState {
+        let slots = (self.shared.mask + 1) as usize;
+        EngineState {
+            engine: "network".into(),
+            step: self.step,
+            pending: self.fired.clone(),
+            partitions: self
+                .parts
+                .iter()
+                .map(|p| p.save_state(&self.names, slots))
+                .collect(),
+        }
+    }
+
+    fn restore_state(&mut self, state: &EngineState) -> Result<()> {
+        if state.engine != "network" {
+            return Err(Error::param(
+                "checkpoint",
+                format!("is of the {} engine, not the network engine", state.engine),
+            ));
+        }
+        if state.step > self.steps {
+            return Err(Error::param(
+                "checkpoint",
+                format!("is at step {} of a run of {} steps", state.step, self.steps),
+            ));
+        }
+        let n = self.shared.net.n();
+        let whole = state.joined()?;
+        if whole.range != (0..n) {
+            return Err(Error::param(
+                "checkpoint",
+                format!("holds {} neurons; this network has {n}", whole.range.len()),
+            ));
+        }
+        let slots = (self.shared.mask + 1) as usize;
+        for p in &mut self.parts {
+            let cut = EngineState::cut(&whole, p.range.clone())?;
+            p.restore_state(&cut, &self.names, state.step, &state.pending, slots)?;
+        }
+        self.step = state.step;
+        self.fired = state.pending.clone();
+        Ok(())
+    }
+}

@@ -1,0 +1,218 @@
+//! One partition: a contiguous range of neurons, their state, the ring
+//! buffers of their inputs, and the step (the schedule of `super`).
+
+use std::ops::Range;
+
+use super::inputs::LocalInputs;
+use super::Shared;
+use crate::engine::threads::RangeStep;
+use crate::error::Result;
+use crate::model::Real;
+use crate::network::build::Network;
+use crate::neuron::{Arrivals, Current, Dynamics, Receptor, State, StepIo};
+
+/// A population's share of a partition.
+pub(super) struct Segment<T: Real> {
+    /// Its neurons, as indices into the partition.
+    pub(super) local: Range<usize>,
+    pub(super) dynamics: Box<dyn Dynamics<T>>,
+    /// The engine's state array of each of the model's state names.
+    pub(super) slots: Vec<usize>,
+    pub(super) receptors: Vec<Receptor>,
+    /// The external current, when the same for all these neurons.
+    i_const: Option<T>,
+    refractory_steps: u32,
+}
+
+/// The state of neurons `range` and the buffers of their inputs.
+pub(super) struct Part<T: Real> {
+    pub(super) range: Range<usize>,
+    pub(super) whole: bool,
+    pub(super) segments: Vec<Segment<T>>,
+    /// The named state arrays (`Shared::names`), one value per neuron of the
+    /// partition each (zero for neurons whose model has no such state).
+    pub(super) arrays: Vec<Vec<T>>,
+    /// The first step at which each neuron integrates again (a float, so the
+    /// vectorised test against the step number needs no conversion and the
+    /// array is only read, except at spikes).
+    pub(super) until: Vec<f64>,
+    i_ext: Vec<T>,
+    /// Ring buffers per channel: `slots` rows of `range.len()` values.
+    pub(super) ring: Vec<Vec<T>>,
+    /// Per channel and slot: whether anything was added to the row since it
+    /// was last taken in (a clean row holds zeros and is not read).
+    pub(super) dirty: Vec<Vec<bool>>,
+    scratch: Vec<T>,
+    /// Room for the ids of every neuron of the partition: the models write
+    /// the ids at threshold here without a call (a `Vec::push` in the loop
+    /// made the compiler keep the constants on the stack around it).
+    ids: Vec<u32>,
+    pub(super) inputs: LocalInputs<T>,
+    pub(super) fired: Vec<u32>,
+    /// Per projection and source row: where this partition's targets begin
+    /// and end in the row (empty for a partition of the whole network). A
+    /// binary search per spike at every step cost a chain of cache misses
+    /// into the row; the bounds are found once here.
+    pub(super) bounds: Vec<Vec<[u32; 2]>>,
+}
+
+impl<T: Real> Part<T> {
+    /// Neurons `range` of `net`, their state arrays named `names`, with
+    /// `slots` ring-buffer slots per channel.
+    pub(super) fn new(
+        net: &Network<T>,
+        range: Range<usize>,
+        whole: bool,
+        names: &[String],
+        slots: usize,
+    ) -> Result<Self> {
+        let len = range.len();
+        let desc = &net.description;
+        let mut arrays = vec![vec![T::ZERO; len]; names.len()];
+        let mut segments = Vec::new();
+        for (k, (pop, (_, span))) in desc.populations.iter().zip(&net.populations).enumerate() {
+            let (lo, hi) = (span.start.max(range.start), span.end.min(range.end));
+            if lo >= hi {
+                continue;
+            }
+            let receptors = net.receptors[k].clone();
+            let dynamics = pop.model.build::<T>(pop, desc.dt, &receptors)?;
+            let slots: Vec<usize> = dynamics
+                .state_names()
+                .iter()
+                .map(|n| {
+                    names
+                        .iter()
+                        .position(|m| m == n)
+                        .expect("every name is listed")
+                })
+                .collect();
+            let local = lo - range.start..hi - range.start;
+            for (i, g) in local.clone().zip(lo..hi) {
+                arrays[slots[0]][i] = dynamics.initial(net.v0[g]);
+            }
+            let i_ext = &net.i_ext[lo..hi];
+            segments.push(Segment {
+                i_const: i_ext
+                    .iter()
+                    .all(|&x| x.to_bits() == i_ext[0].to_bits())
+                    .then(|| T::from_f64(i_ext[0])),
+                refractory_steps: pop.refractory_steps(desc.dt),
+                local,
+                dynamics,
+                slots,
+                receptors,
+            });
+        }
+        let ring_len = slots.checked_mul(len).filter(|&b| b < usize::MAX / 16);
+        let ring = net
+            .channels
+            .iter()
+            .map(|_| {
+                crate::resources::zeroed_vec(
+                    "the synaptic ring buffer",
+                    ring_len.unwrap_or(usize::MAX / 8),
+                    "use shorter delays or fewer neurons",
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let bounds = if whole {
+            Vec::new()
+        } else {
+            net.projections
+                .iter()
+                .map(|proj| super::delivery::row_bounds(&proj.csr, &range))
+                .collect()
+        };
+        Ok(Self {
+            whole,
+            bounds,
+            segments,
+            arrays,
+            until: vec![0.0; len],
+            i_ext: net.i_ext[range.clone()]
+                .iter()
+                .map(|&x| T::from_f64(x))
+                .collect(),
+            dirty: vec![vec![false; slots]; ring.len()],
+            ring,
+            scratch: vec![T::ZERO; len],
+            ids: vec![0; len],
+            inputs: LocalInputs::new(net, &range),
+            fired: Vec::new(),
+            range,
+        })
+    }
+
+    /// The membrane potential (mV) of every neuron of the partition, in order.
+    pub(super) fn voltages(&self, out: &mut Vec<f64>) {
+        for s in &self.segments {
+            let v = &self.arrays[s.slots[0]][s.local.clone()];
+            out.extend(v.iter().map(|&x| s.dynamics.voltage(x)));
+        }
+    }
+
+    /// One step (the schedule of `super`), given the spikes emitted at `t_k`.
+    pub(super) fn advance(&mut self, k: u64, fired: &[u32], s: &Shared<'_, T>) {
+        let len = self.range.len();
+        self.deliver(k, fired, s);
+        self.inputs
+            .apply(k, s.mask, len, &mut self.ring, &mut self.dirty);
+        self.fired.clear();
+        for seg in &self.segments {
+            let l = seg.local.clone();
+            let mut io = StepIo {
+                now: k as f64,
+                until: &self.until[l.clone()],
+                current: match seg.i_const {
+                    Some(x) => Current::Uniform(x),
+                    None => Current::PerNeuron(&self.i_ext[l.clone()]),
+                },
+                arrivals: Arrivals::new(
+                    &mut self.ring,
+                    &self.dirty,
+                    &seg.receptors,
+                    k,
+                    s.mask,
+                    len,
+                    l.clone(),
+                ),
+                scratch: &mut self.scratch[l.clone()],
+                base: (self.range.start + l.start) as u32,
+                ids: &mut self.ids[l.clone()],
+                count: 0,
+                isa: s.isa,
+            };
+            seg.dynamics
+                .update(State::new(&mut self.arrays, &seg.slots, l.clone()), &mut io);
+            let count = io.count;
+            let first = self.fired.len();
+            self.fired
+                .extend_from_slice(&self.ids[l.start..l.start + count]);
+            // Threshold and reset: integration resumes after
+            // `refractory_steps` held steps.
+            let (reset, v) = (seg.dynamics.reset(), &mut self.arrays[seg.slots[0]]);
+            for &g in &self.fired[first..] {
+                let i = g as usize - self.range.start;
+                v[i] = reset;
+                self.until[i] = (k + 1 + seg.refractory_steps as u64) as f64;
+            }
+        }
+        let (sk, sn) = ((k & s.mask) as usize, ((k + 1) & s.mask) as usize);
+        for (ch, kind) in s.net.channels.iter().enumerate() {
+            self.dirty[ch][if kind.is_jump() { sn } else { sk }] = false;
+        }
+    }
+}
+
+impl<'n, T: Real> RangeStep<Shared<'n, T>> for Part<T> {
+    const RECORD_INPUT: bool = false;
+
+    fn advance(&mut self, step: u64, fired: &[u32], s: &Shared<'n, T>) {
+        Part::advance(self, step, fired, s);
+    }
+
+    fn fired(&self) -> &[u32] {
+        &self.fired
+    }
+}
