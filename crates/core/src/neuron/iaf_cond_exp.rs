@@ -59,14 +59,7 @@ impl NeuronModel for IafCondExp {
         let mut names = vec!["v".to_string()];
         names.extend(receptors.iter().map(|r| format!("g{}", r.channel)));
         Ok(Box::new(Cond::<T> {
-            c: Constants {
-                h: T::from_f64(dt),
-                inv_tau: T::from_f64(1.0 / p.tau_m),
-                v_rest: T::from_f64(p.v_rest),
-                r: T::from_f64(p.r),
-                theta: T::from_f64(p.v_thresh),
-                reset: T::from_f64(p.v_reset),
-            },
+            c: Constants::new(dt, p),
             channels,
             names,
         }))
@@ -82,15 +75,37 @@ struct Channel<T> {
     full: T,
 }
 
-/// The membrane's constants.
+/// The membrane's constants. Written as `dV/dt = b - a V` with
+/// `a = (1 + r G) / tau_m` and `b = (v_rest + r (G E + i_ext)) / tau_m`
+/// (`G` the total conductance, `G E` the sum of `g_c e_rev_c`).
 #[derive(Clone, Copy, Debug)]
 struct Constants<T> {
     h: T,
+    /// `h / 2` and `h / 6`.
+    half_h: T,
+    sixth_h: T,
     inv_tau: T,
-    v_rest: T,
-    r: T,
+    /// `v_rest / tau_m`.
+    b_rest: T,
+    /// `r / tau_m`.
+    r_tau: T,
     theta: T,
     reset: T,
+}
+
+impl<T: Real> Constants<T> {
+    fn new(dt: f64, p: &Population) -> Self {
+        Self {
+            h: T::from_f64(dt),
+            half_h: T::from_f64(dt / 2.0),
+            sixth_h: T::from_f64(dt / 6.0),
+            inv_tau: T::from_f64(1.0 / p.tau_m),
+            b_rest: T::from_f64(p.v_rest / p.tau_m),
+            r_tau: T::from_f64(p.r / p.tau_m),
+            theta: T::from_f64(p.v_thresh),
+            reset: T::from_f64(p.v_reset),
+        }
+    }
 }
 
 struct Cond<T> {
@@ -136,7 +151,15 @@ impl<T: Real> Dynamics<T> for Cond<T> {
         match self.channels.as_slice() {
             [a, b] => {
                 let [v, ga, gb] = state.arrays([0, 1, 2]);
-                step2(io.isa, v, ga, gb, [*a, *b], io.current, self.c, free);
+                let cf = (self.c, free);
+                match io.current {
+                    Current::Uniform(e) => {
+                        step2::<T, false>(io.isa, v, ga, gb, [*a, *b], &[], e, cf)
+                    }
+                    Current::PerNeuron(e) => {
+                        step2::<T, true>(io.isa, v, ga, gb, [*a, *b], e, T::ZERO, cf)
+                    }
+                }
             }
             _ => self.step_any(&mut state, io.current, free),
         }
@@ -190,24 +213,20 @@ struct Free<'a> {
     now: f64,
 }
 
-/// `dV/dt` at potential `v` with total conductance `g` and `g e_rev` sum `ge`.
-#[inline(always)]
-fn slope<T: Real>(v: T, g: T, ge: T, e: T, c: &Constants<T>) -> T {
-    // NEST caps the potential that drives the currents at the threshold.
-    let v = if v < c.theta { v } else { c.theta };
-    ((c.v_rest - v) + c.r * ((ge - g * v) + e)) * c.inv_tau
-}
-
-/// One RK4 step of the potential, `g` and `ge` at `t_k`, `t_k + h/2`, `t_k + h`.
+/// One RK4 step of the potential, given the total conductance `g` and
+/// `g e_rev` sum `ge` at `t_k`, `t_k + h/2`, `t_k + h` and the current `e`.
+/// NEST caps the potential that drives the currents at the threshold, so
+/// each stage's slope is `b - a min(V, theta)`.
 #[inline(always)]
 fn rk4<T: Real>(v: T, g: [T; 3], ge: [T; 3], e: T, c: &Constants<T>) -> T {
-    let half = c.h * T::from_f64(0.5);
-    let k1 = slope(v, g[0], ge[0], e, c);
-    let k2 = slope(v + half * k1, g[1], ge[1], e, c);
-    let k3 = slope(v + half * k2, g[1], ge[1], e, c);
-    let k4 = slope(v + c.h * k3, g[2], ge[2], e, c);
-    let sixth = c.h * T::from_f64(1.0 / 6.0);
-    v + sixth * ((k1 + k4) + T::from_f64(2.0) * (k2 + k3))
+    let a = g.map(|g| c.inv_tau + c.r_tau * g);
+    let b = ge.map(|ge| c.b_rest + c.r_tau * (ge + e));
+    let cap = |v: T| if v < c.theta { v } else { c.theta };
+    let k1 = b[0] - a[0] * cap(v);
+    let k2 = b[1] - a[1] * cap(v + c.half_h * k1);
+    let k3 = b[1] - a[1] * cap(v + c.half_h * k2);
+    let k4 = b[2] - a[2] * cap(v + c.h * k3);
+    v + c.sixth_h * ((k1 + k4) + (k2 + k3) + (k2 + k3))
 }
 
 multiversion! {
@@ -222,23 +241,19 @@ multiversion! {
 
 multiversion! {
     /// The step of every neuron with two channels (excitatory and
-    /// inhibitory, as NEST's model has), in one vectorised pass.
-    fn step2<T: Real>(v: &mut [T], ga: &mut [T], gb: &mut [T], ch: [Channel<T>; 2], current: Current<'_, T>, c: Constants<T>, free: Free<'_>) {
+    /// inhibitory, as NEST's model has), in one vectorised pass; `PER`: one
+    /// external current per neuron (`i_ext`), else `i_const` for all.
+    fn step2<T: Real, const PER: bool>(v: &mut [T], ga: &mut [T], gb: &mut [T], ch: [Channel<T>; 2], i_ext: &[T], i_const: T, cf: (Constants<T>, Free<'_>)) {
         let [a, b] = ch;
+        let (c, free) = cf;
         let n = v.len();
         let (ga, gb, until) = (&mut ga[..n], &mut gb[..n], &free.until[..n]);
-        let per = match current {
-            Current::PerNeuron(e) => &e[..n],
-            Current::Uniform(_) => &[],
-        };
-        let uniform = match current {
-            Current::Uniform(e) => e,
-            Current::PerNeuron(_) => T::ZERO,
-        };
+        let i_ext = if PER { &i_ext[..n] } else { i_ext };
         for i in 0..n {
-            let e = if per.is_empty() { uniform } else { per[i] };
-            let (a0, ah, a1) = (ga[i], ga[i] * a.half, ga[i] * a.full);
-            let (b0, bh, b1) = (gb[i], gb[i] * b.half, gb[i] * b.full);
+            let e = if PER { i_ext[i] } else { i_const };
+            let (a0, b0) = (ga[i], gb[i]);
+            let (ah, bh) = (a0 * a.half, b0 * b.half);
+            let (a1, b1) = (a0 * a.full, b0 * b.full);
             let g = [a0 + b0, ah + bh, a1 + b1];
             let ge = [
                 a0 * a.e_rev + b0 * b.e_rev,
@@ -257,15 +272,14 @@ multiversion! {
 mod tests {
     use super::*;
 
+    const R: f64 = 100.0;
+    const V_REST: f64 = -60.0;
+    const INV_TAU: f64 = 1.0 / 20.0;
+
     fn constants() -> Constants<f64> {
-        Constants {
-            h: 0.1,
-            inv_tau: 1.0 / 20.0,
-            v_rest: -60.0,
-            r: 100.0,
-            theta: -50.0,
-            reset: -60.0,
-        }
+        let mut p = Population::example(crate::neuron::Model::IafCondExp);
+        (p.tau_m, p.r, p.v_rest, p.v_thresh, p.v_reset) = (20.0, R, V_REST, -50.0, -60.0);
+        Constants::new(0.1, &p)
     }
 
     /// With constant conductances (tau_syn very long) the potential relaxes
@@ -276,8 +290,8 @@ mod tests {
         let c = constants();
         let (g, e_rev, i_ext) = (0.01, -80.0, 0.05);
         // tau_m dV/dt = -(V - v_rest) + r (g (e_rev - V) + i_ext)
-        let k = (1.0 + c.r * g) * c.inv_tau;
-        let v_inf = (c.v_rest + c.r * (g * e_rev + i_ext)) / (1.0 + c.r * g);
+        let k = (1.0 + R * g) * INV_TAU;
+        let v_inf = (V_REST + R * (g * e_rev + i_ext)) / (1.0 + R * g);
         let mut v = -52.0f64;
         for step in 1..=400 {
             v = rk4(v, [g; 3], [g * e_rev; 3], i_ext, &c);
@@ -301,7 +315,7 @@ mod tests {
             v = rk4(v, gs, gs.map(|x| x * e_rev), 0.0, &c);
             g *= full;
             for _ in 0..fine {
-                let dv = ((c.v_rest - v_ref) + c.r * g_ref * (e_rev - v_ref)) * c.inv_tau;
+                let dv = ((V_REST - v_ref) + R * g_ref * (e_rev - v_ref)) * INV_TAU;
                 v_ref += dv * 0.1 / fine as f64;
                 g_ref *= (-0.1 / fine as f64 / tau_s).exp();
             }
