@@ -5,6 +5,8 @@
 //! steps them (bit for bit in float64), only much faster.
 //!
 //! - [`model`]: the neuron's parameters ([`LifParams`]) and its update.
+//! - [`params`]: the parameter table (name, unit, default, help, check) every front
+//!   end is generated from or checked against, and the step-count rule of each kind of run.
 //! - [`network`]: weights, dense ([`DenseWeights`]) and generated ([`WeightSpec`]);
 //!   networks of populations and sparse projections ([`NetworkDescription`], [`Network`]).
 //! - [`neuron`]: neuron models behind one trait, one file each (`lif_euler`,
@@ -44,6 +46,7 @@ pub mod io;
 pub mod model;
 pub mod network;
 pub mod neuron;
+pub mod params;
 pub mod progress;
 pub mod recording;
 pub mod resources;

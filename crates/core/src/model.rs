@@ -18,6 +18,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::params;
 
 /// The longest simulated time lifsim takes or reads (ms), about 31,700 years:
 /// beyond it a float64 time cannot tell two steps of 0.1 ms apart, so spike
@@ -25,13 +26,15 @@ use crate::error::{Error, Result};
 pub const MAX_TIME_MS: f64 = 1e15;
 
 /// Parameters of the leaky integrate-and-fire neuron and of the run; the
-/// defaults are the seed's `lif_hparams`.
+/// defaults are the seed's `lif_hparams`. Each field is a parameter of the
+/// table in [`crate::params`], which holds its unit, default and check.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LifParams {
     /// Integration time step (ms).
     pub dt: f64,
-    /// Simulated duration (ms); the run has `len(arange(0, t_max, dt)) - 1` steps.
+    /// Simulated duration (ms); the run has `ceil(t_max / dt) - 1` steps,
+    /// `len(arange(0, t_max, dt)) - 1` ([`LifParams::steps`]).
     pub t_max: f64,
     /// Membrane time constant (ms).
     pub tau_m: f64,
@@ -48,97 +51,82 @@ pub struct LifParams {
 }
 
 impl Default for LifParams {
+    /// The defaults of the parameter table ([`crate::params`]): the seed's.
     fn default() -> Self {
         Self {
-            dt: 0.01,
-            t_max: 100.0,
-            tau_m: 20.0,
-            v_reset: -65.0,
-            v_thresh: -50.0,
-            r: 1.0,
+            dt: params::DT.default.number(),
+            t_max: params::T_MAX.default.number(),
+            tau_m: params::TAU_M.default.number(),
+            v_reset: params::V_RESET.default.number(),
+            v_thresh: params::V_THRESH.default.number(),
+            r: params::R.default.number(),
             v_rest: None,
-            t_ref: 0.0,
+            t_ref: params::T_REF.default.number(),
         }
     }
 }
 
 impl LifParams {
-    /// Checks every parameter; the error names the first one that is invalid.
+    /// Checks every parameter with its check from the parameter table, in the
+    /// table's order; the error names the first one that is invalid.
     pub fn validate(&self) -> Result<()> {
-        let finite = |name: &'static str, x: f64| {
-            if x.is_finite() {
-                Ok(())
-            } else {
-                Err(Error::param(
-                    name,
-                    format!("must be a finite number, got {x}"),
-                ))
-            }
+        let related = params::Related {
+            dt: self.dt,
+            v_reset: self.v_reset,
         };
-        finite("dt", self.dt)?;
-        finite("t_max", self.t_max)?;
-        finite("tau_m", self.tau_m)?;
-        finite("v_reset", self.v_reset)?;
-        finite("v_thresh", self.v_thresh)?;
-        finite("r", self.r)?;
-        finite("t_ref", self.t_ref)?;
-        if let Some(v_rest) = self.v_rest {
-            finite("v_rest", v_rest)?;
-        }
-        if self.dt <= 0.0 {
-            return Err(Error::param(
-                "dt",
-                format!("must be > 0 ms, got {}", self.dt),
-            ));
-        }
-        if self.t_max > MAX_TIME_MS {
-            return Err(Error::param(
-                "t_max",
-                format!("must be at most {MAX_TIME_MS:e} ms, got {}", self.t_max),
-            ));
-        }
-        if self.t_max < self.dt {
-            return Err(Error::param(
-                "t_max",
-                format!("must be at least dt ({} ms), got {}", self.dt, self.t_max),
-            ));
-        }
-        if self.tau_m <= 0.0 {
-            return Err(Error::param(
-                "tau_m",
-                format!("must be > 0 ms, got {}", self.tau_m),
-            ));
-        }
-        if self.v_thresh <= self.v_reset {
-            return Err(Error::param(
-                "v_thresh",
-                format!(
-                    "must be above v_reset ({} mV), got {}",
-                    self.v_reset, self.v_thresh
-                ),
-            ));
-        }
-        if self.t_ref < 0.0 {
-            return Err(Error::param(
-                "t_ref",
-                format!("must be >= 0 ms, got {}", self.t_ref),
-            ));
-        }
-        self.refractory_steps()?;
-        let steps = self.t_max / self.dt;
-        if steps > 1e12 {
-            return Err(Error::param(
-                "t_max",
-                format!("t_max / dt = {steps:.3e} steps is more than lifsim will run"),
-            ));
+        for spec in params::PARAMETERS {
+            if let Some(x) = self.get(spec.name) {
+                spec.validate(x, &related)
+                    .map_err(|message| Error::param(spec.name, message))?;
+            }
         }
         Ok(())
     }
 
+    /// The value of the parameter called `name` as the run uses it (`v_rest`
+    /// resolved to `v_reset` when unset); `None` for a name that is not a
+    /// field (the table's [`params::Kind::Number`] parameters are).
+    pub fn get(&self, name: &str) -> Option<f64> {
+        Some(match name {
+            "dt" => self.dt,
+            "t_max" => self.t_max,
+            "tau_m" => self.tau_m,
+            "v_reset" => self.v_reset,
+            "v_thresh" => self.v_thresh,
+            "r" => self.r,
+            "v_rest" => self.v_rest(),
+            "t_ref" => self.t_ref,
+            _ => return None,
+        })
+    }
+
+    /// Sets the parameter called `name` to `x`; `false` (and nothing set) for
+    /// a name that is not a field.
+    pub fn set(&mut self, name: &str, x: f64) -> bool {
+        let field = match name {
+            "dt" => &mut self.dt,
+            "t_max" => &mut self.t_max,
+            "tau_m" => &mut self.tau_m,
+            "v_reset" => &mut self.v_reset,
+            "v_thresh" => &mut self.v_thresh,
+            "r" => &mut self.r,
+            "v_rest" => {
+                self.v_rest = Some(x);
+                return true;
+            }
+            "t_ref" => &mut self.t_ref,
+            _ => return false,
+        };
+        *field = x;
+        true
+    }
+
     /// The number of steps the seed runs: `len(numpy.arange(0, t_max, dt)) - 1`,
-    /// where NumPy computes the length as `ceil(t_max / dt)` in float64.
+    /// where NumPy computes the length as `ceil(t_max / dt)` in float64 (the
+    /// first element is the initial state). Network files round instead; see
+    /// [`crate::params`], "Step counts".
     pub fn steps(&self) -> usize {
-        ((self.t_max / self.dt).ceil() as usize).saturating_sub(1)
+        params::seed_steps(self.t_max, self.dt)
     }
 
     /// The resting potential actually used: `v_rest`, or `v_reset` when unset.
@@ -147,26 +135,9 @@ impl LifParams {
     }
 
     /// The refractory period in whole steps; `t_ref` must be a multiple of `dt`
-    /// (as NEST requires of its resolution).
+    /// (as NEST requires of its resolution): [`params::refractory_steps`].
     pub fn refractory_steps(&self) -> Result<u32> {
-        let ratio = self.t_ref / self.dt;
-        let steps = ratio.round();
-        if (ratio - steps).abs() > 1e-6 * ratio.max(1.0) {
-            return Err(Error::param(
-                "t_ref",
-                format!(
-                    "must be a multiple of dt ({} ms), got {}",
-                    self.dt, self.t_ref
-                ),
-            ));
-        }
-        if steps > u32::MAX as f64 {
-            return Err(Error::param(
-                "t_ref",
-                format!("{} ms is too long", self.t_ref),
-            ));
-        }
-        Ok(steps as u32)
+        params::refractory_steps(self.t_ref, self.dt).map_err(|m| Error::param("t_ref", m))
     }
 
     /// Simulated time covered by the recorded steps (ms): `steps * dt`.
@@ -389,6 +360,32 @@ mod tests {
             );
         }
         assert!(LifParams::default().validate().is_ok());
+    }
+
+    /// `r > 0`, as network files have always required.
+    #[test]
+    fn r_must_be_positive() {
+        for r in [0.0, -1.0] {
+            let err = with(|p| p.r = r).validate().unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!("invalid parameter r: must be > 0 MOhm, got {r}")
+            );
+        }
+    }
+
+    #[test]
+    fn parameters_are_read_and_set_by_name() {
+        let mut p = LifParams::default();
+        for spec in crate::params::PARAMETERS {
+            let numeric = spec.kind == crate::params::Kind::Number;
+            assert_eq!(p.get(spec.name).is_some(), numeric, "{}", spec.name);
+            assert_eq!(p.set(spec.name, 7.5), numeric, "{}", spec.name);
+            if numeric {
+                assert_eq!(p.get(spec.name), Some(7.5), "{}", spec.name);
+            }
+        }
+        assert_eq!(p.v_rest, Some(7.5));
     }
 
     #[test]

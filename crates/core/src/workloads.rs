@@ -4,6 +4,7 @@ use crate::error::{Error, Result};
 use crate::inputs::{ExternalCurrent, InitialVoltage};
 use crate::model::LifParams;
 use crate::network::WeightSpec;
+use crate::params::{self, Kind};
 
 /// The seed used for every generated part of the built-in workloads.
 pub const WORKLOAD_SEED: u64 = 1;
@@ -23,6 +24,35 @@ pub struct Workload {
     pub i_ext: ExternalCurrent,
     /// Initial voltages.
     pub v0: InitialVoltage,
+}
+
+impl Workload {
+    /// The workload's `params.json` (what `lifsim workload` writes beside
+    /// `weights.npy` and `v0.npy`): its name, description, `n`, `steps`, and
+    /// every parameter of the table ([`crate::params`]) that is a number
+    /// ([`Kind::Number`], `v_rest` resolved) or one per neuron (`i_ext`, a
+    /// number or a list).
+    pub fn params_json(&self) -> Result<serde_json::Value> {
+        let mut json = serde_json::Map::new();
+        json.insert("name".into(), self.name.into());
+        json.insert("description".into(), self.description.into());
+        json.insert("n".into(), self.weights.n.into());
+        json.insert("steps".into(), self.params.steps().into());
+        for spec in params::PARAMETERS {
+            let value = match spec.kind {
+                Kind::Number => self.params.get(spec.name).map(serde_json::Value::from),
+                Kind::PerNeuron if spec.name == "i_ext" => Some(
+                    serde_json::to_value(&self.i_ext)
+                        .map_err(|e| Error::param("i_ext", e.to_string()))?,
+                ),
+                _ => None,
+            };
+            if let Some(v) = value {
+                json.insert(spec.name.into(), v);
+            }
+        }
+        Ok(serde_json::Value::Object(json))
+    }
 }
 
 /// Names of the built-in workloads.
@@ -80,5 +110,51 @@ pub fn by_name(name: &str) -> Result<Workload> {
                 NAMES.join(", ")
             ),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{DefaultValue, PARAMETERS};
+
+    /// `params.json` holds every number and per-neuron parameter of the table;
+    /// the `seed` workload's are the table's defaults.
+    #[test]
+    fn params_json_holds_the_tables_parameters() {
+        let json = seed().params_json().unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want: Vec<&str> = PARAMETERS
+            .iter()
+            .filter(|s| matches!(s.kind, Kind::Number | Kind::PerNeuron))
+            .map(|s| s.name)
+            .chain(["name", "description", "n", "steps"])
+            .collect();
+        want.sort_unstable();
+        let mut keys = keys.clone();
+        keys.sort_unstable();
+        assert_eq!(keys, want);
+        for spec in PARAMETERS
+            .iter()
+            .filter(|s| matches!(s.kind, Kind::Number | Kind::PerNeuron))
+        {
+            let want = match spec.default {
+                DefaultValue::Number(x) => x,
+                DefaultValue::Unset("v_reset") => params::V_RESET.default.number(),
+                other => panic!("{}: {other:?}", spec.name),
+            };
+            assert_eq!(json[spec.name].as_f64(), Some(want), "{}", spec.name);
+        }
+        assert_eq!(
+            (json["n"].as_u64(), json["steps"].as_u64()),
+            (Some(1000), Some(9999))
+        );
+        let active = seed_active().params_json().unwrap();
+        assert_eq!(active["i_ext"].as_f64(), Some(20.0));
     }
 }

@@ -21,15 +21,8 @@ pub fn workload(args: &WorkloadArgs) -> Result<()> {
     )?;
     let v0 = w.v0.voltages(n, &w.params)?;
     save_npy(&args.out.join("v0.npy"), &v0, &[n], false)?;
-    // A number, or one value per neuron.
-    let i_ext = serde_json::to_value(&w.i_ext)?;
-    let p = &w.params;
-    let params = serde_json::json!({
-        "name": w.name, "description": w.description,
-        "dt": p.dt, "t_max": p.t_max, "tau_m": p.tau_m, "v_reset": p.v_reset,
-        "v_thresh": p.v_thresh, "r": p.r, "v_rest": p.v_rest(), "i_ext": i_ext,
-        "t_ref": p.t_ref, "steps": p.steps(), "n": n,
-    });
+    // Every number and per-neuron parameter of the table (lifsim_core::params).
+    let params = w.params_json()?;
     let json = serde_json::to_string_pretty(&params)?;
     write_bytes(&args.out.join("params.json"), (json + "\n").as_bytes())?;
     println!(

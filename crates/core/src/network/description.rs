@@ -871,6 +871,13 @@ fn steps_of(t: f64, dt: f64, name: &'static str, place: &str) -> Result<u64> {
 }
 
 fn population(p: RawPopulation, dt: f64, text: &str) -> Result<Population> {
+    use crate::params;
+    // The seed's defaults, from the parameter table.
+    const TAU_M: f64 = params::TAU_M.default.number();
+    const V_RESET: f64 = params::V_RESET.default.number();
+    const V_THRESH: f64 = params::V_THRESH.default.number();
+    const R: f64 = params::R.default.number();
+    const T_REF: f64 = params::T_REF.default.number();
     check_name(&p.name)?;
     let place = format!("population {:?}", p.name);
     let place = place.as_str();
@@ -879,37 +886,35 @@ fn population(p: RawPopulation, dt: f64, text: &str) -> Result<Population> {
     if p.size == 0 {
         return bad("size", place, "must be at least 1");
     }
-    let v_reset = finite("v_reset", place, p.v_reset.unwrap_or(-65.0))?;
+    let v_reset = finite("v_reset", place, p.v_reset.unwrap_or(V_RESET))?;
     let pop = Population {
-        tau_m: finite("tau_m", place, p.tau_m.unwrap_or(20.0))?,
+        tau_m: finite("tau_m", place, p.tau_m.unwrap_or(TAU_M))?,
         v_rest: finite("v_rest", place, p.v_rest.unwrap_or(v_reset))?,
         v_reset,
-        v_thresh: finite("v_thresh", place, p.v_thresh.unwrap_or(-50.0))?,
-        r: finite("r", place, p.r.unwrap_or(1.0))?,
-        t_ref: finite("t_ref", place, p.t_ref.unwrap_or(0.0))?,
+        v_thresh: finite("v_thresh", place, p.v_thresh.unwrap_or(V_THRESH))?,
+        r: finite("r", place, p.r.unwrap_or(R))?,
+        t_ref: finite("t_ref", place, p.t_ref.unwrap_or(T_REF))?,
         i_ext: i_ext.unwrap_or_default(),
         v0: v0.unwrap_or(Value::Constant(v_reset)),
         model: model_of(p.model.as_deref(), p.integration.as_deref(), place)?,
         name: p.name,
         size: p.size,
     };
-    if pop.tau_m <= 0.0 {
-        return bad("tau_m", place, format!("must be > 0 ms, got {}", pop.tau_m));
+    // The seed's checks, from the parameter table (crate::params).
+    let related = params::Related {
+        dt,
+        v_reset: pop.v_reset,
+    };
+    for (spec, x) in [
+        (params::TAU_M, pop.tau_m),
+        (params::R, pop.r),
+        (params::V_THRESH, pop.v_thresh),
+        (params::T_REF, pop.t_ref),
+    ] {
+        if let Err(message) = spec.validate(x, &related) {
+            return bad(spec.name, place, message);
+        }
     }
-    if pop.r <= 0.0 {
-        return bad("r", place, format!("must be > 0 MOhm, got {}", pop.r));
-    }
-    if pop.v_thresh <= pop.v_reset {
-        return bad(
-            "v_thresh",
-            place,
-            format!(
-                "must be above v_reset ({} mV), got {}",
-                pop.v_reset, pop.v_thresh
-            ),
-        );
-    }
-    steps_of(pop.t_ref, dt, "t_ref", place)?;
     pop.i_ext
         .validate("i_ext")
         .map_err(|e| within("i_ext", place, e))?;
