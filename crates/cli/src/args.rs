@@ -6,12 +6,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use lifsim_core::io::load_vector;
+use lifsim_core::io::spikes::OutputFormat;
+use lifsim_core::params::{self, Front};
 use lifsim_core::workloads::{self, Workload};
 use lifsim_core::{
     DenseWeights, Dtype, ExternalCurrent, InitialVoltage, LifParams, RecordMode, RunSpec,
     WeightSpec,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// lifsim: fast, bit-exact simulation of leaky integrate-and-fire networks.
 #[derive(Parser, Debug)]
@@ -66,57 +68,70 @@ pub enum Command {
     Resume(ResumeArgs),
 }
 
-/// The model flags shared by `run` and `bench`, named after the seed's parameters.
+/// The model flags shared by `run` and `bench`, named after the seed's
+/// parameters. Each is a parameter of the table in `lifsim_core::params`,
+/// whose help line (unit and default) `lifsim run --help` shows; the tests
+/// below check that every flag of the table is here, and only those.
 #[derive(Args, Debug, Default)]
 pub struct ModelArgs {
-    /// Weight matrix W (N x N .npy, float32/float64, C or Fortran order); W[i, j]
-    /// is the weight from j onto i [default: the workload's generated network]
-    #[arg(long, value_name = "FILE.npy")]
+    /// The weight matrix file (`weights`).
+    #[arg(long, help = params::WEIGHTS.cli_help(), value_name = params::WEIGHTS.value_name)]
     pub weights: Option<PathBuf>,
-    /// Built-in network and inputs when no --weights is given: seed, seed-active
-    #[arg(long, value_name = "NAME", default_value = "seed")]
+    /// The built-in workload (`workload`).
+    #[arg(
+        long,
+        help = params::WORKLOAD.cli_help(),
+        value_name = params::WORKLOAD.value_name,
+        default_value = params::WORKLOAD.default.word(),
+        hide_default_value = true
+    )]
     pub workload: String,
     /// TOML file with any of the parameters below (flags take precedence)
     #[arg(long, value_name = "FILE.toml")]
     pub config: Option<PathBuf>,
-    /// Time step, ms [default: 0.01]
-    #[arg(long, allow_negative_numbers = true)]
+    /// The time step (`dt`).
+    #[arg(long, allow_negative_numbers = true, help = params::DT.cli_help())]
     pub dt: Option<f64>,
-    /// Simulated time, ms; the run has len(arange(0, t_max, dt)) - 1 steps [default: 100]
-    #[arg(long, allow_negative_numbers = true)]
+    /// The simulated time (`t_max`).
+    #[arg(long, allow_negative_numbers = true, help = params::T_MAX.cli_help())]
     pub t_max: Option<f64>,
-    /// Membrane time constant, ms [default: 20]
-    #[arg(long, allow_negative_numbers = true)]
+    /// The membrane time constant (`tau_m`).
+    #[arg(long, allow_negative_numbers = true, help = params::TAU_M.cli_help())]
     pub tau_m: Option<f64>,
-    /// Reset (and default initial) potential, mV [default: -65]
-    #[arg(long, allow_negative_numbers = true)]
+    /// The reset potential (`v_reset`).
+    #[arg(long, allow_negative_numbers = true, help = params::V_RESET.cli_help())]
     pub v_reset: Option<f64>,
-    /// Spike threshold, mV [default: -50]
-    #[arg(long, allow_negative_numbers = true)]
+    /// The spike threshold (`v_thresh`).
+    #[arg(long, allow_negative_numbers = true, help = params::V_THRESH.cli_help())]
     pub v_thresh: Option<f64>,
-    /// Membrane resistance, MOhm [default: 1]
-    #[arg(long, allow_negative_numbers = true)]
+    /// The membrane resistance (`r`).
+    #[arg(long, allow_negative_numbers = true, help = params::R.cli_help())]
     pub r: Option<f64>,
-    /// Resting potential, mV [default: v_reset]
-    #[arg(long, allow_negative_numbers = true)]
+    /// The resting potential (`v_rest`).
+    #[arg(long, allow_negative_numbers = true, help = params::V_REST.cli_help())]
     pub v_rest: Option<f64>,
-    /// External current: a number for every neuron, or FILE.npy with one value per neuron [default: 0]
-    #[arg(long, allow_negative_numbers = true, value_name = "NUMBER|FILE.npy")]
+    /// The external current, a number or an .npy file (`i_ext`).
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        help = params::I_EXT.cli_help(),
+        value_name = params::I_EXT.value_name
+    )]
     pub i_ext: Option<String>,
-    /// Initial voltages: reset, uniform (in [v_reset, v_thresh), from --seed) or FILE.npy [default: reset]
-    #[arg(long, value_name = "reset|uniform|FILE.npy")]
+    /// The initial voltages (`v0`).
+    #[arg(long, help = params::V0.cli_help(), value_name = params::V0.value_name)]
     pub v0: Option<String>,
-    /// Refractory period after the spike step, ms, a multiple of dt [default: 0]
-    #[arg(long, allow_negative_numbers = true)]
+    /// The refractory period (`t_ref`).
+    #[arg(long, allow_negative_numbers = true, help = params::T_REF.cli_help())]
     pub t_ref: Option<f64>,
-    /// Seed for --v0 uniform [default: 1]
-    #[arg(long)]
+    /// The seed (`seed`).
+    #[arg(long, help = params::SEED.cli_help())]
     pub seed: Option<u64>,
-    /// Floating-point type: float64 (NumPy's) or float32 (JAX's) [default: float64]
-    #[arg(long, value_name = "float64|float32")]
+    /// The floating-point type (`dtype`).
+    #[arg(long, help = params::DTYPE.cli_help(), value_name = params::DTYPE.value_name)]
     pub dtype: Option<String>,
-    /// Threads for one simulation's step [default: 1 below 5000 neurons, all cores above]
-    #[arg(long)]
+    /// Threads for one simulation (`threads`).
+    #[arg(long, help = params::THREADS.cli_help())]
     pub threads: Option<usize>,
 }
 
@@ -134,7 +149,7 @@ pub struct RunArgs {
     /// times, ids), sonata (SONATA spike report .h5; built with --features sonata) or, for
     /// network files, counts (.npy of spikes per neuron)
     /// [default: dense for the seed model, the network file's record.spikes (events) otherwise]
-    #[arg(long, value_name = "dense|events|sonata|counts")]
+    #[arg(long, value_name = OutputFormat::CHOICES)]
     pub format: Option<String>,
     /// Output file [default: spikes.npy for dense, spikes.npz for events, counts.npy for counts]
     #[arg(long, value_name = "FILE")]
@@ -180,7 +195,7 @@ pub struct BenchArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// Timed runs (the seed's num_simulations) [default: 3]
-    #[arg(long)]
+    #[arg(long, help = format!("Timed runs (the seed's num_simulations) [default: {}]", params::NUM_SIMULATIONS.default))]
     pub runs: Option<usize>,
     /// Untimed warm-up runs before the timed ones
     #[arg(long, default_value_t = 1)]
@@ -311,8 +326,9 @@ pub struct WorkloadArgs {
     pub out: PathBuf,
 }
 
-/// The TOML config file: the seed's `lif_hparams` and the generalisations.
-#[derive(Deserialize, Debug, Default)]
+/// The TOML config file: the seed's `lif_hparams` and the generalisations,
+/// one key per parameter of the table marked `Front::Config` (a test checks).
+#[derive(Deserialize, Serialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     weights: Option<PathBuf>,
@@ -369,6 +385,58 @@ impl Resolved {
 }
 
 impl ModelArgs {
+    /// The parameters given as flags, by their names in the parameter table,
+    /// in its order (`--workload` counts when it names another workload).
+    pub fn given(&self) -> Vec<&'static str> {
+        let set = [
+            ("weights", self.weights.is_some()),
+            ("workload", self.workload != params::WORKLOAD.default.word()),
+            ("dt", self.dt.is_some()),
+            ("t_max", self.t_max.is_some()),
+            ("tau_m", self.tau_m.is_some()),
+            ("v_reset", self.v_reset.is_some()),
+            ("v_thresh", self.v_thresh.is_some()),
+            ("r", self.r.is_some()),
+            ("v_rest", self.v_rest.is_some()),
+            ("i_ext", self.i_ext.is_some()),
+            ("v0", self.v0.is_some()),
+            ("t_ref", self.t_ref.is_some()),
+            ("seed", self.seed.is_some()),
+            ("dtype", self.dtype.is_some()),
+            ("threads", self.threads.is_some()),
+        ];
+        set.into_iter()
+            .filter(|(_, given)| *given)
+            .map(|(name, _)| name)
+            .collect()
+    }
+
+    /// Refuses the seed model's flags with a network file, which sets its
+    /// parameters itself: `--config` and every flag of the parameter table
+    /// not marked `Front::NetworkFlag`.
+    pub fn check_for_network_file(&self) -> Result<()> {
+        let refused = self
+            .given()
+            .into_iter()
+            .filter_map(params::spec)
+            .find(|s| !s.takes(Front::NetworkFlag));
+        let flag = match (&self.config, refused) {
+            (Some(_), _) => "--config".to_string(),
+            (None, Some(spec)) => spec.flag(),
+            (None, None) => return Ok(()),
+        };
+        let apply: Vec<String> = params::PARAMETERS
+            .iter()
+            .filter(|s| s.takes(Front::NetworkFlag))
+            .map(|s| s.flag())
+            .collect();
+        let apply = match apply.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => apply.join(""),
+        };
+        bail!("{flag} is a flag of the seed model; a network file sets its parameters itself (only {apply} apply)");
+    }
+
     /// Merges workload defaults, then the config file, then flags.
     pub fn resolve(&self, record: RecordMode) -> Result<Resolved> {
         let workload: Workload = workloads::by_name(&self.workload)?;
@@ -405,7 +473,7 @@ impl ModelArgs {
         let seed = self
             .seed
             .or(config.seed)
-            .unwrap_or(workloads::WORKLOAD_SEED);
+            .unwrap_or(params::SEED.default.count());
         let n = match &weights {
             WeightSource::File(f) => DenseWeights::<f64>::peek_n(f)?,
             WeightSource::Generated(w) => w.n,
@@ -463,10 +531,10 @@ impl ModelArgs {
             }
         };
         let dtype_name = self.dtype.clone().or(config.dtype.clone());
-        let dtype = match dtype_name {
-            Some(d) => d.parse()?,
-            None => Dtype::Float64,
-        };
+        let dtype: Dtype = dtype_name
+            .as_deref()
+            .unwrap_or(params::DTYPE.default.word())
+            .parse()?;
         Ok(Resolved {
             label,
             weights,
@@ -497,10 +565,306 @@ fn read_config(path: &Path) -> Result<ConfigFile> {
     })
 }
 
-/// Checks a string names a record mode / format.
+/// Checks a string names a record mode (`bench --record`); the error lists them.
 pub fn record_mode(name: &str, flag: &'static str) -> Result<RecordMode> {
     match name.parse::<RecordMode>() {
         Ok(m) => Ok(m),
-        Err(_) => bail!("invalid value {name:?} for {flag}"),
+        Err(_) => {
+            let modes = [RecordMode::Dense, RecordMode::Events, RecordMode::Counts];
+            let formats = modes.map(OutputFormat::of_record);
+            bail!(
+                "invalid value {name:?} for {flag}: choose {}",
+                OutputFormat::list(&formats)
+            )
+        }
+    }
+}
+
+/// The `--format` called `name` among `allowed` (the seed's run writes
+/// spike trains only); the error lists them.
+pub fn output_format(name: &str, allowed: &[OutputFormat]) -> Result<OutputFormat> {
+    match name.parse::<OutputFormat>() {
+        Ok(f) if allowed.contains(&f) => Ok(f),
+        _ => bail!(
+            "invalid value {name:?} for --format: choose {}",
+            OutputFormat::list(allowed)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The CLI against the parameter table (`lifsim_core::params`): its flags,
+    //! their help and defaults, the config file's keys, the flags refused with
+    //! network files, and every parameter reaching the run from a flag and
+    //! from a config file.
+
+    use super::*;
+    use clap::CommandFactory;
+    use lifsim_core::params::{Kind, ParamSpec, PARAMETERS};
+
+    fn takes(front: Front) -> Vec<&'static str> {
+        PARAMETERS
+            .iter()
+            .filter(|s| s.takes(front))
+            .map(|s| s.name)
+            .collect()
+    }
+
+    fn parse(args: &[&str]) -> ModelArgs {
+        let argv = ["lifsim", "run"].iter().chain(args);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Run(r) => r.model,
+            _ => unreachable!(),
+        }
+    }
+
+    /// A valid value of each flag of the table, for the parser.
+    fn sample(spec: &ParamSpec) -> &'static str {
+        match spec.name {
+            "weights" => "w.npy",
+            "workload" => "seed-active",
+            "v0" => "uniform",
+            "dtype" => "float32",
+            _ => "1",
+        }
+    }
+
+    /// `run` and `bench` have one flag per parameter of the table marked
+    /// `Front::Flag` (and `--config`), with the table's help line, default
+    /// and placeholder.
+    #[test]
+    fn the_model_flags_are_the_tables() {
+        let model = ModelArgs::augment_args(clap::Command::new("model"));
+        let mut ids: Vec<&str> = model.get_arguments().map(|a| a.get_id().as_str()).collect();
+        ids.retain(|id| *id != "config");
+        assert_eq!(ids, takes(Front::Flag));
+        let cli = Cli::command();
+        for command in ["run", "bench"] {
+            let command = cli.find_subcommand(command).unwrap();
+            for spec in PARAMETERS.iter().filter(|s| s.takes(Front::Flag)) {
+                let arg = command
+                    .get_arguments()
+                    .find(|a| a.get_id() == spec.name)
+                    .unwrap_or_else(|| panic!("no flag {}", spec.flag()));
+                assert_eq!(format!("--{}", arg.get_long().unwrap()), spec.flag());
+                assert_eq!(
+                    arg.get_help().unwrap().to_string(),
+                    spec.cli_help(),
+                    "{}",
+                    spec.name
+                );
+                assert!(arg.get_long_help().is_none(), "{}", spec.name);
+                let value_name = arg.get_value_names().map(|v| v[0].to_string());
+                match spec.value_name {
+                    Some(v) => assert_eq!(value_name.as_deref(), Some(v), "{}", spec.name),
+                    // clap's own: the name in capitals (`--t-max <T_MAX>`).
+                    None => assert_eq!(value_name, Some(spec.name.to_uppercase()), "{}", spec.name),
+                }
+                // No clap default: a flag left out falls back to the config
+                // file, then the workload, then the table (shown in the help).
+                let defaults: Vec<String> = arg
+                    .get_default_values()
+                    .iter()
+                    .map(|d| d.to_string_lossy().into_owned())
+                    .collect();
+                match spec.default {
+                    params::DefaultValue::Word(w) if spec.name == "workload" => {
+                        assert_eq!(defaults, [w])
+                    }
+                    _ => assert!(defaults.is_empty(), "{}", spec.name),
+                }
+            }
+        }
+        let bench = cli.find_subcommand("bench").unwrap();
+        let runs = bench
+            .get_arguments()
+            .find(|a| a.get_id() == "runs")
+            .unwrap();
+        assert!(runs
+            .get_help()
+            .unwrap()
+            .to_string()
+            .ends_with(&format!("[default: {}]", params::NUM_SIMULATIONS.default)));
+        let run = cli.find_subcommand("run").unwrap();
+        let format = run
+            .get_arguments()
+            .find(|a| a.get_id() == "format")
+            .unwrap();
+        assert_eq!(format.get_value_names().unwrap()[0], OutputFormat::CHOICES);
+    }
+
+    /// A config file's keys are the parameters marked `Front::Config`, and
+    /// the README lists them.
+    #[test]
+    fn config_keys_are_the_tables() {
+        let json = serde_json::to_value(ConfigFile::default()).unwrap();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want = takes(Front::Config);
+        keys.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(keys, want);
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+                .unwrap();
+        let start = readme
+            .find("A config file takes the same names as the flags (")
+            .expect("the README's config paragraph");
+        let list = &readme[start..][..readme[start..].find(')').unwrap()];
+        let mut listed: Vec<&str> = list.split('`').skip(1).step_by(2).collect();
+        listed.sort_unstable();
+        assert_eq!(listed, want, "README.md's config-file paragraph");
+    }
+
+    /// Every flag of the table is seen as given, and refused with a network
+    /// file unless it is marked `Front::NetworkFlag`.
+    #[test]
+    fn flags_given_are_named_and_refused_with_network_files() {
+        assert_eq!(parse(&[]).given(), Vec::<&str>::new());
+        assert!(parse(&[]).check_for_network_file().is_ok());
+        for spec in PARAMETERS.iter().filter(|s| s.takes(Front::Flag)) {
+            let flag = spec.flag();
+            let m = parse(&[&flag, sample(spec)]);
+            assert_eq!(m.given(), [spec.name]);
+            match m.check_for_network_file() {
+                Ok(()) => assert!(spec.takes(Front::NetworkFlag), "{flag} is not refused"),
+                Err(e) => {
+                    assert!(!spec.takes(Front::NetworkFlag), "{flag}: {e}");
+                    assert_eq!(e.to_string(), format!("{flag} is a flag of the seed model; a network file sets its parameters itself (only --seed, --dtype and --threads apply)"));
+                }
+            }
+        }
+        let e = parse(&["--config", "c.toml"])
+            .check_for_network_file()
+            .unwrap_err();
+        assert!(e
+            .to_string()
+            .starts_with("--config is a flag of the seed model"));
+    }
+
+    /// With nothing given, the run takes the table's defaults.
+    #[test]
+    fn defaults_are_the_tables() {
+        let r = parse(&[]).resolve(RecordMode::Counts).unwrap();
+        for spec in PARAMETERS.iter().filter(|s| s.kind == Kind::Number) {
+            let got = r.spec.params.get(spec.name).unwrap();
+            let want = match spec.default {
+                params::DefaultValue::Number(x) => x,
+                _ => r.spec.params.v_reset,
+            };
+            assert_eq!(got, want, "{}", spec.name);
+        }
+        assert_eq!(r.spec.params, LifParams::default());
+        assert_eq!(r.dtype.name(), params::DTYPE.default.word());
+        assert_eq!(
+            r.spec.i_ext,
+            ExternalCurrent::Constant(params::I_EXT.default.number())
+        );
+        assert_eq!(r.spec.v0, InitialVoltage::Reset);
+        assert_eq!(r.spec.options.threads, None);
+        assert_eq!(r.label, params::WORKLOAD.default.word());
+        let uniform = parse(&["--v0", "uniform"])
+            .resolve(RecordMode::Counts)
+            .unwrap();
+        assert_eq!(
+            uniform.spec.v0,
+            InitialVoltage::Uniform {
+                seed: params::SEED.default.count()
+            }
+        );
+    }
+
+    /// Every parameter of the table reaches the run from its flag and from a
+    /// config file, wherever the table says it can be given.
+    #[test]
+    fn every_parameter_reaches_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = dir.path().join("w.npy");
+        lifsim_core::io::save_npy(&w, &[0.0f64; 9], &[3, 3], true).unwrap();
+        let w = w.to_str().unwrap().to_string();
+        type Expect = fn(&Resolved) -> bool;
+        // (name, value on the command line, value in TOML, other flags, what the run gets)
+        let cases: Vec<(&str, &str, String, &[&str], Expect)> = vec![
+            ("weights", &w, format!("{w:?}"), &[], |r| {
+                matches!(&r.weights, WeightSource::File(f) if f.ends_with("w.npy")) && r.n == 3
+            }),
+            ("workload", "seed-active", String::new(), &[], |r| {
+                r.label == "seed-active"
+            }),
+            ("dt", "0.02", "0.02".into(), &[], |r| {
+                r.spec.params.dt == 0.02
+            }),
+            ("t_max", "50", "50.0".into(), &[], |r| {
+                r.spec.params.t_max == 50.0
+            }),
+            ("tau_m", "10", "10.0".into(), &[], |r| {
+                r.spec.params.tau_m == 10.0
+            }),
+            ("v_reset", "-70", "-70.0".into(), &[], |r| {
+                r.spec.params.v_reset == -70.0
+            }),
+            ("v_thresh", "-40", "-40.0".into(), &[], |r| {
+                r.spec.params.v_thresh == -40.0
+            }),
+            ("r", "2", "2.0".into(), &[], |r| r.spec.params.r == 2.0),
+            ("v_rest", "-60", "-60.0".into(), &[], |r| {
+                r.spec.params.v_rest == Some(-60.0)
+            }),
+            ("i_ext", "5", "5.0".into(), &[], |r| {
+                r.spec.i_ext == ExternalCurrent::Constant(5.0)
+            }),
+            ("v0", "uniform", "\"uniform\"".into(), &[], |r| {
+                r.spec.v0 == InitialVoltage::Uniform { seed: 1 }
+            }),
+            ("t_ref", "0.5", "0.5".into(), &[], |r| {
+                r.spec.params.t_ref == 0.5
+            }),
+            ("seed", "7", "7".into(), &["--v0", "uniform"], |r| {
+                r.spec.v0 == InitialVoltage::Uniform { seed: 7 }
+            }),
+            ("dtype", "float32", "\"float32\"".into(), &[], |r| {
+                r.dtype == Dtype::Float32
+            }),
+            ("threads", "2", String::new(), &[], |r| {
+                r.spec.options.threads == Some(2)
+            }),
+            ("num_simulations", "", "5".into(), &[], |r| {
+                r.num_simulations == Some(5)
+            }),
+        ];
+        let mut names: Vec<&str> = cases.iter().map(|c| c.0).collect();
+        let mut want: Vec<&str> = PARAMETERS
+            .iter()
+            .filter(|s| s.takes(Front::Flag) || s.takes(Front::Config))
+            .map(|s| s.name)
+            .collect();
+        names.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(names, want, "every parameter of the CLI needs a case here");
+        for (name, flag_value, toml_value, extra, expect) in cases {
+            let spec = params::spec(name).unwrap();
+            if spec.takes(Front::Flag) {
+                let flag = spec.flag();
+                let mut args = vec![flag.as_str(), flag_value];
+                args.extend_from_slice(extra);
+                let r = parse(&args).resolve(RecordMode::Counts).unwrap();
+                assert!(expect(&r), "{flag} {flag_value}");
+                let base = parse(extra).resolve(RecordMode::Counts).unwrap();
+                assert!(!expect(&base), "{name}: the case's value is the default");
+            }
+            if spec.takes(Front::Config) {
+                let conf = dir.path().join(format!("{name}.toml"));
+                std::fs::write(&conf, format!("{name} = {toml_value}\n")).unwrap();
+                let mut args = vec!["--config", conf.to_str().unwrap()];
+                args.extend_from_slice(extra);
+                let r = parse(&args).resolve(RecordMode::Counts).unwrap();
+                assert!(expect(&r), "config {name} = {toml_value}");
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! `lifsim.SimulationResult`: the core's [`SpikeRecord`] as NumPy arrays.
 
+use lifsim_core::io::spikes::OutputFormat;
 use lifsim_core::{Dtype, RecordMode, RunOutput};
 use numpy::{PyArray1, PyArray2};
 use pyo3::exceptions::PyAttributeError;
@@ -87,11 +88,8 @@ impl SimulationResult {
             steps,
             dt: rec.dt,
             duration,
-            record: match mode {
-                RecordMode::Dense => "dense",
-                RecordMode::Events => "events",
-                RecordMode::Counts => "counts",
-            },
+            // A record mode is named by its output format (the one list of names).
+            record: OutputFormat::of_record(mode).name(),
             dtype: dtype.name(),
             wall_time: output.wall.as_secs_f64(),
         })

@@ -48,7 +48,10 @@ pub struct BenchResult {
 /// Runs `lifsim bench`.
 pub fn bench(args: &BenchArgs) -> Result<()> {
     let resolved = args.model.resolve(record_mode(&args.record, "--record")?)?;
-    let runs = args.runs.or(resolved.num_simulations).unwrap_or(3);
+    let runs = args
+        .runs
+        .or(resolved.num_simulations)
+        .unwrap_or(lifsim_core::params::NUM_SIMULATIONS.default.count() as usize);
     anyhow::ensure!(
         runs >= 1,
         "invalid value 0 for --runs: at least one run is needed"

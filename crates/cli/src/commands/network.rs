@@ -21,7 +21,7 @@ use lifsim_core::{
 use serde::Serialize;
 
 use super::run::{checkpoint_plan, run_checkpointed, Resume};
-use crate::args::{record_mode, RunArgs};
+use crate::args::{output_format, RunArgs};
 use crate::progress::ProgressReporter;
 
 /// One population's activity.
@@ -81,7 +81,9 @@ pub struct NetworkReport {
 /// Runs a network file.
 pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Result<()> {
     let start = Instant::now();
-    refuse_seed_flags(args)?;
+    // The seed model's flags have no meaning for a network file: refuse them
+    // rather than ignore them.
+    args.model.check_for_network_file()?;
     let mut desc = NetworkDescription::load(path)?;
     if let Some(seed) = args.model.seed {
         desc.seed = seed;
@@ -89,28 +91,18 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
     if let Some(d) = &args.model.dtype {
         desc.dtype = d.parse()?;
     }
-    let mode = match args.format.as_deref() {
-        Some("sonata") => RecordMode::Events,
-        Some(f) => record_mode(f, "--format")?,
-        None => desc.record,
+    let chosen = match args.format.as_deref() {
+        Some(f) => output_format(f, &OutputFormat::ALL)?,
+        None => OutputFormat::of_record(desc.record),
     };
     // Spike trains stream to disk as they happen (flat memory, crash-safe);
     // counts are a number per neuron and stay in memory.
-    let format = match (args.format.as_deref(), mode) {
-        (Some("sonata"), _) => Some(OutputFormat::Sonata),
-        (_, RecordMode::Dense) => Some(OutputFormat::Dense),
-        (_, RecordMode::Events) => Some(OutputFormat::Events),
-        (_, RecordMode::Counts) => None,
-    };
-    if let Some(f) = format {
-        f.check_available()?;
-    }
-    let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from(match format {
-            Some(f) => f.default_file(),
-            None => "counts.npy",
-        })
-    });
+    let format = chosen.is_spike_train().then_some(chosen);
+    chosen.check_available()?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(chosen.default_file()));
     super::run::check_files(
         network_files(&desc, path),
         args,
@@ -155,31 +147,6 @@ fn network_files(desc: &NetworkDescription, path: &Path) -> RunFiles {
         }
     }
     files
-}
-
-/// The seed model's flags have no meaning for a network file: refuse them
-/// rather than ignore them.
-fn refuse_seed_flags(args: &RunArgs) -> Result<()> {
-    let m = &args.model;
-    let given = [
-        ("--weights", m.weights.is_some()),
-        ("--config", m.config.is_some()),
-        ("--dt", m.dt.is_some()),
-        ("--t-max", m.t_max.is_some()),
-        ("--tau-m", m.tau_m.is_some()),
-        ("--v-reset", m.v_reset.is_some()),
-        ("--v-thresh", m.v_thresh.is_some()),
-        ("--r", m.r.is_some()),
-        ("--v-rest", m.v_rest.is_some()),
-        ("--i-ext", m.i_ext.is_some()),
-        ("--v0", m.v0.is_some()),
-        ("--t-ref", m.t_ref.is_some()),
-        ("--workload", m.workload != "seed"),
-    ];
-    if let Some((flag, _)) = given.iter().find(|(_, set)| *set) {
-        bail!("{flag} is a flag of the seed model; a network file sets its parameters itself (only --seed, --dtype and --threads apply)");
-    }
-    Ok(())
 }
 
 fn simulate<T: Real>(

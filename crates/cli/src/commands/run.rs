@@ -14,7 +14,7 @@ use lifsim_core::{DenseWeights, Real, RecordMode, Simulation, SpikeRecord};
 
 use super::plot::PlotOptions;
 use super::{with_weights, WeightsFn};
-use crate::args::{Resolved, RunArgs};
+use crate::args::{output_format, Resolved, RunArgs};
 use crate::progress::ProgressReporter;
 
 /// Runs `lifsim run`.
@@ -50,11 +50,9 @@ pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
     if args.json.is_some() {
         anyhow::bail!("--json is for network files (lifsim run NETWORK.toml --json FILE); use lifsim bench --json for the seed model");
     }
-    let format = match args.format.as_deref().unwrap_or("dense") {
-        "counts" => bail!("invalid value \"counts\" for --format: choose dense, events or sonata"),
-        name => name.parse::<OutputFormat>().map_err(|_| {
-            anyhow!("invalid value {name:?} for --format: choose dense, events or sonata")
-        })?,
+    let format = match args.format.as_deref() {
+        Some(name) => output_format(name, &OutputFormat::SPIKE_TRAINS)?,
+        None => OutputFormat::Dense,
     };
     format.check_available()?;
     let resolved = args.model.resolve(RecordMode::Counts)?;
@@ -311,7 +309,7 @@ pub fn checkpoint_plan(
             steps: 0,
             args: run_args,
             cwd,
-            format: format_name(format).into(),
+            format: format.name().into(),
             out: absolute(out)?.display().to_string(),
             stream: String::new(),
             position: StreamPosition {
@@ -321,15 +319,6 @@ pub fn checkpoint_plan(
             },
         },
     }))
-}
-
-/// The `--format` name of an output format.
-pub fn format_name(format: OutputFormat) -> &'static str {
-    match format {
-        OutputFormat::Dense => "dense",
-        OutputFormat::Events => "events",
-        OutputFormat::Sonata => "sonata",
-    }
 }
 
 /// Draws the raster of the spike file just written.

@@ -1,6 +1,6 @@
 //! Spike files: what `lifsim run` writes, and reading any of them back.
 //!
-//! Every output format goes through the `.spikes` event stream
+//! Every spike-train format goes through the `.spikes` event stream
 //! ([`crate::io::stream`]) while the run goes, so memory stays flat however
 //! long the run, and a killed run leaves its spikes on disk. At the end,
 //! [`SpikeOutput::finish`] turns the stream into the format asked for:
@@ -10,6 +10,12 @@
 //! | [`OutputFormat::Dense`] | `.npy` | the seed's `bool` array of shape (steps, N) |
 //! | [`OutputFormat::Events`] | `.npz` | `times` (float64, ms), `ids` (uint32), scalars `n`, `dt`, `steps` |
 //! | [`OutputFormat::Sonata`] | `.h5` | SONATA spike report `/spikes/<population>/{timestamps,node_ids}` (feature `sonata`) |
+//! | [`OutputFormat::Counts`] | `.npy` | spikes per neuron (network files); no spike train, so no stream |
+//!
+//! [`OutputFormat`] is the one list of output formats: the CLI's `--format`
+//! parses into it (its `FromStr`), checkpoints store its [`OutputFormat::name`],
+//! and a [`RecordMode`] (Python's `record=`, `bench --record`, a network file's
+//! `[record] spikes`) is named by its format ([`OutputFormat::of_record`]).
 //!
 //! [`SpikeTrain::load`] reads any of these (and the stream itself) back as
 //! one list of (time, id) events, for plots and checks.
@@ -23,13 +29,13 @@ use crate::io::npz::NpzReader;
 use crate::io::output::OutputFile;
 use crate::io::stream::{self, EventStream, EventStreamWriter, StreamHeader, StreamPosition};
 use crate::model::MAX_TIME_MS;
-use crate::recording::{SpikeRecord, SpikeSink};
+use crate::recording::{RecordMode, SpikeRecord, SpikeSink};
 use crate::resources;
 
 /// The population name used when none is given.
 pub const DEFAULT_POPULATION: &str = "lifsim";
 
-/// The file formats `lifsim run` writes spikes in.
+/// The file formats `lifsim run` writes spikes in (`--format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputFormat {
     /// The seed's dense `bool` `.npy` of shape (steps, N).
@@ -38,30 +44,83 @@ pub enum OutputFormat {
     Events,
     /// A SONATA spike report in HDF5 (needs the `sonata` feature).
     Sonata,
-}
-
-impl std::str::FromStr for OutputFormat {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "dense" => Ok(OutputFormat::Dense),
-            "events" => Ok(OutputFormat::Events),
-            "sonata" => Ok(OutputFormat::Sonata),
-            other => Err(Error::param(
-                "format",
-                format!("must be dense, events or sonata, got {other:?}"),
-            )),
-        }
-    }
+    /// Spikes per neuron, an `.npy` of N counts (network files only); not a
+    /// spike train, so it is never streamed ([`SpikeOutput::create`] refuses it).
+    Counts,
 }
 
 impl OutputFormat {
-    /// The usual file name for this format (`spikes.npy`, `spikes.npz`, `spikes.h5`).
+    /// Every format, in the order choices are listed.
+    pub const ALL: [OutputFormat; 4] = [
+        OutputFormat::Dense,
+        OutputFormat::Events,
+        OutputFormat::Sonata,
+        OutputFormat::Counts,
+    ];
+
+    /// The formats that hold a spike train: every one but [`OutputFormat::Counts`].
+    pub const SPIKE_TRAINS: [OutputFormat; 3] = [
+        OutputFormat::Dense,
+        OutputFormat::Events,
+        OutputFormat::Sonata,
+    ];
+
+    /// The CLI's placeholder for `--format`: the names of [`OutputFormat::ALL`]
+    /// joined by `|` (a test checks it).
+    pub const CHOICES: &'static str = "dense|events|sonata|counts";
+
+    /// Its name, as `--format` and checkpoints write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Dense => "dense",
+            OutputFormat::Events => "events",
+            OutputFormat::Sonata => "sonata",
+            OutputFormat::Counts => "counts",
+        }
+    }
+
+    /// Whether it holds a spike train (streamed while the run goes).
+    pub fn is_spike_train(self) -> bool {
+        self != OutputFormat::Counts
+    }
+
+    /// What a run in this format records: SONATA holds events.
+    pub fn record_mode(self) -> RecordMode {
+        match self {
+            OutputFormat::Dense => RecordMode::Dense,
+            OutputFormat::Events | OutputFormat::Sonata => RecordMode::Events,
+            OutputFormat::Counts => RecordMode::Counts,
+        }
+    }
+
+    /// The format of the same name as a record mode (a network file's
+    /// `[record] spikes`; Python's `record=`).
+    pub fn of_record(mode: RecordMode) -> Self {
+        match mode {
+            RecordMode::Dense => OutputFormat::Dense,
+            RecordMode::Events => OutputFormat::Events,
+            RecordMode::Counts => OutputFormat::Counts,
+        }
+    }
+
+    /// `formats` as error messages list choices: `dense, events or sonata`.
+    pub fn list(formats: &[OutputFormat]) -> String {
+        let names: Vec<&str> = formats.iter().map(|f| f.name()).collect();
+        match names.split_last() {
+            None => String::new(),
+            Some((last, [])) => (*last).to_string(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        }
+    }
+
+    /// The usual file name for this format (`spikes.npy`, `spikes.npz`,
+    /// `spikes.h5`, `counts.npy`).
     pub fn default_file(self) -> &'static str {
         match self {
             OutputFormat::Dense => "spikes.npy",
             OutputFormat::Events => "spikes.npz",
             OutputFormat::Sonata => "spikes.h5",
+            OutputFormat::Counts => "counts.npy",
         }
     }
 
@@ -77,6 +136,28 @@ impl OutputFormat {
     }
 }
 
+impl std::str::FromStr for OutputFormat {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match OutputFormat::ALL.iter().find(|f| f.name() == s) {
+            Some(f) => Ok(*f),
+            None => Err(Error::param(
+                "format",
+                format!(
+                    "must be {}, got {s:?}",
+                    OutputFormat::list(&OutputFormat::ALL)
+                ),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Spikes of a run on their way to a file: a [`SpikeSink`] that streams to
 /// `<out>.spikes` and, on [`SpikeOutput::finish`], writes `out` atomically.
 pub struct SpikeOutput {
@@ -89,6 +170,7 @@ impl SpikeOutput {
     /// Starts the stream for output `out`; checks first that `out` can be written.
     pub fn create(format: OutputFormat, out: &Path, header: StreamHeader) -> Result<Self> {
         format.check_available()?;
+        not_counts(format)?;
         let pop = &header.population;
         if pop.is_empty() || pop.contains('/') || pop.chars().any(char::is_control) {
             return Err(Error::param(
@@ -120,6 +202,7 @@ impl SpikeOutput {
         at: StreamPosition,
     ) -> Result<Self> {
         format.check_available()?;
+        not_counts(format)?;
         crate::io::output::check_writable(out)?;
         let stream = EventStreamWriter::resume(stream, at)?;
         Ok(Self {
@@ -167,6 +250,7 @@ impl SpikeOutput {
             OutputFormat::Dense => write_dense(&stream, &self.out)?,
             OutputFormat::Events => stream.write_npz(&self.out)?,
             OutputFormat::Sonata => write_sonata(&stream, &self.out)?,
+            OutputFormat::Counts => not_counts(self.format)?,
         }
         Ok(SpikeRecord {
             n: header.n as usize,
@@ -189,6 +273,17 @@ impl SpikeSink for SpikeOutput {
     fn failed(&self) -> bool {
         self.stream.failed()
     }
+}
+
+/// Refuses [`OutputFormat::Counts`], which is no spike train to stream.
+fn not_counts(format: OutputFormat) -> Result<()> {
+    if format.is_spike_train() {
+        return Ok(());
+    }
+    Err(Error::param(
+        "format",
+        "counts are not a spike train: keep them with a Recorder of RecordMode::Counts",
+    ))
 }
 
 #[cfg(feature = "sonata")]
@@ -602,6 +697,48 @@ mod tests {
     /// Spikes of a small made-up run, step by step.
     fn spikes_of_step(k: usize) -> Vec<u32> {
         (0..5u32).filter(|&i| (k + i as usize) % 3 == 0).collect()
+    }
+
+    #[test]
+    fn output_formats_are_named_once() {
+        let names: Vec<&str> = OutputFormat::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(OutputFormat::CHOICES, names.join("|"));
+        for f in OutputFormat::ALL {
+            assert_eq!(f.name().parse::<OutputFormat>().unwrap(), f);
+            assert_eq!(f.to_string(), f.name());
+            assert_eq!(
+                OutputFormat::of_record(f.record_mode()).record_mode(),
+                f.record_mode()
+            );
+            assert_eq!(f.is_spike_train(), OutputFormat::SPIKE_TRAINS.contains(&f));
+        }
+        for mode in [RecordMode::Dense, RecordMode::Events, RecordMode::Counts] {
+            let f = OutputFormat::of_record(mode);
+            assert_eq!(f.record_mode(), mode);
+            // The record mode's own names are the format's.
+            assert_eq!(f.name().parse::<RecordMode>().unwrap(), mode);
+        }
+        assert_eq!(
+            OutputFormat::list(&OutputFormat::SPIKE_TRAINS),
+            "dense, events or sonata"
+        );
+        assert_eq!(
+            OutputFormat::list(&OutputFormat::ALL),
+            "dense, events, sonata or counts"
+        );
+        let err = "xyz".parse::<OutputFormat>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "invalid parameter format: must be dense, events, sonata or counts, got \"xyz\""
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let err = SpikeOutput::create(
+            OutputFormat::Counts,
+            &dir.path().join("c.npy"),
+            header(2, 3),
+        );
+        assert!(err.is_err_and(|e| e.to_string().contains("counts are not a spike train")));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]
