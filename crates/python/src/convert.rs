@@ -207,10 +207,13 @@ fn float_vector(obj: &Bound<'_, PyAny>, what: &'static str, n: usize) -> PyResul
     Ok(array.as_array().iter().copied().collect())
 }
 
-/// `i_ext`: None (0), a number for every neuron, or one value per neuron.
+/// `i_ext`: None (the table's default, 0), a number for every neuron, or one
+/// value per neuron.
 pub fn external_current(obj: Option<&Bound<'_, PyAny>>, n: usize) -> PyResult<ExternalCurrent> {
     let Some(obj) = obj else {
-        return Ok(ExternalCurrent::Constant(0.0));
+        return Ok(ExternalCurrent::Constant(
+            lifsim_core::params::I_EXT.default.number(),
+        ));
     };
     if obj.is_instance_of::<PyFloat>() || obj.is_instance_of::<PyInt>() {
         return Ok(ExternalCurrent::Constant(obj.extract()?));
@@ -275,10 +278,15 @@ pub fn initial_voltage(
     Ok(InitialVoltage::Values(float_vector(obj, "v0", n)?))
 }
 
-/// `dtype`: "float64"/"float32" or anything `numpy.dtype` reads as one of them.
+/// `dtype`: None (the table's default, float64), "float64"/"float32" or
+/// anything `numpy.dtype` reads as one of them.
 pub fn dtype(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Dtype> {
     let Some(obj) = obj else {
-        return Ok(Dtype::Float64);
+        return lifsim_core::params::DTYPE
+            .default
+            .word()
+            .parse()
+            .map_err(errors::from_core);
     };
     let name: String = if let Ok(s) = obj.cast::<PyString>() {
         s.to_cow()?.into_owned()

@@ -15,6 +15,7 @@ mod weights;
 use std::path::PathBuf;
 
 use lifsim_core::io::npy::{Elem, NpyArray};
+use lifsim_core::params::{self, DefaultValue, Front, Kind};
 use lifsim_core::progress::{ProgressObserver, Silent};
 use lifsim_core::workloads;
 use lifsim_core::{
@@ -23,7 +24,7 @@ use lifsim_core::{
 };
 use numpy::PyArray2;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyTuple};
 
 use convert::{out, EngineFloat, WeightsArg};
 use result::SimulationResult;
@@ -81,8 +82,8 @@ use weights::{Held, Weights};
 /// record : "dense", "events" or "counts"
 ///     What to keep: the dense bool array (steps, N), spike events (times,
 ///     ids), or spike counts only. Counts and rates come with every mode.
-/// seed : int, optional
-///     Seed of v0="uniform" (default 1, the workloads' seed).
+/// seed : int
+///     Seed of v0="uniform" (1, the workloads' seed; None means the same).
 /// threads : int, optional
 ///     Threads for one simulation (default: 1 below 5000 neurons, all cores
 ///     above). Never changes the result.
@@ -103,6 +104,9 @@ use weights::{Held, Weights};
 /// so other Python threads (and other simulate calls) run meanwhile. Do not
 /// modify W from another thread during the call. Ctrl-C (KeyboardInterrupt)
 /// stops a long run within a fraction of a second.
+// The keywords and defaults are the parameter table's (lifsim_core::params,
+// exported as lifsim.PARAMETERS); tests/python/test_parameters.py compares
+// this signature, its defaults' behaviour and the docstring with it.
 #[pyfunction]
 #[pyo3(
     signature = (
@@ -110,7 +114,7 @@ use weights::{Held, Weights};
         r = 1.0, v_rest = None, i_ext = None, v0 = None, t_ref = 0.0, dtype = None,
         record = "dense", seed = None, threads = None
     ),
-    text_signature = "(W, *, dt=0.01, t_max=100.0, tau_m=20.0, v_reset=-65.0, v_thresh=-50.0, r=1.0, v_rest=None, i_ext=0.0, v0=None, t_ref=0.0, dtype='float64', record='dense', seed=None, threads=None)"
+    text_signature = "(W, *, dt=0.01, t_max=100.0, tau_m=20.0, v_reset=-65.0, v_thresh=-50.0, r=1.0, v_rest=None, i_ext=0.0, v0=None, t_ref=0.0, dtype='float64', record='dense', seed=1, threads=None)"
 )]
 #[allow(non_snake_case, clippy::too_many_arguments)]
 fn simulate(
@@ -146,7 +150,7 @@ fn simulate(
     let record = convert::record_mode(record)?;
     let seed = match seed {
         Some(s) => convert::non_negative_int(s, "seed")?,
-        None => workloads::WORKLOAD_SEED,
+        None => params::SEED.default.count(),
     };
     let threads = match threads {
         Some(t) => Some(capped_threads(
@@ -388,13 +392,16 @@ fn workload<'py>(
     let weights = out::fortran_matrix(py, w.weights.n, data)?;
     let kw = PyDict::new(py);
     let p = &w.params;
-    kw.set_item("dt", p.dt)?;
-    kw.set_item("t_max", p.t_max)?;
-    kw.set_item("tau_m", p.tau_m)?;
-    kw.set_item("v_reset", p.v_reset)?;
-    kw.set_item("v_thresh", p.v_thresh)?;
-    kw.set_item("r", p.r)?;
-    kw.set_item("v_rest", p.v_rest)?;
+    // Every number of the table that simulate takes (v_rest unset stays None).
+    for spec in params::PARAMETERS
+        .iter()
+        .filter(|s| s.kind == Kind::Number && s.takes(Front::Python))
+    {
+        match spec.name {
+            "v_rest" => kw.set_item(spec.name, p.v_rest)?,
+            name => kw.set_item(name, p.get(name))?,
+        }
+    }
     match w.i_ext {
         ExternalCurrent::Constant(x) => kw.set_item("i_ext", x)?,
         ExternalCurrent::PerNeuron(v) => kw.set_item("i_ext", out::vector(py, v))?,
@@ -407,7 +414,6 @@ fn workload<'py>(
         }
         InitialVoltage::Values(v) => kw.set_item("v0", out::vector(py, v))?,
     }
-    kw.set_item("t_ref", p.t_ref)?;
     Ok((weights, kw))
 }
 
@@ -422,7 +428,36 @@ fn _lifsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Weights>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("WORKLOADS", workloads::NAMES.to_vec())?;
+    m.add("PARAMETERS", parameters(m.py())?)?;
     Ok(())
+}
+
+/// `lifsim.PARAMETERS`: the parameter table (`lifsim_core::params`) as a
+/// tuple of dicts: `name`, `unit`, `kind`, `default` (as Python takes it:
+/// a float, an int, a str, or None for a parameter that is left unset),
+/// `help` and `fronts` (where it can be given: "flag", "config", "python",
+/// "network_flag", "population").
+fn parameters(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+    let rows = params::PARAMETERS
+        .iter()
+        .map(|spec| {
+            let row = PyDict::new(py);
+            row.set_item("name", spec.name)?;
+            row.set_item("unit", spec.unit)?;
+            row.set_item("kind", spec.kind.name())?;
+            match spec.default {
+                DefaultValue::Number(x) => row.set_item("default", x)?,
+                DefaultValue::Count(x) => row.set_item("default", x)?,
+                DefaultValue::Word(w) => row.set_item("default", w)?,
+                DefaultValue::Unset(_) => row.set_item("default", py.None())?,
+            }
+            row.set_item("help", spec.help)?;
+            let fronts: Vec<&str> = spec.fronts.iter().map(|f| f.name()).collect();
+            row.set_item("fronts", PyTuple::new(py, fronts)?)?;
+            Ok(row)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyTuple::new(py, rows)
 }
 
 /// `threads`, or the available cores if fewer, with a `RuntimeWarning`

@@ -15,11 +15,13 @@ Functions:
     load_weights      W from an .npy file, in the layout simulate uses as is
     generate_weights  a deterministic random W (as `lifsim gen-weights`)
     workload          a named reference workload: (W, keyword arguments)
+    PARAMETERS        the parameter table: name, unit, default, help of each parameter
 
 Every behaviour lives in lifsim's Rust core; this package is a thin binding.
 """
 
 from ._lifsim import (
+    PARAMETERS,
     WORKLOADS,
     SimulationResult,
     Weights,
@@ -31,6 +33,7 @@ from ._lifsim import (
 )
 
 __all__ = [
+    "PARAMETERS",
     "WORKLOADS",
     "SimulationResult",
     "Weights",

@@ -7,6 +7,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "PARAMETERS",
     "SimulationResult",
     "WORKLOADS",
     "Weights",
@@ -19,6 +20,8 @@ __all__ = [
 
 __version__: str
 WORKLOADS: list[str]
+PARAMETERS: Tuple[dict[str, Any], ...]
+"""The parameter table: name, unit, kind, default, help, fronts (where it can be given)."""
 
 _Dtype = Union[Literal["float64", "float32"], type[np.floating[Any]], np.dtype[Any]]
 _Vector = Union[Sequence[float], npt.NDArray[np.floating[Any]], npt.NDArray[np.integer[Any]]]
@@ -104,7 +107,7 @@ def simulate(
     t_ref: float = 0.0,
     dtype: _Dtype = "float64",
     record: Literal["dense", "events", "counts"] = "dense",
-    seed: Optional[int] = None,
+    seed: Optional[int] = 1,
     threads: Optional[int] = None,
 ) -> SimulationResult:
     """Simulate a recurrent network of leaky integrate-and-fire neurons."""
