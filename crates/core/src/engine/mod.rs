@@ -161,35 +161,15 @@ impl<'w, T: Real> Simulation<'w, T> {
         if self.step >= until {
             return;
         }
-        if self.parts.len() == 1 {
-            while self.step < until {
-                sink.record(self.step as usize, &self.fired);
-                let part = &mut self.parts[0];
-                part.advance(
-                    self.step,
-                    &self.weights,
-                    &self.fired,
-                    &self.coeffs,
-                    self.isa,
-                );
-                self.step += 1;
-                self.exchange();
-            }
-        } else {
-            let ctx = partition::StepContext {
-                weights: &self.weights,
-                coeffs: &self.coeffs,
-                isa: self.isa,
-            };
-            threads::run_steps(
-                self.parts.as_mut_slice(),
-                &mut self.fired,
-                self.step..until,
-                &ctx,
-                sink,
-            );
-            self.step = until;
-        }
+        let ctx = partition::StepContext {
+            weights: &self.weights,
+            coeffs: &self.coeffs,
+            isa: self.isa,
+        };
+        // The seed's spikes act within their own step: an exchange every step.
+        let (parts, fired, steps) = (self.parts.as_mut_slice(), &mut self.fired, self.step..until);
+        threads::run_steps(parts, fired, steps, 1, &ctx, sink);
+        self.step = until;
     }
 
     /// The spike exchange: each partition's spikes, concatenated in range order

@@ -235,6 +235,12 @@ impl<'a, 'w, T: Real> RangeStep<StepContext<'a, 'w, T>> for Partition<T> {
         Partition::advance(self, step, ctx.weights, fired, ctx.coeffs, ctx.isa);
     }
 
+    /// Never called: the seed's spikes act within their step, so the
+    /// partitions exchange every step (an interval of one).
+    fn deliver(&mut self, _: u64, _: &[u32], _: &StepContext<'a, 'w, T>) {
+        unreachable!("the dense engine exchanges spikes every step")
+    }
+
     fn fired(&self) -> &[u32] {
         Partition::fired(self)
     }

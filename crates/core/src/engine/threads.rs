@@ -119,7 +119,7 @@ fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
 /// A neuron range that a thread advances one step at a time, reading only
 /// the network-wide sorted list of spikes and constants `C` shared by all
 /// ranges. Both engines' partitions are this; the runner below is the only
-/// place they meet.
+/// place they meet, and the one run loop of either engine.
 pub(super) trait RangeStep<C: Sync + ?Sized>: Send {
     /// When the runner hands a step's spikes to the sink: `true` before the
     /// step, with the spikes it reads (the dense engine, whose step delivers
@@ -128,59 +128,149 @@ pub(super) trait RangeStep<C: Sync + ?Sized>: Send {
     const RECORD_INPUT: bool;
 
     /// Advances the range through `step`, given the network's spikes that
-    /// the step reads.
+    /// the step delivers (those emitted at the step before).
     fn advance(&mut self, step: u64, fired: &[u32], ctx: &C);
+
+    /// Delivers `fired`, the network's spikes emitted at step `step - 1`,
+    /// exactly as `advance(step, fired, ..)` would at its start, but later:
+    /// the runner calls it for the spikes of an exchange interval after the
+    /// steps that follow them (see [`run_steps`]). Only called when the
+    /// interval is longer than one step.
+    fn deliver(&mut self, step: u64, fired: &[u32], ctx: &C);
 
     /// The range's spikes found by the last `advance` (sorted ids).
     fn fired(&self) -> &[u32];
 }
 
-/// One partition's spikes of the last two steps, by step parity.
-type Outbox = [Mutex<Vec<u32>>; 2];
+/// One partition's spikes of an exchange interval: the ids of each step, one
+/// after the other, and where each step's end.
+#[derive(Default)]
+struct Batch {
+    ids: Vec<u32>,
+    ends: Vec<usize>,
+}
 
-/// Runs `steps` with one thread per partition (this thread takes the first
-/// and records); `fired` holds the spikes the first step reads on entry and
-/// those the step after the last reads on return. Partitions are in range
-/// order, so concatenating their spikes keeps the list sorted.
+impl Batch {
+    fn clear(&mut self) {
+        self.ids.clear();
+        self.ends.clear();
+    }
+
+    fn push(&mut self, spikes: &[u32]) {
+        self.ids.extend_from_slice(spikes);
+        self.ends.push(self.ids.len());
+    }
+
+    /// The spikes of the interval's `k`-th step.
+    fn step(&self, k: usize) -> &[u32] {
+        let start = if k == 0 { 0 } else { self.ends[k - 1] };
+        &self.ids[start..self.ends[k]]
+    }
+}
+
+/// One partition's batches of the last two intervals, by interval parity.
+type Outbox = [Mutex<Batch>; 2];
+
+/// Runs `steps`, exchanging spikes between the partitions once every
+/// `interval` steps, the network's minimum delay in steps (NEST's scheme:
+/// a spike cannot act before that, so no partition needs another's spikes
+/// sooner). `fired` holds the spikes the first step delivers on entry and
+/// those the step after the last delivers on return.
+///
+/// With one partition the steps run on this thread, delivering every step.
+/// With more, each partition has a thread (this thread takes the first and
+/// records); within an interval each runs its steps alone, then all meet at
+/// a barrier, gather every partition's spikes of each step of the interval
+/// (in range order, so each step's list stays sorted), record them, and
+/// deliver those of all but the last step (the last step's are delivered
+/// by the next interval's first step, as without intervals). A spike
+/// emitted at step `s` is thus delivered by step `s + interval` at the
+/// latest, before anything it acts on is read, and in emission order: the
+/// same additions in the same order as delivering every step, so the same
+/// bits for every interval and every partitioning.
 pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
     parts: &mut [P],
     fired: &mut Vec<u32>,
     steps: Range<u64>,
+    interval: u64,
     ctx: &C,
     sink: &mut dyn SpikeSink,
 ) {
+    if let [part] = parts {
+        for step in steps {
+            if P::RECORD_INPUT {
+                sink.record(step as usize, fired);
+            }
+            part.advance(step, fired, ctx);
+            fired.clear();
+            fired.extend_from_slice(part.fired());
+            if !P::RECORD_INPUT {
+                sink.record(step as usize, fired);
+            }
+        }
+        return;
+    }
+    let interval = interval.max(1);
     let barrier = SpinBarrier::new(parts.len());
     let outboxes: Vec<Outbox> = parts.iter().map(|_| Default::default()).collect();
     let (first, rest) = parts.split_first_mut().expect("at least one partition");
     let start: &[u32] = fired;
+    // One stretch of steps per interval (the last may be shorter).
+    let intervals = || {
+        (steps.start..steps.end)
+            .step_by(interval as usize)
+            .enumerate()
+            .map(move |(n, a)| (n, a..(a + interval).min(steps.end)))
+    };
     let last = std::thread::scope(|scope| {
         for (me, part) in rest.iter_mut().enumerate() {
-            let (barrier, outboxes, steps) = (&barrier, &outboxes, steps.clone());
+            let (barrier, outboxes) = (&barrier, &outboxes);
             scope.spawn(move || {
                 barrier.guard(|| {
-                    let mut global = start.to_vec();
-                    for step in steps {
-                        part.advance(step, &global, ctx);
-                        publish(&outboxes[me + 1], step, part.fired());
+                    let (mut global, mut copies) = (start.to_vec(), Vec::new());
+                    for (n, steps) in intervals() {
+                        run_interval(part, &outboxes[me + 1], n, steps.clone(), &global, ctx);
                         barrier.wait();
-                        gather(outboxes, step, &mut global);
+                        let copies = &mut copies;
+                        exchange(
+                            part,
+                            outboxes,
+                            n,
+                            steps,
+                            &mut global,
+                            copies,
+                            ctx,
+                            &mut |_, _| {},
+                        );
                     }
                 })
             });
         }
         barrier.guard(|| {
-            let mut global = start.to_vec();
-            for step in steps {
+            let (mut global, mut copies) = (start.to_vec(), Vec::new());
+            for (n, steps) in intervals() {
                 if P::RECORD_INPUT {
-                    sink.record(step as usize, &global);
+                    // Zero-delay networks: one step per interval.
+                    debug_assert_eq!(steps.end - steps.start, 1);
+                    sink.record(steps.start as usize, &global);
                 }
-                first.advance(step, &global, ctx);
-                publish(&outboxes[0], step, first.fired());
+                run_interval(first, &outboxes[0], n, steps.clone(), &global, ctx);
                 barrier.wait();
-                gather(&outboxes, step, &mut global);
-                if !P::RECORD_INPUT {
-                    sink.record(step as usize, &global);
-                }
+                let mut record = |step: u64, spikes: &[u32]| {
+                    if !P::RECORD_INPUT {
+                        sink.record(step as usize, spikes);
+                    }
+                };
+                exchange(
+                    first,
+                    &outboxes,
+                    n,
+                    steps,
+                    &mut global,
+                    &mut copies,
+                    ctx,
+                    &mut record,
+                );
             }
             global
         })
@@ -188,20 +278,60 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
     *fired = last;
 }
 
-/// Puts a partition's spikes of `step` in its outbox. The buffer is free: its
-/// last readers gathered it two steps ago, before the barrier of the step
-/// after, which this thread has passed.
-fn publish(outbox: &Outbox, step: u64, spikes: &[u32]) {
-    let mut out = lock(&outbox[(step & 1) as usize]);
+/// A partition's steps of interval number `n`, its spikes into its outbox;
+/// `pending` are the network's spikes the first step delivers.
+fn run_interval<C: Sync + ?Sized, P: RangeStep<C>>(
+    part: &mut P,
+    outbox: &Outbox,
+    n: usize,
+    steps: Range<u64>,
+    pending: &[u32],
+    ctx: &C,
+) {
+    // The buffer is free: its last readers gathered it two intervals ago,
+    // before the barrier of the interval after, which this thread has passed.
+    let mut out = lock(&outbox[n & 1]);
     out.clear();
-    out.extend_from_slice(spikes);
+    let first = steps.start;
+    for step in steps {
+        part.advance(step, if step == first { pending } else { &[] }, ctx);
+        out.push(part.fired());
+    }
 }
 
-/// The network-wide spikes of `step`, from every partition's outbox.
-fn gather(outboxes: &[Outbox], step: u64, global: &mut Vec<u32>) {
-    global.clear();
-    for outbox in outboxes {
-        global.extend_from_slice(&lock(&outbox[(step & 1) as usize]));
+/// After the barrier of interval `n`: every partition's spikes of each of
+/// its steps, gathered in range order (each handed to `record`), delivered
+/// to `part` but for the last step's, which are left in `global`. Each
+/// outbox is locked only to copy it (`copies`, reused), so the threads
+/// gather at once.
+#[allow(clippy::too_many_arguments)] // what is exchanged, and what it goes to
+fn exchange<C: Sync + ?Sized, P: RangeStep<C>>(
+    part: &mut P,
+    outboxes: &[Outbox],
+    n: usize,
+    steps: Range<u64>,
+    global: &mut Vec<u32>,
+    copies: &mut Vec<Batch>,
+    ctx: &C,
+    record: &mut dyn FnMut(u64, &[u32]),
+) {
+    copies.resize_with(outboxes.len(), Batch::default);
+    for (copy, outbox) in copies.iter_mut().zip(outboxes) {
+        let b = lock(&outbox[n & 1]);
+        copy.clear();
+        copy.ids.extend_from_slice(&b.ids);
+        copy.ends.extend_from_slice(&b.ends);
+    }
+    let last = steps.end - 1;
+    for (k, step) in steps.enumerate() {
+        global.clear();
+        for b in copies.iter() {
+            global.extend_from_slice(b.step(k));
+        }
+        record(step, global);
+        if step != last {
+            part.deliver(step + 1, global, ctx);
+        }
     }
 }
 
@@ -225,6 +355,7 @@ mod tests {
             }
             self.fired = vec![self.id];
         }
+        fn deliver(&mut self, _: u64, _: &[u32], _: &()) {}
         fn fired(&self) -> &[u32] {
             &self.fired
         }
@@ -250,7 +381,7 @@ mod tests {
                     })
                     .collect();
                 let mut count = Count(0);
-                run_steps(&mut parts, &mut Vec::new(), 0..100, &(), &mut count);
+                run_steps(&mut parts, &mut Vec::new(), 0..100, 7, &(), &mut count);
                 count.0
             });
             let _ = tx.send(result);

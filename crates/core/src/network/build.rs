@@ -214,6 +214,17 @@ impl<T: Real> Network<T> {
         self.projections.iter().map(|p| p.csr.bytes()).sum()
     }
 
+    /// The shortest delay of any synapse between the network's neurons, in
+    /// steps, at least 1: how many steps partitions may run before they must
+    /// exchange spikes (`u64::MAX` without synapses).
+    pub fn min_delay_steps(&self) -> u64 {
+        self.projections
+            .iter()
+            .map(|p| p.csr.min_delay() as u64)
+            .min()
+            .map_or(u64::MAX, |d| d.clamp(1, u16::MAX as u64))
+    }
+
     /// The longest synaptic delay in steps (projections and spike inputs).
     pub fn max_delay_steps(&self) -> u64 {
         let proj = self

@@ -207,6 +207,15 @@ impl<T: Real> Csr<T> {
         &self.delays
     }
 
+    /// The shortest delay in steps (`u16::MAX` for no synapses).
+    pub fn min_delay(&self) -> u16 {
+        match &self.delays {
+            _ if self.targets.is_empty() => u16::MAX,
+            PerSynapse::Constant(d) => *d,
+            PerSynapse::Each(all) => all.par_iter().copied().min().unwrap_or(u16::MAX),
+        }
+    }
+
     /// The longest delay in steps.
     pub fn max_delay(&self) -> u16 {
         match &self.delays {

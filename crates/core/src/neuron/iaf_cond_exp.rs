@@ -243,6 +243,7 @@ multiversion! {
     /// The step of every neuron with two channels (excitatory and
     /// inhibitory, as NEST's model has), in one vectorised pass; `PER`: one
     /// external current per neuron (`i_ext`), else `i_const` for all.
+    #[allow(clippy::too_many_arguments)] // the state, the constants, the input
     fn step2<T: Real, const PER: bool>(v: &mut [T], ga: &mut [T], gb: &mut [T], ch: [Channel<T>; 2], i_ext: &[T], i_const: T, cf: (Constants<T>, Free<'_>)) {
         let [a, b] = ch;
         let (c, free) = cf;

@@ -412,7 +412,7 @@ mod tests {
     fn state_names_cover_every_model() {
         let names = state_name_patterns();
         for want in ["y", "isyn#", "disyn#", "v", "g#"] {
-            assert!(names.iter().any(|n| *n == want), "{want} in {names:?}");
+            assert!(names.contains(&want), "{want} in {names:?}");
         }
     }
 }

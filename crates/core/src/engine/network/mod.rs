@@ -36,8 +36,8 @@
 //! global list of fired ids (sorted); where its share of each source's
 //! sorted row begins and ends is found once, when the partition is built.
 //! With several partitions each has a thread for a stretch of steps, meeting
-//! the others at a barrier once a step (`engine::threads`, shared with the
-//! dense engine). Every neuron receives its inputs in the same order whatever
+//! the others at a barrier once per minimum delay of the network's synapses
+//! (`engine::threads`, shared with the dense engine). Every neuron receives its inputs in the same order whatever
 //! the partitioning, so threads never change a bit. Checkpoints: `state.rs`.
 
 mod delivery;
@@ -148,26 +148,24 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     }
 
     /// Runs up to (not including) step `until`, or the end of the run. With
-    /// several partitions, each has a thread for the whole stretch
-    /// (`threads::run_steps`).
+    /// several partitions, each has a thread for the whole stretch and they
+    /// exchange spikes once per minimum delay (`threads::run_steps`).
     pub fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink) {
         let until = until.min(self.steps);
         if self.step >= until {
             return;
         }
-        if let [part] = self.parts.as_mut_slice() {
-            while self.step < until {
-                part.advance(self.step, &self.fired, &self.shared);
-                self.fired.clear();
-                self.fired.extend_from_slice(&part.fired);
-                sink.record(self.step as usize, &self.fired);
-                self.step += 1;
-            }
-        } else {
-            let steps = self.step..until;
-            threads::run_steps(&mut self.parts, &mut self.fired, steps, &self.shared, sink);
-            self.step = until;
-        }
+        let steps = self.step..until;
+        let interval = self.shared.net.min_delay_steps();
+        threads::run_steps(
+            &mut self.parts,
+            &mut self.fired,
+            steps,
+            interval,
+            &self.shared,
+            sink,
+        );
+        self.step = until;
     }
 }
 

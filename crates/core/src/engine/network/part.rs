@@ -212,6 +212,10 @@ impl<'n, T: Real> RangeStep<Shared<'n, T>> for Part<T> {
         Part::advance(self, step, fired, s);
     }
 
+    fn deliver(&mut self, step: u64, fired: &[u32], s: &Shared<'n, T>) {
+        Part::deliver(self, step, fired, s);
+    }
+
     fn fired(&self) -> &[u32] {
         &self.fired
     }
