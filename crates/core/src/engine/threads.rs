@@ -220,7 +220,7 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
         (steps.start..steps.end)
             .step_by(interval as usize)
             .enumerate()
-            .map(move |(n, a)| (n, a..(a + interval).min(steps.end)))
+            .map(move |(n, a)| (n, a..a.saturating_add(interval).min(steps.end)))
     };
     let last = std::thread::scope(|scope| {
         for (me, part) in rest.iter_mut().enumerate() {

@@ -19,15 +19,11 @@
 //!
 //! 1. Write `neuron/my_model.rs` with a unit struct implementing
 //!    [`NeuronModel`] and a struct implementing [`Dynamics`] (see
-//!    `iaf_psc_alpha.rs`: about 200 lines with its tests).
-//! 2. Add one line to the `models!` list below. Network files can then say
+//!    `iaf_psc_alpha.rs`: about 300 lines with its tests).
+//! 2. Add one line, `MyModel => my_model::MyModel,`, to the `models!` list
+//!    below (it declares the module too). Network files can then say
 //!    `model = "my_model"`.
 
-mod iaf_cond_exp;
-mod iaf_psc_alpha;
-mod iaf_psc_delta;
-mod iaf_psc_exp;
-mod lif_euler;
 mod psc;
 
 use std::ops::Range;
@@ -286,12 +282,13 @@ pub const PARAMETERS: &[(&str, &str, &str)] = &[
 /// Generates the registry: [`Model`] (one variant per model), its names,
 /// what each accepts and the constructor of its dynamics.
 macro_rules! models {
-    ($($variant:ident => $ty:path,)*) => {
+    ($($variant:ident => $module:ident::$ty:ident,)*) => {
+        $(mod $module;)*
         /// Every neuron model lifsim has.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum Model {
             $(
-                #[doc = concat!("`", stringify!($ty), "`")]
+                #[doc = concat!("`", stringify!($module), "`")]
                 $variant,
             )*
         }
@@ -302,22 +299,22 @@ macro_rules! models {
 
             /// The name network files use.
             pub fn name(self) -> &'static str {
-                match self { $(Model::$variant => <$ty as NeuronModel>::NAME,)* }
+                match self { $(Model::$variant => <$module::$ty as NeuronModel>::NAME,)* }
             }
 
             /// One line on what it is.
             pub fn about(self) -> &'static str {
-                match self { $(Model::$variant => <$ty as NeuronModel>::ABOUT,)* }
+                match self { $(Model::$variant => <$module::$ty as NeuronModel>::ABOUT,)* }
             }
 
             /// Its state arrays' names, `#` for a channel number.
             pub fn state(self) -> &'static [&'static str] {
-                match self { $(Model::$variant => <$ty as NeuronModel>::STATE,)* }
+                match self { $(Model::$variant => <$module::$ty as NeuronModel>::STATE,)* }
             }
 
             /// Whether its neurons can receive synapses of `kind`.
             pub fn accepts(self, kind: &SynapseKind) -> bool {
-                match self { $(Model::$variant => <$ty as NeuronModel>::accepts(kind),)* }
+                match self { $(Model::$variant => <$module::$ty as NeuronModel>::accepts(kind),)* }
             }
 
             /// The dynamics of `pop` (see [`NeuronModel::build`]).
@@ -327,7 +324,7 @@ macro_rules! models {
                 dt: f64,
                 receptors: &[Receptor],
             ) -> Result<Box<dyn Dynamics<T>>> {
-                match self { $(Model::$variant => <$ty as NeuronModel>::build::<T>(pop, dt, receptors),)* }
+                match self { $(Model::$variant => <$module::$ty as NeuronModel>::build::<T>(pop, dt, receptors),)* }
             }
         }
     };

@@ -49,7 +49,7 @@ use part::Part;
 
 use super::kernel::Isa;
 use super::split;
-use super::threads;
+use super::stepper::Partitions;
 use crate::checkpoint::EngineState;
 use crate::error::{Error, Result};
 use crate::model::Real;
@@ -77,10 +77,7 @@ pub struct NetworkSimulation<'n, T: Real> {
     shared: Shared<'n, T>,
     /// The names of the state arrays (the union of every model's).
     names: Vec<String>,
-    parts: Vec<Part<T>>,
-    fired: Vec<u32>,
-    step: u64,
-    steps: u64,
+    run: Partitions<Part<T>>,
 }
 
 impl<'n, T: Real> NetworkSimulation<'n, T> {
@@ -111,32 +108,29 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
                 isa: Isa::detect(),
             },
             names,
-            parts,
-            fired: Vec::new(),
-            step: 0,
-            steps: desc.steps() as u64,
+            run: Partitions::new("network", parts, Vec::new(), desc.steps() as u64),
         })
     }
 
     /// Steps in the whole run.
     pub fn steps(&self) -> u64 {
-        self.steps
+        self.run.steps
     }
 
     /// Steps done so far.
     pub fn step_index(&self) -> u64 {
-        self.step
+        self.run.step
     }
 
     /// Number of partitions (threads) a step is split into.
     pub fn partitions(&self) -> usize {
-        self.parts.len()
+        self.run.parts.len()
     }
 
     /// Membrane potentials of every neuron now (mV).
     pub fn voltages(&self) -> Vec<f64> {
         let mut out = Vec::with_capacity(self.shared.net.n());
-        for p in &self.parts {
+        for p in &self.run.parts {
             p.voltages(&mut out);
         }
         out
@@ -144,28 +138,15 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
 
     /// Runs the remaining steps, handing each step's spikes to `sink`.
     pub fn run(&mut self, sink: &mut dyn SpikeSink) {
-        self.run_until(self.steps, sink);
+        self.run_until(self.run.steps, sink);
     }
 
     /// Runs up to (not including) step `until`, or the end of the run. With
     /// several partitions, each has a thread for the whole stretch and they
     /// exchange spikes once per minimum delay (`threads::run_steps`).
     pub fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink) {
-        let until = until.min(self.steps);
-        if self.step >= until {
-            return;
-        }
-        let steps = self.step..until;
         let interval = self.shared.net.min_delay_steps();
-        threads::run_steps(
-            &mut self.parts,
-            &mut self.fired,
-            steps,
-            interval,
-            &self.shared,
-            sink,
-        );
-        self.step = until;
+        self.run.run_until(until, interval, &self.shared, sink);
     }
 }
 
@@ -205,46 +186,16 @@ fn state_layout<T: Real>(net: &Network<T>) -> Result<(Vec<String>, Vec<Option<us
 impl<T: Real> crate::checkpoint::Checkpoint for NetworkSimulation<'_, T> {
     fn save_state(&self) -> EngineState {
         let slots = (self.shared.mask + 1) as usize;
-        EngineState {
-            engine: "network".into(),
-            step: self.step,
-            pending: self.fired.clone(),
-            partitions: self
-                .parts
-                .iter()
-                .map(|p| p.save_state(&self.names, slots))
-                .collect(),
-        }
+        self.run.save(|p| p.save_state(&self.names, slots))
     }
 
     fn restore_state(&mut self, state: &EngineState) -> Result<()> {
-        if state.engine != "network" {
-            return Err(Error::param(
-                "checkpoint",
-                format!("is of the {} engine, not the network engine", state.engine),
-            ));
-        }
-        if state.step > self.steps {
-            return Err(Error::param(
-                "checkpoint",
-                format!("is at step {} of a run of {} steps", state.step, self.steps),
-            ));
-        }
-        let n = self.shared.net.n();
-        let whole = state.joined()?;
-        if whole.range != (0..n) {
-            return Err(Error::param(
-                "checkpoint",
-                format!("holds {} neurons; this network has {n}", whole.range.len()),
-            ));
-        }
-        let slots = (self.shared.mask + 1) as usize;
-        for p in &mut self.parts {
-            let cut = EngineState::cut(&whole, p.range.clone())?;
-            p.restore_state(&cut, &self.names, state.step, &state.pending, slots)?;
-        }
-        self.step = state.step;
-        self.fired = state.pending.clone();
-        Ok(())
+        let (n, slots) = (self.shared.net.n(), (self.shared.mask + 1) as usize);
+        let names = &self.names;
+        let range = |p: &Part<T>| p.range.clone();
+        self.run
+            .restore(state, "the network engine", n, range, |p, cut, st| {
+                p.restore_state(cut, names, st.step, &st.pending, slots)
+            })
     }
 }
