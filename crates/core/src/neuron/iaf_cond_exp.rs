@@ -17,7 +17,7 @@
 //! held at `v_reset` while its conductances go on decaying, and arrivals are
 //! taken in at the step boundary.
 
-use super::{check_receptors, Current, Dynamics, NeuronModel, Receptor, State, StepIo};
+use super::{Current, Dynamics, NeuronModel, Receptor, State, StepIo};
 use crate::engine::kernel::{self, multiversion};
 use crate::error::Result;
 use crate::model::Real;
@@ -42,7 +42,6 @@ impl NeuronModel for IafCondExp {
         dt: f64,
         receptors: &[Receptor],
     ) -> Result<Box<dyn Dynamics<T>>> {
-        check_receptors::<Self>(receptors)?;
         let channels = receptors
             .iter()
             .map(|r| {

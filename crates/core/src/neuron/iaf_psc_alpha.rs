@@ -18,7 +18,7 @@
 //! the numbers are the same.) A refractory neuron is held at `v_reset`, its
 //! currents go on.
 
-use super::{check_receptors, Current, Dynamics, NeuronModel, Receptor, State, StepIo};
+use super::{Current, Dynamics, NeuronModel, Receptor, State, StepIo};
 use crate::engine::kernel::{self, multiversion};
 use crate::error::Result;
 use crate::model::Real;
@@ -43,7 +43,6 @@ impl NeuronModel for IafPscAlpha {
         dt: f64,
         receptors: &[Receptor],
     ) -> Result<Box<dyn Dynamics<T>>> {
-        check_receptors::<Self>(receptors)?;
         let channels = receptors
             .iter()
             .map(|r| {

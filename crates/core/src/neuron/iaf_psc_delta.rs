@@ -7,7 +7,7 @@
 //! `refractory_input = False`).
 
 use super::psc::Psc;
-use super::{check_receptors, Dynamics, NeuronModel, Receptor};
+use super::{Dynamics, NeuronModel, Receptor};
 use crate::error::Result;
 use crate::model::Real;
 use crate::network::description::Population;
@@ -30,7 +30,6 @@ impl NeuronModel for IafPscDelta {
         dt: f64,
         receptors: &[Receptor],
     ) -> Result<Box<dyn Dynamics<T>>> {
-        check_receptors::<Self>(receptors)?;
-        Ok(Box::new(Psc::<T>::new(Self::NAME, true, p, dt, receptors)))
+        Ok(Psc::boxed(Self::NAME, true, p, dt, receptors))
     }
 }

@@ -5,7 +5,7 @@
 //! this model with instantaneous synapses (`crate::model`).
 
 use super::psc::Psc;
-use super::{check_receptors, Dynamics, NeuronModel, Receptor};
+use super::{Dynamics, NeuronModel, Receptor};
 use crate::error::Result;
 use crate::model::Real;
 use crate::network::description::Population;
@@ -29,7 +29,6 @@ impl NeuronModel for LifEuler {
         dt: f64,
         receptors: &[Receptor],
     ) -> Result<Box<dyn Dynamics<T>>> {
-        check_receptors::<Self>(receptors)?;
-        Ok(Box::new(Psc::<T>::new(Self::NAME, false, p, dt, receptors)))
+        Ok(Psc::boxed(Self::NAME, false, p, dt, receptors))
     }
 }

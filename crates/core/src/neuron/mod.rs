@@ -48,7 +48,8 @@ pub trait NeuronModel {
     fn accepts(kind: &SynapseKind) -> bool;
 
     /// The dynamics of population `pop` with time step `dt` (ms), whose
-    /// neurons receive the synapse channels `receptors`.
+    /// neurons receive the synapse channels `receptors` (each of a kind the
+    /// model accepts: [`Model::build`] checks).
     fn build<T: Real>(
         pop: &Population,
         dt: f64,
@@ -317,13 +318,21 @@ macro_rules! models {
                 match self { $(Model::$variant => <$module::$ty as NeuronModel>::accepts(kind),)* }
             }
 
-            /// The dynamics of `pop` (see [`NeuronModel::build`]).
+            /// The dynamics of `pop` (see [`NeuronModel::build`]); refuses
+            /// receptors of a kind the model does not accept (the network is
+            /// checked before it is built; this guards the constructors).
             pub fn build<T: Real>(
                 self,
                 pop: &Population,
                 dt: f64,
                 receptors: &[Receptor],
             ) -> Result<Box<dyn Dynamics<T>>> {
+                if let Some(r) = receptors.iter().find(|r| !self.accepts(&r.kind)) {
+                    return Err(Error::param(
+                        "synapse",
+                        format!("{} neurons do not accept {} synapses", self.name(), r.kind.name()),
+                    ));
+                }
                 match self { $(Model::$variant => <$module::$ty as NeuronModel>::build::<T>(pop, dt, receptors),)* }
             }
         }
@@ -373,22 +382,6 @@ pub fn state_name_patterns() -> Vec<&'static str> {
         }
     }
     names
-}
-
-/// Refuses receptors of a kind the model does not accept (the network is
-/// checked before it is built; this guards the constructors).
-pub(crate) fn check_receptors<M: NeuronModel>(receptors: &[Receptor]) -> Result<()> {
-    match receptors.iter().find(|r| !M::accepts(&r.kind)) {
-        Some(r) => Err(Error::param(
-            "synapse",
-            format!(
-                "{} neurons do not accept {} synapses",
-                M::NAME,
-                r.kind.name()
-            ),
-        )),
-        None => Ok(()),
-    }
 }
 
 #[cfg(test)]

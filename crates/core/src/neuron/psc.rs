@@ -43,6 +43,17 @@ pub(super) struct Psc<T> {
 }
 
 impl<T: Real> Psc<T> {
+    /// [`Psc::new`], boxed as the dynamics of model `model`.
+    pub(super) fn boxed(
+        model: &'static str,
+        exact: bool,
+        p: &Population,
+        dt: f64,
+        receptors: &[Receptor],
+    ) -> Box<dyn Dynamics<T>> {
+        Box::new(Self::new(model, exact, p, dt, receptors))
+    }
+
     /// `exact`: NEST's propagators; otherwise forward Euler.
     pub(super) fn new(
         model: &'static str,
