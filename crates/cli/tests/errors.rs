@@ -376,6 +376,39 @@ const NET: &str = "duration = 1.0\n\
     [[population]]\nname = \"E\"\nsize = 4\n\
     [[population]]\nname = \"I\"\nsize = 2\n";
 
+/// Neuron models and the synapses they take: unknown models, both spellings
+/// at once, a synapse the target's model does not take, conductance
+/// synapses without a reversal potential or with negative weights.
+#[test]
+fn neuron_model_mistakes_name_the_model_and_the_synapse() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cond = NET.replace("size = 2", "size = 2\nmodel = \"iaf_cond_exp\"");
+    let proj = "[[projection]]\nsource = \"E\"\ntarget = \"I\"\nrule = \"all_to_all\"\n";
+    let pop_i = |line: &str| NET.replace("size = 2", &format!("size = 2\n{line}"));
+    let cases: Vec<(String, &str)> = vec![
+        (pop_i("model = \"iaf_psc_beta\""), "invalid parameter model: population \"I\": unknown neuron model \"iaf_psc_beta\"; choose lif_euler, iaf_psc_delta, iaf_psc_exp, iaf_psc_alpha, iaf_cond_exp"),
+        (pop_i("model = \"iaf_psc_exp\"\nintegration = \"exact\""), "invalid parameter integration: population \"I\": is implied by model; give one of model and integration"),
+        (format!("{cond}{proj}weight = 1\n"), "invalid parameter synapse: projection 1 (E -> I): population \"I\" is iaf_cond_exp and takes no delta synapses (it takes conductance)"),
+        (format!("{NET}{proj}weight = 1\nsynapse = \"alpha\"\ntau_syn = 0.5\n"), "invalid parameter synapse: projection 1 (E -> I): population \"I\" is iaf_psc_exp and takes no alpha synapses (it takes delta, exponential)"),
+        (format!("{cond}{proj}weight = 1\nsynapse = \"conductance\"\ntau_syn = 5.0\n"), "invalid parameter e_rev: projection 1 (E -> I): conductance synapses need e_rev (mV), their reversal potential"),
+        (format!("{NET}{proj}weight = 1\nsynapse = \"exponential\"\ntau_syn = 5.0\ne_rev = 0.0\n"), "invalid parameter e_rev: projection 1 (E -> I): only conductance synapses have a reversal potential (synapse = \"conductance\")"),
+        (format!("{NET}{proj}weight = 1\nsynapse = \"alpha\"\n"), "invalid parameter tau_syn: projection 1 (E -> I): alpha synapses need tau_syn (ms)"),
+        (format!("{cond}{proj}weight = -0.01\nsynapse = \"conductance\"\ntau_syn = 5.0\ne_rev = -80.0\n"), "invalid parameter weight: projection 1 (E -> I): conductance weights must be >= 0 µS (inhibition is a conductance with a low e_rev), but can be -0.01"),
+        (format!("{cond}[[input]]\ntarget = \"I\"\ntype = \"poisson\"\nrate = 10\nweight = -1\nsynapse = \"conductance\"\ntau_syn = 5.0\ne_rev = 0.0\n"), "invalid parameter weight: input 1 (poisson -> I): conductance weights must be >= 0 µS"),
+    ];
+    for (text, want) in cases {
+        std::fs::write(d.join("net.toml"), &text).unwrap();
+        let out = lifsim_in(d, &["run", "net.toml", "--out", "o.npz"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            std::panic::catch_unwind(|| assert_error(&out, &["net.toml: ", want])).is_ok(),
+            "{text}\n{stderr}"
+        );
+        assert!(!d.join("o.npz").exists());
+    }
+}
+
 #[test]
 fn network_file_mistakes_name_the_parameter_and_the_place() {
     let dir = tempfile::tempdir().unwrap();

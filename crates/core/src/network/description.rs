@@ -682,6 +682,7 @@ impl NetworkDescription {
         weight
             .validate("weight")
             .map_err(|e| within("weight", &place, e))?;
+        check_conductance(&synapse, weight.bounds().0, &place)?;
         let delay = p_delay.unwrap_or(Value::Constant(self.dt * synapse.min_delay_steps() as f64));
         delay
             .validate("delay")
@@ -829,6 +830,7 @@ impl NetworkDescription {
             InputKind::Current { .. } => 0.0,
             _ => weight(i.weight)?,
         };
+        check_conductance(&synapse, weight, &place)?;
         Ok(Input {
             kind,
             target,
@@ -920,6 +922,23 @@ fn population(p: RawPopulation, dt: f64, text: &str) -> Result<Population> {
         .map_err(|e| within("i_ext", place, e))?;
     pop.v0.validate("v0").map_err(|e| within("v0", place, e))?;
     Ok(pop)
+}
+
+/// Refuses a conductance synapse whose weight can be below zero (`low`: the
+/// smallest weight it can have): a negative conductance would drive the
+/// membrane away from `e_rev`; inhibition is a conductance with a low `e_rev`.
+fn check_conductance(synapse: &SynapseKind, low: f64, place: &str) -> Result<()> {
+    match synapse {
+        SynapseKind::Conductance { .. } if low < 0.0 => bad(
+            "weight",
+            place,
+            format!(
+                "conductance weights must be >= 0 µS (inhibition is a conductance with a low e_rev), \
+                 but can be {low}"
+            ),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// The model of `model = ...` or its old spelling `integration = ...`.
