@@ -12,12 +12,11 @@ use lifsim_core::io::save_npy;
 use lifsim_core::io::spikes::{OutputFormat, DEFAULT_POPULATION};
 use lifsim_core::io::stream::StreamHeader;
 use lifsim_core::network::description::Rule;
+use lifsim_core::network::Recipe;
 use lifsim_core::progress::Driver;
 use lifsim_core::recording::rate_hz;
 use lifsim_core::resources::peak_rss_bytes;
-use lifsim_core::{
-    Dtype, Network, NetworkDescription, NetworkSimulation, Real, RecordMode, Recorder,
-};
+use lifsim_core::{Dtype, NetworkDescription, NetworkSimulation, Real, RecordMode, Recorder};
 use serde::Serialize;
 
 use super::run::{checkpoint_plan, run_checkpointed, Resume};
@@ -158,7 +157,9 @@ fn simulate<T: Real>(
     start: Instant,
     resume: Option<Resume>,
 ) -> Result<NetworkReport> {
-    let net = Network::<T>::build_on(desc, args.model.threads)?;
+    // The recipe holds no synapses: each partition of the simulation builds
+    // those onto its own neurons (on `--threads` threads).
+    let net = Recipe::<T>::new(desc)?;
     let mut sim = NetworkSimulation::new(&net, args.model.threads)?;
     let steps = desc.steps();
     let setup = start.elapsed();
@@ -213,8 +214,8 @@ fn simulate<T: Real>(
         network: desc.name.clone(),
         file: path.display().to_string(),
         neurons: net.n(),
-        synapses: net.synapses(),
-        synapse_bytes: net.synapse_bytes(),
+        synapses: sim.synapses(),
+        synapse_bytes: sim.synapse_bytes(),
         dt_ms: desc.dt,
         steps,
         duration_ms,

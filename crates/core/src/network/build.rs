@@ -1,7 +1,12 @@
-//! From a [`NetworkDescription`] to a [`Network`] ready to simulate: synapses
-//! drawn and stored by source, initial state and inputs laid out per neuron.
+//! From a [`NetworkDescription`] to what a simulation needs: a [`Recipe`]
+//! (populations, synapse channels, initial state and inputs laid out per
+//! neuron; no synapses), from which any range of neurons builds the
+//! connections onto its own neurons ([`Recipe::connections_onto`]), as
+//! Arbor's recipe is asked for the connections of a cell; and the whole
+//! [`Network`], a recipe with every projection built onto all its neurons,
+//! for tools and tests that look at the synapses themselves.
 
-use std::ops::Range;
+use std::ops::{Deref, Range};
 
 use crate::error::Result;
 use crate::model::Real;
@@ -13,16 +18,21 @@ use crate::neuron::Receptor;
 use crate::rng::{self, Normal, Purpose};
 use crate::synapses::SynapseKind;
 
-/// One projection's synapses, ready for the engine.
+/// One projection's synapses onto a range of neurons, ready for the engine.
 #[derive(Debug)]
 pub struct Connections<T> {
     /// `"E -> E, I"`.
     pub label: String,
     /// Global ids of the sources, as ranges in row order.
     pub sources: Vec<Range<usize>>,
-    /// The synapses, rows by source.
+    /// The neurons these synapses are onto (global ids): every target in
+    /// `csr` lies here, and every synapse of the projection onto one of
+    /// these neurons is in `csr`.
+    pub targets: Range<usize>,
+    /// The synapses, rows by source (one row per source, empty where the
+    /// source has no target in `targets`), targets as global ids, ascending.
     pub csr: Csr<T>,
-    /// Index of the synapse channel they feed (see [`Network::channels`]).
+    /// Index of the synapse channel they feed (see [`Recipe::channels`]).
     pub channel: usize,
 }
 
@@ -68,9 +78,12 @@ pub enum NetworkInput<T> {
     },
 }
 
-/// A network ready to simulate.
+/// A network as a simulation asks for it: everything but the synapses, which
+/// each range of neurons builds for itself ([`Self::connections_onto`]), so
+/// that a partition (a thread now, an MPI rank later) holds only the
+/// synapses onto its own neurons and none are ever built whole.
 #[derive(Debug)]
-pub struct Network<T> {
+pub struct Recipe<T> {
     /// What it was built from.
     pub description: NetworkDescription,
     /// Each population's name and global neuron ids.
@@ -80,8 +93,8 @@ pub struct Network<T> {
     /// Per population: the channels its neurons receive, ascending (what its
     /// neuron model keeps state for).
     pub receptors: Vec<Vec<Receptor>>,
-    /// The projections.
-    pub projections: Vec<Connections<T>>,
+    /// Per projection: the channel its synapses feed.
+    pub projection_channels: Vec<usize>,
     /// Spike inputs (constant currents are folded into `i_ext`).
     pub inputs: Vec<NetworkInput<T>>,
     /// Initial membrane potential of every neuron (mV).
@@ -90,20 +103,10 @@ pub struct Network<T> {
     pub i_ext: Vec<f64>,
 }
 
-impl<T: Real> Network<T> {
-    /// [`Network::build`] on `threads` threads (`None`: every core), as a run
-    /// with `--threads` asks; the synapses are the same whatever the count.
-    pub fn build_on(description: &NetworkDescription, threads: Option<usize>) -> Result<Self> {
-        match threads {
-            None => Self::build(description),
-            Some(t) => crate::engine::thread_pool(t)?.install(|| Self::build(description)),
-        }
-    }
-
-    /// Draws the synapses and lays out the state. Parallel over target
-    /// neurons (on the current rayon pool); the result does not depend on the
-    /// thread count.
-    pub fn build(description: &NetworkDescription) -> Result<Self> {
+impl<T: Real> Recipe<T> {
+    /// Lays out populations, channels, initial state and inputs; draws no
+    /// synapse.
+    pub fn new(description: &NetworkDescription) -> Result<Self> {
         let desc = description.clone();
         let mut populations = Vec::new();
         let mut start = 0;
@@ -121,15 +124,13 @@ impl<T: Real> Network<T> {
                 channels.len() - 1
             }
         };
-        let mut projections = Vec::new();
-        for (k, p) in desc.projections.iter().enumerate() {
-            let csr = build_projection::<T>(&desc, k)?;
-            projections.push(Connections {
-                label: p.label(),
-                sources: desc.ranges(&p.source)?,
-                csr,
-                channel: channel_of(p.synapse),
-            });
+        let mut projection_channels = Vec::new();
+        for p in &desc.projections {
+            // Checked here, so that asking for a range's connections cannot
+            // fail on a name.
+            desc.ranges(&p.source)?;
+            desc.ranges(&p.target)?;
+            projection_channels.push(channel_of(p.synapse));
         }
         let mut v0 = Vec::with_capacity(n);
         let mut i_ext = Vec::with_capacity(n);
@@ -186,13 +187,17 @@ impl<T: Real> Network<T> {
                 }
             }
         }
-        let receptors = receptors_of(&desc, &projections, &inputs_channels(&desc, &channels));
+        let receptors = receptors_of(
+            &desc,
+            &projection_channels,
+            &inputs_channels(&desc, &channels),
+        );
         Ok(Self {
             description: desc,
             populations,
             channels,
             receptors,
-            projections,
+            projection_channels,
             inputs,
             v0,
             i_ext,
@@ -202,6 +207,69 @@ impl<T: Real> Network<T> {
     /// Number of neurons.
     pub fn n(&self) -> usize {
         self.v0.len()
+    }
+
+    /// The synapses of projection number `k` onto neurons `targets` (global
+    /// ids): exactly those a build of the whole network has onto them, bit
+    /// for bit, in the same order within each row. Parallel over target
+    /// neurons on the current rayon pool; the result does not depend on the
+    /// thread count. A file projection reads and checks the whole file.
+    pub fn connections_onto(&self, k: usize, targets: Range<usize>) -> Result<Connections<T>> {
+        let desc = &self.description;
+        let p = &desc.projections[k];
+        let targets = targets.start.min(self.n())..targets.end.min(self.n());
+        Ok(Connections {
+            label: p.label(),
+            sources: desc.ranges(&p.source)?,
+            csr: build_projection::<T>(desc, k, &targets)?,
+            targets,
+            channel: self.projection_channels[k],
+        })
+    }
+}
+
+/// A whole network: the [`Recipe`] (which it dereferences to) and every
+/// projection built onto all its neurons. A simulation does not need this
+/// (its partitions build their own connections from the recipe); tools and
+/// tests that look at the synapses do.
+#[derive(Debug)]
+pub struct Network<T> {
+    /// Everything but the synapses.
+    pub recipe: Recipe<T>,
+    /// The projections, each onto every neuron.
+    pub projections: Vec<Connections<T>>,
+}
+
+impl<T> Deref for Network<T> {
+    type Target = Recipe<T>;
+
+    fn deref(&self) -> &Recipe<T> {
+        &self.recipe
+    }
+}
+
+impl<T: Real> Network<T> {
+    /// [`Network::build`] on `threads` threads (`None`: every core), as a run
+    /// with `--threads` asks; the synapses are the same whatever the count.
+    pub fn build_on(description: &NetworkDescription, threads: Option<usize>) -> Result<Self> {
+        match threads {
+            None => Self::build(description),
+            Some(t) => crate::engine::thread_pool(t)?.install(|| Self::build(description)),
+        }
+    }
+
+    /// The recipe, and every projection drawn onto all the neurons. Parallel
+    /// over target neurons (on the current rayon pool); the result does not
+    /// depend on the thread count.
+    pub fn build(description: &NetworkDescription) -> Result<Self> {
+        let recipe = Recipe::new(description)?;
+        let projections = (0..description.projections.len())
+            .map(|k| recipe.connections_onto(k, 0..recipe.n()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            recipe,
+            projections,
+        })
     }
 
     /// Number of synapses.
@@ -218,23 +286,39 @@ impl<T: Real> Network<T> {
     /// steps, at least 1: how many steps partitions may run before they must
     /// exchange spikes (`u64::MAX` without synapses).
     pub fn min_delay_steps(&self) -> u64 {
-        self.projections
-            .iter()
-            .map(|p| p.csr.min_delay() as u64)
-            .min()
-            .map_or(u64::MAX, |d| d.clamp(1, u16::MAX as u64))
+        min_delay_steps(&self.projections)
     }
 
-    /// The longest synaptic delay in steps (projections and spike inputs).
+    /// The longest delay in steps, at least 1, of any synapse between the
+    /// network's neurons (spike inputs reach the ring at most a step ahead).
     pub fn max_delay_steps(&self) -> u64 {
-        let proj = self
-            .projections
-            .iter()
-            .map(|p| p.csr.max_delay() as u64)
-            .max()
-            .unwrap_or(0);
-        proj.max(1)
+        max_delay_steps(&self.projections)
     }
+}
+
+/// The shortest delay in steps, at least 1, of the synapses of `connections`
+/// (any ranges' connections of any projections; `u64::MAX` without synapses):
+/// how many steps partitions may run before they must exchange spikes.
+pub fn min_delay_steps<'a, T: Real + 'a>(
+    connections: impl IntoIterator<Item = &'a Connections<T>>,
+) -> u64 {
+    connections
+        .into_iter()
+        .map(|p| p.csr.min_delay() as u64)
+        .min()
+        .map_or(u64::MAX, |d| d.clamp(1, u16::MAX as u64))
+}
+
+/// The longest delay in steps, at least 1, of the synapses of `connections`.
+pub fn max_delay_steps<'a, T: Real + 'a>(
+    connections: impl IntoIterator<Item = &'a Connections<T>>,
+) -> u64 {
+    connections
+        .into_iter()
+        .map(|p| p.csr.max_delay() as u64)
+        .max()
+        .unwrap_or(0)
+        .max(1)
 }
 
 /// Per input of `desc` (in file order): its channel, or `None` for a current.
@@ -248,10 +332,11 @@ fn inputs_channels(desc: &NetworkDescription, channels: &[SynapseKind]) -> Vec<O
         .collect()
 }
 
-/// Per population: the channels that projections and inputs bring to it.
-fn receptors_of<T>(
+/// Per population: the channels that projections (`projections`: the
+/// channel of each) and inputs bring to it.
+fn receptors_of(
     desc: &NetworkDescription,
-    projections: &[Connections<T>],
+    projections: &[usize],
     inputs: &[Option<usize>],
 ) -> Vec<Vec<Receptor>> {
     let mut sets: Vec<Vec<usize>> = vec![Vec::new(); desc.populations.len()];
@@ -267,8 +352,8 @@ fn receptors_of<T>(
             }
         }
     };
-    for (p, c) in desc.projections.iter().zip(projections) {
-        add(&p.target, c.channel);
+    for (p, &c) in desc.projections.iter().zip(projections) {
+        add(&p.target, c);
     }
     for (i, c) in desc.inputs.iter().zip(inputs) {
         if let Some(c) = c {
@@ -279,7 +364,7 @@ fn receptors_of<T>(
         desc.projections
             .iter()
             .zip(projections)
-            .find(|(_, x)| x.channel == c)
+            .find(|(_, &x)| x == c)
             .map(|(p, _)| p.synapse)
             .or_else(|| {
                 desc.inputs

@@ -4,7 +4,9 @@
 //! Every target neuron draws its synapses from its own streams
 //! (`rng::stream(projection seed, Connectivity | Weights | Delays, target index)`),
 //! so targets are built in parallel and the network is the same bits whatever
-//! the thread count. The synapses are then transposed into rows by source
+//! the thread count, and a neuron range can build the synapses onto its own
+//! neurons alone ([`build_projection`]) and get exactly its share of the
+//! whole network's. The synapses are then transposed into rows by source
 //! ([`Csr`]).
 
 use std::collections::HashSet;
@@ -38,29 +40,45 @@ pub fn projection_seed(seed: u64, k: usize) -> u64 {
     rng::mix64(seed ^ rng::mix64(0x5052_4f4a_0000_0000 | k as u64))
 }
 
-/// Builds projection number `k` of `desc`: its synapses as rows by source.
-pub fn build_projection<T: Real>(desc: &NetworkDescription, k: usize) -> Result<Csr<T>> {
+/// The synapses of projection number `k` of `desc` onto the neurons `onto`
+/// (global ids; any range, the projection's targets outside it are left
+/// out): rows by source, one row for each of the projection's sources,
+/// holding the global ids of their targets in `onto`, ascending. Each target
+/// draws from its own streams, so a range gets exactly the synapses a build
+/// of the whole network puts onto its neurons, bit for bit, and ranges that
+/// cover the network give it all. A file projection reads (and checks) the
+/// whole file and keeps the range's rows.
+pub fn build_projection<T: Real>(
+    desc: &NetworkDescription,
+    k: usize,
+    onto: &Range<usize>,
+) -> Result<Csr<T>> {
     let proj = &desc.projections[k];
     let src_ids = ids(&desc.ranges(&proj.source)?);
-    let tgt_ids = ids(&desc.ranges(&proj.target)?);
+    let tgt_ranges = desc.ranges(&proj.target)?;
+    let tgt_ids = ids(&tgt_ranges);
+    let picked = target_indices(&tgt_ranges, onto);
+    let onto_ids: Vec<u32> = picked
+        .iter()
+        .flat_map(|r| tgt_ids[r.clone()].iter().copied())
+        .collect();
     let seed = projection_seed(desc.seed, k);
     let weight = proj.weight.constant().map(T::from_f64);
     let delay = proj.delay.constant().map(|d| desc.delay_steps(d) as u16);
     let runs = match &proj.rule {
         Rule::File { path, scale } => {
-            let rows = read_matrix(path, tgt_ids.len(), src_ids.len())?;
-            vec![from_rows(desc, proj, seed, rows, *scale)]
+            let rows = read_matrix(path, tgt_ids.len(), src_ids.len(), &picked)?;
+            vec![from_rows(desc, proj, seed, rows, &picked, *scale)]
         }
-        rule => {
-            let expected = expected_synapses(rule, src_ids.len(), tgt_ids.len());
-            check_synapse_memory::<T>(
-                &format!("projection {}", proj.label()),
-                expected,
-                weight.is_none() || delay.is_none(),
-            )?;
-            let chunks: Vec<Range<usize>> = (0..tgt_ids.len())
-                .step_by(CHUNK)
-                .map(|a| a..(a + CHUNK).min(tgt_ids.len()))
+        _ => {
+            check_projection_memory::<T>(desc, k, onto)?;
+            let chunks: Vec<Range<usize>> = picked
+                .iter()
+                .flat_map(|r| {
+                    r.clone()
+                        .step_by(CHUNK)
+                        .map(move |a| a..(a + CHUNK).min(r.end))
+                })
                 .collect();
             chunks
                 .into_par_iter()
@@ -72,7 +90,47 @@ pub fn build_projection<T: Real>(desc: &NetworkDescription, k: usize) -> Result<
         Rule::File { .. } => None,
         _ => weight,
     };
-    Csr::from_incoming(src_ids.len(), &tgt_ids, runs, weight, delay)
+    Csr::from_incoming(src_ids.len(), &onto_ids, runs, weight, delay)
+}
+
+/// Refuses, before they are drawn, the synapses of projection `k` onto the
+/// neurons `onto` if they would not fit in memory (nothing for a file
+/// projection: its size is the file's).
+pub fn check_projection_memory<T: Real>(
+    desc: &NetworkDescription,
+    k: usize,
+    onto: &Range<usize>,
+) -> Result<()> {
+    let proj = &desc.projections[k];
+    if let Rule::File { .. } = proj.rule {
+        return Ok(());
+    }
+    let n_src = desc.ranges(&proj.source)?.iter().map(|r| r.len()).sum();
+    let n_tgt = target_indices(&desc.ranges(&proj.target)?, onto)
+        .iter()
+        .map(|r| r.len())
+        .sum();
+    check_synapse_memory::<T>(
+        &format!("projection {}", proj.label()),
+        expected_synapses(&proj.rule, n_src, n_tgt),
+        proj.weight.constant().is_none() || proj.delay.constant().is_none(),
+    )
+}
+
+/// The indices into a projection's targets (the concatenation of
+/// `tgt_ranges`, the key of each target's streams) of the targets whose
+/// neurons lie in `onto`, as runs of consecutive indices, ascending.
+fn target_indices(tgt_ranges: &[Range<usize>], onto: &Range<usize>) -> Vec<Range<usize>> {
+    let mut picked = Vec::new();
+    let mut offset = 0;
+    for r in tgt_ranges {
+        let (lo, hi) = (r.start.max(onto.start), r.end.min(onto.end));
+        if lo < hi {
+            picked.push(offset + lo - r.start..offset + hi - r.start);
+        }
+        offset += r.len();
+    }
+    picked
 }
 
 /// How many synapses a rule makes (its mean for fixed_probability).
@@ -202,18 +260,23 @@ fn generate<T: Real>(
     run
 }
 
-/// A matrix `W[target, source]` as its non-zero entries, by target.
+/// Some rows of a matrix `W[target, source]`: their non-zero entries, row
+/// after row.
 struct Rows {
     counts: Vec<u32>,
     sources: Vec<u32>,
     weights: Vec<f64>,
 }
 
+/// The synapses of `rows`, the rows of targets `picked` (indices into the
+/// projection's targets, ascending): weights from the file, delays drawn
+/// from each target's own stream.
 fn from_rows<T: Real>(
     desc: &NetworkDescription,
     proj: &Projection,
     seed: u64,
     rows: Rows,
+    picked: &[Range<usize>],
     scale: f64,
 ) -> Incoming<T> {
     let mut run = Incoming::<T> {
@@ -222,9 +285,10 @@ fn from_rows<T: Real>(
         ..Default::default()
     };
     let mut k = 0;
-    for ti in 0..run.counts.len() {
+    let tis = picked.iter().flat_map(|r| r.clone());
+    for (row, ti) in tis.enumerate() {
         let mut draws = Draws::new(desc, proj, seed, ti);
-        for _ in 0..run.counts[ti] {
+        for _ in 0..run.counts[row] {
             draws.push(&mut run, Some(rows.weights[k] * scale));
             k += 1;
         }
@@ -232,23 +296,24 @@ fn from_rows<T: Real>(
     run
 }
 
-/// Reads `W[target, source]` from a dense `.npy` or a scipy.sparse `.npz`.
-fn read_matrix(path: &Path, n_tgt: usize, n_src: usize) -> Result<Rows> {
+/// Reads `W[target, source]` from a dense `.npy` or a scipy.sparse `.npz`,
+/// checks all of it, and keeps the rows of targets `picked` (indices,
+/// ascending). Errors name entries by their place in the whole matrix, so
+/// every range that reads a bad file reports it alike.
+fn read_matrix(path: &Path, n_tgt: usize, n_src: usize, picked: &[Range<usize>]) -> Result<Rows> {
     let is_npz = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npz"));
-    let rows = if is_npz {
-        read_sparse(path, n_tgt, n_src)?
+    if is_npz {
+        read_sparse(path, n_tgt, n_src, picked)
     } else {
-        read_dense(path, n_tgt, n_src)?
-    };
-    if let Some(k) = rows.weights.iter().position(|w| !w.is_finite()) {
-        return Err(Error::file(
-            path,
-            format!("weight {k} is {}; weights must be finite", rows.weights[k]),
-        ));
+        read_dense(path, n_tgt, n_src, picked)
     }
-    Ok(rows)
+}
+
+/// The error for the `k`-th non-zero weight (in target-major order) of the file.
+fn not_finite(path: &Path, k: usize, w: f64) -> Error {
+    Error::file(path, format!("weight {k} is {w}; weights must be finite"))
 }
 
 fn check_shape(path: &Path, shape: &[usize], n_tgt: usize, n_src: usize) -> Result<()> {
@@ -264,7 +329,7 @@ fn check_shape(path: &Path, shape: &[usize], n_tgt: usize, n_src: usize) -> Resu
     Ok(())
 }
 
-fn read_dense(path: &Path, n_tgt: usize, n_src: usize) -> Result<Rows> {
+fn read_dense(path: &Path, n_tgt: usize, n_src: usize, picked: &[Range<usize>]) -> Result<Rows> {
     let array = NpyArray::open(path)?;
     let h = array.header().clone();
     check_shape(path, &h.shape, n_tgt, n_src)?;
@@ -277,34 +342,64 @@ fn read_dense(path: &Path, n_tgt: usize, n_src: usize) -> Result<Rows> {
             ),
         ));
     }
-    let values = array.to_f64_vec();
-    let at = |i: usize, j: usize| {
-        if h.fortran_order {
-            values[j * n_tgt + i]
+    // Read in place where the file's bytes are native floats: every range
+    // of a run reads the file, and a copy each would multiply the matrix.
+    let shape = (n_tgt, n_src, h.fortran_order);
+    match (array.as_f64_slice(), array.as_f32_slice()) {
+        (Some(v), _) => scan_dense(path, v, shape, picked),
+        (_, Some(v)) => scan_dense(path, v, shape, picked),
+        _ => scan_dense(path, &array.to_f64_vec(), shape, picked),
+    }
+}
+
+/// The non-zero entries of the rows `picked` of the dense matrix `values`
+/// (`(targets, sources, Fortran order)`), every entry checked finite.
+fn scan_dense<V: Copy + Into<f64>>(
+    path: &Path,
+    values: &[V],
+    (n_tgt, n_src, fortran): (usize, usize, bool),
+    picked: &[Range<usize>],
+) -> Result<Rows> {
+    let at = |i: usize, j: usize| -> f64 {
+        if fortran {
+            values[j * n_tgt + i].into()
         } else {
-            values[i * n_src + j]
+            values[i * n_src + j].into()
         }
     };
     let mut rows = Rows {
-        counts: Vec::with_capacity(n_tgt),
+        counts: Vec::new(),
         sources: Vec::new(),
         weights: Vec::new(),
     };
+    let mut picked = picked.iter().peekable();
+    // Non-zero entries of the whole matrix so far (for error messages).
+    let mut k = 0usize;
     for i in 0..n_tgt {
+        while picked.next_if(|r| r.end <= i).is_some() {}
+        let keep = picked.peek().is_some_and(|r| r.contains(&i));
         let before = rows.sources.len();
         for j in 0..n_src {
             let w = at(i, j);
             if w != 0.0 {
-                rows.sources.push(j as u32);
-                rows.weights.push(w);
+                if !w.is_finite() {
+                    return Err(not_finite(path, k, w));
+                }
+                k += 1;
+                if keep {
+                    rows.sources.push(j as u32);
+                    rows.weights.push(w);
+                }
             }
         }
-        rows.counts.push((rows.sources.len() - before) as u32);
+        if keep {
+            rows.counts.push((rows.sources.len() - before) as u32);
+        }
     }
     Ok(rows)
 }
 
-fn read_sparse(path: &Path, n_tgt: usize, n_src: usize) -> Result<Rows> {
+fn read_sparse(path: &Path, n_tgt: usize, n_src: usize, picked: &[Range<usize>]) -> Result<Rows> {
     let mut npz = NpzReader::open(path)?;
     let format_bytes = npz.member_bytes("format").map_err(|_| {
         Error::file(
@@ -404,9 +499,21 @@ fn read_sparse(path: &Path, n_tgt: usize, n_src: usize) -> Result<Rows> {
         weights[*at] = w;
         *at += 1;
     }
-    Ok(Rows {
-        counts,
-        sources,
-        weights,
-    })
+    if let Some(k) = weights.iter().position(|w| !w.is_finite()) {
+        return Err(not_finite(path, k, weights[k]));
+    }
+    // Keep the rows of `picked`: `start[t]` is now where row `t + 1` begins.
+    let begin = |t: usize| if t == 0 { 0 } else { start[t - 1] };
+    let mut rows = Rows {
+        counts: Vec::new(),
+        sources: Vec::new(),
+        weights: Vec::new(),
+    };
+    for r in picked {
+        rows.counts.extend_from_slice(&counts[r.clone()]);
+        let span = begin(r.start)..begin(r.end);
+        rows.sources.extend_from_slice(&sources[span.clone()]);
+        rows.weights.extend_from_slice(&weights[span]);
+    }
+    Ok(rows)
 }

@@ -6,8 +6,10 @@
 //! contiguous vector add ([`DenseWeights`]).
 //!
 //! Larger networks are described as populations, projections and inputs
-//! ([`NetworkDescription`], read from a TOML network file) and built into
-//! sparse rows by presynaptic neuron ([`Network`], [`sparse::Csr`]).
+//! ([`NetworkDescription`], read from a TOML network file), laid out as a
+//! [`Recipe`] from which each range of neurons builds the synapses onto its
+//! own neurons, as sparse rows by presynaptic neuron ([`sparse::Csr`]), or
+//! built whole ([`Network`]).
 
 pub mod build;
 pub mod connectivity;
@@ -17,7 +19,7 @@ pub mod distribution;
 pub mod generate;
 pub mod sparse;
 
-pub use build::Network;
+pub use build::{Network, Recipe};
 pub use dense::{DenseView, DenseWeights};
 pub use description::NetworkDescription;
 pub use distribution::Value;

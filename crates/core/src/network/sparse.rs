@@ -1,8 +1,8 @@
 //! Sparse synapses stored by presynaptic neuron (compressed sparse rows):
 //! the targets of one source are contiguous and ascending, so a spike's
-//! delivery is one pass over a contiguous `u32` slice, and a partition that
-//! owns targets `[lo, hi)` finds its share by binary search (once per row,
-//! when the partition is built).
+//! delivery is one pass over a contiguous `u32` slice. A partition of the
+//! engine holds the rows of the synapses onto its own neurons only (built
+//! by [`crate::network::Recipe::connections_onto`]).
 //!
 //! Weights and delays that are the same for the whole projection are stored
 //! once, not per synapse (brunel's 15.6 million synapses take 62 MB: their
@@ -147,9 +147,10 @@ impl<T: Real> Csr<T> {
             }
         }
         // Targets listed out of population order (`target = ["I", "E"]`)
-        // leave rows unsorted; the engine's partitions find their share of a
-        // row by bisection, so sort them (stably: synapses onto one target
-        // keep their order, and so does every sum).
+        // leave rows unsorted; sort them (stably: synapses onto one target
+        // keep their order, and so does every sum), so that a row's
+        // synapses onto any range of neurons are one stretch of it, in the
+        // same order whichever ranges the rows were built for.
         if !target_ids.is_sorted() {
             for s in 0..n_sources {
                 let row = offsets[s]..offsets[s + 1];

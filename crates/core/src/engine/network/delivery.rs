@@ -2,12 +2,10 @@
 //! targets' ring-buffer slots (or, without delay, straight into the state
 //! variable they act on).
 
-use std::ops::Range;
-
 use super::part::Part;
 use super::Shared;
 use crate::model::Real;
-use crate::network::sparse::{Csr, PerSynapse};
+use crate::network::sparse::PerSynapse;
 
 impl<T: Real> Part<T> {
     /// Adds the weights of the spikes `fired` emitted at `t_k` into the ring
@@ -19,7 +17,7 @@ impl<T: Real> Part<T> {
     pub(super) fn deliver(&mut self, k: u64, fired: &[u32], s: &Shared<'_, T>) {
         let len = self.range.len();
         let lo = self.range.start as u32;
-        for (p, proj) in s.net.projections.iter().enumerate() {
+        for proj in &self.connections {
             let ch = proj.channel;
             let ring = &mut self.ring[ch];
             let dirty = &mut self.dirty[ch];
@@ -38,30 +36,20 @@ impl<T: Real> Part<T> {
                 let Some(row) = proj.row_of(j as usize) else {
                     continue;
                 };
+                // The partition's own rows: every target is one of its neurons.
                 let r = csr.row(row);
                 let targets = &all[r.clone()];
-                let (a, b) = if self.whole {
-                    (0, targets.len())
-                } else {
-                    let [a, b] = self.bounds[p][row];
-                    (a as usize, b as usize)
-                };
                 match (csr.weights(), csr.delays(), direct.as_deref_mut()) {
                     (PerSynapse::Constant(w), PerSynapse::Constant(0), Some(state)) => {
-                        scatter(state, &targets[a..b], lo, *w);
+                        scatter(state, targets, lo, *w);
                     }
                     (PerSynapse::Constant(w), PerSynapse::Constant(d), _) => {
                         let slot = ((k + *d as u64) & s.mask) as usize;
-                        scatter(
-                            &mut ring[slot * len..(slot + 1) * len],
-                            &targets[a..b],
-                            lo,
-                            *w,
-                        );
+                        scatter(&mut ring[slot * len..(slot + 1) * len], targets, lo, *w);
                         dirty[slot] = true;
                     }
                     (weights, delays, mut state) => {
-                        for (idx, &t) in (r.start + a..).zip(&targets[a..b]) {
+                        for (idx, &t) in r.zip(targets) {
                             let d = delays.get(idx);
                             let x = match state.as_deref_mut() {
                                 Some(state) if d == 0 => &mut state[(t - lo) as usize],
@@ -80,25 +68,11 @@ impl<T: Real> Part<T> {
     }
 }
 
-/// For every source row of `csr`, the offsets in the row of its first target
-/// in `range` and of its first target past it (rows are sorted by target).
-pub(super) fn row_bounds<T: Real>(csr: &Csr<T>, range: &Range<usize>) -> Vec<[u32; 2]> {
-    let (lo, hi) = (range.start as u32, range.end as u32);
-    (0..csr.n_sources())
-        .map(|row| {
-            let targets = &csr.targets()[csr.row(row)];
-            let at = |x: u32| targets.partition_point(|&t| t < x) as u32;
-            [at(lo), at(hi)]
-        })
-        .collect()
-}
-
 /// `dest[t - lo] += w` for every target `t`: one spike's delivery into one ring slot.
 #[inline]
 fn scatter<T: Real>(dest: &mut [T], targets: &[u32], lo: u32, w: T) {
-    // Every target lies in [lo, lo + dest.len()): rows hold ids of the
-    // network's neurons (checked when built) and `targets` is this
-    // partition's share of the row (`row_bounds`).
+    // Every target lies in [lo, lo + dest.len()): `targets` is a row of the
+    // partition's own connections, which hold only its neurons.
     assert!(targets
         .first()
         .zip(targets.last())

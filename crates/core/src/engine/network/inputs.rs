@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use crate::inputs::PoissonSampler;
 use crate::model::Real;
-use crate::network::build::{Network, NetworkInput};
+use crate::network::build::{NetworkInput, Recipe};
 use crate::rng::{self, Purpose, Xoshiro256pp};
 
 /// A Poisson input's share of a partition.
@@ -36,7 +36,7 @@ pub(super) struct LocalInputs<T> {
 
 impl<T: Real> LocalInputs<T> {
     /// The inputs of `net` onto neurons `range`.
-    pub(super) fn new(net: &Network<T>, range: &Range<usize>) -> Self {
+    pub(super) fn new(net: &Recipe<T>, range: &Range<usize>) -> Self {
         let local = |g: u32| {
             let g = g as usize;
             range.contains(&g).then(|| (g - range.start) as u32)

@@ -32,9 +32,10 @@
 //! # Partitions
 //!
 //! Each partition (`part.rs`) owns a contiguous range of neurons, their
-//! state arrays and the ring buffers of their inputs, and reads only the
-//! global list of fired ids (sorted); where its share of each source's
-//! sorted row begins and ends is found once, when the partition is built.
+//! state arrays, the synapses onto them (which it builds from the
+//! [`Recipe`], `part::partitions`: no partition holds another's) and the
+//! ring buffers of their inputs, and reads only the global list of fired
+//! ids (sorted).
 //! With several partitions each has a thread for a stretch of steps, meeting
 //! the others at a barrier once per minimum delay of the network's synapses
 //! (`engine::threads`, shared with the dense engine). Every neuron receives its inputs in the same order whatever
@@ -53,7 +54,7 @@ use super::stepper::Partitions;
 use crate::checkpoint::EngineState;
 use crate::error::{Error, Result};
 use crate::model::Real;
-use crate::network::build::Network;
+use crate::network::build::{Connections, Recipe};
 use crate::recording::SpikeSink;
 
 /// Networks at least this large split each step across threads by default:
@@ -63,8 +64,10 @@ pub const NETWORK_PARALLEL_MIN_NEURONS: usize = 10_000;
 
 /// Constants every partition reads.
 pub(super) struct Shared<'a, T> {
-    net: &'a Network<T>,
+    net: &'a Recipe<T>,
     mask: u64,
+    /// Steps between exchanges: the shortest delay of any synapse.
+    interval: u64,
     /// Per channel: the state array its weights go into directly when they
     /// have no delay (the same for every population the channel reaches), if
     /// any; otherwise they go through slot `k` of the ring.
@@ -82,28 +85,29 @@ pub struct NetworkSimulation<'n, T: Real> {
 
 impl<'n, T: Real> NetworkSimulation<'n, T> {
     /// Lays out the state of `net` over `threads` partitions (`None`: one
-    /// below [`NETWORK_PARALLEL_MIN_NEURONS`] neurons, every core above).
-    pub fn new(net: &'n Network<T>, threads: Option<usize>) -> Result<Self> {
+    /// below [`NETWORK_PARALLEL_MIN_NEURONS`] neurons, every core above),
+    /// each building the synapses onto its own neurons (on `threads`
+    /// threads, or the current rayon pool). A whole [`crate::Network`]
+    /// passes as its recipe; its synapses are not read.
+    pub fn new(net: &'n Recipe<T>, threads: Option<usize>) -> Result<Self> {
         let n = net.n();
         let desc = &net.description;
+        // The pool the synapses are built on: the threads asked for, else the current one.
+        let pool = threads;
         let threads = match threads {
             Some(0) => return Err(Error::param("threads", "must be at least 1")),
             Some(t) => t,
             None if n >= NETWORK_PARALLEL_MIN_NEURONS => rayon::current_num_threads(),
             None => 1,
         };
-        let slots = (net.max_delay_steps() + 2).next_power_of_two();
         let (names, direct) = state_layout(net)?;
-        let ranges = split(n, threads);
-        let whole = ranges.len() == 1;
-        let parts = ranges
-            .into_iter()
-            .map(|range| Part::new(net, range, whole, &names, slots as usize))
-            .collect::<Result<Vec<_>>>()?;
+        let built = part::partitions(net, split(n, threads), &names, pool)?;
+        let (parts, slots) = (built.parts, built.slots);
         Ok(Self {
             shared: Shared {
                 net,
                 mask: slots - 1,
+                interval: built.interval,
                 direct,
                 isa: Isa::detect(),
             },
@@ -127,6 +131,23 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
         self.run.parts.len()
     }
 
+    /// Number of synapses, summed over the partitions (each holds those
+    /// onto its own neurons).
+    pub fn synapses(&self) -> usize {
+        self.connections().flatten().map(|c| c.csr.len()).sum()
+    }
+
+    /// Bytes held by the synapses of all partitions.
+    pub fn synapse_bytes(&self) -> usize {
+        self.connections().flatten().map(|c| c.csr.bytes()).sum()
+    }
+
+    /// Per partition, in range order: its connections, one per projection,
+    /// each onto the partition's neurons (`Connections::targets`).
+    pub fn connections(&self) -> impl Iterator<Item = &[Connections<T>]> {
+        self.run.parts.iter().map(|p| p.connections.as_slice())
+    }
+
     /// Membrane potentials of every neuron now (mV).
     pub fn voltages(&self) -> Vec<f64> {
         let mut out = Vec::with_capacity(self.shared.net.n());
@@ -145,14 +166,14 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     /// several partitions, each has a thread for the whole stretch and they
     /// exchange spikes once per minimum delay (`threads::run_steps`).
     pub fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink) {
-        let interval = self.shared.net.min_delay_steps();
+        let interval = self.shared.interval;
         self.run.run_until(until, interval, &self.shared, sink);
     }
 }
 
 /// The names of the state arrays of every population's model, in order of
 /// first appearance, and per channel the array its undelayed weights go to.
-fn state_layout<T: Real>(net: &Network<T>) -> Result<(Vec<String>, Vec<Option<usize>>)> {
+fn state_layout<T: Real>(net: &Recipe<T>) -> Result<(Vec<String>, Vec<Option<usize>>)> {
     let desc = &net.description;
     let mut names: Vec<String> = Vec::new();
     // Per channel: the direct arrays the populations it reaches name

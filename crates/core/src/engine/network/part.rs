@@ -1,14 +1,17 @@
-//! One partition: a contiguous range of neurons, their state, the ring
-//! buffers of their inputs, and the step (the schedule of `super`).
+//! One partition: a contiguous range of neurons, their state, the synapses
+//! onto them, the ring buffers of their inputs, and the step (the schedule
+//! of `super`).
 
 use std::ops::Range;
+
+use rayon::prelude::*;
 
 use super::inputs::LocalInputs;
 use super::Shared;
 use crate::engine::threads::RangeStep;
 use crate::error::Result;
 use crate::model::Real;
-use crate::network::build::Network;
+use crate::network::build::{self, Connections, Recipe};
 use crate::neuron::{Arrivals, Current, Dynamics, Receptor, State, StepIo};
 
 /// A population's share of a partition.
@@ -27,7 +30,6 @@ pub(super) struct Segment<T: Real> {
 /// The state of neurons `range` and the buffers of their inputs.
 pub(super) struct Part<T: Real> {
     pub(super) range: Range<usize>,
-    pub(super) whole: bool,
     pub(super) segments: Vec<Segment<T>>,
     /// The named state arrays (`Shared::names`), one value per neuron of the
     /// partition each (zero for neurons whose model has no such state).
@@ -49,23 +51,83 @@ pub(super) struct Part<T: Real> {
     ids: Vec<u32>,
     pub(super) inputs: LocalInputs<T>,
     pub(super) fired: Vec<u32>,
-    /// Per projection and source row: where this partition's targets begin
-    /// and end in the row (empty for a partition of the whole network). A
-    /// binary search per spike at every step cost a chain of cache misses
-    /// into the row; the bounds are found once here.
-    pub(super) bounds: Vec<Vec<[u32; 2]>>,
+    /// Per projection: its synapses onto this partition's neurons, and no
+    /// others (built by the partition, [`partitions`]).
+    pub(super) connections: Vec<Connections<T>>,
+}
+
+/// The partitions over `ranges` and what they have in common.
+pub(super) struct Partitioned<T: Real> {
+    pub(super) parts: Vec<Part<T>>,
+    /// Ring-buffer slots per channel: a power of two above the longest delay.
+    pub(super) slots: u64,
+    /// The shortest delay of any synapse in steps: how long partitions run
+    /// between exchanges.
+    pub(super) interval: u64,
+}
+
+/// The partitions of `net` over `ranges`, their state arrays named `names`.
+/// Each builds the synapses onto its own neurons from the recipe, all at
+/// once (in parallel over partitions and over target neurons, on a pool of
+/// `threads` threads where given, else the current one), so no partition
+/// holds another's synapses and no projection is ever built whole; the
+/// synapses do not depend on the thread count.
+pub(super) fn partitions<T: Real>(
+    net: &Recipe<T>,
+    ranges: Vec<Range<usize>>,
+    names: &[String],
+    threads: Option<usize>,
+) -> Result<Partitioned<T>> {
+    let desc = &net.description;
+    let projections = desc.projections.len();
+    // The partitions build at once: refuse what the whole network would not
+    // fit, before any of them allocates its share.
+    for k in 0..projections {
+        crate::network::connectivity::check_projection_memory::<T>(desc, k, &(0..net.n()))?;
+    }
+    let connect = || {
+        ranges
+            .par_iter()
+            .map(|r| {
+                (0..projections)
+                    .map(|k| net.connections_onto(k, r.clone()))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Vec<_>>()
+    };
+    let built = match threads {
+        Some(t) => crate::engine::thread_pool(t)?.install(connect),
+        None => connect(),
+    };
+    // The first error in range order, the same whatever the threads.
+    let connections = built.into_iter().collect::<Result<Vec<_>>>()?;
+    let all = || connections.iter().flatten();
+    let slots = (build::max_delay_steps(all()) + 2).next_power_of_two();
+    let interval = build::min_delay_steps(all());
+    let parts = ranges
+        .into_iter()
+        .zip(connections)
+        .map(|(range, c)| Part::new(net, range, c, names, slots as usize))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Partitioned {
+        parts,
+        slots,
+        interval,
+    })
 }
 
 impl<T: Real> Part<T> {
-    /// Neurons `range` of `net`, their state arrays named `names`, with
-    /// `slots` ring-buffer slots per channel.
+    /// Neurons `range` of `net` and `connections`, the synapses onto them
+    /// (one per projection), their state arrays named `names`, with `slots`
+    /// ring-buffer slots per channel.
     pub(super) fn new(
-        net: &Network<T>,
+        net: &Recipe<T>,
         range: Range<usize>,
-        whole: bool,
+        connections: Vec<Connections<T>>,
         names: &[String],
         slots: usize,
     ) -> Result<Self> {
+        debug_assert!(connections.iter().all(|c| c.targets == range));
         let len = range.len();
         let desc = &net.description;
         let mut arrays = vec![vec![T::ZERO; len]; names.len()];
@@ -116,17 +178,8 @@ impl<T: Real> Part<T> {
                 )
             })
             .collect::<Result<Vec<_>>>()?;
-        let bounds = if whole {
-            Vec::new()
-        } else {
-            net.projections
-                .iter()
-                .map(|proj| super::delivery::row_bounds(&proj.csr, &range))
-                .collect()
-        };
         Ok(Self {
-            whole,
-            bounds,
+            connections,
             segments,
             arrays,
             until: vec![0.0; len],
