@@ -4,8 +4,6 @@
 
 use std::ops::Range;
 
-use rayon::prelude::*;
-
 use super::inputs::LocalInputs;
 use super::Shared;
 use crate::engine::threads::RangeStep;
@@ -67,11 +65,14 @@ pub(super) struct Partitioned<T: Real> {
 }
 
 /// The partitions of `net` over `ranges`, their state arrays named `names`.
-/// Each builds the synapses onto its own neurons from the recipe, all at
-/// once (in parallel over partitions and over target neurons, on a pool of
-/// `threads` threads where given, else the current one), so no partition
-/// holds another's synapses and no projection is ever built whole; the
-/// synapses do not depend on the thread count.
+/// Each builds the synapses onto its own neurons from the recipe, so no
+/// partition holds another's synapses and no projection is ever built
+/// whole; the synapses do not depend on the thread count. The ranges build
+/// one after another, each in parallel over its target neurons (on a pool
+/// of `threads` threads where given, else the current one): a projection's
+/// synapses take twice their final memory while they are turned into rows,
+/// and one range's share at a time keeps the peak below a whole build's
+/// (ranges built at once peaked as high, or higher).
 pub(super) fn partitions<T: Real>(
     net: &Recipe<T>,
     ranges: Vec<Range<usize>>,
@@ -80,27 +81,26 @@ pub(super) fn partitions<T: Real>(
 ) -> Result<Partitioned<T>> {
     let desc = &net.description;
     let projections = desc.projections.len();
-    // The partitions build at once: refuse what the whole network would not
-    // fit, before any of them allocates its share.
+    // Refuse a projection the whole network's memory would not hold (with
+    // its whole count, as a whole build did) before any range allocates.
     for k in 0..projections {
         crate::network::connectivity::check_projection_memory::<T>(desc, k, &(0..net.n()))?;
     }
     let connect = || {
         ranges
-            .par_iter()
+            .iter()
             .map(|r| {
                 (0..projections)
                     .map(|k| net.connections_onto(k, r.clone()))
                     .collect::<Result<Vec<_>>>()
             })
-            .collect::<Vec<_>>()
-    };
-    let built = match threads {
-        Some(t) => crate::engine::thread_pool(t)?.install(connect),
-        None => connect(),
+            .collect::<Result<Vec<_>>>()
     };
     // The first error in range order, the same whatever the threads.
-    let connections = built.into_iter().collect::<Result<Vec<_>>>()?;
+    let connections = match threads {
+        Some(t) => crate::engine::thread_pool(t)?.install(connect),
+        None => connect(),
+    }?;
     let all = || connections.iter().flatten();
     let slots = (build::max_delay_steps(all()) + 2).next_power_of_two();
     let interval = build::min_delay_steps(all());
