@@ -75,7 +75,8 @@ pub(super) struct Shared<'a, T> {
     isa: Isa,
 }
 
-/// A network simulation: build it from a [`Network`], then [`run`](Self::run).
+/// A network simulation: build it from a [`Recipe`] (or a whole
+/// [`crate::Network`]), then [`run`](Self::run).
 pub struct NetworkSimulation<'n, T: Real> {
     shared: Shared<'n, T>,
     /// The names of the state arrays (the union of every model's).
