@@ -376,6 +376,21 @@ const NET: &str = "duration = 1.0\n\
     [[population]]\nname = \"E\"\nsize = 4\n\
     [[population]]\nname = \"I\"\nsize = 2\n";
 
+/// Runs each network file of `cases` in `d` and checks its one-line error
+/// names the file and says `want`, and that no output was left.
+fn refused_network_files(d: &std::path::Path, cases: &[(String, &str)]) {
+    for (text, want) in cases {
+        std::fs::write(d.join("net.toml"), text).unwrap();
+        let out = lifsim_in(d, &["run", "net.toml", "--out", "o.npz"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            std::panic::catch_unwind(|| assert_error(&out, &["net.toml: ", want])).is_ok(),
+            "{text}\n{stderr}"
+        );
+        assert!(!d.join("o.npz").exists());
+    }
+}
+
 /// Neuron models and the synapses they take: unknown models, both spellings
 /// at once, a synapse the target's model does not take, conductance
 /// synapses without a reversal potential or with negative weights.
@@ -397,16 +412,7 @@ fn neuron_model_mistakes_name_the_model_and_the_synapse() {
         (format!("{cond}{proj}weight = -0.01\nsynapse = \"conductance\"\ntau_syn = 5.0\ne_rev = -80.0\n"), "invalid parameter weight: projection 1 (E -> I): conductance weights must be >= 0 µS (inhibition is a conductance with a low e_rev), but can be -0.01"),
         (format!("{cond}[[input]]\ntarget = \"I\"\ntype = \"poisson\"\nrate = 10\nweight = -1\nsynapse = \"conductance\"\ntau_syn = 5.0\ne_rev = 0.0\n"), "invalid parameter weight: input 1 (poisson -> I): conductance weights must be >= 0 µS"),
     ];
-    for (text, want) in cases {
-        std::fs::write(d.join("net.toml"), &text).unwrap();
-        let out = lifsim_in(d, &["run", "net.toml", "--out", "o.npz"]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            std::panic::catch_unwind(|| assert_error(&out, &["net.toml: ", want])).is_ok(),
-            "{text}\n{stderr}"
-        );
-        assert!(!d.join("o.npz").exists());
-    }
+    refused_network_files(d, &cases);
 }
 
 #[test]
@@ -467,16 +473,7 @@ fn network_file_mistakes_name_the_parameter_and_the_place() {
         (format!("{NET}{inp}type = \"current\"\namplitude = 1\nneurons = [7]\n"), "invalid parameter neurons: input 1 (current -> E): index 7 is out of range: the targets have 4 neurons"),
         (format!("{NET}[record]\nspikes = \"xyz\"\n"), "invalid parameter record: must be dense, events or counts, got \"xyz\""),
     ];
-    for (text, want) in cases {
-        std::fs::write(d.join("net.toml"), &text).unwrap();
-        let out = lifsim_in(d, &["run", "net.toml", "--out", "o.npz"]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            std::panic::catch_unwind(|| assert_error(&out, &["net.toml: ", want])).is_ok(),
-            "{text}\n{stderr}"
-        );
-        assert!(!d.join("o.npz").exists());
-    }
+    refused_network_files(d, &cases);
     // A network file that is not there, or is a folder.
     assert_errors(
         d,

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use lifsim_core::checkpoint::Checkpoint;
 use lifsim_core::recording::{Events, RecordMode, Recorder};
-use lifsim_core::{Network, NetworkDescription, NetworkSimulation};
+use lifsim_core::{EngineOptions, Isa, Network, NetworkDescription, NetworkSimulation};
 
 const NET: &str = r#"
     duration = 300.0
@@ -169,5 +169,27 @@ fn a_checkpoint_restores_into_any_partitioning() {
         second.run(&mut rec);
         let got = (rec.finish(0.1).events.unwrap(), bits(&second.voltages()));
         assert!(got == whole, "{from} -> {to} threads at step {at}");
+    }
+}
+
+/// Every instruction set the models' loops are compiled for gives the same
+/// bits (the same IEEE operations in the same order, only more lanes).
+#[test]
+fn every_instruction_set_gives_the_same_bits() {
+    let net = network();
+    let run_on = |isa: Isa| {
+        let options = EngineOptions {
+            threads: Some(2),
+            isa: Some(isa),
+        };
+        let mut sim = NetworkSimulation::with_options(&net, &options).unwrap();
+        let mut rec = Recorder::new(RecordMode::Events, net.n(), sim.steps() as usize).unwrap();
+        sim.run(&mut rec);
+        (rec.finish(0.1).events.unwrap(), bits(&sim.voltages()))
+    };
+    let baseline = run_on(Isa::Baseline);
+    assert!(baseline == run(&net, 1, &[]));
+    for isa in Isa::available() {
+        assert!(run_on(isa) == baseline, "{isa:?}");
     }
 }

@@ -49,18 +49,13 @@ mod state;
 use part::Part;
 
 use super::kernel::Isa;
-use super::split;
 use super::stepper::Partitions;
+use super::{split, EngineOptions};
 use crate::checkpoint::EngineState;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Real;
 use crate::network::build::{Connections, Recipe};
 use crate::recording::SpikeSink;
-
-/// Networks at least this large split each step across threads by default:
-/// below it a step (a few microseconds for cuba's 4000 neurons) costs less
-/// than meeting another thread at a barrier.
-pub const NETWORK_PARALLEL_MIN_NEURONS: usize = 10_000;
 
 /// Constants every partition reads.
 pub(super) struct Shared<'a, T> {
@@ -85,22 +80,23 @@ pub struct NetworkSimulation<'n, T: Real> {
 }
 
 impl<'n, T: Real> NetworkSimulation<'n, T> {
-    /// Lays out the state of `net` over `threads` partitions (`None`: one
-    /// below [`NETWORK_PARALLEL_MIN_NEURONS`] neurons, every core above),
+    /// Lays out the state of `net` over `threads` partitions (`None`: the
+    /// rule of [`EngineOptions::threads_for`], the same as the seed's run),
     /// each building the synapses onto its own neurons (on `threads`
     /// threads, or the current rayon pool). A whole [`crate::Network`]
     /// passes as its recipe; its synapses are not read.
     pub fn new(net: &'n Recipe<T>, threads: Option<usize>) -> Result<Self> {
+        Self::with_options(net, &EngineOptions { threads, isa: None })
+    }
+
+    /// As [`Self::new`], with every option of [`EngineOptions`] (threads,
+    /// and the instruction set, which tests force to compare them).
+    pub fn with_options(net: &'n Recipe<T>, options: &EngineOptions) -> Result<Self> {
         let n = net.n();
         let desc = &net.description;
         // The pool the synapses are built on: the threads asked for, else the current one.
-        let pool = threads;
-        let threads = match threads {
-            Some(0) => return Err(Error::param("threads", "must be at least 1")),
-            Some(t) => t,
-            None if n >= NETWORK_PARALLEL_MIN_NEURONS => rayon::current_num_threads(),
-            None => 1,
-        };
+        let pool = options.threads;
+        let threads = options.threads_for(n)?;
         let (names, direct) = state_layout(net)?;
         let built = part::partitions(net, split(n, threads), &names, pool)?;
         let (parts, slots) = (built.parts, built.slots);
@@ -110,7 +106,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
                 mask: slots - 1,
                 interval: built.interval,
                 direct,
-                isa: Isa::detect(),
+                isa: options.isa.unwrap_or_else(Isa::detect),
             },
             names,
             run: Partitions::new("network", parts, Vec::new(), desc.steps() as u64),
