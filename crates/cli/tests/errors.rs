@@ -974,7 +974,10 @@ fn ctrl_c_ends_a_run_by_the_signal_and_keeps_its_stream() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let child = Command::new(env!("CARGO_BIN_EXE_lifsim"))
-        .args(["run", "--workload", "seed-active", "--t-max", "100000"])
+        // 10^8 steps: minutes, however fast the machine, so the signal
+        // always finds the run going (at 10^7 a loaded machine could let it
+        // finish first; the signal then found a zombie).
+        .args(["run", "--workload", "seed-active", "--t-max", "1000000"])
         .args(["--format", "events", "--out", "o.npz", "--quiet"])
         .current_dir(d)
         .stderr(std::process::Stdio::piped())
