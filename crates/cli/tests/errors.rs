@@ -973,10 +973,21 @@ fn ctrl_c_ends_a_run_by_the_signal_and_keeps_its_stream() {
     use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let child = Command::new(env!("CARGO_BIN_EXE_lifsim"))
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lifsim"));
+    // SAFETY: only an async-signal-safe call between fork and exec. The child
+    // gets SIGINT's default action even when the suite itself was started
+    // with SIGINT ignored (a background job of a non-interactive shell is),
+    // as a terminal's Ctrl-C would find it.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let child = command
         // 10^8 steps: minutes, however fast the machine, so the signal
-        // always finds the run going (at 10^7 a loaded machine could let it
-        // finish first; the signal then found a zombie).
+        // always finds the run going.
         .args(["run", "--workload", "seed-active", "--t-max", "1000000"])
         .args(["--format", "events", "--out", "o.npz", "--quiet"])
         .current_dir(d)
