@@ -4,6 +4,7 @@ long run still stops on Ctrl-C."""
 
 import _thread
 import os
+import signal
 import threading
 import time
 
@@ -57,6 +58,10 @@ def test_ctrl_c_stops_a_long_run():
     w, kw = lifsim.workload("seed-active")
     kw = dict(kw, t_max=200_000.0, record="counts")  # 20 million steps: half a minute or more
     timer = threading.Timer(0.3, _thread.interrupt_main)  # what Ctrl-C does
+    # Python's own SIGINT handler, as in a terminal: a suite started with SIGINT
+    # ignored (a background job of a non-interactive shell) has none, and
+    # interrupt_main then does nothing.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.perf_counter()
     timer.start()
     try:
@@ -64,6 +69,7 @@ def test_ctrl_c_stops_a_long_run():
             lifsim.simulate(w, **kw)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     # The run stopped soon after the signal, not at its end.
     assert time.perf_counter() - started < 5.0
     # The interpreter is fine afterwards.
