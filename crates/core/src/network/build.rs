@@ -149,7 +149,14 @@ impl<T: Real> Recipe<T> {
             ));
         }
         let mut inputs = Vec::new();
+        // Per input: its channel (none for a current).
+        let mut input_channels = Vec::new();
         for (k, input) in desc.inputs.iter().enumerate() {
+            let channel = match input.kind {
+                InputKind::Current { .. } => None,
+                _ => Some(channel_of(input.synapse)),
+            };
+            input_channels.push(channel);
             let all = ids(&desc.ranges(&input.target)?);
             let targets: Vec<u32> = match &input.neurons {
                 Some(sel) => sel.iter().map(|&i| all[i]).collect(),
@@ -167,7 +174,7 @@ impl<T: Real> Recipe<T> {
                     mean_per_step: rate_hz * desc.dt * 1e-3,
                     weight,
                     seed: rng::mix64(desc.seed ^ rng::mix64(0x494e_5055_0000_0000 | k as u64)),
-                    channel: channel_of(input.synapse),
+                    channel: channel.expect("a spike input has a channel"),
                 }),
                 InputKind::SpikeTimes { times, delay } => {
                     let d = desc.delay_steps(*delay) as u64;
@@ -182,16 +189,12 @@ impl<T: Real> Recipe<T> {
                     events.sort_by_key(|e| e.0);
                     inputs.push(NetworkInput::Spikes {
                         events,
-                        channel: channel_of(input.synapse),
+                        channel: channel.expect("a spike input has a channel"),
                     });
                 }
             }
         }
-        let receptors = receptors_of(
-            &desc,
-            &projection_channels,
-            &inputs_channels(&desc, &channels),
-        );
+        let receptors = receptors_of(&desc, &channels, &projection_channels, &input_channels);
         Ok(Self {
             description: desc,
             populations,
@@ -321,21 +324,11 @@ pub fn max_delay_steps<'a, T: Real + 'a>(
         .max(1)
 }
 
-/// Per input of `desc` (in file order): its channel, or `None` for a current.
-fn inputs_channels(desc: &NetworkDescription, channels: &[SynapseKind]) -> Vec<Option<usize>> {
-    desc.inputs
-        .iter()
-        .map(|i| match i.kind {
-            InputKind::Current { .. } => None,
-            _ => channels.iter().position(|c| *c == i.synapse),
-        })
-        .collect()
-}
-
-/// Per population: the channels that projections (`projections`: the
-/// channel of each) and inputs bring to it.
+/// Per population: the channels (of kinds `channels`) that projections
+/// (`projections`: the channel of each) and inputs bring to it.
 fn receptors_of(
     desc: &NetworkDescription,
+    channels: &[SynapseKind],
     projections: &[usize],
     inputs: &[Option<usize>],
 ) -> Vec<Vec<Receptor>> {
@@ -360,28 +353,13 @@ fn receptors_of(
             add(&i.target, *c);
         }
     }
-    let kind_of = |c: usize| {
-        desc.projections
-            .iter()
-            .zip(projections)
-            .find(|(_, &x)| x == c)
-            .map(|(p, _)| p.synapse)
-            .or_else(|| {
-                desc.inputs
-                    .iter()
-                    .zip(inputs)
-                    .find(|(_, x)| **x == Some(c))
-                    .map(|(i, _)| i.synapse)
-            })
-            .expect("a channel comes from somewhere")
-    };
     sets.into_iter()
         .map(|mut s| {
             s.sort_unstable();
             s.into_iter()
                 .map(|channel| Receptor {
                     channel,
-                    kind: kind_of(channel),
+                    kind: channels[channel],
                 })
                 .collect()
         })
