@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use lifsim_core::network::sparse::PerSynapse;
+use lifsim_core::network::sparse::{Delays, Weights};
 use lifsim_core::recording::{RecordMode, Recorder, SpikeRecord};
 use lifsim_core::{Network, NetworkDescription, NetworkSimulation, Real};
 
@@ -316,14 +316,19 @@ fn connection_rules_give_what_they_promise() {
         indegree[t as usize] += 1;
     }
     assert!(indegree.iter().all(|&d| d == 60));
-    // Rows hold ascending targets; per-synapse delays lie in [5, 30] steps.
+    // Rows hold their synapses by delay, then target; per-synapse delays
+    // lie in [5, 30] steps, one byte each.
+    let Delays::Byte(d) = p0.csr.delays() else {
+        panic!("delays were drawn per synapse, all below 256 steps");
+    };
+    assert!(d.iter().all(|&d| (5..=30).contains(&d)));
     for s in 0..p0.csr.n_sources() {
-        let row = &p0.csr.targets()[p0.csr.row(s)];
-        assert!(row.windows(2).all(|w| w[0] <= w[1]));
-    }
-    match p0.csr.delays() {
-        PerSynapse::Each(d) => assert!(d.iter().all(|&d| (5..=30).contains(&d))),
-        PerSynapse::Constant(_) => panic!("delays were drawn per synapse"),
+        let r = p0.csr.row(s);
+        let key = |k: usize| (d[k], p0.csr.targets()[k]);
+        assert!(r
+            .clone()
+            .zip(r.clone().skip(1))
+            .all(|(a, b)| key(a) <= key(b)));
     }
     // fixed_probability 0.1: 300 sources x 1000 targets, within 5 sigma.
     let n = net.projections[1].csr.len() as f64;
@@ -332,10 +337,11 @@ fn connection_rules_give_what_they_promise() {
     // all_to_all without autapses I -> E: populations differ, so 300 x 700.
     assert_eq!(net.projections[3].csr.len(), 300 * 700);
     // Weights drawn uniform stay in their bounds.
-    match net.projections[2].csr.weights() {
-        PerSynapse::Each(w) => assert!(w.iter().all(|&w| (0.1..0.5).contains(&w))),
-        PerSynapse::Constant(_) => panic!("weights were drawn per synapse"),
-    }
+    // Drawn weights are kept in single precision.
+    let Weights::Single(w) = net.projections[2].csr.weights() else {
+        panic!("weights were drawn per synapse");
+    };
+    assert!(w.iter().all(|&w| (0.1..0.5).contains(&w)));
     assert_eq!(net.channels.len(), 4);
 }
 

@@ -43,7 +43,8 @@ pub fn projection_seed(seed: u64, k: usize) -> u64 {
 /// The synapses of projection number `k` of `desc` onto the neurons `onto`
 /// (global ids; any range, the projection's targets outside it are left
 /// out): rows by source, one row for each of the projection's sources,
-/// holding the global ids of their targets in `onto`, ascending. Each target
+/// holding the global ids of their targets in `onto` by delay, then
+/// ascending (see [`Csr`]). Each target
 /// draws from its own streams, so a range gets exactly the synapses a build
 /// of the whole network puts onto its neurons, bit for bit, and ranges that
 /// cover the network give it all. A file projection reads (and checks) the
@@ -86,11 +87,13 @@ pub fn build_projection<T: Real>(
                 .collect()
         }
     };
-    let weight = match proj.rule {
-        Rule::File { .. } => None,
-        _ => weight,
+    // A file's weights are its own (kept whole where single precision
+    // would round them); a rule's are the description's.
+    let (weight, drawn) = match proj.rule {
+        Rule::File { .. } => (None, false),
+        _ => (weight, true),
     };
-    Csr::from_incoming(src_ids.len(), &onto_ids, runs, weight, delay)
+    Csr::from_incoming(src_ids.len(), &onto_ids, runs, weight, delay, drawn)
 }
 
 /// Refuses, before they are drawn, the synapses of projection `k` onto the

@@ -1,8 +1,13 @@
-//! Sparse synapses stored by presynaptic neuron (compressed sparse rows):
-//! the targets of one source are contiguous and ascending, so a spike's
-//! delivery is one pass over a contiguous `u32` slice. A partition of the
-//! engine holds the rows of the synapses onto its own neurons only (built
-//! by [`crate::network::Recipe::connections_onto`]).
+//! Sparse synapses stored by presynaptic neuron (compressed sparse rows),
+//! as compact as what each synapse needs: a `u32` target, a weight only
+//! where weights vary (in single precision where that loses nothing, or
+//! where they were drawn from a distribution), and a delay only where delays
+//! vary (one byte below 256 steps). A row holds its synapses grouped by
+//! delay, ascending, and within a delay by target, ascending, so a spike's
+//! delivery writes one ring-buffer slot after another, each in one pass
+//! over contiguous targets. A partition of the engine holds the rows of the
+//! synapses onto its own neurons only (built by
+//! [`crate::network::Recipe::connections_onto`]).
 //!
 //! Weights and delays that are the same for the whole projection are stored
 //! once, not per synapse (brunel's 15.6 million synapses take 62 MB: their
@@ -14,33 +19,112 @@ use crate::error::Result;
 use crate::model::Real;
 use crate::resources;
 
-/// Per-synapse values, or one for all.
+/// The weights of a projection's synapses, as stored.
 #[derive(Clone, Debug, PartialEq)]
-pub enum PerSynapse<V> {
+pub enum Weights<T> {
     /// The same for every synapse.
-    Constant(V),
-    /// One per synapse, in CSR order.
-    Each(Vec<V>),
+    Constant(T),
+    /// One per synapse in row order, in single precision: weights drawn
+    /// from a distribution (rounded when stored: 24 significant bits, far
+    /// finer than any distribution's spread) and weights from files that
+    /// single precision holds exactly.
+    Single(Vec<f32>),
+    /// One per synapse in row order, at the simulation's precision (file
+    /// weights that single precision would round).
+    Full(Vec<T>),
 }
 
-impl<V: Copy> PerSynapse<V> {
-    /// The value of synapse `k`.
+impl<T: Real> Weights<T> {
+    /// The weight of synapse `k`.
     #[inline]
-    pub fn get(&self, k: usize) -> V {
+    pub fn get(&self, k: usize) -> T {
         match self {
-            PerSynapse::Constant(v) => *v,
-            PerSynapse::Each(all) => all[k],
+            Weights::Constant(w) => *w,
+            Weights::Single(all) => T::from_f64(all[k] as f64),
+            Weights::Full(all) => all[k],
+        }
+    }
+
+    /// Whether one weight serves every synapse.
+    pub fn is_constant(&self) -> bool {
+        matches!(self, Weights::Constant(_))
+    }
+
+    /// Bytes stored per synapse.
+    fn bytes_each(&self) -> usize {
+        match self {
+            Weights::Constant(_) => 0,
+            Weights::Single(_) => 4,
+            Weights::Full(_) => std::mem::size_of::<T>(),
         }
     }
 }
 
-/// Synapses by presynaptic neuron: row `s` holds the synapses of source `s`.
+/// The delays (in steps) of a projection's synapses, as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Delays {
+    /// The same for every synapse.
+    Constant(u16),
+    /// One byte per synapse in row order (every delay below 256 steps).
+    Byte(Vec<u8>),
+    /// Two bytes per synapse in row order.
+    Short(Vec<u16>),
+}
+
+impl Delays {
+    /// The delay of synapse `k`.
+    #[inline]
+    pub fn get(&self, k: usize) -> u16 {
+        match self {
+            Delays::Constant(d) => *d,
+            Delays::Byte(all) => all[k] as u16,
+            Delays::Short(all) => all[k],
+        }
+    }
+
+    /// Whether one delay serves every synapse.
+    pub fn is_constant(&self) -> bool {
+        matches!(self, Delays::Constant(_))
+    }
+
+    /// The delay of synapse `start` and the end of its group: the synapses
+    /// `start..end` (within `start..limit`) that share it.
+    #[inline]
+    pub fn group(&self, start: usize, limit: usize) -> (u16, usize) {
+        fn run<D: Copy + PartialEq>(all: &[D], start: usize, limit: usize) -> usize {
+            let d = all[start];
+            start
+                + 1
+                + all[start + 1..limit]
+                    .iter()
+                    .take_while(|&&x| x == d)
+                    .count()
+        }
+        match self {
+            Delays::Constant(d) => (*d, limit),
+            Delays::Byte(all) => (all[start] as u16, run(all, start, limit)),
+            Delays::Short(all) => (all[start], run(all, start, limit)),
+        }
+    }
+
+    /// Bytes stored per synapse.
+    fn bytes_each(&self) -> usize {
+        match self {
+            Delays::Constant(_) => 0,
+            Delays::Byte(_) => 1,
+            Delays::Short(_) => 2,
+        }
+    }
+}
+
+/// Synapses by presynaptic neuron: row `s` holds the synapses of source `s`,
+/// by delay, then by target.
 #[derive(Clone, Debug)]
 pub struct Csr<T> {
     offsets: Vec<usize>,
     targets: Vec<u32>,
-    weights: PerSynapse<T>,
-    delays: PerSynapse<u16>,
+    weights: Weights<T>,
+    delays: Delays,
 }
 
 /// The synapses onto a run of consecutive targets, in target order, as
@@ -57,26 +141,29 @@ pub struct Incoming<T> {
     pub delays: Vec<u16>,
 }
 
-/// Sorts one row's `targets` ascending, stably, carrying the row's
-/// `weights` and `delays` (at `row` in those arrays, where they are stored
-/// per synapse) along.
-fn sort_row<T: Copy>(
+/// Sorts one row by (delay, target), stably (synapses onto one target with
+/// one delay keep their order), carrying its weights and delays along
+/// (`weights`/`delays` empty where they are not stored per synapse).
+fn sort_row<W: Copy, D: Copy + Into<u16>>(
     targets: &mut [u32],
-    weights: &mut [T],
-    delays: &mut [u16],
-    row: std::ops::Range<usize>,
+    weights: &mut [W],
+    delays: &mut [D],
 ) {
-    if targets.is_sorted() {
+    let key = |k: usize| {
+        let d = delays.get(k).map_or(0, |&d| d.into() as u64);
+        d << 32 | targets[k] as u64
+    };
+    if (1..targets.len()).all(|k| key(k - 1) <= key(k)) {
         return;
     }
     let mut order: Vec<usize> = (0..targets.len()).collect();
-    order.sort_by_key(|&k| targets[k]);
+    order.sort_by_key(|&k| key(k));
     permute(targets, &order);
     if !weights.is_empty() {
-        permute(&mut weights[row.clone()], &order);
+        permute(weights, &order);
     }
     if !delays.is_empty() {
-        permute(&mut delays[row], &order);
+        permute(delays, &order);
     }
 }
 
@@ -88,23 +175,104 @@ fn permute<V: Copy>(v: &mut [V], order: &[usize]) {
     }
 }
 
+/// `v` cut at `offsets` into one slice per row (no slices when `v` is empty:
+/// values not stored per synapse).
+fn rows_of<'a, V>(mut v: &'a mut [V], offsets: &[usize]) -> Vec<&'a mut [V]> {
+    if v.is_empty() {
+        return Vec::new();
+    }
+    offsets
+        .windows(2)
+        .map(|w| {
+            let (row, rest) = std::mem::take(&mut v).split_at_mut(w[1] - w[0]);
+            v = rest;
+            row
+        })
+        .collect()
+}
+
+/// Scatters `runs` (onto `target_ids`, in order) into the rows `offsets`
+/// gives, each row in target order, then sorts each row by (delay, target)
+/// in parallel: targets, and weights and delays where the runs hold them
+/// (empty otherwise).
+fn transpose<T: Real>(
+    offsets: &[usize],
+    target_ids: &[u32],
+    runs: Vec<Incoming<T>>,
+    per_synapse_weights: bool,
+    per_synapse_delays: bool,
+) -> Result<(Vec<u32>, Vec<T>, Vec<u16>)> {
+    let total = *offsets.last().expect("one offset at least");
+    let what = format!("{total} synapses");
+    let hint = "use fewer neurons or synapses";
+    let per = |stored: bool| if stored { total } else { 0 };
+    let mut targets: Vec<u32> = resources::zeroed_vec(&what, total, hint)?;
+    let mut weights: Vec<T> = resources::zeroed_vec(&what, per(per_synapse_weights), hint)?;
+    let mut delays: Vec<u16> = resources::zeroed_vec(&what, per(per_synapse_delays), hint)?;
+    let mut cursor: Vec<usize> = offsets[..offsets.len() - 1].to_vec();
+    let mut t_index = 0usize;
+    // Runs are consumed (and freed) in target order, so each row fills in
+    // ascending target order.
+    for run in runs {
+        let mut k = 0usize;
+        for &count in &run.counts {
+            let t = target_ids[t_index];
+            t_index += 1;
+            for _ in 0..count {
+                let s = run.sources[k] as usize;
+                let at = cursor[s];
+                cursor[s] += 1;
+                targets[at] = t;
+                if per_synapse_weights {
+                    weights[at] = run.weights[k];
+                }
+                if per_synapse_delays {
+                    delays[at] = run.delays[k];
+                }
+                k += 1;
+            }
+        }
+    }
+    // Rows by delay, then target (stable: synapses onto one target with one
+    // delay keep their order, and so does every sum into it), so that a
+    // row's synapses onto any range of neurons with one delay are one
+    // stretch of it, in the same order whichever ranges the rows were built
+    // for. Rows are in target order already unless targets were listed out
+    // of population order (`target = ["I", "E"]`).
+    if per_synapse_delays || !target_ids.is_sorted() {
+        let t = rows_of(&mut targets, offsets);
+        let mut w = rows_of(&mut weights, offsets);
+        let mut d = rows_of(&mut delays, offsets);
+        w.resize_with(t.len(), Default::default);
+        d.resize_with(t.len(), Default::default);
+        t.into_par_iter()
+            .zip(w)
+            .zip(d)
+            .for_each(|((t, w), d)| sort_row(t, w, d));
+    }
+    Ok((targets, weights, delays))
+}
+
 impl<T: Real> Csr<T> {
-    /// Transposes incoming synapses (runs of targets in ascending order, the
-    /// first run starting at target `first_target`, each run's targets
-    /// consecutive) into rows by source. Targets within each row come out
-    /// ascending. `weight`/`delay` are used where the runs hold no values.
+    /// Transposes incoming synapses (runs of targets, onto `target_ids` in
+    /// order) into rows by source, each row by delay, then target.
+    /// `weight`/`delay` are used where the runs hold no values. `drawn`: the
+    /// runs' weights were drawn from a distribution and are kept in single
+    /// precision; other weights are kept in single precision only where
+    /// that rounds none of them.
     pub fn from_incoming(
         n_sources: usize,
         target_ids: &[u32],
         runs: Vec<Incoming<T>>,
         weight: Option<T>,
         delay: Option<u16>,
+        drawn: bool,
     ) -> Result<Self> {
         let total: usize = runs.iter().map(|r| r.sources.len()).sum();
         let what = format!("{total} synapses");
-        let hint = "use fewer neurons or synapses";
         // Row lengths: a histogram over sources.
-        let mut offsets: Vec<usize> = resources::zeroed_vec(&what, n_sources + 1, hint)?;
+        let mut offsets: Vec<usize> =
+            resources::zeroed_vec(&what, n_sources + 1, "use fewer neurons or synapses")?;
         for run in &runs {
             for &s in &run.sources {
                 offsets[s as usize + 1] += 1;
@@ -113,61 +281,33 @@ impl<T: Real> Csr<T> {
         for s in 0..n_sources {
             offsets[s + 1] += offsets[s];
         }
-        let mut targets: Vec<u32> = resources::zeroed_vec(&what, total, hint)?;
-        let mut weights: Vec<T> = match weight {
-            Some(_) => Vec::new(),
-            None => resources::zeroed_vec(&what, total, hint)?,
-        };
-        let mut delays: Vec<u16> = match delay {
-            Some(_) => Vec::new(),
-            None => resources::zeroed_vec(&what, total, hint)?,
-        };
-        let mut cursor: Vec<usize> = offsets[..n_sources].to_vec();
-        let mut t_index = 0usize;
-        // Runs are consumed (and freed) in target order, so each row fills in
-        // ascending target order.
-        for run in runs {
-            let mut k = 0usize;
-            for &count in &run.counts {
-                let t = target_ids[t_index];
-                t_index += 1;
-                for _ in 0..count {
-                    let s = run.sources[k] as usize;
-                    let at = cursor[s];
-                    cursor[s] += 1;
-                    targets[at] = t;
-                    if weight.is_none() {
-                        weights[at] = run.weights[k];
-                    }
-                    if delay.is_none() {
-                        delays[at] = run.delays[k];
-                    }
-                    k += 1;
-                }
+        let (targets, w, d) = transpose(
+            &offsets,
+            target_ids,
+            runs,
+            weight.is_none(),
+            delay.is_none(),
+        )?;
+        let exact = |w: &T| (w.to_f64() as f32) as f64 == w.to_f64();
+        let weights = match weight {
+            Some(w) => Weights::Constant(w),
+            None if drawn || w.iter().all(exact) => {
+                Weights::Single(w.into_iter().map(|w| w.to_f64() as f32).collect())
             }
-        }
-        // Targets listed out of population order (`target = ["I", "E"]`)
-        // leave rows unsorted; sort them (stably: synapses onto one target
-        // keep their order, and so does every sum), so that a row's
-        // synapses onto any range of neurons are one stretch of it, in the
-        // same order whichever ranges the rows were built for.
-        if !target_ids.is_sorted() {
-            for s in 0..n_sources {
-                let row = offsets[s]..offsets[s + 1];
-                sort_row(&mut targets[row.clone()], &mut weights, &mut delays, row);
+            None => Weights::Full(w),
+        };
+        let delays = match delay {
+            Some(d) => Delays::Constant(d),
+            None if d.iter().all(|&d| d < 256) => {
+                Delays::Byte(d.into_iter().map(|d| d as u8).collect())
             }
-        }
+            None => Delays::Short(d),
+        };
         Ok(Self {
             offsets,
             targets,
-            weights: match weight {
-                Some(w) => PerSynapse::Constant(w),
-                None => PerSynapse::Each(weights),
-            },
-            delays: match delay {
-                Some(d) => PerSynapse::Constant(d),
-                None => PerSynapse::Each(delays),
-            },
+            weights,
+            delays,
         })
     }
 
@@ -199,12 +339,12 @@ impl<T: Real> Csr<T> {
     }
 
     /// The weights.
-    pub fn weights(&self) -> &PerSynapse<T> {
+    pub fn weights(&self) -> &Weights<T> {
         &self.weights
     }
 
     /// The delays in steps.
-    pub fn delays(&self) -> &PerSynapse<u16> {
+    pub fn delays(&self) -> &Delays {
         &self.delays
     }
 
@@ -212,32 +352,26 @@ impl<T: Real> Csr<T> {
     pub fn min_delay(&self) -> u16 {
         match &self.delays {
             _ if self.targets.is_empty() => u16::MAX,
-            PerSynapse::Constant(d) => *d,
-            PerSynapse::Each(all) => all.par_iter().copied().min().unwrap_or(u16::MAX),
+            Delays::Constant(d) => *d,
+            Delays::Byte(all) => all.par_iter().copied().min().map_or(u16::MAX, u16::from),
+            Delays::Short(all) => all.par_iter().copied().min().unwrap_or(u16::MAX),
         }
     }
 
     /// The longest delay in steps.
     pub fn max_delay(&self) -> u16 {
         match &self.delays {
-            PerSynapse::Constant(d) => *d,
-            PerSynapse::Each(all) => all.par_iter().copied().max().unwrap_or(0),
+            Delays::Constant(d) => *d,
+            Delays::Byte(all) => all.par_iter().copied().max().map_or(0, u16::from),
+            Delays::Short(all) => all.par_iter().copied().max().unwrap_or(0),
         }
     }
 
-    /// Bytes held by this projection's arrays.
+    /// Bytes held by this projection's arrays: the row offsets, and per
+    /// synapse its target and what is stored of its weight and delay.
     pub fn bytes(&self) -> usize {
-        let per = |n: usize, size: usize| n * size;
-        per(self.offsets.len(), 8)
-            + per(self.targets.len(), 4)
-            + match &self.weights {
-                PerSynapse::Each(w) => per(w.len(), std::mem::size_of::<T>()),
-                PerSynapse::Constant(_) => 0,
-            }
-            + match &self.delays {
-                PerSynapse::Each(d) => per(d.len(), 2),
-                PerSynapse::Constant(_) => 0,
-            }
+        self.offsets.len() * std::mem::size_of::<usize>()
+            + self.targets.len() * (4 + self.weights.bytes_each() + self.delays.bytes_each())
     }
 
     /// Every synapse as (source row, target, weight, delay), in CSR order (tests).
@@ -253,16 +387,16 @@ impl<T: Real> Csr<T> {
 
 /// Checks that a count of synapses fits the machine before building it.
 pub fn check_synapse_memory<T>(what: &str, synapses: u64, per_synapse_values: bool) -> Result<()> {
+    // While the rows are filled, the incoming runs and the rows exist
+    // together, values at full precision (compacted once the rows are done).
     let per = 4 + if per_synapse_values {
         std::mem::size_of::<T>() as u64 + 2
     } else {
         0
     };
-    // Incoming runs and the rows exist together while the rows are filled.
-    let bytes = synapses.checked_mul(2 * per);
     resources::check_allocation(
         format!("{what} ({synapses} synapses)"),
-        bytes,
+        synapses.checked_mul(2 * per),
         "use fewer neurons or a lower connection probability / in-degree",
     )
 }
@@ -272,7 +406,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn transposes_into_sorted_rows() {
+    fn transposes_into_rows_by_delay_then_target() {
         // Targets 10, 11, 12; sources 0..3.
         // 10 <- 2, 0 ; 11 <- (none) ; 12 <- 0, 0, 1
         let runs = vec![
@@ -289,26 +423,54 @@ mod tests {
                 delays: vec![1, 1, 2],
             },
         ];
-        let csr = Csr::<f64>::from_incoming(3, &[10, 11, 12], runs, None, None).unwrap();
+        let csr = Csr::<f64>::from_incoming(3, &[10, 11, 12], runs, None, None, false).unwrap();
         assert_eq!(csr.len(), 5);
         assert_eq!(
             csr.triples(),
             vec![
-                (0, 10, 2.0, 4),
                 (0, 12, 5.0, 1),
                 (0, 12, 6.0, 1),
+                (0, 10, 2.0, 4),
                 (1, 12, 7.0, 2),
                 (2, 10, 1.0, 3)
             ]
         );
         assert_eq!(csr.max_delay(), 4);
+        assert_eq!(csr.delays().group(0, 3), (1, 2));
+        assert_eq!(csr.delays().group(2, 3), (4, 3));
+        // Weights single precision holds exactly and delays below 256 take
+        // 4 + 1 bytes: with the target and 4 row offsets, 5 * 9 + 4 * 8.
+        assert!(matches!(csr.weights(), Weights::Single(_)));
+        assert!(matches!(csr.delays(), Delays::Byte(_)));
+        assert_eq!(csr.bytes(), 5 * 9 + 4 * 8);
         let runs = vec![Incoming {
             counts: vec![1, 1],
             sources: vec![1, 1],
             ..Default::default()
         }];
-        let c = Csr::<f32>::from_incoming(2, &[0, 1], runs, Some(0.5), Some(7)).unwrap();
+        let c = Csr::<f32>::from_incoming(2, &[0, 1], runs, Some(0.5), Some(7), false).unwrap();
         assert_eq!(c.triples(), vec![(1, 0, 0.5, 7), (1, 1, 0.5, 7)]);
         assert_eq!(c.row(0), 0..0);
+        assert_eq!(c.bytes(), 2 * 4 + 3 * 8);
+    }
+
+    #[test]
+    fn keeps_full_precision_and_long_delays_where_it_must() {
+        let runs = || {
+            vec![Incoming {
+                counts: vec![2],
+                sources: vec![0, 0],
+                weights: vec![0.1, -0.25],
+                delays: vec![300, 2],
+            }]
+        };
+        // 0.1 is not a single-precision number: kept whole unless drawn.
+        let csr = Csr::<f64>::from_incoming(1, &[4], runs(), None, None, false).unwrap();
+        assert_eq!(csr.triples(), vec![(0, 4, -0.25, 2), (0, 4, 0.1, 300)]);
+        assert!(matches!(csr.weights(), Weights::Full(_)));
+        assert!(matches!(csr.delays(), Delays::Short(_)));
+        let drawn = Csr::<f64>::from_incoming(1, &[4], runs(), None, None, true).unwrap();
+        assert_eq!(drawn.weights().get(1), 0.1f32 as f64);
+        assert_eq!(drawn.bytes(), 2 * (4 + 4 + 2) + 2 * 8);
     }
 }

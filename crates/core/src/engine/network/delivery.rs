@@ -5,7 +5,7 @@
 use super::part::Part;
 use super::Shared;
 use crate::model::Real;
-use crate::network::sparse::PerSynapse;
+use crate::network::sparse::Weights;
 
 impl<T: Real> Part<T> {
     /// Adds the weights of the spikes `fired` emitted at `t_k` into the ring
@@ -36,51 +36,55 @@ impl<T: Real> Part<T> {
                 let Some(row) = proj.row_of(j as usize) else {
                     continue;
                 };
-                // The partition's own rows: every target is one of its neurons.
+                // The partition's own rows: every target is one of its
+                // neurons. A row is one stretch per delay, each in target
+                // order, each written into one slot.
                 let r = csr.row(row);
-                let targets = &all[r.clone()];
-                match (csr.weights(), csr.delays(), direct.as_deref_mut()) {
-                    (PerSynapse::Constant(w), PerSynapse::Constant(0), Some(state)) => {
-                        scatter(state, targets, lo, *w);
-                    }
-                    (PerSynapse::Constant(w), PerSynapse::Constant(d), _) => {
-                        let slot = ((k + *d as u64) & s.mask) as usize;
-                        scatter(&mut ring[slot * len..(slot + 1) * len], targets, lo, *w);
-                        dirty[slot] = true;
-                    }
-                    (weights, delays, mut state) => {
-                        for (idx, &t) in r.zip(targets) {
-                            let d = delays.get(idx);
-                            let x = match state.as_deref_mut() {
-                                Some(state) if d == 0 => &mut state[(t - lo) as usize],
-                                _ => {
-                                    let slot = ((k + d as u64) & s.mask) as usize;
-                                    dirty[slot] = true;
-                                    &mut ring[slot * len + (t - lo) as usize]
-                                }
-                            };
-                            *x = *x + weights.get(idx);
+                let mut at = r.start;
+                while at < r.end {
+                    let (d, end) = csr.delays().group(at, r.end);
+                    let dest: &mut [T] = match direct.as_deref_mut() {
+                        Some(state) if d == 0 => state,
+                        _ => {
+                            let slot = ((k + d as u64) & s.mask) as usize;
+                            dirty[slot] = true;
+                            &mut ring[slot * len..(slot + 1) * len]
+                        }
+                    };
+                    let targets = &all[at..end];
+                    match csr.weights() {
+                        Weights::Constant(w) => scatter(dest, targets, lo, |_| *w),
+                        Weights::Single(w) => {
+                            let w = &w[at..end];
+                            scatter(dest, targets, lo, |i| T::from_f64(w[i] as f64))
+                        }
+                        Weights::Full(w) => {
+                            let w = &w[at..end];
+                            scatter(dest, targets, lo, |i| w[i])
                         }
                     }
+                    at = end;
                 }
             }
         }
     }
 }
 
-/// `dest[t - lo] += w` for every target `t`: one spike's delivery into one ring slot.
-#[inline]
-fn scatter<T: Real>(dest: &mut [T], targets: &[u32], lo: u32, w: T) {
-    // Every target lies in [lo, lo + dest.len()): `targets` is a row of the
-    // partition's own connections, which hold only its neurons.
+/// `dest[t - lo] += weight(i)` for the `i`-th target `t`: one stretch of a
+/// spike's synapses delivered into one ring slot.
+#[inline(always)]
+fn scatter<T: Real>(dest: &mut [T], targets: &[u32], lo: u32, weight: impl Fn(usize) -> T) {
+    // Every target lies in [lo, lo + dest.len()): `targets` is a stretch of a
+    // row of the partition's own connections, which hold only its neurons,
+    // in ascending order.
     assert!(targets
         .first()
         .zip(targets.last())
         .is_none_or(|(&f, &l)| f >= lo && ((l - lo) as usize) < dest.len()));
-    for &t in targets {
-        // SAFETY: rows are sorted, so first <= t <= last, both checked above.
+    for (i, &t) in targets.iter().enumerate() {
+        // SAFETY: the stretch is sorted, so first <= t <= last, both checked above.
         let x = unsafe { dest.get_unchecked_mut((t - lo) as usize) };
-        *x = *x + w;
+        *x = *x + weight(i);
     }
 }
 
