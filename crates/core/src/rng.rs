@@ -7,6 +7,10 @@
 //! neuron or purpose gets its own stream ([`stream`]), so the order in which
 //! threads consume them cannot change a result.
 
+pub mod binomial;
+
+pub use binomial::binomial;
+
 /// SplitMix64: a tiny generator used to expand a seed into xoshiro state.
 #[derive(Clone, Debug)]
 pub struct SplitMix64(pub u64);
@@ -49,6 +53,9 @@ pub enum Purpose {
     Delays = 5,
     /// External currents drawn per neuron (one stream per neuron).
     Current = 6,
+    /// The binomial splits of `fixed_total_number`'s synapse count over a
+    /// tree of target ranges (one stream per tree node).
+    Split = 7,
 }
 
 /// The stream for (`seed`, `purpose`, `index`): independent of every other triple.
