@@ -17,6 +17,7 @@ pub mod dense;
 pub mod description;
 pub mod distribution;
 pub mod generate;
+mod read;
 pub mod sparse;
 
 pub use build::{Network, Recipe};
