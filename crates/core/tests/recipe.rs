@@ -14,8 +14,10 @@ use lifsim_core::recording::{RecordMode, Recorder};
 use lifsim_core::{Network, NetworkDescription, NetworkSimulation};
 
 /// Populations E (0..150), I (150..220) and X (220..253), and a projection
-/// of every rule, weights and delays constant and drawn, targets listed in
-/// and out of population order, matrices from every file format.
+/// of every rule (NEST's fixed_total_number, fixed_outdegree and
+/// pairwise_bernoulli among them), weights and delays constant, drawn and
+/// bounded (redrawn, clipped), targets listed in and out of population
+/// order, matrices from every file format.
 const NET: &str = r#"
 dt = 0.1
 duration = 50.0
@@ -113,6 +115,36 @@ target = "E"
 rule = "from_file"
 file = "w_csc.npz"
 delay = 1.5
+synapse = "delta"
+
+[[projection]]
+source = ["E", "I"]
+target = ["I", "X"]
+rule = "fixed_total_number"
+n = 3000
+allow_autapses = false
+weight = { distribution = "normal", mean = -0.3, std = 0.1, max = 0.0, bound = "redraw" }
+delay = { distribution = "normal", mean = 1.0, std = 0.5, min = 0.05, bound = "redraw" }
+synapse = "delta"
+
+[[projection]]
+source = "X"
+target = ["E", "X"]
+rule = "fixed_outdegree"
+outdegree = 25
+allow_autapses = false
+allow_multapses = false
+weight = { distribution = "normal", mean = 0.2, std = 0.1, min = 0.0, bound = "clip" }
+delay = 1.0
+synapse = "delta"
+
+[[projection]]
+source = "I"
+target = "E"
+rule = "pairwise_bernoulli"
+p = 0.05
+weight = -0.2
+delay = 1.0
 synapse = "delta"
 
 [[input]]
@@ -268,8 +300,9 @@ fn digest(synapses: &[Synapse]) -> u64 {
 
 /// The whole build's synapses per projection: (count, digest), as the build
 /// of every projection at once gave them before a range could build its own
-/// (commit 83da923, the same network file and matrices).
-const BEFORE: [(usize, u64); 10] = [
+/// (commit 83da923, the same network file and matrices); the last three
+/// as they were first built (commit on branch pd14-files), pinned.
+const BEFORE: [(usize, u64); 13] = [
     (4400, 0xd7c0_ed95_225f_63b2),
     (2235, 0x0324_3701_3414_657a),
     (22350, 0xdb27_5893_e704_ffb3),
@@ -280,6 +313,9 @@ const BEFORE: [(usize, u64); 10] = [
     (2540, 0xdd90_b053_d9cb_5eb9),
     (1737, 0xf500_5a24_3a81_b269),
     (5376, 0x13a3_63d0_63ca_2d0f),
+    (3000, 0x09d5_d5fb_b292_75f7),
+    (825, 0xd849_24c9_c7fc_ea16),
+    (522, 0x8e3c_8532_26bb_49aa),
 ];
 
 /// Cuts of 0..N into ranges: one, the engine's splits, and ranges that

@@ -81,7 +81,8 @@ pub enum Rule {
     /// Source `i` onto target `i` (equal sizes).
     OneToOne,
     /// Each (source, target) pair independently with probability `p`
-    /// (NEST's `pairwise_bernoulli`, Brian2's `connect(p=...)`).
+    /// (NEST's `pairwise_bernoulli`, which a file may write instead of
+    /// `fixed_probability`; Brian2's `connect(p=...)`).
     FixedProbability {
         /// Connection probability.
         p: f64,
@@ -90,6 +91,20 @@ pub enum Rule {
     FixedIndegree {
         /// Synapses per target neuron.
         indegree: usize,
+    },
+    /// Each source makes exactly `outdegree` synapses onto targets drawn
+    /// uniformly (NEST's `fixed_outdegree`).
+    FixedOutdegree {
+        /// Synapses per source neuron.
+        outdegree: usize,
+    },
+    /// `n` synapses in all, each from a source and onto a target drawn
+    /// uniformly, with replacement (NEST's `fixed_total_number`; multapses
+    /// always allowed, autapses unless `allow_autapses = false`, whose pairs
+    /// are drawn again).
+    FixedTotalNumber {
+        /// The number of synapses.
+        n: u64,
     },
     /// The synapses and weights of a matrix `W[target, source]` in a file: a
     /// dense `.npy` (its non-zero entries) or a scipy.sparse `.npz` (csr, csc or coo).
@@ -112,7 +127,8 @@ pub struct Projection {
     pub rule: Rule,
     /// Whether a neuron may connect to itself.
     pub allow_autapses: bool,
-    /// Whether a pair may be connected more than once (fixed_indegree).
+    /// Whether a pair may be connected more than once (fixed_indegree,
+    /// fixed_outdegree).
     pub allow_multapses: bool,
     /// Synaptic weight: mV (delta) or nA (exponential).
     pub weight: Value,
