@@ -77,6 +77,7 @@ pub fn build_projection<T: Real>(
             check_projection_memory::<T>(desc, k, onto)?;
             let predrawn = match *rule {
                 Rule::FixedTotalNumber { n } => Predrawn::Counts(total_number_counts(
+                    &proj.label(),
                     seed,
                     n,
                     src_ids.len(),

@@ -97,9 +97,11 @@ fn meets(picked: &[Range<usize>], range: &Range<usize>) -> bool {
 
 /// `fixed_total_number`: the number of synapses onto each target of
 /// `picked` (indices into the `n_tgt` targets, ascending runs), `n` in all
-/// over the whole projection; targets in `shared` (also sources) weigh one
-/// source less when `autapses` are not allowed.
+/// over the whole projection `label`; targets in `shared` (also sources)
+/// weigh one source less when `autapses` are not allowed.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn total_number_counts(
+    label: &str,
     seed: u64,
     n: u64,
     n_src: usize,
@@ -118,14 +120,20 @@ pub(super) fn total_number_counts(
     };
     let mut out = Vec::with_capacity(picked.iter().map(|r| r.len()).sum());
     if n_tgt > 0 {
-        split(seed, 1, 0..n_tgt, n, &weight, picked, &mut out)?;
+        split(seed, 1, 0..n_tgt, n, &weight, picked, &mut out).map_err(|count| {
+            Error::param(
+                "n",
+                format!("projection {label}: {count} synapses onto one neuron is more than lifsim stores (2^32 - 1)"),
+            )
+        })?;
     }
     Ok(out)
 }
 
 /// Node `node` of the tree, over targets `range`, holding `count` synapses:
 /// splits them between its halves and recurses into those that meet
-/// `picked`, pushing each picked leaf's count (depth <= 33 for 2^32 targets).
+/// `picked`, pushing each picked leaf's count (depth <= 33 for 2^32 targets);
+/// a count a leaf cannot hold is the error.
 fn split(
     seed: u64,
     node: u64,
@@ -134,18 +142,12 @@ fn split(
     weight: &dyn Fn(&Range<usize>) -> u128,
     picked: &[Range<usize>],
     out: &mut Vec<u32>,
-) -> Result<()> {
+) -> std::result::Result<(), u64> {
     if !meets(picked, &range) {
         return Ok(());
     }
     if range.len() == 1 {
-        let c = u32::try_from(count).map_err(|_| {
-            Error::param(
-                "n",
-                format!("{count} synapses onto one neuron is more than lifsim stores (2^32 - 1)"),
-            )
-        })?;
-        out.push(c);
+        out.push(u32::try_from(count).map_err(|_| count)?);
         return Ok(());
     }
     let mid = range.start + range.len() / 2;
@@ -258,6 +260,7 @@ mod tests {
         autapses: bool,
     ) -> Vec<u32> {
         total_number_counts(
+            "E -> E",
             seed,
             n,
             n_src,
@@ -286,15 +289,25 @@ mod tests {
                 let parts: Vec<u32> = cut
                     .iter()
                     .flat_map(|r| {
-                        total_number_counts(9, n, 50, n_tgt, &[], true, std::slice::from_ref(r))
-                            .unwrap()
+                        total_number_counts(
+                            "E -> E",
+                            9,
+                            n,
+                            50,
+                            n_tgt,
+                            &[],
+                            true,
+                            std::slice::from_ref(r),
+                        )
+                        .unwrap()
                     })
                     .collect();
                 assert_eq!(parts, whole, "{n} onto {n_tgt}, {cut:?}");
             }
             // Runs picked together: the targets of both, in order.
             if n_tgt > 10 {
-                let two = total_number_counts(9, n, 50, n_tgt, &[], true, &[2..4, 7..9]).unwrap();
+                let two = total_number_counts("E -> E", 9, n, 50, n_tgt, &[], true, &[2..4, 7..9])
+                    .unwrap();
                 assert_eq!(two, [&whole[2..4], &whole[7..9]].concat());
             }
         }
@@ -339,5 +352,17 @@ mod tests {
         let c = counts(4, 1000, 1, 3, std::slice::from_ref(&(1..2)), false);
         assert_eq!(c[1], 0);
         assert_eq!(c[0] + c[2], 1000);
+    }
+
+    #[test]
+    fn a_count_beyond_u32_is_an_error() {
+        let one = std::slice::from_ref(&(0..1));
+        let err = total_number_counts("A -> B", 1, 5_000_000_000, 10, 1, &[], true, one)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "invalid parameter n: projection A -> B: 5000000000 synapses onto one neuron is more than lifsim stores (2^32 - 1)");
+        // u32::MAX itself fits.
+        let c = total_number_counts("A -> B", 1, u32::MAX as u64, 10, 1, &[], true, one).unwrap();
+        assert_eq!(c, [u32::MAX]);
     }
 }
