@@ -275,9 +275,12 @@ fn buildable(desc: &NetworkDescription) -> Result<bool> {
             Rule::OneToOne => n_tgt,
             Rule::FixedProbability { p } => (p * (n_src * n_tgt) as f64).ceil() as u64,
             Rule::FixedIndegree { indegree } => (indegree as u64).saturating_mul(n_tgt),
+            Rule::FixedOutdegree { outdegree } => (outdegree as u64).saturating_mul(n_src),
+            Rule::FixedTotalNumber { n } => n,
             Rule::File { .. } => return Ok(false),
         };
-        max_delay_steps = max_delay_steps.max(desc.delay_steps(p.delay.bounds().1));
+        // What a draw can reach (a normal's tails end where the sampler's do).
+        max_delay_steps = max_delay_steps.max(desc.delay_steps(p.delay.reach().1));
     }
     let mut events = 0u64;
     for input in &desc.inputs {

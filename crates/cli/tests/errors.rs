@@ -442,7 +442,7 @@ fn network_file_mistakes_name_the_parameter_and_the_place() {
         (pop_i("v0 = { low = 2, high = 3 }"), "invalid parameter v0: population \"I\", line 8: a distribution table needs distribution = \"uniform\" or \"normal\""),
         (pop_i("v0 = { distribution = \"uniform\", low = 2, low = 3, high = 4 }"), "line 8: duplicate key"),
         (format!("{NET}{proj}weight = 1\n"), "line 8: missing field `rule`"),
-        (format!("{NET}{proj}rule = \"ring\"\nweight = 1\n"), "invalid parameter rule: projection 1 (E -> I): unknown rule \"ring\"; choose all_to_all, one_to_one, fixed_probability, fixed_indegree, from_file"),
+        (format!("{NET}{proj}rule = \"ring\"\nweight = 1\n"), "invalid parameter rule: projection 1 (E -> I): unknown rule \"ring\"; choose all_to_all, one_to_one, fixed_probability, pairwise_bernoulli, fixed_indegree, fixed_outdegree, fixed_total_number, from_file"),
         (format!("{NET}{proj}rule = \"all_to_all\"\nweight = 1\np = 0.5\n"), "invalid parameter p: projection 1 (E -> I): is not a parameter of rule \"all_to_all\""),
         (format!("{NET}{proj}rule = \"from_file\"\nfile = \"m.npy\"\nweight = 1\n"), "invalid parameter weight: projection 1 (E -> I): weights come from the file; scale them with weight_scale"),
         (format!("{NET}{proj}rule = \"from_file\"\n"), "invalid parameter file: projection 1 (E -> I): rule \"from_file\" needs file = \"W.npy\" or \"W.npz\""),
@@ -452,7 +452,7 @@ fn network_file_mistakes_name_the_parameter_and_the_place() {
         (format!("{NET}{proj}rule = \"fixed_indegree\"\nweight = 1\n"), "invalid parameter indegree: projection 1 (E -> I): rule \"fixed_indegree\" needs indegree"),
         (format!("{NET}{proj}rule = \"fixed_indegree\"\nindegree = 9\nallow_multapses = false\nweight = 1\n"), "invalid parameter indegree: projection 1 (E -> I): 9 distinct sources wanted but only 4 can connect (allow_multapses = false)"),
         (format!("{NET}{proj}rule = \"all_to_all\"\n"), "invalid parameter weight: projection 1 (E -> I): needs a weight (mV for delta synapses, nA for exponential ones)"),
-        (format!("{NET}{proj}rule = \"all_to_all\"\nweight = 1\ndelay = {{ distribution = \"normal\", mean = 1, std = 0.1 }}\n"), "invalid parameter delay: projection 1 (E -> I): a normal distribution can give negative delays; use a uniform one"),
+        (format!("{NET}{proj}rule = \"all_to_all\"\nweight = 1\ndelay = {{ distribution = \"normal\", mean = 1, std = 0.1 }}\n"), "invalid parameter delay: projection 1 (E -> I): a normal distribution can give negative delays; bound it (min = 0.05, bound = \"redraw\": NEST's nest.math.redraw) or use a uniform one"),
         (format!("{NET}{proj}rule = \"all_to_all\"\nweight = 1\ndelay = 1e5\n"), "invalid parameter delay: projection 1 (E -> I): 100000 ms is more than 65535 steps"),
         (format!("{NET}{proj}rule = \"all_to_all\"\nweight = 1\nsynapse = \"beta\"\n"), "unknown synapse type \"beta\"; choose delta, exponential, alpha or conductance"),
         (format!("{NET}{proj}rule = \"all_to_all\"\nweight = 1\ntau_syn = 2.0\n"), "invalid parameter tau_syn: projection 1 (E -> I): only exponential, alpha and conductance synapses have a time constant (synapse = \"exponential\")"),
@@ -485,6 +485,41 @@ fn network_file_mistakes_name_the_parameter_and_the_place() {
             (vec!["run", "."], vec![".: Is a directory"]),
         ],
     );
+}
+
+/// NEST's rules (fixed_total_number, fixed_outdegree, pairwise_bernoulli)
+/// and bounded distributions (min, max, bound): every way to get them
+/// wrong, and bounds a redraw could never meet.
+#[test]
+fn nest_rules_and_bounded_distributions_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let proj = "[[projection]]\nsource = \"E\"\ntarget = \"I\"\n";
+    let selfp = "[[projection]]\nsource = \"I\"\ntarget = \"I\"\n";
+    let one = NET.replace("size = 2", "size = 1");
+    let dist = |extra: &str| {
+        format!("{NET}{proj}rule = \"all_to_all\"\nweight = {{ distribution = \"normal\", mean = 1, std = 1, {extra} }}\n")
+    };
+    let cases: Vec<(String, &str)> = vec![
+        (format!("{NET}{proj}rule = \"fixed_total_number\"\nweight = 1\n"), "invalid parameter n: projection 1 (E -> I): rule \"fixed_total_number\" needs n (the number of synapses; NEST's N)"),
+        (format!("{NET}{proj}rule = \"fixed_outdegree\"\nweight = 1\n"), "invalid parameter outdegree: projection 1 (E -> I): rule \"fixed_outdegree\" needs outdegree (the number of targets of each source)"),
+        (format!("{NET}{proj}rule = \"pairwise_bernoulli\"\nweight = 1\n"), "invalid parameter p: projection 1 (E -> I): rule \"pairwise_bernoulli\" needs p"),
+        (format!("{NET}{proj}rule = \"fixed_indegree\"\nindegree = 2\nn = 5\nweight = 1\n"), "invalid parameter n: projection 1 (E -> I): is not a parameter of rule \"fixed_indegree\""),
+        (format!("{NET}{proj}rule = \"fixed_total_number\"\nN = -5\nweight = 1\n"), "line 12: invalid value: integer `-5`, expected u64"),
+        (format!("{NET}{proj}rule = \"fixed_total_number\"\nn = 5\nallow_multapses = false\nweight = 1\n"), "invalid parameter allow_multapses: projection 1 (E -> I): fixed_total_number draws its pairs with replacement; allow_multapses = false is not supported (nor by NEST)"),
+        (format!("{one}{selfp}rule = \"fixed_total_number\"\nn = 5\nallow_autapses = false\nweight = 1\n"), "invalid parameter n: projection 1 (I -> I): no pair can connect: the only source is the target itself and allow_autapses = false"),
+        (format!("{NET}{proj}rule = \"fixed_outdegree\"\noutdegree = 3\nallow_multapses = false\nweight = 1\n"), "invalid parameter outdegree: projection 1 (E -> I): 3 distinct targets wanted but only 2 can be reached (allow_multapses = false)"),
+        (format!("{one}{selfp}rule = \"fixed_outdegree\"\noutdegree = 1\nallow_autapses = false\nweight = 1\n"), "invalid parameter outdegree: projection 1 (I -> I): the only target is the source itself and allow_autapses = false"),
+        (dist("min = 0"), "invalid parameter weight: projection 1 (E -> I), line 12: min and max need bound = \"redraw\" (draw again until inside, NEST's nest.math.redraw) or bound = \"clip\" (take the nearer bound)"),
+        (dist("bound = \"redraw\""), "invalid parameter weight: projection 1 (E -> I), line 12: bound needs min, max or both"),
+        (dist("min = 0, bound = \"reflect\""), "invalid parameter weight: projection 1 (E -> I), line 12: unknown bound \"reflect\"; choose redraw or clip"),
+        (dist("min = 2, max = 1, bound = \"clip\""), "invalid parameter weight: projection 1 (E -> I): normal(1, 1) clipped within [2, 1]: needs min <= max, got min = 2 and max = 1"),
+        (dist("min = 100, bound = \"redraw\""), "invalid parameter weight: projection 1 (E -> I): normal(1, 1) redrawn within [100, inf]: no draw of normal(1, 1) can fall within [100, inf], so a redraw would never end"),
+        (dist("min = 4.5, bound = \"redraw\""), "invalid parameter weight: projection 1 (E -> I): normal(1, 1) redrawn within [4.5, inf]: the bounds keep 2.33e-4 of the draws, so a value would take more than 1000 redraws (NEST gives up after 1000); widen them or use bound = \"clip\""),
+        (format!("{NET}{proj}rule = \"all_to_all\"\nweight = 1\ndelay = {{ distribution = \"normal\", mean = 1, std = 0.5, min = 0.01, bound = \"clip\" }}\n"), "invalid parameter delay: projection 1 (E -> I): 0.01 ms is below the minimum of 1 step(s) of 0.1 ms for delta synapses"),
+        (NET.replace("size = 2", "size = 2\nv0 = { distribution = \"uniform\", low = -70, high = -60, min = -50, bound = \"redraw\" }"), "invalid parameter v0: population \"I\": uniform(-70, -60) redrawn within [-50, inf]: no draw of uniform(-70, -60) can fall within [-50, inf]"),
+    ];
+    refused_network_files(d, &cases);
 }
 
 #[test]
@@ -637,6 +672,13 @@ fn sizes_beyond_memory_are_refused_before_anything_is_built() {
          [[projection]]\nsource = \"E\"\ntarget = \"E\"\nrule = \"all_to_all\"\nweight = 0.1\n",
     )
     .unwrap();
+    // 10^12 synapses by fixed_total_number: refused before its tree is drawn.
+    std::fs::write(
+        d.join("total.toml"),
+        "duration = 1.0\n[[population]]\nname = \"E\"\nsize = 1000\n\
+         [[projection]]\nsource = \"E\"\ntarget = \"E\"\nrule = \"fixed_total_number\"\nn = 1000000000000\nweight = 0.1\n",
+    )
+    .unwrap();
     // 5 million neurons with a delay of 60,000 steps: 2.4 TB of ring buffers.
     std::fs::write(
         d.join("ring.toml"),
@@ -657,6 +699,13 @@ fn sizes_beyond_memory_are_refused_before_anything_is_built() {
             vec!["run", "big.toml", "--out", "o.npz"],
             vec![
                 "projection E -> E (90000000000 synapses) needs ",
+                "of memory is available; use fewer neurons or a lower connection probability / in-degree",
+            ],
+        ),
+        (
+            vec!["run", "total.toml", "--out", "o.npz"],
+            vec![
+                "projection E -> E (1000000000000 synapses) needs ",
                 "of memory is available; use fewer neurons or a lower connection probability / in-degree",
             ],
         ),

@@ -7,6 +7,10 @@
 //! neuron or purpose gets its own stream ([`stream`]), so the order in which
 //! threads consume them cannot change a result.
 
+pub mod binomial;
+
+pub use binomial::binomial;
+
 /// SplitMix64: a tiny generator used to expand a seed into xoshiro state.
 #[derive(Clone, Debug)]
 pub struct SplitMix64(pub u64);
@@ -49,6 +53,9 @@ pub enum Purpose {
     Delays = 5,
     /// External currents drawn per neuron (one stream per neuron).
     Current = 6,
+    /// The binomial splits of `fixed_total_number`'s synapse count over a
+    /// tree of target ranges (one stream per tree node).
+    Split = 7,
 }
 
 /// The stream for (`seed`, `purpose`, `index`): independent of every other triple.
@@ -113,6 +120,13 @@ impl Xoshiro256pp {
         }
     }
 }
+
+/// No deviate of [`Normal`] is further than this from 0: the polar method
+/// gives `|z| <= sqrt(-2 ln s)`, and `s = u^2 + v^2` with `u`, `v` on the
+/// grid of multiples of 2^-52 is at least 2^-104, so `|z| <=
+/// sqrt(208 ln 2) = 12.0075`. What a normal value can reach (a normal
+/// delay must fit in the longest delay lifsim stores).
+pub const NORMAL_MAX_ABS: f64 = 12.01;
 
 /// Standard normal deviates by Marsaglia's polar method: pairs of values from
 /// uniform points in the unit disc, using only `sqrt` (exact in IEEE) and
@@ -207,6 +221,24 @@ mod tests {
             13831818268752130756,
         ],
     );
+
+    /// The bound's arithmetic: the smallest `s` the sampler can see, 2^-104
+    /// (u = 2^-52, v = 0), gives the largest deviate, below the bound.
+    #[test]
+    fn normal_deviates_are_bounded() {
+        let u = (2.0f64).powi(-52);
+        let s = u * u;
+        assert!(s > 0.0 && s == (2.0f64).powi(-104));
+        let z = u * (-2.0 * libm::log(s) / s).sqrt();
+        assert!((z - (208.0 * std::f64::consts::LN_2).sqrt()).abs() < 1e-12);
+        assert!(z < NORMAL_MAX_ABS && NORMAL_MAX_ABS - z < 0.01, "{z}");
+        // The grid: u = 2 uniform - 1 is a multiple of 2^-52.
+        let mut rng = stream(5, Purpose::Weights, 0);
+        for _ in 0..1000 {
+            let u = 2.0 * rng.uniform() - 1.0;
+            assert_eq!((u * (2.0f64).powi(52)).fract(), 0.0);
+        }
+    }
 
     #[test]
     fn streams_differ_by_purpose_and_index() {

@@ -14,8 +14,10 @@ use lifsim_core::recording::{RecordMode, Recorder};
 use lifsim_core::{Network, NetworkDescription, NetworkSimulation};
 
 /// Populations E (0..150), I (150..220) and X (220..253), and a projection
-/// of every rule, weights and delays constant and drawn, targets listed in
-/// and out of population order, matrices from every file format.
+/// of every rule (NEST's fixed_total_number, fixed_outdegree and
+/// pairwise_bernoulli among them), weights and delays constant, drawn and
+/// bounded (redrawn, clipped), targets listed in and out of population
+/// order, matrices from every file format.
 const NET: &str = r#"
 dt = 0.1
 duration = 50.0
@@ -113,6 +115,36 @@ target = "E"
 rule = "from_file"
 file = "w_csc.npz"
 delay = 1.5
+synapse = "delta"
+
+[[projection]]
+source = ["E", "I"]
+target = ["I", "X"]
+rule = "fixed_total_number"
+n = 3000
+allow_autapses = false
+weight = { distribution = "normal", mean = -0.3, std = 0.1, max = 0.0, bound = "redraw" }
+delay = { distribution = "normal", mean = 1.0, std = 0.5, min = 0.05, bound = "redraw" }
+synapse = "delta"
+
+[[projection]]
+source = "X"
+target = ["E", "X"]
+rule = "fixed_outdegree"
+outdegree = 25
+allow_autapses = false
+allow_multapses = false
+weight = { distribution = "normal", mean = 0.2, std = 0.1, min = 0.0, bound = "clip" }
+delay = 1.0
+synapse = "delta"
+
+[[projection]]
+source = "I"
+target = "E"
+rule = "pairwise_bernoulli"
+p = 0.05
+weight = -0.2
+delay = 1.0
 synapse = "delta"
 
 [[input]]
@@ -269,11 +301,12 @@ fn digest(synapses: &[Synapse]) -> u64 {
 
 /// The whole build's synapses per projection: (count, digest), as the build
 /// of every projection at once gave them before a range could build its own
-/// (commit 83da923, the same network file and matrices), in the layout rows
-/// have since they are stored compactly: each row by delay, then target
+/// (commit 83da923, the same network file and matrices; the last three as
+/// they were first built, on branch pd14-files), in the layout rows have
+/// since they are stored compactly: each row by delay, then target
 /// (stably), and drawn weights rounded to single precision (the digests of
-/// 4bf50a7's build so re-sorted and rounded, which still matched 83da923's).
-const BEFORE: [(usize, u64); 10] = [
+/// those builds so re-sorted and rounded).
+const BEFORE: [(usize, u64); 13] = [
     (4400, 0x3e41_4c7c_04df_c7fc),
     (2235, 0x0324_3701_3414_657a),
     (22350, 0x0c2e_76f8_6330_a0c7),
@@ -284,6 +317,9 @@ const BEFORE: [(usize, u64); 10] = [
     (2540, 0x123b_ef09_93b6_b1ed),
     (1737, 0xf500_5a24_3a81_b269),
     (5376, 0x13a3_63d0_63ca_2d0f),
+    (3000, 0x45b6_e3d1_ef4b_ee24),
+    (825, 0x5c37_4d13_b212_9e83),
+    (522, 0x8e3c_8532_26bb_49aa),
 ];
 
 /// Cuts of 0..N into ranges: one, the engine's splits, and ranges that

@@ -6,21 +6,24 @@
 //! so targets are built in parallel and the network is the same bits whatever
 //! the thread count, and a neuron range can build the synapses onto its own
 //! neurons alone ([`build_projection`]) and get exactly its share of the
-//! whole network's. The synapses are then transposed into rows by source
-//! ([`Csr`]).
+//! whole network's. `fixed_total_number` and `fixed_outdegree` first draw
+//! what is not per target (each target's count, each source's targets)
+//! from streams keyed by tree node or source ([`super::range_rules`]). The
+//! synapses are then transposed into rows by source ([`Csr`]).
 
 use std::collections::HashSet;
 use std::ops::Range;
-use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
-use crate::io::npy::{Elem, NpyArray};
-use crate::io::npz::NpzReader;
+use crate::error::Result;
 use crate::model::Real;
 use crate::network::description::{NetworkDescription, Projection, Rule};
 use crate::network::distribution::Value;
+use crate::network::matrix::{read_matrix, Rows};
+use crate::network::range_rules::{
+    outdegree_sources, shared_targets, total_number_counts, Predrawn,
+};
 use crate::network::sparse::{check_synapse_memory, Csr, Incoming};
 use crate::rng::{self, Normal, Purpose, Xoshiro256pp};
 
@@ -71,19 +74,48 @@ pub fn build_projection<T: Real>(
             let rows = read_matrix(path, tgt_ids.len(), src_ids.len(), &picked)?;
             vec![from_rows(desc, proj, seed, rows, &picked, *scale)]
         }
-        _ => {
+        rule => {
             check_projection_memory::<T>(desc, k, onto)?;
-            let chunks: Vec<Range<usize>> = picked
-                .iter()
-                .flat_map(|r| {
-                    r.clone()
-                        .step_by(CHUNK)
-                        .map(move |a| a..(a + CHUNK).min(r.end))
-                })
-                .collect();
+            let predrawn = match *rule {
+                Rule::FixedTotalNumber { n } => Predrawn::Counts(total_number_counts(
+                    &proj.label(),
+                    seed,
+                    n,
+                    src_ids.len(),
+                    tgt_ids.len(),
+                    &shared_targets(proj, &tgt_ranges),
+                    proj.allow_autapses,
+                    &picked,
+                )?),
+                Rule::FixedOutdegree { outdegree } => {
+                    outdegree_sources(proj, seed, outdegree, &src_ids, &tgt_ids, &picked)
+                }
+                _ => Predrawn::Nothing,
+            };
+            // Chunks of targets, each with the place of its first target
+            // among the range's (where its predrawn values are).
+            let mut chunks: Vec<(Range<usize>, usize)> = Vec::new();
+            let mut place = 0;
+            for r in &picked {
+                for a in r.clone().step_by(CHUNK) {
+                    let chunk = a..(a + CHUNK).min(r.end);
+                    chunks.push((chunk.clone(), place));
+                    place += chunk.len();
+                }
+            }
             chunks
                 .into_par_iter()
-                .map(|chunk| generate(desc, proj, seed, &src_ids, &tgt_ids, chunk))
+                .map(|(chunk, at)| {
+                    let ctx = Context {
+                        desc,
+                        proj,
+                        seed,
+                        src_ids: &src_ids,
+                        tgt_ids: &tgt_ids,
+                        predrawn: &predrawn,
+                    };
+                    generate(&ctx, chunk, at)
+                })
                 .collect()
         }
     };
@@ -109,13 +141,15 @@ pub fn check_projection_memory<T: Real>(
         return Ok(());
     }
     let n_src = desc.ranges(&proj.source)?.iter().map(|r| r.len()).sum();
-    let n_tgt = target_indices(&desc.ranges(&proj.target)?, onto)
+    let tgt_ranges = desc.ranges(&proj.target)?;
+    let n_all = tgt_ranges.iter().map(|r| r.len()).sum();
+    let n_tgt = target_indices(&tgt_ranges, onto)
         .iter()
         .map(|r| r.len())
         .sum();
     check_synapse_memory::<T>(
         &format!("projection {}", proj.label()),
-        expected_synapses(&proj.rule, n_src, n_tgt),
+        expected_synapses(&proj.rule, n_src, n_all, n_tgt),
         proj.weight.constant().is_none() || proj.delay.constant().is_none(),
     )
 }
@@ -136,13 +170,22 @@ fn target_indices(tgt_ranges: &[Range<usize>], onto: &Range<usize>) -> Vec<Range
     picked
 }
 
-/// How many synapses a rule makes (its mean for fixed_probability).
-fn expected_synapses(rule: &Rule, n_src: usize, n_tgt: usize) -> u64 {
+/// How many synapses a rule makes onto `n_tgt` of its `n_all` targets
+/// (its mean for fixed_probability; the targets' share of the whole for
+/// fixed_total_number and fixed_outdegree), saturating.
+fn expected_synapses(rule: &Rule, n_src: usize, n_all: usize, n_tgt: usize) -> u64 {
+    let (n_src, n_tgt) = (n_src as u64, n_tgt as u64);
+    let share = |total: u64| -> u64 {
+        let part = total as u128 * n_tgt as u128;
+        u64::try_from(part.div_ceil(n_all.max(1) as u128)).unwrap_or(u64::MAX)
+    };
     match *rule {
-        Rule::AllToAll => n_src as u64 * n_tgt as u64,
-        Rule::OneToOne => n_tgt as u64,
+        Rule::AllToAll => n_src.saturating_mul(n_tgt),
+        Rule::OneToOne => n_tgt,
         Rule::FixedProbability { p } => (p * n_src as f64 * n_tgt as f64).ceil() as u64,
-        Rule::FixedIndegree { indegree } => indegree as u64 * n_tgt as u64,
+        Rule::FixedIndegree { indegree } => (indegree as u64).saturating_mul(n_tgt),
+        Rule::FixedOutdegree { outdegree } => share((outdegree as u64).saturating_mul(n_src)),
+        Rule::FixedTotalNumber { n } => share(n),
         Rule::File { .. } => 0,
     }
 }
@@ -187,19 +230,31 @@ impl<'a> Draws<'a> {
     }
 }
 
-/// The synapses onto targets `chunk` (indices into `tgt_ids`).
-fn generate<T: Real>(
-    desc: &NetworkDescription,
-    proj: &Projection,
+/// What every chunk of a projection's targets shares.
+struct Context<'a> {
+    desc: &'a NetworkDescription,
+    proj: &'a Projection,
     seed: u64,
-    src_ids: &[u32],
-    tgt_ids: &[u32],
-    chunk: Range<usize>,
-) -> Incoming<T> {
+    src_ids: &'a [u32],
+    tgt_ids: &'a [u32],
+    predrawn: &'a Predrawn,
+}
+
+/// The synapses onto targets `chunk` (indices into `tgt_ids`), the first
+/// of which is the range's target number `at` (its place in `predrawn`).
+fn generate<T: Real>(ctx: &Context, chunk: Range<usize>, at: usize) -> Incoming<T> {
+    let Context {
+        desc,
+        proj,
+        seed,
+        src_ids,
+        tgt_ids,
+        predrawn,
+    } = *ctx;
     let mut run = Incoming::<T>::default();
     let n_src = src_ids.len();
     let mut seen = HashSet::new();
-    for ti in chunk {
+    for (ti, place) in chunk.zip(at..) {
         let tgt = tgt_ids[ti];
         let before = run.sources.len();
         let mut rng = rng::stream(seed, Purpose::Connectivity, ti as u64);
@@ -251,6 +306,26 @@ fn generate<T: Real>(
                     made += 1;
                 }
             }
+            Rule::FixedTotalNumber { .. } => {
+                if let Predrawn::Counts(counts) = predrawn {
+                    // A pair that would be a forbidden autapse is drawn again
+                    // (its target was weighted for it: the count ends).
+                    let mut made = 0;
+                    while made < counts[place] {
+                        let s = rng.below(n_src as u64) as usize;
+                        if autapse_ok(s) {
+                            run.sources.push(s as u32);
+                            made += 1;
+                        }
+                    }
+                }
+            }
+            Rule::FixedOutdegree { .. } => {
+                if let Predrawn::Sources { offsets, sources } = predrawn {
+                    run.sources
+                        .extend_from_slice(&sources[offsets[place]..offsets[place + 1]]);
+                }
+            }
             Rule::File { .. } => unreachable!("file projections are read, not drawn"),
         }
         let count = run.sources.len() - before;
@@ -261,14 +336,6 @@ fn generate<T: Real>(
         }
     }
     run
-}
-
-/// Some rows of a matrix `W[target, source]`: their non-zero entries, row
-/// after row.
-struct Rows {
-    counts: Vec<u32>,
-    sources: Vec<u32>,
-    weights: Vec<f64>,
 }
 
 /// The synapses of `rows`, the rows of targets `picked` (indices into the
@@ -297,226 +364,4 @@ fn from_rows<T: Real>(
         }
     }
     run
-}
-
-/// Reads `W[target, source]` from a dense `.npy` or a scipy.sparse `.npz`,
-/// checks all of it, and keeps the rows of targets `picked` (indices,
-/// ascending). Errors name entries by their place in the whole matrix, so
-/// every range that reads a bad file reports it alike.
-fn read_matrix(path: &Path, n_tgt: usize, n_src: usize, picked: &[Range<usize>]) -> Result<Rows> {
-    let is_npz = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npz"));
-    if is_npz {
-        read_sparse(path, n_tgt, n_src, picked)
-    } else {
-        read_dense(path, n_tgt, n_src, picked)
-    }
-}
-
-/// The error for the `k`-th non-zero weight (in target-major order) of the file.
-fn not_finite(path: &Path, k: usize, w: f64) -> Error {
-    Error::file(path, format!("weight {k} is {w}; weights must be finite"))
-}
-
-fn check_shape(path: &Path, shape: &[usize], n_tgt: usize, n_src: usize) -> Result<()> {
-    if shape != [n_tgt, n_src] {
-        return Err(Error::file(
-            path,
-            format!(
-                "W must have shape ({n_tgt}, {n_src}) (targets x sources) for this projection, got {}",
-                crate::io::npy::shape_str(shape)
-            ),
-        ));
-    }
-    Ok(())
-}
-
-fn read_dense(path: &Path, n_tgt: usize, n_src: usize, picked: &[Range<usize>]) -> Result<Rows> {
-    let array = NpyArray::open(path)?;
-    let h = array.header().clone();
-    check_shape(path, &h.shape, n_tgt, n_src)?;
-    if !matches!(h.elem, Elem::F64 | Elem::F32) {
-        return Err(Error::file(
-            path,
-            format!(
-                "W has dtype {}; weights must be float32 or float64",
-                h.elem.name()
-            ),
-        ));
-    }
-    // Read in place where the file's bytes are native floats: every range
-    // of a run reads the file, and a copy each would multiply the matrix.
-    let shape = (n_tgt, n_src, h.fortran_order);
-    match (array.as_f64_slice(), array.as_f32_slice()) {
-        (Some(v), _) => scan_dense(path, v, shape, picked),
-        (_, Some(v)) => scan_dense(path, v, shape, picked),
-        _ => scan_dense(path, &array.to_f64_vec(), shape, picked),
-    }
-}
-
-/// The non-zero entries of the rows `picked` of the dense matrix `values`
-/// (`(targets, sources, Fortran order)`), every entry checked finite.
-fn scan_dense<V: Copy + Into<f64>>(
-    path: &Path,
-    values: &[V],
-    (n_tgt, n_src, fortran): (usize, usize, bool),
-    picked: &[Range<usize>],
-) -> Result<Rows> {
-    let at = |i: usize, j: usize| -> f64 {
-        if fortran {
-            values[j * n_tgt + i].into()
-        } else {
-            values[i * n_src + j].into()
-        }
-    };
-    let mut rows = Rows {
-        counts: Vec::new(),
-        sources: Vec::new(),
-        weights: Vec::new(),
-    };
-    let mut picked = picked.iter().peekable();
-    // Non-zero entries of the whole matrix so far (for error messages).
-    let mut k = 0usize;
-    for i in 0..n_tgt {
-        while picked.next_if(|r| r.end <= i).is_some() {}
-        let keep = picked.peek().is_some_and(|r| r.contains(&i));
-        let before = rows.sources.len();
-        for j in 0..n_src {
-            let w = at(i, j);
-            if w != 0.0 {
-                if !w.is_finite() {
-                    return Err(not_finite(path, k, w));
-                }
-                k += 1;
-                if keep {
-                    rows.sources.push(j as u32);
-                    rows.weights.push(w);
-                }
-            }
-        }
-        if keep {
-            rows.counts.push((rows.sources.len() - before) as u32);
-        }
-    }
-    Ok(rows)
-}
-
-fn read_sparse(path: &Path, n_tgt: usize, n_src: usize, picked: &[Range<usize>]) -> Result<Rows> {
-    let mut npz = NpzReader::open(path)?;
-    let format_bytes = npz.member_bytes("format").map_err(|_| {
-        Error::file(
-            path,
-            "has no 'format' array: save the matrix with scipy.sparse.save_npz",
-        )
-    })?;
-    let format = ["csr", "csc", "coo"]
-        .into_iter()
-        .find(|f| format_bytes.ends_with(f.as_bytes()))
-        .ok_or_else(|| {
-            Error::file(
-                path,
-                "unsupported sparse format; convert the matrix with .tocsr() before save_npz",
-            )
-        })?;
-    let shape: Vec<usize> = npz
-        .array("shape")?
-        .to_u64_vec()?
-        .into_iter()
-        .map(|x| x as usize)
-        .collect();
-    check_shape(path, &shape, n_tgt, n_src)?;
-    let data = npz.array("data")?;
-    if !matches!(data.header().elem, Elem::F64 | Elem::F32) {
-        return Err(Error::file(
-            path,
-            format!(
-                "data has dtype {}; weights must be float32 or float64",
-                data.header().elem.name()
-            ),
-        ));
-    }
-    let data = data.to_f64_vec();
-    let bad_index = |what: &str, v: u64, limit: usize| {
-        Error::file(
-            path,
-            format!("{what} {v} is out of range for shape ({n_tgt}, {n_src}) (limit {limit})"),
-        )
-    };
-    // (target, source) of each entry, in file order.
-    let (tgt_of, src_of): (Vec<u64>, Vec<u64>) = match format {
-        "coo" => (
-            npz.array("row")?.to_u64_vec()?,
-            npz.array("col")?.to_u64_vec()?,
-        ),
-        _ => {
-            let indptr = npz.array("indptr")?.to_u64_vec()?;
-            let indices = npz.array("indices")?.to_u64_vec()?;
-            let major = if format == "csr" { n_tgt } else { n_src };
-            if indptr.len() != major + 1
-                || indptr.windows(2).any(|w| w[0] > w[1])
-                || indptr.last().copied() != Some(indices.len() as u64)
-            {
-                return Err(Error::file(path, "indptr is not a valid compressed index"));
-            }
-            let mut outer = Vec::with_capacity(indices.len());
-            for m in 0..major {
-                outer.extend(std::iter::repeat_n(
-                    m as u64,
-                    (indptr[m + 1] - indptr[m]) as usize,
-                ));
-            }
-            if format == "csr" {
-                (outer, indices)
-            } else {
-                (indices, outer)
-            }
-        }
-    };
-    if tgt_of.len() != data.len() || src_of.len() != data.len() {
-        return Err(Error::file(
-            path,
-            "the index arrays and data have different lengths",
-        ));
-    }
-    if let Some(&t) = tgt_of.iter().find(|&&t| t as usize >= n_tgt) {
-        return Err(bad_index("row (target)", t, n_tgt));
-    }
-    if let Some(&s) = src_of.iter().find(|&&s| s as usize >= n_src) {
-        return Err(bad_index("column (source)", s, n_src));
-    }
-    // A stable counting sort by target keeps each row's entries in file order.
-    let mut counts = vec![0u32; n_tgt];
-    for &t in &tgt_of {
-        counts[t as usize] += 1;
-    }
-    let mut start = vec![0usize; n_tgt + 1];
-    for t in 0..n_tgt {
-        start[t + 1] = start[t] + counts[t] as usize;
-    }
-    let mut sources = vec![0u32; data.len()];
-    let mut weights = vec![0.0; data.len()];
-    for ((&t, &s), &w) in tgt_of.iter().zip(&src_of).zip(&data) {
-        let at = &mut start[t as usize];
-        sources[*at] = s as u32;
-        weights[*at] = w;
-        *at += 1;
-    }
-    if let Some(k) = weights.iter().position(|w| !w.is_finite()) {
-        return Err(not_finite(path, k, weights[k]));
-    }
-    // Keep the rows of `picked`: `start[t]` is now where row `t + 1` begins.
-    let begin = |t: usize| if t == 0 { 0 } else { start[t - 1] };
-    let mut rows = Rows {
-        counts: Vec::new(),
-        sources: Vec::new(),
-        weights: Vec::new(),
-    };
-    for r in picked {
-        rows.counts.extend_from_slice(&counts[r.clone()]);
-        let span = begin(r.start)..begin(r.end);
-        rows.sources.extend_from_slice(&sources[span.clone()]);
-        rows.weights.extend_from_slice(&weights[span]);
-    }
-    Ok(rows)
 }

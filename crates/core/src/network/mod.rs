@@ -17,6 +17,9 @@ pub mod dense;
 pub mod description;
 pub mod distribution;
 pub mod generate;
+mod matrix;
+mod range_rules;
+mod read;
 pub mod sparse;
 
 pub use build::{Network, Recipe};
