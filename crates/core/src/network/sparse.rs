@@ -191,58 +191,115 @@ fn rows_of<'a, V>(mut v: &'a mut [V], offsets: &[usize]) -> Vec<&'a mut [V]> {
         .collect()
 }
 
-/// Scatters `runs` (onto `target_ids`, in order) into the rows `offsets`
-/// gives, each row in target order, then sorts each row by (delay, target)
-/// in parallel: targets, and weights and delays where the runs hold them
-/// (empty otherwise).
-fn transpose<T: Real>(
-    offsets: &[usize],
-    target_ids: &[u32],
-    runs: Vec<Incoming<T>>,
-    per_synapse_weights: bool,
-    per_synapse_delays: bool,
-) -> Result<(Vec<u32>, Vec<T>, Vec<u16>)> {
-    let total = *offsets.last().expect("one offset at least");
-    let what = format!("{total} synapses");
-    let hint = "use fewer neurons or synapses";
-    let per = |stored: bool| if stored { total } else { 0 };
-    let mut targets: Vec<u32> = resources::zeroed_vec(&what, total, hint)?;
-    let mut weights: Vec<T> = resources::zeroed_vec(&what, per(per_synapse_weights), hint)?;
-    let mut delays: Vec<u16> = resources::zeroed_vec(&what, per(per_synapse_delays), hint)?;
-    let mut cursor: Vec<usize> = offsets[..offsets.len() - 1].to_vec();
-    let mut t_index = 0usize;
-    // Runs are consumed (and freed) in target order, so each row fills in
-    // ascending target order.
-    for run in runs {
-        let mut k = 0usize;
-        for &count in &run.counts {
-            let t = target_ids[t_index];
-            t_index += 1;
-            for _ in 0..count {
-                let s = run.sources[k] as usize;
-                let at = cursor[s];
-                cursor[s] += 1;
-                targets[at] = t;
-                if per_synapse_weights {
-                    weights[at] = run.weights[k];
-                }
-                if per_synapse_delays {
-                    delays[at] = run.delays[k];
-                }
-                k += 1;
+/// Delay buckets per row from which rows are sorted after the scatter
+/// instead of filled by (source, delay) buckets (delays of 256 steps or
+/// more), and bucket cursors per synapse beyond which too (8 bytes each:
+/// a cursor for every source and delay would take more memory than the
+/// synapses, for few synapses per source).
+const MAX_BUCKETS: usize = 256;
+const MAX_CURSORS_PER_SYNAPSE: f64 = 0.25;
+
+/// One projection's synapses by row, as stored: row offsets, targets, and
+/// weights and delays where stored per synapse (as `W` and `D`; empty
+/// otherwise).
+struct Rows<W, D> {
+    offsets: Vec<usize>,
+    targets: Vec<u32>,
+    weights: Vec<W>,
+    delays: Vec<D>,
+}
+
+impl<W, D> Rows<W, D>
+where
+    W: Copy + Default + Send,
+    D: Copy + Default + Send + Into<u16>,
+{
+    /// Scatters `runs` (onto `target_ids`, in order) into rows by source,
+    /// each row by delay, then target: a counting sort by (source, delay),
+    /// with `buckets` delays per row (1: one delay for all, or rows sorted
+    /// by delay afterwards). Runs are consumed (and freed) in target order,
+    /// so each bucket fills in ascending target order, and synapses onto one
+    /// target with one delay keep their order (and so does every sum into
+    /// it): a row's synapses onto any range of neurons with one delay are
+    /// one stretch of it, in the same order whichever ranges the rows were
+    /// built for. `weight`/`delay` convert the runs' values where they are
+    /// stored per synapse.
+    fn transpose<T: Copy>(
+        n_sources: usize,
+        target_ids: &[u32],
+        runs: Vec<Incoming<T>>,
+        weight: Option<fn(T) -> W>,
+        delay: Option<fn(u16) -> D>,
+        buckets: usize,
+    ) -> Result<Self> {
+        let total: usize = runs.iter().map(|r| r.sources.len()).sum();
+        let what = format!("{total} synapses");
+        let hint = "use fewer neurons or synapses";
+        let bucket = |run: &Incoming<T>, k: usize| {
+            let d = if buckets > 1 {
+                run.delays[k] as usize
+            } else {
+                0
+            };
+            run.sources[k] as usize * buckets + d
+        };
+        // Bucket sizes, then each bucket's first place: its cursor.
+        let mut cursor: Vec<usize> = resources::zeroed_vec(&what, n_sources * buckets + 1, hint)?;
+        for run in &runs {
+            for k in 0..run.sources.len() {
+                cursor[bucket(run, k) + 1] += 1;
             }
         }
+        for b in 0..n_sources * buckets {
+            cursor[b + 1] += cursor[b];
+        }
+        let offsets: Vec<usize> = cursor.iter().step_by(buckets).copied().collect();
+        let per = |stored: bool| if stored { total } else { 0 };
+        let mut targets: Vec<u32> = resources::zeroed_vec(&what, total, hint)?;
+        let mut weights: Vec<W> = resources::zeroed_vec(&what, per(weight.is_some()), hint)?;
+        let mut delays: Vec<D> = resources::zeroed_vec(&what, per(delay.is_some()), hint)?;
+        let mut t_index = 0usize;
+        for run in runs {
+            let mut k = 0usize;
+            for &count in &run.counts {
+                let t = target_ids[t_index];
+                t_index += 1;
+                for _ in 0..count {
+                    let b = bucket(&run, k);
+                    let at = cursor[b];
+                    cursor[b] += 1;
+                    targets[at] = t;
+                    if let Some(f) = weight {
+                        weights[at] = f(run.weights[k]);
+                    }
+                    if let Some(f) = delay {
+                        delays[at] = f(run.delays[k]);
+                    }
+                    k += 1;
+                }
+            }
+        }
+        drop(cursor);
+        let mut rows = Self {
+            offsets,
+            targets,
+            weights,
+            delays,
+        };
+        // Rows are in (delay, target) order already unless the delays did
+        // not fit the buckets or targets were listed out of population order
+        // (`target = ["I", "E"]`).
+        if (delay.is_some() && buckets == 1) || !target_ids.is_sorted() {
+            rows.sort();
+        }
+        Ok(rows)
     }
-    // Rows by delay, then target (stable: synapses onto one target with one
-    // delay keep their order, and so does every sum into it), so that a
-    // row's synapses onto any range of neurons with one delay are one
-    // stretch of it, in the same order whichever ranges the rows were built
-    // for. Rows are in target order already unless targets were listed out
-    // of population order (`target = ["I", "E"]`).
-    if per_synapse_delays || !target_ids.is_sorted() {
-        let t = rows_of(&mut targets, offsets);
-        let mut w = rows_of(&mut weights, offsets);
-        let mut d = rows_of(&mut delays, offsets);
+
+    /// Sorts every row by (delay, target), stably, in parallel.
+    fn sort(&mut self) {
+        let t = rows_of(&mut self.targets, &self.offsets);
+        let mut w = rows_of(&mut self.weights, &self.offsets);
+        let mut d = rows_of(&mut self.delays, &self.offsets);
         w.resize_with(t.len(), Default::default);
         d.resize_with(t.len(), Default::default);
         t.into_par_iter()
@@ -250,7 +307,6 @@ fn transpose<T: Real>(
             .zip(d)
             .for_each(|((t, w), d)| sort_row(t, w, d));
     }
-    Ok((targets, weights, delays))
 }
 
 impl<T: Real> Csr<T> {
@@ -268,46 +324,48 @@ impl<T: Real> Csr<T> {
         delay: Option<u16>,
         drawn: bool,
     ) -> Result<Self> {
-        let total: usize = runs.iter().map(|r| r.sources.len()).sum();
-        let what = format!("{total} synapses");
-        // Row lengths: a histogram over sources.
-        let mut offsets: Vec<usize> =
-            resources::zeroed_vec(&what, n_sources + 1, "use fewer neurons or synapses")?;
-        for run in &runs {
-            for &s in &run.sources {
-                offsets[s as usize + 1] += 1;
-            }
-        }
-        for s in 0..n_sources {
-            offsets[s + 1] += offsets[s];
-        }
-        let (targets, w, d) = transpose(
-            &offsets,
-            target_ids,
-            runs,
-            weight.is_none(),
-            delay.is_none(),
-        )?;
         let exact = |w: &T| (w.to_f64() as f32) as f64 == w.to_f64();
-        let weights = match weight {
-            Some(w) => Weights::Constant(w),
-            None if drawn || w.iter().all(exact) => {
-                Weights::Single(w.into_iter().map(|w| w.to_f64() as f32).collect())
-            }
-            None => Weights::Full(w),
+        let single = drawn || runs.iter().all(|r| r.weights.iter().all(exact));
+        let longest = runs.iter().flat_map(|r| r.delays.iter().copied()).max();
+        let total: usize = runs.iter().map(|r| r.sources.len()).sum();
+        let buckets = match (delay, longest) {
+            (None, Some(d)) if (d as usize) < MAX_BUCKETS => d as usize + 1,
+            _ => 1,
         };
-        let delays = match delay {
-            Some(d) => Delays::Constant(d),
-            None if d.iter().all(|&d| d < 256) => {
-                Delays::Byte(d.into_iter().map(|d| d as u8).collect())
-            }
-            None => Delays::Short(d),
+        let cursors = (n_sources * buckets) as f64;
+        let buckets = if cursors <= 65536.0 + MAX_CURSORS_PER_SYNAPSE * total as f64 {
+            buckets
+        } else {
+            1
         };
-        Ok(Self {
-            offsets,
-            targets,
-            weights,
-            delays,
+        let byte = longest.is_none_or(|d| d < 256);
+        let (n, ids) = (n_sources, target_ids);
+        macro_rules! build {
+            ($w:ty, $to_w:expr, $wrap_w:expr, $d:ty, $to_d:expr, $wrap_d:expr) => {{
+                let to_w: Option<fn(T) -> $w> = weight.is_none().then_some($to_w);
+                let to_d: Option<fn(u16) -> $d> = delay.is_none().then_some($to_d);
+                let rows = Rows::<$w, $d>::transpose(n, ids, runs, to_w, to_d, buckets)?;
+                Self {
+                    offsets: rows.offsets,
+                    targets: rows.targets,
+                    weights: match weight {
+                        Some(w) => Weights::Constant(w),
+                        None => $wrap_w(rows.weights),
+                    },
+                    delays: match delay {
+                        Some(d) => Delays::Constant(d),
+                        None => $wrap_d(rows.delays),
+                    },
+                }
+            }};
+        }
+        let to_single = |w: T| w.to_f64() as f32;
+        let to_byte = |d: u16| d as u8;
+        Ok(match (single, byte) {
+            (true, true) => build!(f32, to_single, Weights::Single, u8, to_byte, Delays::Byte),
+            (true, false) => build!(f32, to_single, Weights::Single, u16, |d| d, Delays::Short),
+            (false, true) => build!(T, |w| w, Weights::Full, u8, to_byte, Delays::Byte),
+            (false, false) => build!(T, |w| w, Weights::Full, u16, |d| d, Delays::Short),
         })
     }
 

@@ -4,6 +4,8 @@
 
 use std::ops::Range;
 
+use rayon::prelude::*;
+
 use super::inputs::LocalInputs;
 use super::Shared;
 use crate::engine::threads::RangeStep;
@@ -68,11 +70,11 @@ pub(super) struct Partitioned<T: Real> {
 /// Each builds the synapses onto its own neurons from the recipe, so no
 /// partition holds another's synapses and no projection is ever built
 /// whole; the synapses do not depend on the thread count. The ranges build
-/// one after another, each in parallel over its target neurons (on a pool
-/// of `threads` threads where given, else the current one): a projection's
-/// synapses take twice their final memory while they are turned into rows,
-/// and one range's share at a time keeps the peak below a whole build's
-/// (ranges built at once peaked as high, or higher).
+/// one after another, each in parallel over its projections and target
+/// neurons (on a pool of `threads` threads where given, else the current
+/// one): a projection's synapses take twice their final memory while they
+/// are turned into rows, and one range's share at a time keeps the peak
+/// below a whole build's (ranges built at once peaked as high, or higher).
 pub(super) fn partitions<T: Real>(
     net: &Recipe<T>,
     ranges: Vec<Range<usize>>,
@@ -86,13 +88,19 @@ pub(super) fn partitions<T: Real>(
     for k in 0..projections {
         crate::network::connectivity::check_projection_memory::<T>(desc, k, &(0..net.n()))?;
     }
+    // A range's projections build side by side (a projection's rows are
+    // filled in one pass, so this is what keeps every core busy), their
+    // results kept in projection order so the first error is the same
+    // whatever the threads.
     let connect = || {
         ranges
             .iter()
             .map(|r| {
-                (0..projections)
+                let built: Vec<Result<Connections<T>>> = (0..projections)
+                    .into_par_iter()
                     .map(|k| net.connections_onto(k, r.clone()))
-                    .collect::<Result<Vec<_>>>()
+                    .collect();
+                built.into_iter().collect::<Result<Vec<_>>>()
             })
             .collect::<Result<Vec<_>>>()
     };
