@@ -205,7 +205,10 @@ def network_file(n_scaling=1.0, k_scaling=1.0, poisson=False, v0="optimized",
         if poisson and k_scaling == 1:
             w("i_ext = 0.0         # DC_amp = 0 with Poisson background")
         else:
-            how = f"K_ext = {K_EXT[i]}" + (", with the K_scaling compensation" if k_scaling != 1 else "")
+            if poisson:
+                how = "the K_scaling compensation only: the background is Poisson"
+            else:
+                how = f"K_ext = {K_EXT[i]}" + (", with the K_scaling compensation" if k_scaling != 1 else "")
             w(f"i_ext = {num(dc * 1e-3)}   # nA: DC_amp = {num(dc)} pA ({how})")
         w(f"v0 = {{ distribution = \"normal\", mean = {num(V0_MEAN[v0][i])}, std = {num(V0_STD[v0][i])} }}"
           f"   # V0_mean/V0_std['{v0}'][{i}]")
@@ -234,7 +237,7 @@ def network_file(n_scaling=1.0, k_scaling=1.0, poisson=False, v0="optimized",
             w(f'source = "{src}"')
             w(f'target = "{tgt}"')
             w('rule = "fixed_total_number"')
-            scaled = "" if full else f" * {n_scaling * k_scaling}"
+            scaled = "" if full else f" * N_scaling {n_scaling} * K_scaling {k_scaling}"
             w(f"n = {k}      # round(K = {num(d['full_num_synapses'][i][j])}{scaled}), C = conn_probs[{i}][{j}] = {num(CONN_PROBS[i][j])}")
             psp = G * PSP_EXC_MEAN if j % 2 else (2 * PSP_EXC_MEAN if (i, j) == (0, 2) else PSP_EXC_MEAN)
             bound = "max = 0.0" if wt < 0 else "min = 0.0"
