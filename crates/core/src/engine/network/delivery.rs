@@ -5,7 +5,68 @@
 use super::part::Part;
 use super::Shared;
 use crate::model::Real;
-use crate::network::sparse::Weights;
+use std::ops::Range;
+
+use crate::network::sparse::{Csr, Delays, Weights};
+
+/// The weight of the `i`-th synapse of a stretch, for each way weights are
+/// stored: each loop is compiled for its own.
+trait WeightOf<T>: Copy {
+    fn of(self, i: usize) -> T;
+}
+
+/// One weight for every synapse.
+#[derive(Clone, Copy)]
+struct Same<T>(T);
+
+/// Weights in single precision.
+#[derive(Clone, Copy)]
+struct Single<'a>(&'a [f32]);
+
+/// Weights at the simulation's precision.
+#[derive(Clone, Copy)]
+struct Full<'a, T>(&'a [T]);
+
+impl<T: Real> WeightOf<T> for Same<T> {
+    #[inline(always)]
+    fn of(self, _: usize) -> T {
+        self.0
+    }
+}
+
+impl<T: Real> WeightOf<T> for Single<'_> {
+    #[inline(always)]
+    fn of(self, i: usize) -> T {
+        T::from_f64(self.0[i] as f64)
+    }
+}
+
+impl<T: Real> WeightOf<T> for Full<'_, T> {
+    #[inline(always)]
+    fn of(self, i: usize) -> T {
+        self.0[i]
+    }
+}
+
+/// Runs `$body` with `$w` the [`WeightOf`] of synapses `$r` of `$csr`.
+macro_rules! with_weights {
+    ($csr:expr, $r:expr, |$w:ident| $body:expr) => {
+        match $csr.weights() {
+            Weights::Constant(x) => {
+                let $w = Same(*x);
+                $body
+            }
+            Weights::Single(v) => {
+                let $w = Single(&v[$r]);
+                $body
+            }
+            Weights::Full(v) => {
+                let $w = Full(&v[$r]);
+                $body
+            }
+        }
+    };
+}
 
 impl<T: Real> Part<T> {
     /// Adds the weights of the spikes `fired` emitted at `t_k` into the ring
@@ -36,44 +97,123 @@ impl<T: Real> Part<T> {
                 let Some(row) = proj.row_of(j as usize) else {
                     continue;
                 };
-                // The partition's own rows: every target is one of its
-                // neurons. A row is one stretch per delay, each in target
-                // order, each written into one slot.
                 let r = csr.row(row);
-                let mut at = r.start;
-                while at < r.end {
-                    let (d, end) = csr.delays().group(at, r.end);
-                    let dest: &mut [T] = match direct.as_deref_mut() {
-                        Some(state) if d == 0 => state,
-                        _ => {
-                            let slot = ((k + d as u64) & s.mask) as usize;
-                            dirty[slot] = true;
-                            &mut ring[slot * len..(slot + 1) * len]
-                        }
-                    };
-                    let targets = &all[at..end];
-                    match csr.weights() {
-                        Weights::Constant(w) => scatter(dest, targets, lo, |_| *w),
-                        Weights::Single(w) => {
-                            let w = &w[at..end];
-                            scatter(dest, targets, lo, |i| T::from_f64(w[i] as f64))
-                        }
-                        Weights::Full(w) => {
-                            let w = &w[at..end];
-                            scatter(dest, targets, lo, |i| w[i])
-                        }
-                    }
-                    at = end;
+                let at = match direct.as_deref_mut() {
+                    Some(state) => deliver_direct(state, csr, r.clone(), lo),
+                    None => r.start,
+                };
+                if at == r.end {
+                    continue;
+                }
+                let ring = Ring {
+                    values: &mut ring[..],
+                    dirty: &mut dirty[..],
+                    k,
+                    mask: s.mask,
+                    len,
+                    lo,
+                };
+                match csr.delays() {
+                    Delays::Constant(d) => deliver_one_delay(ring, csr, at..r.end, *d),
+                    Delays::Byte(d) => deliver_each(ring, csr, at..r.end, d),
+                    Delays::Short(d) => deliver_each(ring, csr, at..r.end, d),
                 }
             }
         }
     }
 }
 
-/// `dest[t - lo] += weight(i)` for the `i`-th target `t`: one stretch of a
-/// spike's synapses delivered into one ring slot.
+/// One channel's ring buffer seen from one step's delivery: `values` holds
+/// one row of `len` values per slot, slot `(k + d) & mask` for a delay `d`.
+struct Ring<'a, T> {
+    values: &'a mut [T],
+    dirty: &'a mut [bool],
+    k: u64,
+    mask: u64,
+    len: usize,
+    lo: u32,
+}
+
+impl<T> Ring<'_, T> {
+    /// The first value of the slot a delay of `d` steps lands in, marked dirty.
+    #[inline(always)]
+    fn slot(&mut self, d: u64) -> usize {
+        let slot = ((self.k + d) & self.mask) as usize;
+        self.dirty[slot] = true;
+        slot * self.len
+    }
+}
+
+/// Adds the synapses without delay at the start of row `r` (a row starts
+/// with its shortest delay) straight into `state`; returns where the rest
+/// begins.
+#[inline]
+fn deliver_direct<T: Real>(state: &mut [T], csr: &Csr<T>, r: Range<usize>, lo: u32) -> usize {
+    if r.is_empty() {
+        return r.end;
+    }
+    let (d, end) = csr.delays().group(r.start, r.end);
+    if d != 0 {
+        return r.start;
+    }
+    with_weights!(csr, r.start..end, |w| scatter(
+        state,
+        &csr.targets()[r.start..end],
+        lo,
+        w
+    ));
+    end
+}
+
+/// Synapses `r` of a projection whose synapses all have delay `d`: one
+/// slot, written in target order.
+#[inline]
+fn deliver_one_delay<T: Real>(mut ring: Ring<'_, T>, csr: &Csr<T>, r: Range<usize>, d: u16) {
+    let base = ring.slot(d as u64);
+    let dest = &mut ring.values[base..base + ring.len];
+    with_weights!(csr, r.clone(), |w| scatter(
+        dest,
+        &csr.targets()[r.clone()],
+        ring.lo,
+        w
+    ));
+}
+
+/// Synapses `r` with a delay each (`delays`, ascending within the row):
+/// each value goes to its own slot, one pass over the row with no work per
+/// stretch of one delay (a stretch is a dozen synapses in PD14, and its
+/// bookkeeping cost as much as its synapses). Every slot between the
+/// shortest and longest delay is marked dirty (a row's delays are
+/// ascending, so they are its first and last).
+#[inline]
+fn deliver_each<T: Real, D: Copy + Into<u64>>(
+    mut ring: Ring<'_, T>,
+    csr: &Csr<T>,
+    r: Range<usize>,
+    delays: &[D],
+) {
+    let (first, last) = (delays[r.start].into(), delays[r.end - 1].into());
+    for d in first..=last.min(first + ring.mask) {
+        ring.slot(d);
+    }
+    let (k, mask, len, lo) = (ring.k, ring.mask, ring.len, ring.lo);
+    let values = &mut *ring.values;
+    let targets = &csr.targets()[r.clone()];
+    let delays = &delays[r.clone()];
+    with_weights!(csr, r, |w| {
+        for (i, (&t, &d)) in targets.iter().zip(delays).enumerate() {
+            let slot = ((k + d.into()) & mask) as usize;
+            // Every target is one of the partition's neurons.
+            let x = &mut values[slot * len + (t - lo) as usize];
+            *x = *x + w.of(i);
+        }
+    })
+}
+
+/// `dest[t - lo] += w.of(i)` for the `i`-th target `t`: one stretch of a
+/// spike's synapses delivered into one ring slot (or state).
 #[inline(always)]
-fn scatter<T: Real>(dest: &mut [T], targets: &[u32], lo: u32, weight: impl Fn(usize) -> T) {
+fn scatter<T: Real>(dest: &mut [T], targets: &[u32], lo: u32, w: impl WeightOf<T>) {
     // Every target lies in [lo, lo + dest.len()): `targets` is a stretch of a
     // row of the partition's own connections, which hold only its neurons,
     // in ascending order.
@@ -84,7 +224,7 @@ fn scatter<T: Real>(dest: &mut [T], targets: &[u32], lo: u32, weight: impl Fn(us
     for (i, &t) in targets.iter().enumerate() {
         // SAFETY: the stretch is sorted, so first <= t <= last, both checked above.
         let x = unsafe { dest.get_unchecked_mut((t - lo) as usize) };
-        *x = *x + weight(i);
+        *x = *x + w.of(i);
     }
 }
 
