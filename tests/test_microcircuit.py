@@ -221,6 +221,13 @@ def test_scaled_microcircuit_runs_like_nest_on_any_thread_count(lifsim_bin, tmp_
     # NEST's own seeds differ by a few per cent per population at this scale; lifsim
     # (another seed, another generator) must be as close as NEST_TOLERANCE says
     assert np.all(np.abs(rates - mean) <= NEST["tolerance"] * mean), (rates, mean)
+    # Compact synapses: a u32 target, an f32 drawn weight and a one-byte delay
+    # each (9 bytes), plus one 8-byte row offset per source and projection
+    # (64 projections of the 8 populations' sources, per thread's partition).
+    n = sum(p["size"] for p in summary["populations"])
+    offsets = 8 * 8 * (n + 8)
+    assert summary["synapse_bytes"] <= 9 * summary["synapses"] + offsets, summary
+    assert summary["synapse_bytes"] >= 9 * summary["synapses"], summary
 
 
 def test_nest_fixture_says_where_it_comes_from():
