@@ -125,16 +125,22 @@ pub fn build_projection<T: Real>(
     };
     // The runs are drawn a batch of chunks at a time, in parallel, and
     // handed over in target order: each pass of the build draws them again
-    // (from the same streams, so the same synapses), and no more than a
-    // batch is held at once (`Csr::from_replay`).
+    // (from the same streams, so the same synapses), and no more than two
+    // batches are held at once (`Csr::from_replay`).
     let batch = BATCH_PER_THREAD * rayon::current_num_threads();
-    let replay = |f: &mut dyn FnMut(&Incoming<T>)| {
-        for group in chunks.chunks(batch) {
-            let runs: Vec<Incoming<T>> = group
-                .par_iter()
-                .map(|(chunk, at)| generate(&ctx, chunk.clone(), *at))
-                .collect();
-            runs.iter().for_each(&mut *f);
+    // The next batch is drawn while `f` takes in the last one.
+    let draw = |group: &[(Range<usize>, usize)]| -> Vec<Incoming<T>> {
+        group
+            .par_iter()
+            .map(|(chunk, at)| generate(&ctx, chunk.clone(), *at))
+            .collect()
+    };
+    let replay = |f: &mut (dyn FnMut(&Incoming<T>) + Send)| {
+        let mut groups = chunks.chunks(batch);
+        let mut runs = groups.next().map(draw);
+        while let Some(done) = runs {
+            let next = groups.next();
+            runs = rayon::join(|| done.iter().for_each(&mut *f), || next.map(draw)).1;
         }
         Ok(())
     };

@@ -145,7 +145,7 @@ pub struct Incoming<T> {
 /// `f` on each run of targets in target order, the same runs every time (a
 /// connection rule draws them again from the same streams), so that rows
 /// are built without holding every run at once.
-pub type Replay<'a, T> = dyn Fn(&mut dyn FnMut(&Incoming<T>)) -> Result<()> + 'a;
+pub type Replay<'a, T> = dyn Fn(&mut (dyn FnMut(&Incoming<T>) + Send)) -> Result<()> + 'a;
 
 /// Sorts one row by (delay, target), stably (synapses onto one target with
 /// one delay keep their order), carrying its weights and delays along
@@ -333,7 +333,7 @@ impl<T: Real> Csr<T> {
         delay: Option<u16>,
         drawn: bool,
     ) -> Result<Self> {
-        let replay = |f: &mut dyn FnMut(&Incoming<T>)| {
+        let replay = |f: &mut (dyn FnMut(&Incoming<T>) + Send)| {
             runs.iter().for_each(&mut *f);
             Ok(())
         };
