@@ -9,7 +9,9 @@
 //! whole network's. `fixed_total_number` and `fixed_outdegree` first draw
 //! what is not per target (each target's count, each source's targets)
 //! from streams keyed by tree node or source ([`super::range_rules`]). The
-//! synapses are then transposed into rows by source ([`Csr`]).
+//! synapses are then transposed into rows by source ([`Csr::from_replay`]):
+//! drawn a batch of targets at a time, once to count each row and again to
+//! fill it, so the rows are the only memory the size of the synapses.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -29,6 +31,10 @@ use crate::rng::{self, Normal, Purpose, Xoshiro256pp};
 
 /// Targets per parallel work item.
 const CHUNK: usize = 256;
+
+/// Chunks per thread drawn at once while rows are built (16 chunks of 256
+/// targets with 1,000 synapses each: 16 MB of runs per thread).
+const BATCH_PER_THREAD: usize = 16;
 
 /// The global neuron ids of concatenated ranges.
 pub fn ids(ranges: &[Range<usize>]) -> Vec<u32> {
@@ -69,14 +75,18 @@ pub fn build_projection<T: Real>(
     let seed = projection_seed(desc.seed, k);
     let weight = proj.weight.constant().map(T::from_f64);
     let delay = proj.delay.constant().map(|d| desc.delay_steps(d) as u16);
-    let runs = match &proj.rule {
+    let n_src = src_ids.len();
+    let predrawn = match &proj.rule {
         Rule::File { path, scale } => {
+            // A file's weights are its own (kept whole where single precision
+            // would round them); a rule's are the description's.
             let rows = read_matrix(path, tgt_ids.len(), src_ids.len(), &picked)?;
-            vec![from_rows(desc, proj, seed, rows, &picked, *scale)]
+            let run = from_rows(desc, proj, seed, rows, &picked, *scale);
+            return Csr::from_incoming(n_src, &onto_ids, vec![run], None, delay, false);
         }
         rule => {
             check_projection_memory::<T>(desc, k, onto)?;
-            let predrawn = match *rule {
+            match *rule {
                 Rule::FixedTotalNumber { n } => Predrawn::Counts(total_number_counts(
                     &proj.label(),
                     seed,
@@ -91,41 +101,50 @@ pub fn build_projection<T: Real>(
                     outdegree_sources(proj, seed, outdegree, &src_ids, &tgt_ids, &picked)
                 }
                 _ => Predrawn::Nothing,
-            };
-            // Chunks of targets, each with the place of its first target
-            // among the range's (where its predrawn values are).
-            let mut chunks: Vec<(Range<usize>, usize)> = Vec::new();
-            let mut place = 0;
-            for r in &picked {
-                for a in r.clone().step_by(CHUNK) {
-                    let chunk = a..(a + CHUNK).min(r.end);
-                    chunks.push((chunk.clone(), place));
-                    place += chunk.len();
-                }
             }
-            chunks
-                .into_par_iter()
-                .map(|(chunk, at)| {
-                    let ctx = Context {
-                        desc,
-                        proj,
-                        seed,
-                        src_ids: &src_ids,
-                        tgt_ids: &tgt_ids,
-                        predrawn: &predrawn,
-                    };
-                    generate(&ctx, chunk, at)
-                })
-                .collect()
         }
     };
-    // A file's weights are its own (kept whole where single precision
-    // would round them); a rule's are the description's.
-    let (weight, drawn) = match proj.rule {
-        Rule::File { .. } => (None, false),
-        _ => (weight, true),
+    // Chunks of targets, each with the place of its first target among the
+    // range's (where its predrawn values are).
+    let mut chunks: Vec<(Range<usize>, usize)> = Vec::new();
+    let mut place = 0;
+    for r in &picked {
+        for a in r.clone().step_by(CHUNK) {
+            let chunk = a..(a + CHUNK).min(r.end);
+            chunks.push((chunk.clone(), place));
+            place += chunk.len();
+        }
+    }
+    let ctx = Context {
+        desc,
+        proj,
+        seed,
+        src_ids: &src_ids,
+        tgt_ids: &tgt_ids,
+        predrawn: &predrawn,
     };
-    Csr::from_incoming(src_ids.len(), &onto_ids, runs, weight, delay, drawn)
+    // The runs are drawn a batch of chunks at a time, in parallel, and
+    // handed over in target order: each pass of the build draws them again
+    // (from the same streams, so the same synapses), and no more than two
+    // batches are held at once (`Csr::from_replay`).
+    let batch = BATCH_PER_THREAD * rayon::current_num_threads();
+    // The next batch is drawn while `f` takes in the last one.
+    let draw = |group: &[(Range<usize>, usize)]| -> Vec<Incoming<T>> {
+        group
+            .par_iter()
+            .map(|(chunk, at)| generate(&ctx, chunk.clone(), *at))
+            .collect()
+    };
+    let replay = |f: &mut (dyn FnMut(&Incoming<T>) + Send)| {
+        let mut groups = chunks.chunks(batch);
+        let mut runs = groups.next().map(draw);
+        while let Some(done) = runs {
+            let next = groups.next();
+            runs = rayon::join(|| done.iter().for_each(&mut *f), || next.map(draw)).1;
+        }
+        Ok(())
+    };
+    Csr::from_replay(n_src, &onto_ids, &replay, weight, delay, true)
 }
 
 /// Refuses, before they are drawn, the synapses of projection `k` onto the

@@ -141,6 +141,12 @@ pub struct Incoming<T> {
     pub delays: Vec<u16>,
 }
 
+/// Incoming synapses that can be drawn more than once: `replay(f)` calls
+/// `f` on each run of targets in target order, the same runs every time (a
+/// connection rule draws them again from the same streams), so that rows
+/// are built without holding every run at once.
+pub type Replay<'a, T> = dyn Fn(&mut (dyn FnMut(&Incoming<T>) + Send)) -> Result<()> + 'a;
+
 /// Sorts one row by (delay, target), stably (synapses onto one target with
 /// one delay keep their order), carrying its weights and delays along
 /// (`weights`/`delays` empty where they are not stored per synapse).
@@ -214,26 +220,26 @@ where
     W: Copy + Default + Send,
     D: Copy + Default + Send + Into<u16>,
 {
-    /// Scatters `runs` (onto `target_ids`, in order) into rows by source,
-    /// each row by delay, then target: a counting sort by (source, delay),
-    /// with `buckets` delays per row (1: one delay for all, or rows sorted
-    /// by delay afterwards). Runs are consumed (and freed) in target order,
-    /// so each bucket fills in ascending target order, and synapses onto one
-    /// target with one delay keep their order (and so does every sum into
-    /// it): a row's synapses onto any range of neurons with one delay are
-    /// one stretch of it, in the same order whichever ranges the rows were
-    /// built for. `weight`/`delay` convert the runs' values where they are
-    /// stored per synapse.
+    /// Scatters the runs of `replay` (onto `target_ids`, in order) into
+    /// rows by source, each row by delay, then target: a counting sort by
+    /// (source, delay), with `buckets` delays per row (1: one delay for all,
+    /// or rows sorted by delay afterwards). The runs are drawn twice, once
+    /// to count the buckets and once to fill them, and never held all at
+    /// once: the rows are the only memory the size of the synapses. Runs
+    /// come in target order, so each bucket fills in ascending target
+    /// order, and synapses onto one target with one delay keep their order
+    /// (and so does every sum into it): a row's synapses onto any range of
+    /// neurons with one delay are one stretch of it, in the same order
+    /// whichever ranges the rows were built for. `weight`/`delay` convert
+    /// the runs' values where they are stored per synapse.
     fn transpose<T: Copy>(
         n_sources: usize,
         target_ids: &[u32],
-        runs: Vec<Incoming<T>>,
+        replay: &Replay<'_, T>,
         weight: Option<fn(T) -> W>,
         delay: Option<fn(u16) -> D>,
         buckets: usize,
     ) -> Result<Self> {
-        let total: usize = runs.iter().map(|r| r.sources.len()).sum();
-        let what = format!("{total} synapses");
         let hint = "use fewer neurons or synapses";
         let bucket = |run: &Incoming<T>, k: usize| {
             let d = if buckets > 1 {
@@ -244,28 +250,31 @@ where
             run.sources[k] as usize * buckets + d
         };
         // Bucket sizes, then each bucket's first place: its cursor.
+        let what = format!("the rows of {n_sources} sources");
         let mut cursor: Vec<usize> = resources::zeroed_vec(&what, n_sources * buckets + 1, hint)?;
-        for run in &runs {
+        replay(&mut |run| {
             for k in 0..run.sources.len() {
                 cursor[bucket(run, k) + 1] += 1;
             }
-        }
+        })?;
         for b in 0..n_sources * buckets {
             cursor[b + 1] += cursor[b];
         }
+        let total = cursor[n_sources * buckets];
+        let what = format!("{total} synapses");
         let offsets: Vec<usize> = cursor.iter().step_by(buckets).copied().collect();
         let per = |stored: bool| if stored { total } else { 0 };
         let mut targets: Vec<u32> = resources::zeroed_vec(&what, total, hint)?;
         let mut weights: Vec<W> = resources::zeroed_vec(&what, per(weight.is_some()), hint)?;
         let mut delays: Vec<D> = resources::zeroed_vec(&what, per(delay.is_some()), hint)?;
         let mut t_index = 0usize;
-        for run in runs {
+        replay(&mut |run| {
             let mut k = 0usize;
             for &count in &run.counts {
                 let t = target_ids[t_index];
                 t_index += 1;
                 for _ in 0..count {
-                    let b = bucket(&run, k);
+                    let b = bucket(run, k);
                     let at = cursor[b];
                     cursor[b] += 1;
                     targets[at] = t;
@@ -278,7 +287,7 @@ where
                     k += 1;
                 }
             }
-        }
+        })?;
         drop(cursor);
         let mut rows = Self {
             offsets,
@@ -324,10 +333,34 @@ impl<T: Real> Csr<T> {
         delay: Option<u16>,
         drawn: bool,
     ) -> Result<Self> {
+        let replay = |f: &mut (dyn FnMut(&Incoming<T>) + Send)| {
+            runs.iter().for_each(&mut *f);
+            Ok(())
+        };
+        Self::from_replay(n_sources, target_ids, &replay, weight, delay, drawn)
+    }
+
+    /// As [`Self::from_incoming`], the runs drawn by `replay` as often as
+    /// the build needs them (twice, or three times where weights or delays
+    /// are stored per synapse: a first pass finds whether single precision
+    /// holds the weights and the longest delay) and never held all at once.
+    pub fn from_replay(
+        n_sources: usize,
+        target_ids: &[u32],
+        replay: &Replay<'_, T>,
+        weight: Option<T>,
+        delay: Option<u16>,
+        drawn: bool,
+    ) -> Result<Self> {
         let exact = |w: &T| (w.to_f64() as f32) as f64 == w.to_f64();
-        let single = drawn || runs.iter().all(|r| r.weights.iter().all(exact));
-        let longest = runs.iter().flat_map(|r| r.delays.iter().copied()).max();
-        let total: usize = runs.iter().map(|r| r.sources.len()).sum();
+        let (mut single, mut longest, mut total) = (true, None::<u16>, 0usize);
+        if (weight.is_none() && !drawn) || delay.is_none() {
+            replay(&mut |r| {
+                single &= drawn || r.weights.iter().all(exact);
+                longest = longest.max(r.delays.iter().copied().max());
+                total += r.sources.len();
+            })?;
+        }
         let buckets = match (delay, longest) {
             (None, Some(d)) if (d as usize) < MAX_BUCKETS => d as usize + 1,
             _ => 1,
@@ -344,7 +377,7 @@ impl<T: Real> Csr<T> {
             ($w:ty, $to_w:expr, $wrap_w:expr, $d:ty, $to_d:expr, $wrap_d:expr) => {{
                 let to_w: Option<fn(T) -> $w> = weight.is_none().then_some($to_w);
                 let to_d: Option<fn(u16) -> $d> = delay.is_none().then_some($to_d);
-                let rows = Rows::<$w, $d>::transpose(n, ids, runs, to_w, to_d, buckets)?;
+                let rows = Rows::<$w, $d>::transpose(n, ids, replay, to_w, to_d, buckets)?;
                 Self {
                     offsets: rows.offsets,
                     targets: rows.targets,
@@ -445,8 +478,10 @@ impl<T: Real> Csr<T> {
 
 /// Checks that a count of synapses fits the machine before building it.
 pub fn check_synapse_memory<T>(what: &str, synapses: u64, per_synapse_values: bool) -> Result<()> {
-    // While the rows are filled, the incoming runs and the rows exist
-    // together, values at full precision (compacted once the rows are done).
+    // The rows are filled from runs drawn a few thousand targets at a time
+    // (`Csr::from_replay`): the rows are what takes the memory, their values
+    // counted here at full precision and two-byte delays (at most what is
+    // stored).
     let per = 4 + if per_synapse_values {
         std::mem::size_of::<T>() as u64 + 2
     } else {
@@ -454,7 +489,7 @@ pub fn check_synapse_memory<T>(what: &str, synapses: u64, per_synapse_values: bo
     };
     resources::check_allocation(
         format!("{what} ({synapses} synapses)"),
-        synapses.checked_mul(2 * per),
+        synapses.checked_mul(per),
         "use fewer neurons or a lower connection probability / in-degree",
     )
 }

@@ -72,9 +72,8 @@ pub(super) struct Partitioned<T: Real> {
 /// whole; the synapses do not depend on the thread count. The ranges build
 /// one after another, each in parallel over its projections and target
 /// neurons (on a pool of `threads` threads where given, else the current
-/// one): a projection's synapses take twice their final memory while they
-/// are turned into rows, and one range's share at a time keeps the peak
-/// below a whole build's (ranges built at once peaked as high, or higher).
+/// one): rows are filled from synapses drawn a batch at a time, so a range
+/// takes little more than its rows while it builds.
 pub(super) fn partitions<T: Real>(
     net: &Recipe<T>,
     ranges: Vec<Range<usize>>,
