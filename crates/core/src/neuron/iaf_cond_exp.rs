@@ -28,8 +28,8 @@
 //! (`tests/test_network_nest_models.py`: 168 spikes of single neurons and
 //! small circuits over 300 ms) every lifsim spike falls on NEST's step, and
 //! the method's potential is within 6.2e-4 mV of NEST's `V_m` (the classical
-//! RK4 step lifsim used before came within 2e-6 mV, at about twice the
-//! cost). As in NEST, the potential that drives the currents is capped at
+//! RK4 step lifsim used before came within 2e-6 mV; on coba this step takes
+//! the simulation from about 0.080 s to 0.058-0.066 s, see BENCHMARKS.md). As in NEST, the potential that drives the currents is capped at
 //! `v_thresh` (`min(V, v_thresh)`, which only matters for a neuron that
 //! starts above it), a refractory neuron is held at `v_reset` while its
 //! conductances go on decaying, and arrivals are taken in at the step
