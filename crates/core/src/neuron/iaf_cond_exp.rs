@@ -23,13 +23,14 @@
 //! (`e^{-∫a}`), so the only error is the weighting of the varying drive within
 //! the step, of order `h³ (ā b' - b̄ a') / 12` per step. `φ` is a degree-7
 //! polynomial while `ā h <= 1` (relative error below 1e-10; coba's `ā h`
-//! lies between 0.03 and 0.7), `expm1` beyond. NEST integrates the same equations with
-//! GSL's adaptive RKF45 (absolute error 1e-3); on the NEST fixture
+//! lies between 0.03 and 0.7), `expm1` beyond. NEST integrates the same
+//! equations with GSL's adaptive RKF45 (absolute error 1e-3); on the NEST fixture
 //! (`tests/test_network_nest_models.py`: 168 spikes of single neurons and
 //! small circuits over 300 ms) every lifsim spike falls on NEST's step, and
 //! the method's potential is within 6.2e-4 mV of NEST's `V_m` (the classical
 //! RK4 step lifsim used before came within 2e-6 mV; on coba this step takes
-//! the simulation from about 0.080 s to 0.058-0.066 s, see BENCHMARKS.md). As in NEST, the potential that drives the currents is capped at
+//! the simulation from about 0.080 s to 0.058-0.066 s, see BENCHMARKS.md).
+//! As in NEST, the potential that drives the currents is capped at
 //! `v_thresh` (`min(V, v_thresh)`, which only matters for a neuron that
 //! starts above it), a refractory neuron is held at `v_reset` while its
 //! conductances go on decaying, and arrivals are taken in at the step
