@@ -11,7 +11,9 @@ synapses `ge += 6 nS` from the first 3200 neurons and `gi += 67 nS` from the las
 800, each pair with p = 0.02 (autapses allowed), delay 0.1 ms (one step: the jump
 lands one step after the spike, as in NEST). The equations are not linear
 (conductance times voltage), so Brian2 cannot integrate them exactly; they use
-method='rk4', the order lifsim uses for V. dt 0.1 ms, 1 s. Run with
+method='rk4' (the method lifsim used for V until 2026-12; it now takes one
+exponential-Euler step on the conductances' exact step averages, see
+crates/core/src/neuron/iaf_cond_exp.rs). dt 0.1 ms, 1 s. Run with
 --mode runtime or --mode standalone (see brian2_common.py).
 """
 

@@ -211,6 +211,11 @@ pub trait Real:
     fn from_f64(x: f64) -> Self;
     /// Widens to `f64` (always exact).
     fn to_f64(self) -> f64;
+    /// `self * a + b` with one rounding (a fused multiply-add): the same
+    /// bits on every instruction set, a hardware FMA where the kernel is
+    /// compiled with one ([`crate::engine::Isa`]), the C library's correctly
+    /// rounded `fma` otherwise.
+    fn mul_add(self, a: Self, b: Self) -> Self;
 }
 
 impl Real for f64 {
@@ -222,6 +227,10 @@ impl Real for f64 {
     fn to_f64(self) -> f64 {
         self
     }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        f64::mul_add(self, a, b)
+    }
 }
 
 impl Real for f32 {
@@ -232,6 +241,10 @@ impl Real for f32 {
     }
     fn to_f64(self) -> f64 {
         self as f64
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        f32::mul_add(self, a, b)
     }
 }
 

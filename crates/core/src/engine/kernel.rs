@@ -3,7 +3,12 @@
 //!
 //! Every version performs the same IEEE operations in the same order on each
 //! neuron (Rust never fuses a multiply and an add on its own), so every
-//! version gives the same bits; only the number of lanes differs.
+//! version gives the same bits; only the number of lanes differs. A kernel
+//! that wants a fused multiply-add asks for one explicitly
+//! ([`crate::model::Real::mul_add`]): it is fused on every version, an FMA
+//! instruction in the AVX2 and AVX-512 ones (both are compiled with FMA, and
+//! [`Isa::detect`] picks them only on a CPU that has it), the C library's
+//! correctly rounded `fma` in the baseline one.
 
 use crate::model::{Coefficients, Real};
 
@@ -12,9 +17,9 @@ use crate::model::{Coefficients, Real};
 pub enum Isa {
     /// Whatever the build targets (SSE2 on x86-64).
     Baseline,
-    /// AVX2 (x86-64).
+    /// AVX2 with FMA (x86-64).
     Avx2,
-    /// AVX-512F (x86-64).
+    /// AVX-512F with FMA (x86-64).
     Avx512,
 }
 
@@ -23,6 +28,11 @@ impl Isa {
     pub fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
+            // The vector kernels are compiled with FMA as well (every CPU with
+            // AVX2 or AVX-512 has it, but it is a separate CPUID bit).
+            if !std::arch::is_x86_feature_detected!("fma") {
+                return Isa::Baseline;
+            }
             if std::arch::is_x86_feature_detected!("avx512f") {
                 return Isa::Avx512;
             }
@@ -55,10 +65,10 @@ macro_rules! multiversion {
             #[inline(always)]
             fn imp<T: $crate::model::Real $(, const $c: $ct)*>($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2")]
+            #[target_feature(enable = "avx2,fma")]
             unsafe fn avx2<T: $crate::model::Real $(, const $c: $ct)*>($($arg: $ty),*) { imp::<T $(, $c)*>($($arg),*) }
             #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx512f")]
+            #[target_feature(enable = "avx512f,fma")]
             unsafe fn avx512<T: $crate::model::Real $(, const $c: $ct)*>($($arg: $ty),*) { imp::<T $(, $c)*>($($arg),*) }
             match isa {
                 // SAFETY: `Isa::detect` only returns what the CPU supports.
@@ -224,7 +234,7 @@ pub fn bound_of(i: usize) -> usize {
 
 /// Neurons per block of the fused update-and-detect loops: 32 floats stay in
 /// registers between the update and the threshold test.
-const BLOCK: usize = 32;
+pub(crate) const BLOCK: usize = 32;
 
 /// Runs `update` on each block of `v`, then writes `offset + i` for every
 /// updated `v[i] >= thresh` (ascending) into `ids` from `*count` on, and
@@ -249,16 +259,42 @@ fn update_blocks<T: Real>(
     let mut blocks = v.chunks_exact_mut(BLOCK);
     for (b, block) in (&mut blocks).enumerate() {
         update(b * BLOCK, block);
-        if any_at_or_above(&block_lanes(block), thresh) {
-            write_crossings(block, thresh, offset + (b * BLOCK) as u32, ids, &mut n);
-        }
+        test_whole_block(block, thresh, offset + (b * BLOCK) as u32, ids, &mut n);
     }
     let rest = blocks.into_remainder();
     update(whole, rest);
-    if any_at_or_above(rest, thresh) {
-        write_crossings(rest, thresh, offset + whole as u32, ids, &mut n);
-    }
+    test_short_block(rest, thresh, offset + whole as u32, ids, &mut n);
     *count = n;
+}
+
+/// The threshold test of a block of [`BLOCK`] neurons (see
+/// [`update_blocks`]), for loops that update the block themselves: writes
+/// `offset + i` for every `block[i] >= thresh` to `ids` from `*n` on.
+#[inline(always)]
+pub(crate) fn test_whole_block<T: Real>(
+    block: &[T],
+    thresh: T,
+    offset: u32,
+    ids: &mut [u32],
+    n: &mut usize,
+) {
+    if any_at_or_above(&block_lanes(block), thresh) {
+        write_crossings(block, thresh, offset, ids, n);
+    }
+}
+
+/// As [`test_whole_block`] for the last block, shorter than [`BLOCK`].
+#[inline(always)]
+pub(crate) fn test_short_block<T: Real>(
+    block: &[T],
+    thresh: T,
+    offset: u32,
+    ids: &mut [u32],
+    n: &mut usize,
+) {
+    if any_at_or_above(block, thresh) {
+        write_crossings(block, thresh, offset, ids, n);
+    }
 }
 
 /// Writes `offset + i` for each `block[i] >= thresh` to `ids` from `*n` on
