@@ -1,5 +1,6 @@
 """Shared fixtures: the lifsim binary, the NumPy reference, dyadic weights."""
 
+import json
 import os
 import subprocess
 import sys
@@ -28,6 +29,17 @@ def dyadic_weights(n, scale, seed, density=1.0):
     if density < 1.0:
         w *= rng.random((n, n)) < density
     return w
+
+
+def run_network(lifsim_bin, tmp_path, net, threads):
+    """`lifsim run NET --threads THREADS` with events out: (spikes dict, --json summary)."""
+    out, summary = tmp_path / f"s{threads}.npz", tmp_path / f"s{threads}.json"
+    proc = subprocess.run(
+        [str(lifsim_bin), "run", str(net), "--threads", str(threads), "--format", "events",
+         "--out", str(out), "--json", str(summary), "--quiet"],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return dict(np.load(out)), json.loads(summary.read_text())
 
 
 @pytest.fixture

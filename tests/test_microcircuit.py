@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_network
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "examples" / "make_microcircuit.py"
@@ -193,23 +194,13 @@ def test_generator_refuses_bad_scalings(tmp_path):
         assert not (tmp_path / "x.toml").exists()
 
 
-def run_lifsim(lifsim_bin, tmp_path, net, threads):
-    out, summary = tmp_path / f"s{threads}.npz", tmp_path / f"s{threads}.json"
-    proc = subprocess.run(
-        [str(lifsim_bin), "run", str(net), "--threads", str(threads), "--format", "events",
-         "--out", str(out), "--json", str(summary), "--quiet"],
-        capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    return dict(np.load(out)), json.loads(summary.read_text())
-
-
 def test_scaled_microcircuit_runs_like_nest_on_any_thread_count(lifsim_bin, tmp_path):
     ref = NEST["runs"]
     scale, t_sim = NEST["scale"], NEST["t_sim_ms"]
     net = generate(tmp_path, "--n-scaling", scale, "--k-scaling", scale,
                    "--duration", t_sim)
-    one, summary = run_lifsim(lifsim_bin, tmp_path, net, 1)
-    two, _ = run_lifsim(lifsim_bin, tmp_path, net, 2)
+    one, summary = run_network(lifsim_bin, tmp_path, net, 1)
+    two, _ = run_network(lifsim_bin, tmp_path, net, 2)
     assert len(one["times"]) > 10_000
     np.testing.assert_array_equal(one["times"], two["times"])
     np.testing.assert_array_equal(one["ids"], two["ids"])

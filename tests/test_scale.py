@@ -14,7 +14,6 @@ examples/make_scale.py.
   only, so the full-size network's rate is the same (BENCHMARKS.md has it).
 """
 
-import json
 import math
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_network
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "examples" / "make_scale.py"
@@ -102,20 +102,10 @@ def test_generators_mean_field_rate_is_brunels():
     assert float(proc.stdout) == pytest.approx(brunel_rate_hz(), rel=1e-3)
 
 
-def run(lifsim_bin, tmp_path, net, threads):
-    out, summary = tmp_path / f"s{threads}.npz", tmp_path / f"s{threads}.json"
-    proc = subprocess.run(
-        [str(lifsim_bin), "run", str(net), "--threads", str(threads), "--format", "events",
-         "--out", str(out), "--json", str(summary), "--quiet"],
-        capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    return dict(np.load(out)), json.loads(summary.read_text())
-
-
 def test_one_percent_copy_fires_at_brunels_rate_on_any_thread_count(lifsim_bin, tmp_path):
     net = generate(tmp_path, "--scale", "0.01")
-    one, info = run(lifsim_bin, tmp_path, net, 1)
-    two, info2 = run(lifsim_bin, tmp_path, net, 2)
+    one, info = run_network(lifsim_bin, tmp_path, net, 1)
+    two, info2 = run_network(lifsim_bin, tmp_path, net, 2)
     np.testing.assert_array_equal(one["ids"], two["ids"])
     np.testing.assert_array_equal(one["times"], two["times"])
     assert info["neurons"] == 10_000 and info["synapses"] == 10_000 * (C_E + C_I)

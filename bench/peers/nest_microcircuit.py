@@ -80,6 +80,14 @@ def build(nest, mc, d, args):
                 I_e=float(d["dc_amp"][i]))
         pop.set(V_m=nest.random.normal(mc.V0_MEAN[args.v0][i], mc.V0_STD[args.v0][i]))
         pops.append(pop)
+    # One copy of static_synapse per source population: NEST holds at most
+    # 134,217,726 connections per virtual process and synapse model, and full
+    # scale on 2 threads puts 1.5e8 on each with one model. The copies are
+    # static_synapse itself, so the network and its dynamics are the same.
+    models = []
+    for name in mc.POPULATIONS:
+        models.append(f"static_from_{name}")
+        nest.CopyModel("static_synapse", models[-1])
     for i, target in enumerate(pops):
         for j, source in enumerate(pops):
             n = int(d["num_synapses"][i][j])
@@ -89,7 +97,7 @@ def build(nest, mc, d, args):
             mean_d = float(d["delay_matrix"][i][j])
             w_min, w_max = (-np.inf, 0.0) if w < 0 else (0.0, np.inf)
             syn = {
-                "synapse_model": "static_synapse",
+                "synapse_model": models[j],
                 "weight": nest.math.redraw(
                     nest.random.normal(mean=w, std=abs(w * mc.WEIGHT_REL_STD)),
                     min=w_min, max=w_max),
