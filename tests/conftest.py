@@ -31,6 +31,15 @@ def dyadic_weights(n, scale, seed, density=1.0):
     return w
 
 
+def run_generator(generator, tmp_path, name, *flags):
+    """`python GENERATOR FLAGS --out TMP/NAME` (an examples/make_*.py script): the file."""
+    out = tmp_path / name
+    proc = subprocess.run([sys.executable, str(generator), *map(str, flags), "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
 def run_network(lifsim_bin, tmp_path, net, threads):
     """`lifsim run NET --threads THREADS` with events out: (spikes dict, --json summary)."""
     out, summary = tmp_path / f"s{threads}.npz", tmp_path / f"s{threads}.json"

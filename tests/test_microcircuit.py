@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_network
+from conftest import run_generator, run_network
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "examples" / "make_microcircuit.py"
@@ -54,11 +54,7 @@ C_M, TAU_M, TAU_SYN = 250.0, 10.0, 0.5  # pF, ms, ms
 
 
 def generate(tmp_path, *flags):
-    out = tmp_path / "mc.toml"
-    proc = subprocess.run([sys.executable, str(GENERATOR), *map(str, flags), "--out", str(out)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return out
+    return run_generator(GENERATOR, tmp_path, "mc.toml", *flags)
 
 
 def psp_peak_per_pa():

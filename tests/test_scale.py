@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_network
+from conftest import run_generator, run_network
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "examples" / "make_scale.py"
@@ -34,11 +34,7 @@ C_E, C_I = 800, 200
 
 
 def generate(tmp_path, *flags):
-    out = tmp_path / "scale.toml"
-    proc = subprocess.run([sys.executable, str(GENERATOR), *map(str, flags), "--out", str(out)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return out
+    return run_generator(GENERATOR, tmp_path, "scale.toml", *flags)
 
 
 def brunel_rate_hz():
