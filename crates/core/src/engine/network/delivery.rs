@@ -87,10 +87,22 @@ impl<T: Real> Part<T> {
             let all = csr.targets();
             // First touch every row: the loads of the row bounds are
             // independent, so their cache misses overlap, and the rows' first
-            // targets are on their way before the scatter needs them.
+            // targets, weights and delays are on their way before the
+            // scatter needs them.
             for &j in fired {
                 if let Some(row) = proj.row_of(j as usize) {
-                    prefetch(all.as_ptr().wrapping_add(csr.row(row).start));
+                    let at = csr.row(row).start;
+                    prefetch(all.as_ptr().wrapping_add(at));
+                    match csr.weights() {
+                        Weights::Constant(_) => {}
+                        Weights::Single(w) => prefetch(w.as_ptr().wrapping_add(at)),
+                        Weights::Full(w) => prefetch(w.as_ptr().wrapping_add(at)),
+                    }
+                    match csr.delays() {
+                        Delays::Constant(_) => {}
+                        Delays::Byte(d) => prefetch(d.as_ptr().wrapping_add(at)),
+                        Delays::Short(d) => prefetch(d.as_ptr().wrapping_add(at)),
+                    }
                 }
             }
             for &j in fired {
