@@ -385,13 +385,8 @@ fn check_neurons(n: usize, projections: usize) -> Result<()> {
 
 /// The values of `v` for neurons `range`: neuron `i` draws from its own stream.
 fn per_neuron(v: &Value, seed: u64, purpose: Purpose, range: Range<usize>) -> Vec<f64> {
-    match v.constant() {
-        Some(x) => vec![x; range.len()],
-        None => range
-            .map(|i| {
-                let mut rng = rng::stream(seed, purpose, i as u64);
-                v.sample(&mut rng, &mut Normal::new())
-            })
-            .collect(),
-    }
+    let start = range.start;
+    v.per_neuron(range.len(), |i| {
+        rng::stream(seed, purpose, (start + i) as u64)
+    })
 }
