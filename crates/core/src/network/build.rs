@@ -15,7 +15,7 @@ use crate::network::description::{InputKind, NetworkDescription};
 use crate::network::distribution::Value;
 use crate::network::sparse::Csr;
 use crate::neuron::Receptor;
-use crate::rng::{self, Normal, Purpose};
+use crate::rng::{self, Purpose};
 use crate::synapses::SynapseKind;
 
 /// One projection's synapses onto a range of neurons, ready for the engine.
@@ -82,7 +82,7 @@ pub enum NetworkInput<T> {
 /// each range of neurons builds for itself ([`Self::connections_onto`]), so
 /// that a partition (a thread now, an MPI rank later) holds only the
 /// synapses onto its own neurons and none are ever built whole.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Recipe<T> {
     /// What it was built from.
     pub description: NetworkDescription,

@@ -191,6 +191,13 @@ impl NetworkDescription {
         Self::read_text(text, base_dir, default_name, false)
     }
 
+    /// The steps of `ms` milliseconds of this network's run: `round(ms / dt)`,
+    /// refusing a time that is not a whole number of steps (as a file's
+    /// duration is); `name` names the time in the error.
+    pub fn steps_in(&self, ms: f64, name: &'static str) -> Result<u64> {
+        steps_of(ms, self.dt, name, "the run")
+    }
+
     /// [`Self::from_toml`]; `empty_ok` accepts a network without populations
     /// (one being built, `network::write`).
     pub(in crate::network) fn read_text(
