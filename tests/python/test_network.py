@@ -195,7 +195,9 @@ def test_state_can_be_taken_and_put_back():
     sim = short_cuba().build()
     sim.run(150.0)
     state = sim.state()
-    assert state["step"] == 1500 and state["v"].shape == (4000,) if "v" in state else True
+    assert state["step"] == 1500
+    arrays = {k: v for k, v in state.items() if k not in ("step", "pending")}
+    assert "until" in arrays and all(a.shape[0] == 4000 for a in arrays.values())
     first = sim.run(100.0)
     sim.set_state(state)
     assert sim.step == 1500

@@ -37,7 +37,8 @@ impl Description {
     #[staticmethod]
     #[pyo3(signature = (*, name = "network", dt = 0.1, duration = 0.0, seed = 1))]
     fn empty(name: &str, dt: f64, duration: f64, seed: u64) -> PyResult<Self> {
-        let desc = NetworkDescription::empty(name, dt, duration, seed).map_err(errors::from_core)?;
+        let desc =
+            NetworkDescription::empty(name, dt, duration, seed).map_err(errors::from_core)?;
         Ok(Self { desc })
     }
 
@@ -97,10 +98,7 @@ impl Description {
                 ));
             }
         }
-        let desc = self
-            .desc
-            .with_settings(table)
-            .map_err(errors::from_core)?;
+        let desc = self.desc.with_settings(table).map_err(errors::from_core)?;
         Ok(Self { desc })
     }
 
@@ -191,8 +189,13 @@ impl Description {
         self.desc.inputs.len()
     }
 
+    /// The same network: equal descriptions, wherever their files were
+    /// read from (file names in them are already resolved).
     fn __eq__(&self, other: &Self) -> bool {
-        self.desc == other.desc
+        let (mut a, mut b) = (self.desc.clone(), other.desc.clone());
+        a.base_dir = PathBuf::new();
+        b.base_dir = PathBuf::new();
+        a == b
     }
 
     fn __repr__(&self) -> String {
@@ -255,7 +258,11 @@ fn toml_of(value: &Bound<'_, PyAny>, key: &str) -> PyResult<Toml> {
     if value.is_instance_of::<PyInt>() {
         return match value.extract::<i64>() {
             Ok(i) => Ok(Toml::Integer(i)),
-            Err(_) => Err(errors::wrong_type(key, "an integer below 2^63", "a larger one")),
+            Err(_) => Err(errors::wrong_type(
+                key,
+                "an integer below 2^63",
+                "a larger one",
+            )),
         };
     }
     if value.is_instance_of::<PyFloat>() {

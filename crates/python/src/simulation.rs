@@ -113,7 +113,11 @@ pub struct Simulation {
 impl Simulation {
     /// Builds `desc` (its synapses on `options.threads` threads), with the
     /// GIL released.
-    pub fn build(py: Python<'_>, desc: &NetworkDescription, options: &EngineOptions) -> PyResult<Self> {
+    pub fn build(
+        py: Python<'_>,
+        desc: &NetworkDescription,
+        options: &EngineOptions,
+    ) -> PyResult<Self> {
         let engine = py
             .detach(|| match desc.dtype {
                 Dtype::Float64 => engine::<f64>(desc, options).map(Engine::F64),
@@ -160,7 +164,10 @@ impl Simulation {
     ) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<u32>>)> {
         let start = self.engine.step();
         let steps = match duration {
-            Some(ms) => self.desc.steps_in(ms, "duration").map_err(errors::from_core)?,
+            Some(ms) => self
+                .desc
+                .steps_in(ms, "duration")
+                .map_err(errors::from_core)?,
             None => (self.desc.steps() as u64).saturating_sub(start),
         };
         let until = start + steps;
@@ -176,9 +183,8 @@ impl Simulation {
         let mut recorder = Recorder::new(RecordMode::Events, n, 0).map_err(errors::from_core)?;
         let dt = self.desc.dt;
         let engine = &mut self.engine;
-        let flow = py.detach(|| {
-            Driver::new(dt).run(engine.stepper(), until, &mut recorder, &mut observer)
-        });
+        let flow = py
+            .detach(|| Driver::new(dt).run(engine.stepper(), until, &mut recorder, &mut observer));
         // Keep what was simulated, stopped or not.
         let from = self.events.ids.len();
         let record = recorder.finish(dt);
@@ -193,7 +199,10 @@ impl Simulation {
     }
 
     /// Every spike so far, as (times in ms, neuron ids), sorted by time then id.
-    fn spikes<'py>(&self, py: Python<'py>) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<u32>>) {
+    fn spikes<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<u32>>) {
         self.spikes_from(py, 0)
     }
 
@@ -263,7 +272,11 @@ impl Simulation {
         dict.set_item("pending", out::vector(py, state.pending.clone()))?;
         let n = whole.range.len();
         for a in whole.arrays {
-            let shape = if a.width == 1 { vec![n] } else { vec![n, a.width] };
+            let shape = if a.width == 1 {
+                vec![n]
+            } else {
+                vec![n, a.width]
+            };
             let array = match a.data {
                 StateData::F64(v) => out::vector(py, v).reshape(shape)?.into_any(),
                 StateData::F32(v) => out::vector(py, v).reshape(shape)?.into_any(),
@@ -328,7 +341,11 @@ impl Simulation {
 /// threads) and put in the saved state. Its spikes start at the checkpoint.
 #[pyfunction]
 #[pyo3(signature = (path, *, threads = None))]
-pub fn resume(py: Python<'_>, path: PathBuf, threads: Option<&Bound<'_, PyAny>>) -> PyResult<Simulation> {
+pub fn resume(
+    py: Python<'_>,
+    path: PathBuf,
+    threads: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Simulation> {
     let (meta, state) = py
         .detach(|| checkpoint::load(&path))
         .map_err(errors::from_core)?;
@@ -368,7 +385,8 @@ fn engine_state(dict: &Bound<'_, PyDict>, n: usize) -> PyResult<EngineState> {
             _ => arrays.push(state_array(&name, &value, n)?),
         }
     }
-    let missing = |what: &str| errors::wrong_type("state", &format!("a dict with {what:?}"), "none");
+    let missing =
+        |what: &str| errors::wrong_type("state", &format!("a dict with {what:?}"), "none");
     Ok(EngineState {
         engine: "network".into(),
         step: step.ok_or_else(|| missing("step"))?,
@@ -394,7 +412,8 @@ fn state_array(name: &str, value: &Bound<'_, PyAny>, n: usize) -> PyResult<State
         }
     };
     let flat = array.call_method1("reshape", (-1,))?;
-    let dtype = array.dtype().str()?.to_string();
+    // NumPy's type string: byte order, kind and size ("<f8", "|u1").
+    let dtype: String = array.dtype().getattr("str")?.extract()?;
     let data = match &dtype[1..] {
         "f8" => StateData::F64(flat.extract()?),
         "f4" => StateData::F32(flat.extract()?),
@@ -432,10 +451,9 @@ impl Observer {
     fn stopped(self, step: u64, until: u64) -> PyErr {
         match (self.failed, self.signals.and_then(|s| s.raised)) {
             (Some(e), _) | (None, Some(e)) => e,
-            (None, None) => errors::from_core(lifsim_core::Error::Interrupted {
-                step,
-                steps: until,
-            }),
+            (None, None) => {
+                errors::from_core(lifsim_core::Error::Interrupted { step, steps: until })
+            }
         }
     }
 }

@@ -199,10 +199,11 @@ impl Value {
                 let (lo, hi) = base.bounds();
                 (lo.max(*min), hi.min(*max))
             }
-            Value::PerNeuron(values) => values.iter().fold(
-                (f64::INFINITY, f64::NEG_INFINITY),
-                |(lo, hi), &x| (lo.min(x), hi.max(x)),
-            ),
+            Value::PerNeuron(values) => values
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                    (lo.min(x), hi.max(x))
+                }),
         }
     }
 

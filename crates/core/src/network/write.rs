@@ -129,7 +129,10 @@ impl NetworkDescription {
             t.insert("projection".into(), list(projections));
         }
         if !self.inputs.is_empty() {
-            t.insert("input".into(), list(self.inputs.iter().map(input).collect()));
+            t.insert(
+                "input".into(),
+                list(self.inputs.iter().map(input).collect()),
+            );
         }
         let mut record = Table::new();
         record.insert("spikes".into(), record_name(self.record).into());
@@ -271,9 +274,8 @@ fn input(i: &Input) -> Table {
 /// `path` relative to `dir` if it lies below it, else absolute (a file
 /// outside the network file's folder stays where it is).
 fn relative_to(path: &Path, dir: &Path) -> Result<PathBuf> {
-    let absolute = |p: &Path| -> Result<PathBuf> {
-        std::path::absolute(p).map_err(|e| Error::io(p, e))
-    };
+    let absolute =
+        |p: &Path| -> Result<PathBuf> { std::path::absolute(p).map_err(|e| Error::io(p, e)) };
     let file = absolute(path)?;
     let folder = absolute(if dir.as_os_str().is_empty() {
         Path::new(".")
@@ -296,7 +298,14 @@ mod tests {
 
     #[test]
     fn every_example_reads_back_as_itself() {
-        for name in ["cuba", "coba", "brunel", "brunel_alpha", "microcircuit", "scale"] {
+        for name in [
+            "cuba",
+            "coba",
+            "brunel",
+            "brunel_alpha",
+            "microcircuit",
+            "scale",
+        ] {
             let path = examples().join(format!("{name}.toml"));
             let desc = NetworkDescription::load(&path).unwrap();
             let text = desc.to_toml(&examples()).unwrap();

@@ -102,7 +102,10 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     /// As [`Self::with_options`], holding the recipe itself: a simulation
     /// that can be kept and run piece by piece (the Python package's), with
     /// no network to borrow from.
-    pub fn owning(net: Recipe<T>, options: &EngineOptions) -> Result<NetworkSimulation<'static, T>> {
+    pub fn owning(
+        net: Recipe<T>,
+        options: &EngineOptions,
+    ) -> Result<NetworkSimulation<'static, T>> {
         NetworkSimulation::build(Cow::Owned(net), options)
     }
 
