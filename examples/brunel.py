@@ -17,7 +17,7 @@ import lifsim
 
 
 def brunel(order=2500, seed=1):
-    """NE = 4 * order excitatory and NI = order inhibitory iaf_psc_delta neurons,
+    """NE = 4 * order excitatory and NI = order inhibitory neurons with delta synapses,
     in-degree 10 %, J = 0.1 mV, g = 5, eta = 2, delay 1.5 ms."""
     net = lifsim.Network(dt=0.1, seed=seed, duration=1000.0, name="brunel")
     NE, NI = 4 * order, order
@@ -28,8 +28,10 @@ def brunel(order=2500, seed=1):
     p_rate = 1000.0 * eta * theta / (J * CE * tau_m) * CE
     neuron = dict(tau_m=tau_m, v_rest=0.0, v_reset=0.0, v_thresh=theta, t_ref=2.0,
                   r=20000.0, v0=0.0)     # C_m = 1 pF: r = tau_m / C_m = 20,000 MOhm
-    E = net.population("E", NE, model="iaf_psc_delta", **neuron)
-    I = net.population("I", NI, model="iaf_psc_delta", **neuron)
+    # examples/brunel.toml's integration = "exact": iaf_psc_exp's exact propagators,
+    # which with delta synapses only are NEST's iaf_psc_delta update.
+    E = net.population("E", NE, model="iaf_psc_exp", **neuron)
+    I = net.population("I", NI, model="iaf_psc_exp", **neuron)
     net.connect(E, [E, I], rule="fixed_indegree", indegree=CE, weight=J, delay=delay, synapse="delta")
     net.connect(I, [E, I], rule="fixed_indegree", indegree=CI, weight=-g * J, delay=delay, synapse="delta")
     net.poisson([E, I], rate=p_rate, weight=J, synapse="delta")
