@@ -25,6 +25,9 @@ use crate::convert::out;
 use crate::errors;
 use crate::signals::SignalCheck;
 
+/// Spikes as NumPy arrays: (times in ms, neuron ids).
+type SpikeArrays<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<u32>>);
+
 /// The engine in the network's float type.
 enum Engine {
     F64(NetworkSimulation<'static, f64>),
@@ -132,11 +135,7 @@ impl Simulation {
     }
 
     /// Spikes `from..` of the record as (times in ms, ids).
-    fn spikes_from<'py>(
-        &self,
-        py: Python<'py>,
-        from: usize,
-    ) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<u32>>) {
+    fn spikes_from<'py>(&self, py: Python<'py>, from: usize) -> SpikeArrays<'py> {
         let dt = self.desc.dt;
         let times = self.events.steps[from..]
             .iter()
@@ -161,7 +160,7 @@ impl Simulation {
         py: Python<'py>,
         duration: Option<f64>,
         progress: Option<Py<PyAny>>,
-    ) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<u32>>)> {
+    ) -> PyResult<SpikeArrays<'py>> {
         let start = self.engine.step();
         let steps = match duration {
             Some(ms) => self
@@ -199,10 +198,7 @@ impl Simulation {
     }
 
     /// Every spike so far, as (times in ms, neuron ids), sorted by time then id.
-    fn spikes<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<u32>>) {
+    fn spikes<'py>(&self, py: Python<'py>) -> SpikeArrays<'py> {
         self.spikes_from(py, 0)
     }
 
