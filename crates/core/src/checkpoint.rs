@@ -275,6 +275,11 @@ pub struct CheckpointMeta {
     pub stream: String,
     /// Where the stream stood at the checkpoint.
     pub position: StreamPosition,
+    /// The network file of a simulation run from Python (which has no
+    /// arguments, output or stream): `lifsim.resume` builds it again from
+    /// this. Absent from the CLI's checkpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 /// The checkpoint format version written. Version 2 added the `checksum`
@@ -893,6 +898,7 @@ mod tests {
                 bytes: 64,
                 spikes: 0,
             },
+            network: None,
         }
     }
 

@@ -179,7 +179,7 @@ impl SpikeRecord {
         let dt = self.dt;
         self.events
             .as_ref()
-            .map(|e| e.steps.iter().map(|&k| (k + 1) as f64 * dt).collect())
+            .map(|e| e.steps.iter().map(|&k| step_time_ms(k, dt)).collect())
     }
 
     /// Saves the dense raster as the seed's `.npy` (bool, shape (steps, N)).
@@ -206,6 +206,13 @@ impl SpikeRecord {
             npz.add("ids", ids, &[ids.len()])
         })
     }
+}
+
+/// The time of a spike recorded at step `k` (ms): the end of the step,
+/// `(k + 1) * dt`, as the seed places it.
+#[inline]
+pub fn step_time_ms(k: u64, dt: f64) -> f64 {
+    (k + 1) as f64 * dt
 }
 
 /// `spikes` spread over `neurons` neurons and `duration_ms`, in Hz.

@@ -59,6 +59,7 @@ fn through_a_file(engine: &str, n: usize, dt: f64, steps: u64, state: &EngineSta
             bytes: 0,
             spikes: 0,
         },
+        network: None,
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ck.npz");

@@ -69,6 +69,14 @@ pub fn vector_shape(what: &'static str, n: usize, shape: &[usize]) -> PyErr {
     ))
 }
 
+/// A state array (named `what`) that is not one row per neuron.
+pub fn vector_shape_of(what: &str, n: usize, shape: &[usize]) -> PyErr {
+    PyValueError::new_err(format!(
+        "state array {what}: must have shape ({n},) or ({n}, width), one row per neuron, got {}",
+        shape_str(shape)
+    ))
+}
+
 /// An argument of a type lifsim cannot use; `expected` says what it takes.
 pub fn wrong_type(what: &str, expected: &str, got: &str) -> PyErr {
     PyTypeError::new_err(format!("{what} must be {expected}, got {got}"))

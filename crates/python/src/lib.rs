@@ -8,8 +8,10 @@
 
 mod convert;
 mod errors;
+mod network;
 mod result;
 mod signals;
+mod simulation;
 mod weights;
 
 use std::path::PathBuf;
@@ -426,6 +428,9 @@ fn _lifsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(workload, m)?)?;
     m.add_class::<SimulationResult>()?;
     m.add_class::<Weights>()?;
+    m.add_class::<network::Description>()?;
+    m.add_class::<simulation::Simulation>()?;
+    m.add_function(wrap_pyfunction!(simulation::resume, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("WORKLOADS", workloads::NAMES.to_vec())?;
     m.add("PARAMETERS", parameters(m.py())?)?;

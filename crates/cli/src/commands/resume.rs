@@ -18,6 +18,12 @@ use crate::args::{Cli, Command, ResumeArgs};
 /// Runs `lifsim resume`.
 pub fn resume(args: &ResumeArgs) -> Result<()> {
     let (meta, state) = checkpoint::load(&args.checkpoint)?;
+    if meta.network.is_some() {
+        bail!(
+            "{}: a checkpoint of a simulation run from Python (it has no output file to go on writing); resume it with lifsim.resume(path)",
+            args.checkpoint.display()
+        );
+    }
     let here = std::env::current_dir()?;
     let out: PathBuf = match &args.out {
         Some(o) => here.join(o),

@@ -317,6 +317,7 @@ pub fn checkpoint_plan(
                 bytes: 0,
                 spikes: 0,
             },
+            network: None,
         },
     }))
 }

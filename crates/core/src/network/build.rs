@@ -15,7 +15,7 @@ use crate::network::description::{InputKind, NetworkDescription};
 use crate::network::distribution::Value;
 use crate::network::sparse::Csr;
 use crate::neuron::Receptor;
-use crate::rng::{self, Normal, Purpose};
+use crate::rng::{self, Purpose};
 use crate::synapses::SynapseKind;
 
 /// One projection's synapses onto a range of neurons, ready for the engine.
@@ -82,7 +82,7 @@ pub enum NetworkInput<T> {
 /// each range of neurons builds for itself ([`Self::connections_onto`]), so
 /// that a partition (a thread now, an MPI rank later) holds only the
 /// synapses onto its own neurons and none are ever built whole.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Recipe<T> {
     /// What it was built from.
     pub description: NetworkDescription,
@@ -385,13 +385,8 @@ fn check_neurons(n: usize, projections: usize) -> Result<()> {
 
 /// The values of `v` for neurons `range`: neuron `i` draws from its own stream.
 fn per_neuron(v: &Value, seed: u64, purpose: Purpose, range: Range<usize>) -> Vec<f64> {
-    match v.constant() {
-        Some(x) => vec![x; range.len()],
-        None => range
-            .map(|i| {
-                let mut rng = rng::stream(seed, purpose, i as u64);
-                v.sample(&mut rng, &mut Normal::new())
-            })
-            .collect(),
-    }
+    let start = range.start;
+    v.per_neuron(range.len(), |i| {
+        rng::stream(seed, purpose, (start + i) as u64)
+    })
 }

@@ -8,7 +8,9 @@
 //! `[min, max]` (NEST's `nest.math.redraw`), `bound = "clip"` moves it to
 //! the nearer bound (NEST's `nest.math.max`/`nest.math.min`). Draws come
 //! from the caller's stream (`crate::rng`), so they are the same whatever
-//! the thread count.
+//! the thread count. A population parameter may also be one value per
+//! neuron, written as a list (`v0 = [-60.0, -55.5, ...]`; NumPy arrays from
+//! Python).
 
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +52,9 @@ pub enum Value {
         /// What happens to a draw outside the bounds.
         bound: Bound,
     },
+    /// One value per neuron of a population, in order (`i_ext`, `v0`; never
+    /// a weight or a delay: the reader refuses it there).
+    PerNeuron(std::sync::Arc<[f64]>),
 }
 
 /// What a bounded distribution does with a draw outside its bounds.
@@ -139,6 +144,15 @@ impl Value {
                 }
                 true
             }
+            Value::PerNeuron(values) => {
+                if let Some((k, x)) = values.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+                    return Err(Error::param(
+                        what,
+                        format!("value {k} of the list is {x}; every value must be finite"),
+                    ));
+                }
+                true
+            }
         };
         if ok {
             Ok(())
@@ -185,7 +199,31 @@ impl Value {
                 let (lo, hi) = base.bounds();
                 (lo.max(*min), hi.min(*max))
             }
+            Value::PerNeuron(values) => values
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                    (lo.min(x), hi.max(x))
+                }),
         }
+    }
+
+    /// The values of neurons `0..n` of a population: drawn for neuron `i`
+    /// from `stream(i)` (a fresh generator per neuron, so a neuron's value
+    /// does not depend on the others), the same constant for all, or the
+    /// given list (whose length the reader checked to be `n`).
+    pub fn per_neuron(&self, n: usize, stream: impl Fn(usize) -> Xoshiro256pp) -> Vec<f64> {
+        match self {
+            Value::Constant(x) => vec![*x; n],
+            Value::PerNeuron(values) => values.to_vec(),
+            _ => (0..n)
+                .map(|i| self.sample(&mut stream(i), &mut Normal::new()))
+                .collect(),
+        }
+    }
+
+    /// Whether this is a list of values, one per neuron.
+    pub fn is_per_neuron(&self) -> bool {
+        matches!(self, Value::PerNeuron(_))
     }
 
     /// Smallest and largest value a draw can actually give: [`Self::bounds`],
@@ -205,7 +243,10 @@ impl Value {
         }
     }
 
-    /// One value, drawn from `rng` (and `normal`'s cached deviate) unless constant.
+    /// One value, drawn from `rng` (and `normal`'s cached deviate) unless
+    /// constant. Per-neuron lists are not drawn but read by index
+    /// ([`Self::per_neuron`]); the readers allow them only where that is how
+    /// they are read, and `sample` panics on one.
     #[inline]
     pub fn sample(&self, rng: &mut Xoshiro256pp, normal: &mut Normal) -> f64 {
         match self {
@@ -230,6 +271,9 @@ impl Value {
                 max,
                 bound: Bound::Clip,
             } => base.sample(rng, normal).clamp(*min, *max),
+            Value::PerNeuron(_) => {
+                panic!("a per-neuron list is read by index, not drawn (Value::per_neuron)")
+            }
         }
     }
 }
@@ -252,6 +296,7 @@ impl std::fmt::Display for Value {
                 };
                 write!(f, "{base} {how} within [{min}, {max}]")
             }
+            Value::PerNeuron(values) => write!(f, "a list of {} values", values.len()),
         }
     }
 }

@@ -21,9 +21,11 @@ mod matrix;
 mod range_rules;
 mod read;
 pub mod sparse;
+pub mod write;
 
 pub use build::{Network, Recipe};
 pub use dense::{DenseView, DenseWeights};
 pub use description::NetworkDescription;
 pub use distribution::Value;
 pub use generate::WeightSpec;
+pub use write::Entry;

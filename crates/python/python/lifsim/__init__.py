@@ -17,10 +17,26 @@ Functions:
     workload          a named reference workload: (W, keyword arguments)
     PARAMETERS        the parameter table: name, unit, default, help of each parameter
 
+Networks of populations, projections and inputs (what a network file says)::
+
+    net = lifsim.Network(dt=0.1, seed=1)
+    E = net.population("E", 3200, model="iaf_psc_exp", tau_m=20.0, ...)
+    net.connect(E, [E], rule="fixed_probability", p=0.02, weight=1.62,
+                synapse="exponential", tau_syn=5.0)
+    sim = net.build()          # a Simulation at t = 0
+    spikes = sim.run(500.0)    # Spikes: times, ids, population; again for more
+
+    Network           build, load (Network.load("cuba.toml")), save a network file
+    Simulation        a built network, run piece by piece; state, checkpoints
+    Spikes            times (ms), ids and population of each spike of a run
+    resume            a Simulation from Simulation.save_checkpoint's file
+    NetworkDescription  the core's description a Network holds
+
 Every behaviour lives in lifsim's Rust core; this package is a thin binding.
 """
 
 from ._lifsim import (
+    NetworkDescription,
     PARAMETERS,
     WORKLOADS,
     SimulationResult,
@@ -31,9 +47,16 @@ from ._lifsim import (
     simulate,
     workload,
 )
+from .network import Network, Population, Simulation, Spikes, resume
 
 __all__ = [
+    "Network",
+    "NetworkDescription",
     "PARAMETERS",
+    "Population",
+    "Simulation",
+    "Spikes",
+    "resume",
     "WORKLOADS",
     "SimulationResult",
     "Weights",

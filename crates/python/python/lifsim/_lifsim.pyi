@@ -7,7 +7,10 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "NetworkDescription",
     "PARAMETERS",
+    "Simulation",
+    "resume",
     "SimulationResult",
     "WORKLOADS",
     "Weights",
@@ -135,3 +138,88 @@ def workload(
     name: Literal["seed", "seed-active"],
 ) -> Tuple[npt.NDArray[np.float64], dict[str, Any]]:
     """A named reference workload: W and the keyword arguments of simulate."""
+
+_Path = Union[str, os.PathLike[str]]
+_Spikes = Tuple[npt.NDArray[np.float64], npt.NDArray[np.uint32]]
+
+@final
+class NetworkDescription:
+    """A network as a network file describes it (immutable; lifsim.Network holds one)."""
+
+    @staticmethod
+    def empty(*, name: str = "network", dt: float = 0.1, duration: float = 0.0, seed: int = 1) -> NetworkDescription:
+        """An empty network (no populations yet)."""
+    @staticmethod
+    def load(path: _Path) -> NetworkDescription:
+        """Reads and checks a network file, as `lifsim run FILE` does."""
+    @staticmethod
+    def from_toml(text: str, folder: Optional[_Path] = None, *, name: str = "network") -> NetworkDescription:
+        """Reads and checks the text of a network file (file names relative to folder)."""
+    def with_entry(self, kind: Literal["population", "projection", "input"], entry: dict[str, Any]) -> NetworkDescription:
+        """This description with one more entry (a network file's table), checked whole."""
+    def with_settings(self, settings: dict[str, Any]) -> NetworkDescription:
+        """This description with name, dt, duration, seed or dtype changed."""
+    def to_toml(self, folder: Optional[_Path] = None) -> str:
+        """The network file that says this network."""
+    def save(self, path: _Path) -> None:
+        """Writes the network file path, which `lifsim run` reads."""
+    def build(self, *, threads: Optional[int] = None) -> Simulation:
+        """Builds the synapses and the initial state: a Simulation at t = 0."""
+    @property
+    def populations(self) -> list[Tuple[str, int, str]]:
+        """(name, size, model) of each population, in neuron order."""
+    @property
+    def name(self) -> str: ...
+    @property
+    def dt(self) -> float:
+        """Time step, ms."""
+    @property
+    def duration(self) -> float:
+        """The run time of `lifsim run` on this network, ms."""
+    @property
+    def seed(self) -> int: ...
+    @property
+    def dtype(self) -> Literal["float64", "float32"]: ...
+    @property
+    def n(self) -> int:
+        """Number of neurons."""
+    @property
+    def num_projections(self) -> int: ...
+    @property
+    def num_inputs(self) -> int: ...
+
+@final
+class Simulation:
+    """A built network at some time of its run (lifsim.Simulation wraps it)."""
+
+    def run(self, duration: Optional[float] = None, *, progress: Optional[Any] = None) -> _Spikes:
+        """Runs duration ms more; the spikes of this piece as (times in ms, ids)."""
+    def spikes(self) -> _Spikes:
+        """Every spike so far, as (times in ms, ids)."""
+    def voltages(self) -> npt.NDArray[np.float64]:
+        """Membrane potentials now, mV."""
+    def state(self) -> dict[str, Any]:
+        """The whole dynamic state: step, pending and the named state arrays."""
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Puts the simulation in a state() of this network."""
+    def save_checkpoint(self, path: _Path) -> None:
+        """Writes the network file and the state; resume(path) goes on from it."""
+    @property
+    def step(self) -> int: ...
+    @property
+    def t(self) -> float:
+        """Time simulated so far, ms."""
+    @property
+    def dt(self) -> float: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def synapses(self) -> int: ...
+    @property
+    def threads(self) -> int: ...
+    @property
+    def populations(self) -> list[Tuple[str, int, int]]:
+        """(name, first id, one past the last id) of each population."""
+
+def resume(path: _Path, *, threads: Optional[int] = None) -> Simulation:
+    """A Simulation from a checkpoint of Simulation.save_checkpoint, at its step."""

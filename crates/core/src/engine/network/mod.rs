@@ -46,6 +46,8 @@ mod inputs;
 mod part;
 mod state;
 
+use std::borrow::Cow;
+
 use part::Part;
 
 use super::kernel::Isa;
@@ -58,8 +60,10 @@ use crate::network::build::{Connections, Recipe};
 use crate::recording::SpikeSink;
 
 /// Constants every partition reads.
-pub(super) struct Shared<'a, T> {
-    net: &'a Recipe<T>,
+pub(super) struct Shared<'a, T: Real> {
+    /// Borrowed from the caller (`lifsim run`), or owned by a simulation
+    /// that outlives its builder ([`NetworkSimulation::owning`]).
+    net: Cow<'a, Recipe<T>>,
     mask: u64,
     /// Steps between exchanges: the shortest delay of any synapse.
     interval: u64,
@@ -92,14 +96,28 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     /// As [`Self::new`], with every option of [`EngineOptions`] (threads,
     /// and the instruction set, which tests force to compare them).
     pub fn with_options(net: &'n Recipe<T>, options: &EngineOptions) -> Result<Self> {
+        Self::build(Cow::Borrowed(net), options)
+    }
+
+    /// As [`Self::with_options`], holding the recipe itself: a simulation
+    /// that can be kept and run piece by piece (the Python package's), with
+    /// no network to borrow from.
+    pub fn owning(
+        net: Recipe<T>,
+        options: &EngineOptions,
+    ) -> Result<NetworkSimulation<'static, T>> {
+        NetworkSimulation::build(Cow::Owned(net), options)
+    }
+
+    fn build(net: Cow<'n, Recipe<T>>, options: &EngineOptions) -> Result<Self> {
         let n = net.n();
-        let desc = &net.description;
         // The pool the synapses are built on: the threads asked for, else the current one.
         let pool = options.threads;
         let threads = options.threads_for(n)?;
-        let (names, direct) = state_layout(net)?;
-        let built = part::partitions(net, split(n, threads), &names, pool)?;
+        let (names, direct) = state_layout(&net)?;
+        let built = part::partitions(&net, split(n, threads), &names, pool)?;
         let (parts, slots) = (built.parts, built.slots);
+        let steps = net.description.steps() as u64;
         Ok(Self {
             shared: Shared {
                 net,
@@ -109,8 +127,21 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
                 isa: options.isa.unwrap_or_else(Isa::detect),
             },
             names,
-            run: Partitions::new("network", parts, Vec::new(), desc.steps() as u64),
+            run: Partitions::new("network", parts, Vec::new(), steps),
         })
+    }
+
+    /// The network simulated.
+    pub fn recipe(&self) -> &Recipe<T> {
+        &self.shared.net
+    }
+
+    /// Makes the run `steps` steps long (at least the steps done): a
+    /// simulation run piece by piece goes on past its description's
+    /// duration. Steps are steps: the spikes of steps `0..s` do not depend
+    /// on how the run is cut or how long it is.
+    pub fn set_steps(&mut self, steps: u64) {
+        self.run.steps = steps.max(self.run.step);
     }
 
     /// Steps in the whole run.

@@ -12,6 +12,8 @@ pub(super) enum RawValue {
     Float(f64),
     Int(i64),
     Table(RawDistribution),
+    /// One value per neuron.
+    List(Vec<f64>),
 }
 
 /// The keys a distribution table may have, for messages.
@@ -35,7 +37,7 @@ impl<'de> serde::de::Visitor<'de> for RawValueVisitor {
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "a number or a table like {{ distribution = \"normal\", mean = 0.1, std = 0.02 }}"
+            "a number, a table like {{ distribution = \"normal\", mean = 0.1, std = 0.02 }} or a list of numbers"
         )
     }
 
@@ -49,6 +51,17 @@ impl<'de> serde::de::Visitor<'de> for RawValueVisitor {
 
     fn visit_u64<E: serde::de::Error>(self, i: u64) -> std::result::Result<RawValue, E> {
         Ok(RawValue::Float(i as f64))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<RawValue, A::Error> {
+        let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(Number(x)) = seq.next_element()? {
+            values.push(x);
+        }
+        Ok(RawValue::List(values))
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(
@@ -156,6 +169,7 @@ impl TryFrom<RawValue> for Value {
             RawValue::Float(x) => return Ok(Value::Constant(x)),
             RawValue::Int(i) => return Ok(Value::Constant(i as f64)),
             RawValue::Table(d) => d,
+            RawValue::List(values) => return Ok(Value::PerNeuron(values.into())),
         };
         let need = |x: Option<f64>, name: &str| {
             x.ok_or_else(|| format!("distribution {:?} needs {name}", d.distribution))
@@ -217,6 +231,7 @@ impl From<Value> for RawValue {
         let none = RawDistribution::default();
         match v {
             Value::Constant(x) => RawValue::Float(x),
+            Value::PerNeuron(values) => RawValue::List(values.to_vec()),
             Value::Uniform { low, high } => RawValue::Table(RawDistribution {
                 distribution: "uniform".into(),
                 low: Some(low),
@@ -245,6 +260,8 @@ impl From<Value> for RawValue {
                     // A constant base (files never make one) is its value, kept within bounds.
                     RawValue::Float(x) => RawValue::Float(x.clamp(min, max)),
                     RawValue::Int(i) => RawValue::Float((i as f64).clamp(min, max)),
+                    // Not a distribution (the reader never bounds a list).
+                    list @ RawValue::List(_) => list,
                 }
             }
         }

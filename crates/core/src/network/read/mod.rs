@@ -188,6 +188,24 @@ impl NetworkDescription {
     /// Parses and checks the text of a network file; relative file names are
     /// taken relative to `base_dir`.
     pub fn from_toml(text: &str, base_dir: &Path, default_name: &str) -> Result<Self> {
+        Self::read_text(text, base_dir, default_name, false)
+    }
+
+    /// The steps of `ms` milliseconds of this network's run: `round(ms / dt)`,
+    /// refusing a time that is not a whole number of steps (as a file's
+    /// duration is); `name` names the time in the error.
+    pub fn steps_in(&self, ms: f64, name: &'static str) -> Result<u64> {
+        steps_of(ms, self.dt, name, "the run")
+    }
+
+    /// [`Self::from_toml`]; `empty_ok` accepts a network without populations
+    /// (one being built, `network::write`).
+    pub(in crate::network) fn read_text(
+        text: &str,
+        base_dir: &Path,
+        default_name: &str,
+        empty_ok: bool,
+    ) -> Result<Self> {
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of(text, s.start));
             let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
@@ -215,7 +233,7 @@ impl NetworkDescription {
             .into_iter()
             .map(|p| population(p, dt, text))
             .collect::<Result<Vec<_>>>()?;
-        if populations.is_empty() {
+        if populations.is_empty() && !empty_ok {
             return Err(Error::param(
                 "population",
                 "the network has no populations; add a [[population]] table",
@@ -506,10 +524,22 @@ fn population(p: RawPopulation, dt: f64, text: &str) -> Result<Population> {
             return bad(spec.name, place, message);
         }
     }
-    pop.i_ext
-        .validate("i_ext")
-        .map_err(|e| within("i_ext", place, e))?;
-    pop.v0.validate("v0").map_err(|e| within("v0", place, e))?;
+    for (name, v) in [("i_ext", &pop.i_ext), ("v0", &pop.v0)] {
+        v.validate(name).map_err(|e| within(name, place, e))?;
+        if let Value::PerNeuron(values) = v {
+            if values.len() != pop.size {
+                return bad(
+                    name,
+                    place,
+                    format!(
+                        "has {} values; the population has {} neurons (one value each)",
+                        values.len(),
+                        pop.size
+                    ),
+                );
+            }
+        }
+    }
     Ok(pop)
 }
 

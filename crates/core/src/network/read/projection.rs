@@ -50,6 +50,16 @@ impl NetworkDescription {
         check_distinct(&target, "target", &place)?;
         let p_weight = value_field(p.weight, "weight", &place, text)?;
         let p_delay = value_field(p.delay, "delay", &place, text)?;
+        for (name, v) in [("weight", &p_weight), ("delay", &p_delay)] {
+            if v.as_ref().is_some_and(Value::is_per_neuron) {
+                return bad(
+                    name,
+                    &place,
+                    "a list of values is one per neuron, for a population's i_ext and v0; \
+                     per-synapse weights come from a matrix (rule = \"from_file\")",
+                );
+            }
+        }
         let n_src: usize = self.sizes(&source, &place)?;
         let n_tgt: usize = self.sizes(&target, &place)?;
         let synapse = SynapseKind::parse(p.synapse.as_deref(), p.tau_syn, p.e_rev)

@@ -132,7 +132,7 @@ fn distribution_mistakes_name_the_field_and_line() {
         ),
         (
             "weight = \"0.5\"",
-            "line 14: invalid type: string \"0.5\", expected a number or a table like",
+            "line 14: invalid type: string \"0.5\", expected a number, a table like",
         ),
         (
             "weight = 0.5\n[projection.delay]\ndistribution = \"uniform\"\nlow = 1.0",

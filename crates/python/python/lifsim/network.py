@@ -1,0 +1,547 @@
+"""Networks from Python: populations, projections and inputs, as network files say them.
+
+``Network`` is a convenient front over ``NetworkDescription``, the Rust core's
+description of a network (the one definition: parameter names, units, defaults
+and checks are the core's). Every call adds one entry, as a network file's
+table, and the core reads and checks the whole network again; so whatever a
+``Network`` holds, ``save`` writes as a file ``lifsim run`` reads, and
+``Network.load`` reads any network file back.
+
+This module only turns Python arguments into those tables (keywords, NumPy
+arrays, matrices) and spikes into NumPy arrays per population.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from typing import Any, Dict, Iterable, Optional, Sequence, Union
+
+import numpy as np
+
+from ._lifsim import PARAMETERS, NetworkDescription
+from ._lifsim import Simulation as _Simulation
+from ._lifsim import resume as _resume
+
+__all__ = ["Network", "Population", "Simulation", "Spikes", "resume"]
+
+# The population parameters a network file takes, from the core's parameter table.
+_POPULATION_PARAMETERS = {p["name"]: p for p in PARAMETERS if "population" in p["fronts"]}
+# Those that may be one value per neuron (a list or a 1-D array) or a distribution.
+_PER_NEURON = ("i_ext", "v0")
+
+
+class Population:
+    """A population of a Network: its name, size and neuron ids (start:stop)."""
+
+    def __init__(self, name: str, size: int, start: int, model: str) -> None:
+        self.name = name
+        self.size = size
+        self.start = start
+        self.stop = start + size
+        self.model = model
+
+    @property
+    def ids(self) -> np.ndarray:
+        """The global ids of its neurons."""
+        return np.arange(self.start, self.stop, dtype=np.uint32)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __repr__(self) -> str:
+        return f"Population({self.name!r}, {self.size}, {self.model}, ids {self.start}:{self.stop})"
+
+
+_Targets = Union[Population, str, Sequence[Union[Population, str]]]
+
+
+def _names(targets: _Targets, what: str) -> list:
+    """Population handles or names as a list of names."""
+    if isinstance(targets, (Population, str)):
+        targets = [targets]
+    names = []
+    for t in targets:
+        if isinstance(t, Population):
+            names.append(t.name)
+        elif isinstance(t, str):
+            names.append(t)
+        else:
+            raise TypeError(f"{what} must be a Population, a name or a list of them, got {type(t).__name__}")
+    return names
+
+
+def _number(value: Any, name: str, *, per_neuron: bool = False) -> Any:
+    """Checks the type of a parameter value; returns it as the core takes it."""
+    if value is None or isinstance(value, bool):
+        if value is None:
+            return None
+        raise TypeError(f"{name} must be a number, got bool")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, dict):
+        return value  # a distribution: the core checks its keys
+    if per_neuron and isinstance(value, (list, tuple, np.ndarray)):
+        array = np.asarray(value)
+        if array.ndim != 1 or not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+            raise TypeError(f"{name} must be a 1-D array of numbers (one per neuron), got {array.dtype} {array.shape}")
+        return np.ascontiguousarray(array, dtype=np.float64)
+    allowed = "a number, a distribution dict or one value per neuron" if per_neuron else "a number or a distribution dict"
+    raise TypeError(f"{name} must be {allowed}, got {type(value).__name__}")
+
+
+class Network:
+    """A network of populations, projections and inputs (what a network file says).
+
+    >>> net = lifsim.Network(dt=0.1, seed=1)
+    >>> E = net.population("E", 3200, model="iaf_psc_exp", tau_m=20.0, v_rest=-49.0,
+    ...                    v_reset=-60.0, v_thresh=-50.0, t_ref=5.0,
+    ...                    v0={"distribution": "uniform", "low": -60.0, "high": -50.0})
+    >>> net.connect(E, [E], rule="fixed_probability", p=0.02, weight=1.62,
+    ...             delay=0.0, synapse="exponential", tau_syn=5.0)
+    >>> spikes = net.run(1000.0)        # or: sim = net.build(); sim.run(500.0); ...
+
+    Parameters take the units of network files (ms, mV, nA, MOhm, µS, Hz) and
+    their defaults; the Rust core checks every value, and errors are
+    ValueError / TypeError naming the population or projection and parameter.
+    """
+
+    def __init__(
+        self,
+        dt: float = 0.1,
+        seed: int = 1,
+        *,
+        duration: float = 0.0,
+        name: str = "network",
+        dtype: str = "float64",
+    ) -> None:
+        desc = NetworkDescription.empty(name=name, dt=_number(dt, "dt"), duration=_number(duration, "duration"), seed=_int(seed, "seed"))
+        if dtype != "float64":
+            desc = desc.with_settings({"dtype": dtype})
+        self._desc = desc
+        self._files: Optional[tempfile.TemporaryDirectory] = None
+
+    # -- the description -------------------------------------------------
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike]) -> "Network":
+        """Reads a network file (any file ``lifsim run`` takes)."""
+        net = cls.__new__(cls)
+        net._desc = NetworkDescription.load(os.fspath(path))
+        net._files = None
+        return net
+
+    @classmethod
+    def from_description(cls, desc: NetworkDescription) -> "Network":
+        """A Network over an existing NetworkDescription."""
+        net = cls.__new__(cls)
+        net._desc = desc
+        net._files = None
+        return net
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Writes the network file ``path`` (``lifsim run path`` runs it).
+
+        Matrices given to connect() are written beside it as ``<stem>.<k>.npz``
+        (scipy.sparse's format) or ``.npy``, and named relative to it.
+        """
+        path = os.fspath(path)
+        desc = self._desc
+        if self._files is not None:
+            desc = self._moved_files(path)
+        desc.save(path)
+
+    def to_toml(self) -> str:
+        """The network file as text (file names relative to the current folder)."""
+        return self._desc.to_toml()
+
+    @property
+    def description(self) -> NetworkDescription:
+        """The core's description of the network."""
+        return self._desc
+
+    @property
+    def populations(self) -> Dict[str, Population]:
+        """The populations by name, in neuron order."""
+        out, start = {}, 0
+        for name, size, model in self._desc.populations:
+            out[name] = Population(name, size, start, model)
+            start += size
+        return out
+
+    def __getitem__(self, name: str) -> Population:
+        return self.populations[name]
+
+    @property
+    def n(self) -> int:
+        """Number of neurons."""
+        return self._desc.n
+
+    @property
+    def dt(self) -> float:
+        """Time step, ms."""
+        return self._desc.dt
+
+    @property
+    def seed(self) -> int:
+        """Seed of every random draw (connectivity, weights, delays, v0, Poisson)."""
+        return self._desc.seed
+
+    @property
+    def duration(self) -> float:
+        """The run time of ``lifsim run`` (and of run() without a duration), ms."""
+        return self._desc.duration
+
+    def set(self, **settings: Any) -> None:
+        """Changes name, dt, duration, seed or dtype (checked as a file's)."""
+        self._desc = self._desc.with_settings(settings)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Network) and self._desc == other._desc
+
+    def __repr__(self) -> str:
+        return repr(self._desc).replace("NetworkDescription", "Network", 1)
+
+    # -- building it -----------------------------------------------------
+
+    def population(self, name: str, size: int, *, model: Optional[str] = None, **params: Any) -> Population:
+        """Adds a population of ``size`` neurons of ``model`` (default iaf_psc_exp).
+
+        ``params`` are the population parameters of network files: tau_m (ms),
+        v_rest, v_reset, v_thresh (mV), r (MOhm), t_ref (ms), i_ext (nA) and v0
+        (mV), each a number; i_ext and v0 may also be a distribution dict
+        ({"distribution": "uniform", "low": ..., "high": ...}) or one value per
+        neuron (a list or 1-D NumPy array of ``size`` values).
+        """
+        entry: Dict[str, Any] = {"name": name, "size": _int(size, "size"), "model": model}
+        for key, value in params.items():
+            if key not in _POPULATION_PARAMETERS:
+                known = ", ".join(_POPULATION_PARAMETERS)
+                raise TypeError(f"population() got an unexpected keyword argument {key!r}; the parameters are {known}")
+            entry[key] = _number(value, key, per_neuron=key in _PER_NEURON)
+        self._desc = self._desc.with_entry("population", entry)
+        return self.populations[name]
+
+    def connect(
+        self,
+        source: _Targets,
+        target: _Targets,
+        *,
+        rule: Optional[str] = None,
+        weight: Any = None,
+        delay: Any = None,
+        synapse: Optional[str] = None,
+        tau_syn: Optional[float] = None,
+        e_rev: Optional[float] = None,
+        p: Optional[float] = None,
+        indegree: Optional[int] = None,
+        outdegree: Optional[int] = None,
+        n: Optional[int] = None,
+        allow_autapses: Optional[bool] = None,
+        allow_multapses: Optional[bool] = None,
+        matrix: Any = None,
+        weight_scale: Optional[float] = None,
+    ) -> None:
+        """Adds a projection from ``source`` onto ``target`` (populations or lists of them).
+
+        ``rule`` is a connection rule of network files: all_to_all, one_to_one,
+        fixed_probability (``p``), fixed_indegree (``indegree``), fixed_outdegree
+        (``outdegree``), fixed_total_number (``n``); or give ``matrix``, a dense
+        array or scipy.sparse matrix W[target, source] whose non-zero entries are
+        the synapses and their weights (times ``weight_scale``). ``weight`` and
+        ``delay`` (ms) are numbers or distribution dicts; ``synapse`` is delta,
+        exponential or alpha (with ``tau_syn``), or conductance (``tau_syn``, ``e_rev``).
+        """
+        entry: Dict[str, Any] = {
+            "source": _names(source, "source"),
+            "target": _names(target, "target"),
+            "weight": _number(weight, "weight"),
+            "delay": _number(delay, "delay"),
+            "synapse": synapse,
+            "tau_syn": _number(tau_syn, "tau_syn"),
+            "e_rev": _number(e_rev, "e_rev"),
+            "p": _number(p, "p"),
+            "indegree": _int(indegree, "indegree"),
+            "outdegree": _int(outdegree, "outdegree"),
+            "n": _int(n, "n"),
+            "allow_autapses": _bool(allow_autapses, "allow_autapses"),
+            "allow_multapses": _bool(allow_multapses, "allow_multapses"),
+            "weight_scale": _number(weight_scale, "weight_scale"),
+        }
+        if matrix is not None:
+            if rule not in (None, "from_file"):
+                raise ValueError(f"rule: a matrix gives the synapses itself; got rule={rule!r} beside it")
+            entry["rule"] = "from_file"
+            entry["file"] = self._matrix_file(matrix)
+        else:
+            entry["rule"] = rule if rule is not None else _missing("rule", "connect() needs rule=... or matrix=...")
+        self._desc = self._desc.with_entry("projection", entry)
+
+    def poisson(
+        self,
+        target: _Targets,
+        rate: float,
+        weight: float,
+        *,
+        synapse: Optional[str] = None,
+        tau_syn: Optional[float] = None,
+        e_rev: Optional[float] = None,
+        neurons: Optional[Iterable[int]] = None,
+    ) -> None:
+        """An independent Poisson train of ``rate`` Hz into every target neuron."""
+        self._input("poisson", target, neurons, rate=_number(rate, "rate"), weight=_number(weight, "weight"),
+                    synapse=synapse, tau_syn=_number(tau_syn, "tau_syn"), e_rev=_number(e_rev, "e_rev"))
+
+    def current(self, target: _Targets, amplitude: float, *, neurons: Optional[Iterable[int]] = None) -> None:
+        """A constant current of ``amplitude`` nA into every target neuron (NEST's dc_generator)."""
+        self._input("current", target, neurons, amplitude=_number(amplitude, "amplitude"))
+
+    def spike_generator(
+        self,
+        target: _Targets,
+        times: Sequence[float],
+        weight: float,
+        *,
+        delay: Optional[float] = None,
+        synapse: Optional[str] = None,
+        tau_syn: Optional[float] = None,
+        e_rev: Optional[float] = None,
+        neurons: Optional[Iterable[int]] = None,
+    ) -> None:
+        """Spikes at ``times`` (ms) into every target neuron, after ``delay`` (ms)."""
+        times = [_number(t, "times") for t in np.asarray(times, dtype=np.float64).ravel()]
+        self._input("spike_generator", target, neurons, times=times, weight=_number(weight, "weight"),
+                    delay=_number(delay, "delay"), synapse=synapse, tau_syn=_number(tau_syn, "tau_syn"),
+                    e_rev=_number(e_rev, "e_rev"))
+
+    def _input(self, kind: str, target: _Targets, neurons: Optional[Iterable[int]], **fields: Any) -> None:
+        entry: Dict[str, Any] = {"type": kind, "target": _names(target, "target"), **fields}
+        if neurons is not None:
+            entry["neurons"] = [_int(i, "neurons") for i in np.asarray(neurons).ravel().tolist()]
+        self._desc = self._desc.with_entry("input", entry)
+
+    # -- running it ------------------------------------------------------
+
+    def build(self, *, threads: Optional[int] = None) -> "Simulation":
+        """Builds the synapses and the initial state: a Simulation at t = 0."""
+        return Simulation(self._desc.build(threads=threads), self)
+
+    def run(self, duration: Optional[float] = None, *, threads: Optional[int] = None, progress: bool = False) -> "Spikes":
+        """Builds and runs the network for ``duration`` ms (default: its duration)."""
+        return self.build(threads=threads).run(duration, progress=progress)
+
+    # -- matrices ----------------------------------------------------------
+
+    def _matrix_file(self, matrix: Any) -> str:
+        """Writes a connect() matrix where the core reads it: a scipy.sparse
+        matrix (anything with tocsr()) as scipy's .npz, an array as .npy."""
+        if self._files is None:
+            self._files = tempfile.TemporaryDirectory(prefix="lifsim-network-")
+        k = self._desc.num_projections
+        if hasattr(matrix, "tocsr"):
+            csr = matrix.tocsr()
+            path = os.path.join(self._files.name, f"projection{k}.npz")
+            np.savez(path, format=np.array(b"csr"), shape=np.array(csr.shape, dtype=np.int64),
+                     data=np.asarray(csr.data), indices=np.asarray(csr.indices), indptr=np.asarray(csr.indptr))
+        else:
+            array = np.asarray(matrix)
+            if array.dtype not in (np.float32, np.float64):
+                raise TypeError(f"matrix must be float32 or float64 (W[target, source]), got {array.dtype}")
+            path = os.path.join(self._files.name, f"projection{k}.npy")
+            np.save(path, array)
+        return path
+
+    def _moved_files(self, path: str) -> NetworkDescription:
+        """The description with the connect() matrices copied beside ``path``."""
+        folder, stem = os.path.split(os.path.splitext(path)[0])
+        text = self._desc.to_toml(self._files.name)
+        for name in sorted(os.listdir(self._files.name)):
+            target = f"{stem}.{name}"
+            shutil.copyfile(os.path.join(self._files.name, name), os.path.join(folder or ".", target))
+            text = text.replace(f'file = "{name}"', f'file = "{target}"')
+        return NetworkDescription.from_toml(text, folder or ".", name=self._desc.name)
+
+
+def _missing(name: str, message: str) -> Any:
+    raise ValueError(f"{name}: {message}")
+
+
+def _int(value: Any, name: str) -> Optional[int]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    return int(value)
+
+
+def _bool(value: Any, name: str) -> Optional[bool]:
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return None if value is None else bool(value)
+    raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
+
+
+class Spikes:
+    """Spikes of a run: times (ms), neuron ids, and the population of each.
+
+    Attributes:
+        times: float64 spike times, ms, sorted.
+        ids: uint32 global neuron ids, in the order of times.
+        population: int index into ``names`` of each spike's population.
+        names: the population names, in neuron order.
+    ``spikes["E"]`` is the spikes of population E alone (ids still global;
+    ``spikes["E"].ids - net["E"].start`` numbers them within it).
+    """
+
+    def __init__(self, times: np.ndarray, ids: np.ndarray, populations: Sequence[tuple], t_start: float, t_stop: float) -> None:
+        self.times = times
+        self.ids = ids
+        self._populations = list(populations)
+        self.names = [p[0] for p in self._populations]
+        stops = np.array([p[2] for p in self._populations], dtype=np.int64)
+        self.population = np.searchsorted(stops, ids, side="right")
+        self.t_start = t_start
+        self.t_stop = t_stop
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, name: str) -> "Spikes":
+        k = self.names.index(name)
+        keep = self.population == k
+        sub = Spikes(self.times[keep], self.ids[keep], self._populations, self.t_start, self.t_stop)
+        return sub
+
+    def by_population(self) -> Dict[str, "Spikes"]:
+        """The spikes of each population, by name."""
+        return {name: self[name] for name in self.names}
+
+    def rates(self) -> Dict[str, float]:
+        """Mean firing rate of each population over t_start..t_stop, Hz."""
+        span = (self.t_stop - self.t_start) * 1e-3
+        out = {}
+        for k, (name, start, stop) in enumerate(self._populations):
+            count = int(np.count_nonzero(self.population == k))
+            out[name] = count / ((stop - start) * span) if span > 0 else 0.0
+        return out
+
+    def __repr__(self) -> str:
+        return f"Spikes({len(self)} spikes, {self.t_start}-{self.t_stop} ms, populations {self.names})"
+
+
+class Simulation:
+    """A built network at some time of its run (Network.build, lifsim.resume).
+
+    ``run(duration)`` goes on for ``duration`` ms and returns that piece's
+    Spikes; pieces give, bit for bit, the spikes of one run as long as them all.
+    """
+
+    def __init__(self, sim: _Simulation, network: Optional[Network] = None) -> None:
+        self._sim = sim
+        self.network = network
+
+    def run(self, duration: Optional[float] = None, *, progress: bool = False) -> Spikes:
+        """Runs ``duration`` ms more (default: up to the network's duration).
+
+        progress=True shows a progress bar (tqdm's when installed, else a text
+        bar on stderr). Ctrl-C stops between steps with KeyboardInterrupt,
+        keeping what was simulated (spikes(), t).
+        """
+        t0 = self._sim.t
+        bar = _ProgressBar() if progress else None
+        try:
+            times, ids = self._sim.run(duration, progress=bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        return Spikes(times, ids, self._sim.populations, t0, self._sim.t)
+
+    def spikes(self) -> Spikes:
+        """Every spike since the simulation was built (or resumed)."""
+        times, ids = self._sim.spikes()
+        return Spikes(times, ids, self._sim.populations, 0.0, self._sim.t)
+
+    def state(self) -> Dict[str, Any]:
+        """The whole dynamic state (what a checkpoint holds), as NumPy arrays."""
+        return self._sim.state()
+
+    def set_state(self, state: Dict[str, Any]) -> None:
+        """Puts the simulation in a state() of this network."""
+        self._sim.set_state(state)
+
+    def save_checkpoint(self, path: Union[str, os.PathLike]) -> None:
+        """Writes the network and its state; lifsim.resume(path) goes on from it."""
+        self._sim.save_checkpoint(os.fspath(path))
+
+    def voltages(self) -> np.ndarray:
+        """Membrane potentials now, mV."""
+        return self._sim.voltages()
+
+    @property
+    def t(self) -> float:
+        """Time simulated so far, ms."""
+        return self._sim.t
+
+    @property
+    def step(self) -> int:
+        """Steps simulated so far."""
+        return self._sim.step
+
+    @property
+    def n(self) -> int:
+        """Number of neurons."""
+        return self._sim.n
+
+    @property
+    def synapses(self) -> int:
+        """Number of synapses."""
+        return self._sim.synapses
+
+    @property
+    def threads(self) -> int:
+        """Threads a step is split across."""
+        return self._sim.threads
+
+    def __repr__(self) -> str:
+        return repr(self._sim)
+
+
+def resume(path: Union[str, os.PathLike], *, threads: Optional[int] = None) -> Simulation:
+    """A Simulation from a checkpoint of Simulation.save_checkpoint, at its step."""
+    return Simulation(_resume(os.fspath(path), threads=threads))
+
+
+class _ProgressBar:
+    """Called by a running piece with (steps done, steps, spikes): tqdm's bar
+    when tqdm is installed, else a one-line text bar on stderr."""
+
+    def __init__(self) -> None:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            tqdm = None
+        self._tqdm = tqdm(total=0, unit="step", unit_scale=True) if tqdm is not None else None
+        self._last = 0
+        self._started = time.monotonic()
+
+    def __call__(self, done: int, total: int, spikes: int) -> None:
+        if self._tqdm is not None:
+            self._tqdm.total = total
+            self._tqdm.update(done - self._last)
+            self._tqdm.set_postfix(spikes=spikes, refresh=False)
+        else:
+            width = 30
+            filled = width * done // max(total, 1)
+            elapsed = time.monotonic() - self._started
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} steps, {spikes} spikes, {elapsed:.1f} s")
+            sys.stderr.flush()
+        self._last = done
+
+    def close(self) -> None:
+        if self._tqdm is not None:
+            self._tqdm.close()
+        else:
+            sys.stderr.write("\n")
+            sys.stderr.flush()

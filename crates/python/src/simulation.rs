@@ -1,0 +1,479 @@
+//! `lifsim.Simulation`: a built network (the core's
+//! [`NetworkSimulation`], holding its recipe) that runs piece by piece.
+//! Every step is the engine's own, run by the core's [`Driver`] as
+//! `lifsim run` runs it, so pieces of any length give the spikes of one run.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lifsim_core::checkpoint::{
+    self, Checkpoint, CheckpointMeta, EngineState, PartitionState, StateArray, StateData,
+};
+use lifsim_core::io::stream::StreamPosition;
+use lifsim_core::network::Recipe;
+use lifsim_core::progress::{Driver, Progress, ProgressObserver, Stepper};
+use lifsim_core::recording::Events;
+use lifsim_core::{
+    Dtype, EngineOptions, NetworkDescription, NetworkSimulation, Real, RecordMode, Recorder,
+};
+use numpy::{PyArray1, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::convert::out;
+use crate::errors;
+use crate::signals::SignalCheck;
+
+/// Spikes as NumPy arrays: (times in ms, neuron ids).
+type SpikeArrays<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<u32>>);
+
+/// The engine in the network's float type.
+enum Engine {
+    F64(NetworkSimulation<'static, f64>),
+    F32(NetworkSimulation<'static, f32>),
+}
+
+impl Engine {
+    fn stepper(&mut self) -> &mut (dyn Stepper + Send) {
+        match self {
+            Engine::F64(s) => s,
+            Engine::F32(s) => s,
+        }
+    }
+
+    fn set_steps(&mut self, steps: u64) {
+        match self {
+            Engine::F64(s) => s.set_steps(steps),
+            Engine::F32(s) => s.set_steps(steps),
+        }
+    }
+
+    fn step(&self) -> u64 {
+        match self {
+            Engine::F64(s) => s.step_index(),
+            Engine::F32(s) => s.step_index(),
+        }
+    }
+
+    fn save_state(&self) -> EngineState {
+        match self {
+            Engine::F64(s) => Checkpoint::save_state(s),
+            Engine::F32(s) => Checkpoint::save_state(s),
+        }
+    }
+
+    fn restore_state(&mut self, state: &EngineState) -> lifsim_core::Result<()> {
+        // A state may be of a later step than the run's length so far.
+        self.set_steps(state.step);
+        match self {
+            Engine::F64(s) => Checkpoint::restore_state(s, state),
+            Engine::F32(s) => Checkpoint::restore_state(s, state),
+        }
+    }
+
+    fn synapses(&self) -> usize {
+        match self {
+            Engine::F64(s) => s.synapses(),
+            Engine::F32(s) => s.synapses(),
+        }
+    }
+
+    fn partitions(&self) -> usize {
+        match self {
+            Engine::F64(s) => s.partitions(),
+            Engine::F32(s) => s.partitions(),
+        }
+    }
+
+    fn voltages(&self) -> Vec<f64> {
+        match self {
+            Engine::F64(s) => s.voltages(),
+            Engine::F32(s) => s.voltages(),
+        }
+    }
+}
+
+fn engine<T: Real>(
+    desc: &NetworkDescription,
+    options: &EngineOptions,
+) -> lifsim_core::Result<NetworkSimulation<'static, T>> {
+    NetworkSimulation::owning(Recipe::<T>::new(desc)?, options)
+}
+
+/// A built network at some time of its run: its synapses, its state, and
+/// every spike so far. Made by Network.build() (or lifsim.resume); run it
+/// with run(duration), as often as needed: two runs of 500 ms give, bit for
+/// bit, the spikes of one run of 1000 ms.
+#[pyclass(module = "lifsim", name = "Simulation")]
+pub struct Simulation {
+    engine: Engine,
+    desc: NetworkDescription,
+    /// Every spike so far (step, id), in step order.
+    events: Events,
+}
+
+impl Simulation {
+    /// Builds `desc` (its synapses on `options.threads` threads), with the
+    /// GIL released.
+    pub fn build(
+        py: Python<'_>,
+        desc: &NetworkDescription,
+        options: &EngineOptions,
+    ) -> PyResult<Self> {
+        let engine = py
+            .detach(|| match desc.dtype {
+                Dtype::Float64 => engine::<f64>(desc, options).map(Engine::F64),
+                Dtype::Float32 => engine::<f32>(desc, options).map(Engine::F32),
+            })
+            .map_err(errors::from_core)?;
+        Ok(Self {
+            engine,
+            desc: desc.clone(),
+            events: Events::default(),
+        })
+    }
+
+    /// Spikes `from..` of the record as (times in ms, ids).
+    fn spikes_from<'py>(&self, py: Python<'py>, from: usize) -> SpikeArrays<'py> {
+        let dt = self.desc.dt;
+        let times = self.events.steps[from..]
+            .iter()
+            .map(|&k| lifsim_core::recording::step_time_ms(k, dt))
+            .collect();
+        let ids = self.events.ids[from..].to_vec();
+        (out::vector(py, times), out::vector(py, ids))
+    }
+}
+
+#[pymethods]
+impl Simulation {
+    /// Runs `duration` ms more (default: up to the network's duration) and
+    /// returns the spikes of this piece as (times in ms, neuron ids), sorted
+    /// by time then id. `progress`, if given, is called a few times a
+    /// second with (steps done, steps of the piece, spikes) (lifsim.Network
+    /// passes a progress bar). Ctrl-C stops the run between steps and raises
+    /// KeyboardInterrupt; what was simulated is kept (spikes(), t).
+    #[pyo3(signature = (duration = None, *, progress = None))]
+    fn run<'py>(
+        &mut self,
+        py: Python<'py>,
+        duration: Option<f64>,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<SpikeArrays<'py>> {
+        let start = self.engine.step();
+        let steps = match duration {
+            Some(ms) => self
+                .desc
+                .steps_in(ms, "duration")
+                .map_err(errors::from_core)?,
+            None => (self.desc.steps() as u64).saturating_sub(start),
+        };
+        let until = start + steps;
+        self.engine.set_steps(until);
+        let mut observer = Observer {
+            signals: SignalCheck::for_this_thread(py)?,
+            progress,
+            start,
+            next: Duration::ZERO,
+            failed: None,
+        };
+        let n = self.desc.n();
+        let mut recorder = Recorder::new(RecordMode::Events, n, 0).map_err(errors::from_core)?;
+        let dt = self.desc.dt;
+        let engine = &mut self.engine;
+        let flow = py
+            .detach(|| Driver::new(dt).run(engine.stepper(), until, &mut recorder, &mut observer));
+        // Keep what was simulated, stopped or not.
+        let from = self.events.ids.len();
+        let record = recorder.finish(dt);
+        if let Some(e) = record.events {
+            self.events.steps.extend(e.steps);
+            self.events.ids.extend(e.ids);
+        }
+        if flow.is_break() {
+            return Err(observer.stopped(self.engine.step(), until));
+        }
+        Ok(self.spikes_from(py, from))
+    }
+
+    /// Every spike so far, as (times in ms, neuron ids), sorted by time then id.
+    fn spikes<'py>(&self, py: Python<'py>) -> SpikeArrays<'py> {
+        self.spikes_from(py, 0)
+    }
+
+    /// Steps simulated so far.
+    #[getter]
+    fn step(&self) -> u64 {
+        self.engine.step()
+    }
+
+    /// Time simulated so far, ms (steps * dt).
+    #[getter]
+    fn t(&self) -> f64 {
+        self.engine.step() as f64 * self.desc.dt
+    }
+
+    /// Time step, ms.
+    #[getter]
+    fn dt(&self) -> f64 {
+        self.desc.dt
+    }
+
+    /// Number of neurons.
+    #[getter]
+    fn n(&self) -> usize {
+        self.desc.n()
+    }
+
+    /// Number of synapses.
+    #[getter]
+    fn synapses(&self) -> usize {
+        self.engine.synapses()
+    }
+
+    /// Threads (partitions) a step is split across.
+    #[getter]
+    fn threads(&self) -> usize {
+        self.engine.partitions()
+    }
+
+    /// The populations: (name, first neuron id, one past the last).
+    #[getter]
+    fn populations(&self) -> Vec<(String, usize, usize)> {
+        let mut start = 0;
+        let pops = &self.desc.populations;
+        pops.iter()
+            .map(|p| {
+                start += p.size;
+                (p.name.clone(), start - p.size, start)
+            })
+            .collect()
+    }
+
+    /// The membrane potential of every neuron now, mV.
+    fn voltages<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        out::vector(py, self.engine.voltages())
+    }
+
+    /// The whole dynamic state now, as a checkpoint holds it: a dict of
+    /// "step" (int), "pending" (the ids that spike at the next step) and one
+    /// array per state variable, shape (N,) or (N, width) (the neuron
+    /// models' variables by name, "until", ring buffers, Poisson generators).
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let state = self.engine.save_state();
+        let whole = state.joined().map_err(errors::from_core)?;
+        let dict = PyDict::new(py);
+        dict.set_item("step", state.step)?;
+        dict.set_item("pending", out::vector(py, state.pending.clone()))?;
+        let n = whole.range.len();
+        for a in whole.arrays {
+            let shape = if a.width == 1 {
+                vec![n]
+            } else {
+                vec![n, a.width]
+            };
+            let array = match a.data {
+                StateData::F64(v) => out::vector(py, v).reshape(shape)?.into_any(),
+                StateData::F32(v) => out::vector(py, v).reshape(shape)?.into_any(),
+                StateData::U64(v) => out::vector(py, v).reshape(shape)?.into_any(),
+                StateData::U32(v) => out::vector(py, v).reshape(shape)?.into_any(),
+                StateData::U8(v) => out::vector(py, v).reshape(shape)?.into_any(),
+            };
+            dict.set_item(a.name, array)?;
+        }
+        Ok(dict)
+    }
+
+    /// Puts the simulation in `state` (from state() of this network, of any
+    /// thread count), checked as a checkpoint is. Spikes recorded so far stay.
+    fn set_state(&mut self, state: &Bound<'_, PyDict>) -> PyResult<()> {
+        let state = engine_state(state, self.desc.n())?;
+        self.engine.restore_state(&state).map_err(errors::from_core)
+    }
+
+    /// Writes a checkpoint: the network file and the whole state, which
+    /// lifsim.resume(path) turns back into this simulation at this step
+    /// (with any thread count). Spikes recorded so far are not in it.
+    fn save_checkpoint(&self, path: PathBuf) -> PyResult<()> {
+        let dir = path.parent().unwrap_or(std::path::Path::new(""));
+        let network = self.desc.to_toml(dir).map_err(errors::from_core)?;
+        let step = self.engine.step();
+        let meta = CheckpointMeta {
+            version: checkpoint::CHECKPOINT_VERSION,
+            engine: "network".into(),
+            n: self.desc.n() as u64,
+            dt: self.desc.dt,
+            steps: step,
+            args: Vec::new(),
+            cwd: String::new(),
+            format: "events".into(),
+            out: String::new(),
+            stream: String::new(),
+            position: StreamPosition {
+                step,
+                bytes: 0,
+                spikes: self.events.ids.len() as u64,
+            },
+            network: Some(network),
+        };
+        checkpoint::save(&path, &meta, &self.engine.save_state()).map_err(errors::from_core)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Simulation({:?}: {} neurons, {} synapses, t = {} ms, {} spikes)",
+            self.desc.name,
+            self.desc.n(),
+            self.engine.synapses(),
+            self.t(),
+            self.events.ids.len()
+        )
+    }
+}
+
+/// Resumes a simulation from a checkpoint written by
+/// Simulation.save_checkpoint: the network is built again (on `threads`
+/// threads) and put in the saved state. Its spikes start at the checkpoint.
+#[pyfunction]
+#[pyo3(signature = (path, *, threads = None))]
+pub fn resume(
+    py: Python<'_>,
+    path: PathBuf,
+    threads: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Simulation> {
+    let (meta, state) = py
+        .detach(|| checkpoint::load(&path))
+        .map_err(errors::from_core)?;
+    let Some(network) = meta.network else {
+        return Err(errors::from_core(lifsim_core::Error::file(
+            &path,
+            "a checkpoint of lifsim run, not of a Python simulation; go on with `lifsim resume`",
+        )));
+    };
+    let base = path.parent().map(PathBuf::from).unwrap_or_default();
+    let desc = NetworkDescription::from_toml(&network, &base, "network")
+        .map_err(|e| errors::from_core(lifsim_core::Error::file(&path, e.to_string())))?;
+    let threads = match threads {
+        Some(t) => Some(crate::capped_threads(
+            py,
+            crate::convert::non_negative_int(t, "threads")? as usize,
+        )?),
+        None => None,
+    };
+    let mut sim = Simulation::build(py, &desc, &EngineOptions { threads, isa: None })?;
+    sim.engine
+        .restore_state(&state)
+        .map_err(|e| errors::from_core(lifsim_core::Error::file(&path, e.to_string())))?;
+    Ok(sim)
+}
+
+/// A dict of state() back into the engine's state.
+fn engine_state(dict: &Bound<'_, PyDict>, n: usize) -> PyResult<EngineState> {
+    let mut step = None;
+    let mut pending = None;
+    let mut arrays = Vec::new();
+    for (key, value) in dict.iter() {
+        let name: String = key.extract()?;
+        match name.as_str() {
+            "step" => step = Some(value.extract::<u64>()?),
+            "pending" => pending = Some(value.extract::<Vec<u32>>()?),
+            _ => arrays.push(state_array(&name, &value, n)?),
+        }
+    }
+    let missing =
+        |what: &str| errors::wrong_type("state", &format!("a dict with {what:?}"), "none");
+    Ok(EngineState {
+        engine: "network".into(),
+        step: step.ok_or_else(|| missing("step"))?,
+        pending: pending.ok_or_else(|| missing("pending"))?,
+        partitions: vec![PartitionState {
+            range: 0..n,
+            arrays,
+        }],
+    })
+}
+
+/// One state array of a state() dict: (N,) or (N, width) of the types the
+/// engine saves.
+fn state_array(name: &str, value: &Bound<'_, PyAny>, n: usize) -> PyResult<StateArray> {
+    let array = value.cast::<PyUntypedArray>().map_err(|_| {
+        errors::wrong_type(&format!("state[{name:?}]"), "a NumPy array", "another type")
+    })?;
+    let width = match array.shape() {
+        [m] if *m == n => 1,
+        [m, w] if *m == n => *w,
+        shape => {
+            return Err(errors::vector_shape_of(name, n, shape));
+        }
+    };
+    let flat = array.call_method1("reshape", (-1,))?;
+    // NumPy's type string: byte order, kind and size ("<f8", "|u1").
+    let dtype: String = array.dtype().getattr("str")?.extract()?;
+    let data = match &dtype[1..] {
+        "f8" => StateData::F64(flat.extract()?),
+        "f4" => StateData::F32(flat.extract()?),
+        "u8" => StateData::U64(flat.extract()?),
+        "u4" => StateData::U32(flat.extract()?),
+        "u1" | "b1" => StateData::U8(flat.call_method1("astype", ("u1",))?.extract()?),
+        _ => {
+            return Err(errors::wrong_type(
+                &format!("state[{name:?}]"),
+                "an array of the type state() gives",
+                &dtype,
+            ))
+        }
+    };
+    Ok(StateArray::new(name, width, data))
+}
+
+/// What a running piece reports to: Ctrl-C (on the main thread) and a
+/// Python progress callback, each a few times a second.
+struct Observer {
+    signals: Option<SignalCheck>,
+    progress: Option<Py<PyAny>>,
+    /// The step the piece started at.
+    start: u64,
+    next: Duration,
+    /// An exception the progress callback raised.
+    failed: Option<PyErr>,
+}
+
+/// How often the progress callback is called.
+const REPORT_EVERY: Duration = Duration::from_millis(100);
+
+impl Observer {
+    /// The exception to raise for a piece stopped at `step` of `until`.
+    fn stopped(self, step: u64, until: u64) -> PyErr {
+        match (self.failed, self.signals.and_then(|s| s.raised)) {
+            (Some(e), _) | (None, Some(e)) => e,
+            (None, None) => {
+                errors::from_core(lifsim_core::Error::Interrupted { step, steps: until })
+            }
+        }
+    }
+}
+
+impl ProgressObserver for Observer {
+    fn update(&mut self, p: &Progress) -> ControlFlow<()> {
+        if let Some(check) = &mut self.signals {
+            check.update(p)?;
+        }
+        let done = p.step >= p.steps;
+        let Some(callback) = &self.progress else {
+            return ControlFlow::Continue(());
+        };
+        if p.elapsed < self.next && !done {
+            return ControlFlow::Continue(());
+        }
+        self.next = p.elapsed + REPORT_EVERY;
+        let args = (p.step - self.start, p.steps - self.start, p.spikes);
+        match Python::attach(|py| callback.call1(py, args).map(drop)) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.failed = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
+}
