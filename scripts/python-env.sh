@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates (once) the Python environment the tests need: a venv at .venv with
-# numpy, pytest, maturin and h5py (to read SONATA spike reports). Prints the
-# venv's python path on its last line.
+# numpy, pytest, maturin, h5py (to read SONATA spike reports), and the package's
+# optional analysis exports (pandas, neo, matplotlib; `pip install
+# ./crates/python[analysis]`). Prints the venv's python path on its last line.
 # Idempotent: a venv that already has everything is left as it is.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,8 +13,9 @@ if ! "$py" -m venv --help >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq python3-venv >&2
 fi
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv" >&2
-if ! "$venv/bin/python" -c "import numpy, pytest, maturin, h5py" >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c "import numpy, pytest, maturin, h5py, pandas, neo, matplotlib" >/dev/null 2>&1; then
     "$venv/bin/python" -m pip install --quiet --upgrade pip >&2
-    "$venv/bin/python" -m pip install --quiet "numpy>=1.24" "pytest>=7" "maturin>=1.16,<2" "h5py>=3.8" >&2
+    "$venv/bin/python" -m pip install --quiet "numpy>=1.24" "pytest>=7" "maturin>=1.16,<2" "h5py>=3.8" \
+        "pandas>=1.5" "neo>=0.13" "matplotlib>=3.6" >&2
 fi
 echo "$venv/bin/python"

@@ -18,10 +18,11 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import Any, Dict, Iterable, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import analysis
 from ._lifsim import PARAMETERS, NetworkDescription
 from ._lifsim import Simulation as _Simulation
 from ._lifsim import resume as _resume
@@ -426,6 +427,35 @@ class Spikes:
             count = int(np.count_nonzero(self.population == k))
             out[name] = count / ((stop - start) * span) if span > 0 else 0.0
         return out
+
+    def rates_per_neuron(self, name: str) -> np.ndarray:
+        """Firing rate of each neuron of population ``name``, Hz (see ``lifsim.analysis``)."""
+        return analysis.rates_per_neuron(self.times, self.ids, self._populations, name, self.t_start, self.t_stop)
+
+    def isi_cv(self, name: str) -> np.ndarray:
+        """ISI coefficient of variation of each neuron of ``name`` (NaN below 3 spikes)."""
+        return analysis.isi_cv(self.times, self.ids, self._populations, name)
+
+    def fano_factor(self, name: str, bin: float = 100.0) -> np.ndarray:
+        """Fano factor of each neuron's spike counts in bins of ``bin`` ms (NaN if silent)."""
+        return analysis.fano_factor(self.times, self.ids, self._populations, name, self.t_start, self.t_stop, bin)
+
+    def psth(self, name: str, bin: float = 1.0) -> Tuple[np.ndarray, np.ndarray]:
+        """Population ``name``'s rate in bins of ``bin`` ms: (bin start times, Hz)."""
+        return analysis.psth(self.times, self.ids, self._populations, name, self.t_start, self.t_stop, bin)
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row a spike: time_ms, id, population, index."""
+        return analysis.to_pandas(self.times, self.ids, self._populations)
+
+    def to_neo(self, names: Optional[Sequence[str]] = None) -> Any:
+        """A Neo Block: one SpikeTrain a neuron (of the populations ``names``, all by default)."""
+        return analysis.to_neo(self.times, self.ids, self._populations, self.t_start, self.t_stop, names)
+
+    def plot(self, *, per_population: Optional[int] = None, bin: float = 1.0, ax: Any = None) -> Any:
+        """The raster coloured by population over the population rates (matplotlib figure)."""
+        return analysis.plot(self.times, self.ids, self._populations, self.t_start, self.t_stop,
+                             per_population=per_population, bin=bin, ax=ax)
 
     def __repr__(self) -> str:
         return f"Spikes({len(self)} spikes, {self.t_start}-{self.t_stop} ms, populations {self.names})"
