@@ -468,6 +468,14 @@ fn parameters(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
 /// `threads`, or the available cores if fewer, with a `RuntimeWarning`
 /// when capped (more spinning threads than cores only take turns; the result
 /// is the same bits).
+/// An optional `threads` keyword: a non-negative int, capped at the usable
+/// cores as [`capped_threads`] does, or `None` for the engine's default.
+fn threads_option(py: Python<'_>, threads: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usize>> {
+    threads
+        .map(|t| capped_threads(py, convert::non_negative_int(t, "threads")? as usize))
+        .transpose()
+}
+
 fn capped_threads(py: Python<'_>, threads: usize) -> PyResult<usize> {
     if threads == 0 {
         return Ok(0); // refused with the engine's own message

@@ -121,13 +121,7 @@ impl Description {
     #[pyo3(signature = (*, threads = None))]
     fn build(&self, py: Python<'_>, threads: Option<&Bound<'_, PyAny>>) -> PyResult<Simulation> {
         self.require_populations()?;
-        let threads = match threads {
-            Some(t) => Some(crate::capped_threads(
-                py,
-                crate::convert::non_negative_int(t, "threads")? as usize,
-            )?),
-            None => None,
-        };
+        let threads = crate::threads_option(py, threads)?;
         let options = EngineOptions { threads, isa: None };
         Simulation::build(py, &self.desc, &options)
     }

@@ -354,13 +354,7 @@ pub fn resume(
     let base = path.parent().map(PathBuf::from).unwrap_or_default();
     let desc = NetworkDescription::from_toml(&network, &base, "network")
         .map_err(|e| errors::from_core(lifsim_core::Error::file(&path, e.to_string())))?;
-    let threads = match threads {
-        Some(t) => Some(crate::capped_threads(
-            py,
-            crate::convert::non_negative_int(t, "threads")? as usize,
-        )?),
-        None => None,
-    };
+    let threads = crate::threads_option(py, threads)?;
     let mut sim = Simulation::build(py, &desc, &EngineOptions { threads, isa: None })?;
     sim.engine
         .restore_state(&state)
