@@ -5,6 +5,7 @@
 # Installs what it needs: Debian's libhdf5-dev for the `sonata` feature
 # (scripts/system-deps.sh) and a venv with numpy, pytest and h5py
 # (scripts/python-env.sh). Rust is built and tested with `--features sonata`.
+# Last, the package's abi3 wheel on Python 3.9 and 3.13 (scripts/abi3-check.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/system-deps.sh
@@ -23,3 +24,6 @@ py=$(scripts/python-env.sh | tail -n 1)
 # The Python package (crates/python), built and installed into that venv.
 VIRTUAL_ENV="$(cd "$(dirname "$py")/.." && pwd)" "$py" -m maturin develop --release --quiet -m crates/python/Cargo.toml
 LIFSIM_BIN="$PWD/target/release/lifsim" "$py" -m pytest -q tests/
+
+echo "== abi3 wheel on Python 3.9 and 3.13"
+LIFSIM_BIN="$PWD/target/release/lifsim" scripts/abi3-check.sh "$py"

@@ -6,6 +6,7 @@
 //! conversion lives in `errors` alone. The Python package (`python/lifsim`)
 //! re-exports this module and carries the type stubs.
 
+mod cli;
 mod convert;
 mod errors;
 mod network;
@@ -423,6 +424,7 @@ fn workload<'py>(
 #[pymodule]
 fn _lifsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(load_weights, m)?)?;
     m.add_function(wrap_pyfunction!(generate_weights, m)?)?;
     m.add_function(wrap_pyfunction!(workload, m)?)?;

@@ -292,7 +292,7 @@ pub fn checkpoint_plan(
     lifsim_core::io::output::check_writable(path)?;
     let run_args = match resume {
         Some(r) => r.meta.args.clone(),
-        None => std::env::args().skip(2).collect(),
+        None => crate::subcommand_args(),
     };
     let cwd = match resume {
         Some(r) => r.meta.cwd.clone(),

@@ -223,3 +223,8 @@ class Simulation:
 
 def resume(path: _Path, *, threads: Optional[int] = None) -> Simulation:
     """A Simulation from a checkpoint of Simulation.save_checkpoint, at its step."""
+
+def _cli_main(argv: list[str]) -> int:
+    """Runs the `lifsim` command line `argv` (argv[0] is the program name) in
+    this process; returns its exit status (the wheel's `lifsim` command)."""
+    ...
