@@ -30,6 +30,7 @@ Networks of populations, projections and inputs (what a network file says)::
     Simulation        a built network, run piece by piece; state, checkpoints
     Spikes            times (ms), ids and population of each spike of a run
     resume            a Simulation from Simulation.save_checkpoint's file
+    sweep             runs over a grid of parameters and seeds, one per core
     NetworkDescription  the core's description a Network holds
 
 Every behaviour lives in lifsim's Rust core; this package is a thin binding.
@@ -48,6 +49,7 @@ from ._lifsim import (
     workload,
 )
 from .network import Network, Population, Simulation, Spikes, resume
+from .sweep import Sweep, sweep
 
 __all__ = [
     "Network",
@@ -56,6 +58,8 @@ __all__ = [
     "Population",
     "Simulation",
     "Spikes",
+    "Sweep",
+    "sweep",
     "resume",
     "WORKLOADS",
     "SimulationResult",
