@@ -272,6 +272,9 @@ pub struct PlotArgs {
     /// SONATA population to plot, for files with several
     #[arg(long, value_name = "NAME")]
     pub population: Option<String>,
+    /// Draw only the first K neurons of each population (NEST's Brunel example plots 50)
+    #[arg(long, value_name = "K")]
+    pub per_population: Option<u64>,
     /// Image width, pixels
     #[arg(long, default_value_t = 1200)]
     pub width: u32,

@@ -174,6 +174,7 @@ fn simulate<T: Real>(
                     .population
                     .clone()
                     .unwrap_or_else(|| DEFAULT_POPULATION.to_string()),
+                populations: desc.population_ranges(),
             };
             let mut plan = checkpoint_plan(args, &resume, format, out, desc.dt)?;
             if let Some(p) = &mut plan {

@@ -4,6 +4,10 @@
 //! compiled into the binary, so it works on a machine with no fonts at all.
 //! Spikes are binned into the raster's pixels (one count per pixel, shaded by
 //! count), so a raster of millions of spikes draws as fast as one of ten.
+//! A network's populations (which spike files record) are bands of their own
+//! colour, with their names; `--per-population K` draws the first K of each.
+
+mod rows;
 
 use std::path::Path;
 use std::sync::Once;
@@ -15,6 +19,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
+use self::rows::Rows;
 use crate::args::PlotArgs;
 
 /// The font every label is drawn with, shipped in the repository.
@@ -39,6 +44,8 @@ pub struct PlotOptions {
     pub t_start: Option<f64>,
     /// Only spikes before this time (ms).
     pub t_stop: Option<f64>,
+    /// Only the first this many neurons of each population.
+    pub per_population: Option<u64>,
 }
 
 /// Runs `lifsim plot`.
@@ -60,6 +67,7 @@ pub fn plot(args: &PlotArgs) -> Result<()> {
         label,
         t_start: args.t_start,
         t_stop: args.t_stop,
+        per_population: args.per_population,
     };
     // Drawn before the notes, so a plot that cannot be drawn fails in one line.
     render(&train, &opts, &args.out)?;
@@ -114,6 +122,9 @@ pub fn render(train: &SpikeTrain, opts: &PlotOptions, out: &Path) -> Result<()> 
             opts.height
         );
     }
+    if opts.per_population == Some(0) {
+        bail!("--per-population must be at least 1, got 0");
+    }
     let (t0, t1) = time_axis(train.duration_ms, opts.t_start, opts.t_stop)?;
     let staged = StagedFile::create(out)?;
     draw(train, opts, (t0, t1.max(t0 + 1e-9)), staged.path())
@@ -166,6 +177,8 @@ fn time_axis(duration: f64, t_start: Option<f64>, t_stop: Option<f64>) -> Result
 
 fn draw(train: &SpikeTrain, opts: &PlotOptions, (t0, t1): (f64, f64), path: &Path) -> Result<()> {
     let n = train.n.max(1);
+    let rows = Rows::new(train, opts.per_population);
+    let n_rows = rows.rows.max(1) as f64;
     let window = t1 - t0;
     // Spikes in the window, for the rate and the title.
     let in_window =
@@ -229,13 +242,18 @@ fn draw(train: &SpikeTrain, opts: &PlotOptions, (t0, t1): (f64, f64), path: &Pat
         .margin_top(4)
         .x_label_area_size((text_px * 1.6) as u32)
         .y_label_area_size(left)
-        // Neuron i is the band [i - 0.5, i + 0.5): ticks fall on neurons.
-        .build_cartesian_2d(t0..t1, -0.5f64..n as f64 - 0.5)
+        // Row i is the band [i - 0.5, i + 0.5): ticks fall on neurons.
+        .build_cartesian_2d(t0..t1, -0.5f64..n_rows - 0.5)
         .map_err(e)?;
+    let y_desc = match opts.per_population {
+        Some(k) if rows.bands.len() > 1 => format!("neuron (first {k} per population)"),
+        Some(k) => format!("neuron (first {k})"),
+        None => "neuron index".to_string(),
+    };
     raster
         .configure_mesh()
         .disable_mesh()
-        .y_desc("neuron index")
+        .y_desc(y_desc)
         .x_labels(10)
         .y_labels(8)
         .x_label_formatter(&|v| fmt_num(*v))
@@ -246,7 +264,8 @@ fn draw(train: &SpikeTrain, opts: &PlotOptions, (t0, t1): (f64, f64), path: &Pat
         .map_err(e)?;
     let area = raster.plotting_area().strip_coord_spec();
     let (pw, ph) = area.dim_in_pixel();
-    draw_raster(train, &area, (pw, ph), (t0, t1), n).map_err(e)?;
+    draw_raster(train, &area, (pw, ph), (t0, t1), &rows).map_err(e)?;
+    label_bands(&area, &rows, ph, text_px).map_err(e)?;
     if spikes == 0 {
         area.draw(&Text::new(
             "no spikes",
@@ -357,30 +376,66 @@ fn draw(train: &SpikeTrain, opts: &PlotOptions, (t0, t1): (f64, f64), path: &Pat
     Ok(())
 }
 
-/// Bins spikes into the plot's pixels and shades each pixel by its count: a
-/// neuron is a band of rows (neuron 0 at the bottom), a spike a tick across it.
+/// Each population's name in its colour, at the right end of its band.
+fn label_bands<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    rows: &Rows,
+    ph: u32,
+    text_px: f64,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let pw = area.dim_in_pixel().0 as i32;
+    let per_row = ph as f64 / rows.rows.max(1) as f64;
+    for b in rows
+        .bands
+        .iter()
+        .filter(|b| !b.name.is_empty() && b.shown > 0)
+    {
+        let middle = (b.row0 as f64 + b.shown as f64 / 2.0) * per_row;
+        area.draw(&Text::new(
+            b.name.clone(),
+            (pw - 6, ph as i32 - middle as i32),
+            (FAMILY, text_px).into_font().color(&b.color).pos(
+                plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Right,
+                    plotters::style::text_anchor::VPos::Center,
+                ),
+            ),
+        ))?;
+    }
+    Ok(())
+}
+
+/// Bins spikes into the plot's pixels and shades each pixel by its count, in
+/// its population's colour: a neuron is a band of rows (row 0 at the bottom),
+/// a spike a tick across it.
 fn draw_raster<DB: DrawingBackend>(
     train: &SpikeTrain,
     area: &DrawingArea<DB, Shift>,
     (pw, ph): (u32, u32),
     (t0, t1): (f64, f64),
-    n: usize,
+    rows: &Rows,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let (pw, ph) = (pw as usize, ph as usize);
     if pw == 0 || ph == 0 {
         return Ok(());
     }
     let mut grid = vec![0u32; pw * ph];
-    let band = ph as f64 / n as f64;
+    // The population of each pixel's last spike (bands do not overlap, so
+    // only a pixel row shared by two bands can mix them).
+    let mut owner = vec![0u8; pw * ph];
+    let band = ph as f64 / rows.rows.max(1) as f64;
     // Leave a pixel between neurons when each has room for it.
     let gap = usize::from(band >= 4.0);
     let span = t1 - t0;
     // Sparse rasters get 2x2-pixel spikes, so single spikes stay visible.
     let dot = if train.len() * 40 < pw * ph { 2 } else { 1 };
-    for (&t, &i) in train.times.iter().zip(&train.ids) {
-        if t < t0 || t > t1 || i as usize >= n {
+    for (&t, &id) in train.times.iter().zip(&train.ids) {
+        if t < t0 || t > t1 {
             continue;
         }
+        let Some((i, pop)) = rows.of(id) else {
+            continue;
+        };
         let x = (((t - t0) / span * pw as f64) as usize).min(pw - dot.min(pw));
         let lo = ph - ((i as f64 + 1.0) * band).round() as usize;
         let hi = (ph - (i as f64 * band).round() as usize).max(lo + dot);
@@ -389,6 +444,7 @@ fn draw_raster<DB: DrawingBackend>(
         for y in lo..hi.min(ph) {
             for x in x..(x + dot).min(pw) {
                 grid[y * pw + x] = grid[y * pw + x].saturating_add(1);
+                owner[y * pw + x] = pop.min(u8::MAX as usize) as u8;
             }
         }
     }
@@ -407,7 +463,8 @@ fn draw_raster<DB: DrawingBackend>(
             }
             let s = 0.45 + 0.55 * (c as f64 / saturate.max(1.0)).min(1.0);
             let mix = |ink: u8| (255.0 - s * (255.0 - ink as f64)).round() as u8;
-            let color = RGBColor(mix(INK.0), mix(INK.1), mix(INK.2));
+            let ink = rows.bands[(owner[y * pw + x] as usize).min(rows.bands.len() - 1)].color;
+            let color = RGBColor(mix(ink.0), mix(ink.1), mix(ink.2));
             area.draw_pixel((x as i32, y as i32), &color)?;
         }
     }
@@ -455,6 +512,7 @@ mod tests {
             times: spikes.iter().map(|s| s.0).collect(),
             ids: spikes.iter().map(|s| s.1).collect(),
             population: None,
+            populations: Vec::new(),
             complete: true,
         }
     }
@@ -466,6 +524,7 @@ mod tests {
             label: "test".into(),
             t_start: None,
             t_stop: None,
+            per_population: None,
         }
     }
 

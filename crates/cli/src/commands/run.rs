@@ -331,6 +331,7 @@ pub fn plot_output(out: &Path, label: &str, dt: f64, png: &Path) -> Result<()> {
         label: label.to_string(),
         t_start: None,
         t_stop: None,
+        per_population: None,
     };
     super::plot::render(&train, &opts, png)?;
     println!("plot        {}", png.display());
@@ -362,6 +363,7 @@ impl WeightsFn<(SpikeRecord, Duration)> for Streamed<'_> {
             dt: spec.params.dt,
             steps: sim.steps(),
             population: self.population.unwrap_or(DEFAULT_POPULATION).to_string(),
+            populations: Vec::new(),
         };
         let mut plan = self.plan;
         if let Some(p) = &mut plan {

@@ -435,9 +435,14 @@ fn check_size(path: &Path, header: &Header, file_len: usize) -> Result<()> {
 
 /// The bytes of an `.npy` header (version 1.0, padded to 64 bytes as NumPy does).
 pub fn header_bytes(elem: Elem, fortran_order: bool, shape: &[usize]) -> Vec<u8> {
+    header_bytes_of(elem.descr(), fortran_order, shape)
+}
+
+/// An `.npy` header for any NumPy type string `descr` (such as `<U8`).
+fn header_bytes_of(descr: &str, fortran_order: bool, shape: &[usize]) -> Vec<u8> {
     let dict = format!(
         "{{'descr': '{}', 'fortran_order': {}, 'shape': {}, }}",
-        elem.descr(),
+        descr,
         if fortran_order { "True" } else { "False" },
         shape_str(shape)
     );
@@ -451,6 +456,80 @@ pub fn header_bytes(elem: Elem, fortran_order: bool, shape: &[usize]) -> Vec<u8>
     out.extend(std::iter::repeat_n(b' ', pad));
     out.push(b'\n');
     out
+}
+
+/// The `.npy` bytes of a 1-D array of strings, NumPy's fixed-width Unicode
+/// (`<U{width}`: UCS-4, zero-padded), which `np.load` reads without pickles.
+pub fn strings_npy(values: &[&str]) -> Vec<u8> {
+    let width = values
+        .iter()
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let mut out = header_bytes_of(&format!("<U{width}"), false, &[values.len()]);
+    for s in values {
+        let chars = s.chars().count();
+        for c in s.chars() {
+            out.extend_from_slice(&(c as u32).to_le_bytes());
+        }
+        out.extend(std::iter::repeat_n(0u8, 4 * (width - chars)));
+    }
+    out
+}
+
+/// The strings of a 1-D `<U{width}` `.npy` (what [`strings_npy`] writes);
+/// `label` names the array in errors.
+pub fn read_strings(label: &Path, bytes: &[u8]) -> Result<Vec<String>> {
+    let bad = |msg: &str| Error::file(label, msg.to_string());
+    let not = || bad("is not a 1-D array of strings (NumPy '<U')");
+    if !bytes.starts_with(MAGIC) || bytes.len() < 10 {
+        return Err(not());
+    }
+    let (len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        _ => return Err(not()),
+    };
+    let dict = bytes.get(start..start + len).ok_or_else(not)?;
+    let dict = std::str::from_utf8(dict).map_err(|_| not())?;
+    let field = |key: &str| {
+        let at = dict.find(&format!("'{key}':"))? + key.len() + 3;
+        Some(dict[at..].trim_start())
+    };
+    let descr = field("descr").ok_or_else(not)?;
+    let width: usize = descr
+        .strip_prefix("'<U")
+        .and_then(|d| d.split('\'').next())
+        .and_then(|w| w.parse().ok())
+        .ok_or_else(not)?;
+    let shape = field("shape").ok_or_else(not)?;
+    let count: usize = shape
+        .strip_prefix('(')
+        .and_then(|s| s.split(',').next())
+        .and_then(|c| c.trim().parse().ok())
+        .ok_or_else(not)?;
+    let data = &bytes[start + len..];
+    let need = count.checked_mul(width).and_then(|c| c.checked_mul(4));
+    if need.is_none_or(|need| data.len() < need) {
+        return Err(bad("is shorter than its shape says"));
+    }
+    let mut out = Vec::with_capacity(count);
+    for k in 0..count {
+        let mut s = String::new();
+        for c in data[4 * k * width..4 * (k + 1) * width].chunks_exact(4) {
+            let c = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            if c == 0 {
+                break;
+            }
+            s.push(char::from_u32(c).ok_or_else(|| bad("holds a character that is not Unicode"))?);
+        }
+        out.push(s);
+    }
+    Ok(out)
 }
 
 /// Element types that can be written into an `.npy` file as little-endian bytes.

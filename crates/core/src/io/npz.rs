@@ -182,6 +182,17 @@ impl<W: Write + Seek> NpzWriter<W> {
         Ok(())
     }
 
+    /// Adds a 1-D array of strings under `name` (NumPy `<U`, see
+    /// [`npy::strings_npy`]).
+    pub fn add_strings(&mut self, name: &str, values: &[&str]) -> std::io::Result<()> {
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        self.zip
+            .start_file(format!("{name}.npy"), options)
+            .map_err(std::io::Error::other)?;
+        self.zip.write_all(&npy::strings_npy(values))
+    }
+
     /// Writes the central directory and returns the underlying writer.
     pub fn finish(self) -> std::io::Result<W> {
         self.zip.finish().map_err(std::io::Error::other)

@@ -23,7 +23,7 @@ use hdf5::H5Type;
 use crate::error::{Error, Result};
 use crate::io::output::StagedFile;
 use crate::io::spikes::{alloc_events, SpikeFileKind, SpikeTrain};
-use crate::io::stream::EventStream;
+use crate::io::stream::{EventStream, PopulationRange};
 
 /// SONATA's file magic number (root attribute `magic`).
 pub const SONATA_MAGIC: u32 = 0x0A7A;
@@ -92,6 +92,7 @@ fn write_file(stream: &EventStream, temp: &Path, out: &Path) -> Result<()> {
         .create("lifsim_steps")
         .and_then(|a| a.write_scalar(&stream.steps_complete()))
         .map_err(e)?;
+    write_populations(&pop, &h.populations).map_err(e)?;
     let times = pop
         .new_dataset::<f64>()
         .shape(count)
@@ -210,6 +211,7 @@ pub fn read(path: &Path, population: Option<&str>) -> Result<SpikeTrain> {
         (Some(s), Some(dt)) => (s as f64 * dt).max(last),
         _ => last,
     };
+    let populations = read_populations(path, &pop, n)?;
     Ok(SpikeTrain {
         kind: SpikeFileKind::Sonata,
         n: n as usize,
@@ -218,8 +220,84 @@ pub fn read(path: &Path, population: Option<&str>) -> Result<SpikeTrain> {
         times,
         ids,
         population: Some(name),
+        populations,
         complete: true,
     })
+}
+
+/// The network's populations as attributes of the report's group:
+/// `lifsim_population_names` (strings), `lifsim_population_starts` and
+/// `lifsim_population_stops` (uint64), as an events `.npz` has them.
+fn write_populations(group: &hdf5::Group, pops: &[PopulationRange]) -> hdf5::Result<()> {
+    if pops.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<VarLenUnicode> = pops
+        .iter()
+        .map(|p| {
+            p.name
+                .parse()
+                .expect("a VarLenUnicode holds any string without NUL")
+        })
+        .collect();
+    group
+        .new_attr::<VarLenUnicode>()
+        .shape(pops.len())
+        .create("lifsim_population_names")?
+        .write_raw(&names)?;
+    for (attr, values) in [
+        (
+            "lifsim_population_starts",
+            pops.iter().map(|p| p.start).collect::<Vec<u64>>(),
+        ),
+        (
+            "lifsim_population_stops",
+            pops.iter().map(|p| p.stop).collect(),
+        ),
+    ] {
+        group
+            .new_attr::<u64>()
+            .shape(values.len())
+            .create(attr)?
+            .write_raw(&values)?;
+    }
+    Ok(())
+}
+
+/// What [`write_populations`] wrote (none where the attributes are absent).
+fn read_populations(path: &Path, group: &hdf5::Group, n: u64) -> Result<Vec<PopulationRange>> {
+    let Ok(names) = group.attr("lifsim_population_names") else {
+        return Ok(Vec::new());
+    };
+    let e = |err| h5err(path, err);
+    let names: Vec<VarLenUnicode> = names.read_raw().map_err(e)?;
+    let read = |a: &str| -> Result<Vec<u64>> {
+        group
+            .attr(a)
+            .and_then(|a| a.read_raw::<u64>())
+            .map_err(|_| Error::file(path, format!("has lifsim_population_names but no {a}")))
+    };
+    let (starts, stops) = (
+        read("lifsim_population_starts")?,
+        read("lifsim_population_stops")?,
+    );
+    if starts.len() != names.len() || stops.len() != names.len() {
+        return Err(Error::file(
+            path,
+            "has lifsim_population_names, _starts and _stops of different lengths",
+        ));
+    }
+    let pops: Vec<PopulationRange> = names
+        .iter()
+        .zip(starts.into_iter().zip(stops))
+        .map(|(name, (start, stop))| PopulationRange {
+            name: name.to_string(),
+            start,
+            stop,
+        })
+        .collect();
+    crate::io::stream::check_populations(&pops, n).map_err(|m| Error::file(path, m))?;
+    Ok(pops)
 }
 
 fn read_string_attr(loc: &hdf5::Location, name: &str) -> Option<String> {
@@ -327,6 +405,7 @@ mod tests {
             dt: 0.1,
             steps: 50,
             population: "exc".into(),
+            populations: Vec::new(),
         };
         let mut o = SpikeOutput::create(OutputFormat::Sonata, &out, header).unwrap();
         let mut want = (Vec::new(), Vec::new());

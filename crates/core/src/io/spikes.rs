@@ -27,7 +27,9 @@ use crate::error::{Error, Result};
 use crate::io::npy::{self, Elem, NpyArray};
 use crate::io::npz::NpzReader;
 use crate::io::output::OutputFile;
-use crate::io::stream::{self, EventStream, EventStreamWriter, StreamHeader, StreamPosition};
+use crate::io::stream::{
+    self, EventStream, EventStreamWriter, PopulationRange, StreamHeader, StreamPosition,
+};
 use crate::model::MAX_TIME_MS;
 use crate::recording::{RecordMode, SpikeRecord, SpikeSink};
 use crate::resources;
@@ -289,6 +291,51 @@ impl SpikeSink for SpikeOutput {
     }
 }
 
+/// The `population_names`, `population_starts` and `population_stops` arrays
+/// of an events `.npz` (none: no populations), checked against its `n` ids.
+fn populations_of_npz(
+    path: &Path,
+    z: &mut NpzReader,
+    members: &[String],
+    n: u64,
+) -> Result<Vec<PopulationRange>> {
+    let has = |m: &str| members.iter().any(|x| x == m);
+    let arrays = ["population_names", "population_starts", "population_stops"];
+    match arrays.iter().filter(|m| has(m)).count() {
+        0 => return Ok(Vec::new()),
+        3 => {}
+        _ => return Err(Error::file(
+            path,
+            "has some of population_names, population_starts, population_stops but not all three",
+        )),
+    }
+    let label = |name: &str| PathBuf::from(format!("{}:{name}", path.display()));
+    let names = crate::io::npy::read_strings(
+        &label("population_names"),
+        &z.member_bytes("population_names")?,
+    )?;
+    let starts = z.array("population_starts")?.to_u64_vec()?;
+    let stops = z.array("population_stops")?.to_u64_vec()?;
+    if starts.len() != names.len() || stops.len() != names.len() {
+        return Err(Error::file(
+            path,
+            format!(
+                "has {} population_names but {} starts and {} stops",
+                names.len(),
+                starts.len(),
+                stops.len()
+            ),
+        ));
+    }
+    let pops: Vec<PopulationRange> = names
+        .into_iter()
+        .zip(starts.into_iter().zip(stops))
+        .map(|(name, (start, stop))| PopulationRange { name, start, stop })
+        .collect();
+    stream::check_populations(&pops, n).map_err(|e| Error::file(path, e))?;
+    Ok(pops)
+}
+
 /// Refuses [`OutputFormat::Counts`], which is no spike train to stream.
 fn not_counts(format: OutputFormat) -> Result<()> {
     if format.is_spike_train() {
@@ -388,6 +435,9 @@ pub struct SpikeTrain {
     pub ids: Vec<u64>,
     /// The SONATA population, for `.h5` files and streams.
     pub population: Option<String>,
+    /// The network's populations and their id ranges, where the file says
+    /// (every spike file of a network run but a dense `.npy`).
+    pub populations: Vec<PopulationRange>,
     /// False for the stream of a run that did not finish (its complete steps are read).
     pub complete: bool,
 }
@@ -521,6 +571,7 @@ impl SpikeTrain {
             times,
             ids,
             population: None,
+            populations: Vec::new(),
             complete: true,
         })
     }
@@ -574,6 +625,7 @@ impl SpikeTrain {
             }
             _ => last,
         };
+        let populations = populations_of_npz(path, &mut z, &names, n)?;
         Ok(Self {
             kind: SpikeFileKind::Events,
             n: n as usize,
@@ -582,6 +634,7 @@ impl SpikeTrain {
             times,
             ids,
             population: None,
+            populations,
             complete: true,
         })
     }
@@ -602,6 +655,7 @@ impl SpikeTrain {
             times,
             ids,
             population: Some(h.population.clone()),
+            populations: h.populations.clone(),
             complete: s.is_complete(),
         })
     }
@@ -705,6 +759,7 @@ mod tests {
             dt: 0.5,
             steps,
             population: DEFAULT_POPULATION.into(),
+            populations: Vec::new(),
         }
     }
 

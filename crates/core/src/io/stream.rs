@@ -68,6 +68,48 @@ pub struct StreamHeader {
     pub steps: u64,
     /// Population name (SONATA's `/spikes/<population>`).
     pub population: String,
+    /// The network's populations and their id ranges, in id order (empty
+    /// for the seed's dense model, which has none). Spike files carry them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub populations: Vec<PopulationRange>,
+}
+
+/// A population's name and its neurons' ids, `start..stop`, as every spike
+/// file of a network run records them (`population_names`,
+/// `population_starts`, `population_stops` in an `.npz`; attributes of the
+/// same names, prefixed `lifsim_`, in a SONATA report).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PopulationRange {
+    /// The population's name.
+    pub name: String,
+    /// Its first id.
+    pub start: u64,
+    /// One past its last id.
+    pub stop: u64,
+}
+
+/// Checks that `pops` are named, in id order, without gaps or overlaps, and
+/// within `n` neurons: what a file must say to be believed.
+pub fn check_populations(pops: &[PopulationRange], n: u64) -> std::result::Result<(), String> {
+    let mut next = 0;
+    for p in pops {
+        if p.name.is_empty() || p.name.chars().any(char::is_control) {
+            return Err(format!("population name {:?} is not a name", p.name));
+        }
+        if p.start != next || p.stop < p.start {
+            return Err(format!(
+                "population {:?} has ids {}..{}; the populations must cover 0..N in order",
+                p.name, p.start, p.stop
+            ));
+        }
+        next = p.stop;
+    }
+    if !pops.is_empty() && next != n {
+        return Err(format!(
+            "the populations cover ids 0..{next} of {n} neurons"
+        ));
+    }
+    Ok(())
 }
 
 impl StreamHeader {
@@ -608,7 +650,17 @@ impl EventStream {
             })?;
             z.add("n", &[self.header.n], &[])?;
             z.add("dt", &[dt], &[])?;
-            z.add("steps", &[self.steps_complete], &[])
+            z.add("steps", &[self.steps_complete], &[])?;
+            let pops = &self.header.populations;
+            if !pops.is_empty() {
+                let names: Vec<&str> = pops.iter().map(|p| p.name.as_str()).collect();
+                z.add_strings("population_names", &names)?;
+                let starts: Vec<u64> = pops.iter().map(|p| p.start).collect();
+                z.add("population_starts", &starts, &[pops.len()])?;
+                let stops: Vec<u64> = pops.iter().map(|p| p.stop).collect();
+                z.add("population_stops", &stops, &[pops.len()])?;
+            }
+            Ok(())
         })
     }
 
@@ -679,6 +731,7 @@ mod tests {
             dt: 0.1,
             steps: 10,
             population: "p".into(),
+            populations: Vec::new(),
         };
         let mut w = EventStreamWriter::create(&path, header).unwrap();
         w.record(3, &[1, 2]);
@@ -702,6 +755,7 @@ mod tests {
                     dt: 0.1,
                     steps: 10,
                     population: "p".into(),
+                    populations: Vec::new(),
                 },
             )
             .unwrap();

@@ -221,6 +221,23 @@ impl NetworkDescription {
         self.populations.iter().map(|p| p.size).sum()
     }
 
+    /// Each population's name and id range, in id order (what spike files record).
+    pub fn population_ranges(&self) -> Vec<crate::io::stream::PopulationRange> {
+        let mut start = 0u64;
+        self.populations
+            .iter()
+            .map(|p| {
+                let range = crate::io::stream::PopulationRange {
+                    name: p.name.clone(),
+                    start,
+                    stop: start + p.size as u64,
+                };
+                start = range.stop;
+                range
+            })
+            .collect()
+    }
+
     /// The global neuron ids of the named populations, concatenated, as ranges.
     pub fn ranges(&self, names: &[String]) -> Result<Vec<std::ops::Range<usize>>> {
         names
