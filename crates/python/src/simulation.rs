@@ -11,7 +11,7 @@ use lifsim_core::checkpoint::{
     self, Checkpoint, CheckpointMeta, EngineState, PartitionState, StateArray, StateData,
 };
 use lifsim_core::io::stream::StreamPosition;
-use lifsim_core::network::Recipe;
+use lifsim_core::network::{ChangeTarget, Recipe};
 use lifsim_core::progress::{Driver, Progress, ProgressObserver, Stepper};
 use lifsim_core::recording::Events;
 use lifsim_core::{
@@ -90,6 +90,13 @@ impl Engine {
         match self {
             Engine::F64(s) => s.voltages(),
             Engine::F32(s) => s.voltages(),
+        }
+    }
+
+    fn update(&mut self, desc: &NetworkDescription) -> lifsim_core::Result<()> {
+        match self {
+            Engine::F64(s) => s.update(desc),
+            Engine::F32(s) => s.update(desc),
         }
     }
 }
@@ -290,6 +297,33 @@ impl Simulation {
     fn set_state(&mut self, state: &Bound<'_, PyDict>) -> PyResult<()> {
         let state = engine_state(state, self.desc.n())?;
         self.engine.restore_state(&state).map_err(errors::from_core)
+    }
+
+    /// Changes parameters of population `target` (its name) or of input
+    /// number `target` (an int, from 0) for the rest of the run: `values`
+    /// maps parameter names to values as a network file's table holds them,
+    /// checked as a file's are. The state is kept; what cannot change
+    /// without building the network again is refused. Checkpoints written
+    /// after it hold the changed network.
+    fn set(&mut self, target: &Bound<'_, PyAny>, values: &Bound<'_, PyDict>) -> PyResult<()> {
+        let table = crate::network::table_of(values)?;
+        let changed = if let Ok(name) = target.extract::<String>() {
+            self.desc
+                .with_changed(ChangeTarget::Population(&name), table)
+        } else if let Ok(k) = target.extract::<usize>() {
+            self.desc.with_changed(ChangeTarget::Input(k), table)
+        } else {
+            let got = target.get_type().name()?.to_string();
+            return Err(errors::wrong_type(
+                "target",
+                "a population (or its name) or an input",
+                &got,
+            ));
+        }
+        .map_err(errors::from_core)?;
+        self.engine.update(&changed).map_err(errors::from_core)?;
+        self.desc = changed;
+        Ok(())
     }
 
     /// Writes a checkpoint: the network file and the whole state, which

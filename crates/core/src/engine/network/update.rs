@@ -1,0 +1,192 @@
+//! Changing a built simulation's parameters between two pieces of its run
+//! ([`NetworkSimulation::update`]): the populations' neuron parameters
+//! (their models' propagators are computed again) and the Poisson and
+//! current inputs' rates, weights and amplitudes. The state is the
+//! simulation's and stays: potentials, synaptic variables, ring buffers,
+//! refractory ends, every random stream. What the engine has built from
+//! the network (its layout, its synapses, the seed's draws, the time step)
+//! cannot change without building it again, and is refused saying so.
+
+use std::borrow::Cow;
+
+use super::inputs::per_count;
+use super::part::{uniform_current, Part};
+use super::NetworkSimulation;
+use crate::error::{Error, Result};
+use crate::inputs::PoissonSampler;
+use crate::model::Real;
+use crate::network::build::{NetworkInput, Recipe};
+use crate::network::description::{InputKind, NetworkDescription};
+
+impl<T: Real> NetworkSimulation<'_, T> {
+    /// Goes on with the network `desc`: the one simulated with some neuron
+    /// parameters (`tau_m`, `r`, `v_rest`, `v_reset`, `v_thresh`, `t_ref`,
+    /// `i_ext`) or input parameters (a Poisson input's `rate` and `weight`,
+    /// a current's `amplitude`) changed
+    /// ([`NetworkDescription::with_changed`] makes one). The next step uses
+    /// the new values; the state is kept as it is, except that the
+    /// potential (mV) of a population whose `v_rest` changes is kept too
+    /// where its model holds `V - v_rest` (as NEST does). Anything else that
+    /// differs (sizes, models, `v0`, projections, the seed, `dt`, an input's
+    /// targets or kind) is refused, naming it, and nothing changes. A
+    /// refractory neuron keeps the end of its refractory period; a new
+    /// `t_ref` applies from the next spike.
+    pub fn update(&mut self, desc: &NetworkDescription) -> Result<()> {
+        check_applicable(&self.shared.net.description, desc)?;
+        let recipe = Recipe::<T>::new(desc)?;
+        // Every dynamics is built before any part changes, so an error
+        // leaves the simulation as it was.
+        let built = self
+            .run
+            .parts
+            .iter()
+            .map(|p| p.dynamics_for(&recipe))
+            .collect::<Result<Vec<_>>>()?;
+        for (part, dynamics) in self.run.parts.iter_mut().zip(built) {
+            part.update(&recipe, dynamics);
+        }
+        self.shared.net = Cow::Owned(recipe);
+        Ok(())
+    }
+}
+
+impl<T: Real> Part<T> {
+    /// The dynamics of each of the partition's segments under `recipe`.
+    fn dynamics_for(&self, recipe: &Recipe<T>) -> Result<Vec<Box<dyn crate::neuron::Dynamics<T>>>> {
+        let desc = &recipe.description;
+        self.segments
+            .iter()
+            .map(|seg| {
+                let k = self.population_of(recipe, seg.local.start);
+                let receptors = &recipe.receptors[k];
+                desc.populations[k].model.build::<T>(&desc.populations[k], desc.dt, receptors)
+            })
+            .collect()
+    }
+
+    /// The index of the population of local neuron `i`.
+    fn population_of(&self, recipe: &Recipe<T>, i: usize) -> usize {
+        let g = self.range.start + i;
+        recipe
+            .populations
+            .iter()
+            .position(|(_, span)| span.contains(&g))
+            .expect("every neuron is in a population")
+    }
+
+    /// Takes the constants of `recipe` (`dynamics`: one per segment, from
+    /// [`Self::dynamics_for`]), keeping the state.
+    fn update(&mut self, recipe: &Recipe<T>, dynamics: Vec<Box<dyn crate::neuron::Dynamics<T>>>) {
+        let desc = &recipe.description;
+        let range = self.range.clone();
+        for k in 0..self.segments.len() {
+            let pop = self.population_of(recipe, self.segments[k].local.start);
+            let seg = &mut self.segments[k];
+            let new = &dynamics[k];
+            // A model that holds `V - v_rest` keeps the potential in mV.
+            if new.voltage(T::ZERO).to_bits() != seg.dynamics.voltage(T::ZERO).to_bits() {
+                let first = &mut self.arrays[seg.slots[0]][seg.local.clone()];
+                for x in first {
+                    *x = new.initial(seg.dynamics.voltage(*x));
+                }
+            }
+            let global = range.start + seg.local.start..range.start + seg.local.end;
+            seg.i_const = uniform_current(&recipe.i_ext[global]);
+            seg.refractory_steps = desc.populations[pop].refractory_steps(desc.dt);
+        }
+        for (seg, new) in self.segments.iter_mut().zip(dynamics) {
+            seg.dynamics = new;
+        }
+        for (x, &i) in self.i_ext.iter_mut().zip(&recipe.i_ext[range]) {
+            *x = T::from_f64(i);
+        }
+        let poisson = recipe.inputs.iter().filter_map(|i| match i {
+            NetworkInput::Poisson {
+                mean_per_step,
+                weight,
+                ..
+            } => Some((*mean_per_step, *weight)),
+            NetworkInput::Spikes { .. } => None,
+        });
+        for (local, (mean, weight)) in self.inputs.poisson.iter_mut().zip(poisson) {
+            local.sampler = PoissonSampler::new(mean);
+            local.per_count = per_count(&local.sampler, weight);
+        }
+    }
+}
+
+/// `Err` naming what differs between `old` (the network built) and `new`
+/// that a built simulation cannot take.
+fn check_applicable(old: &NetworkDescription, new: &NetworkDescription) -> Result<()> {
+    let rebuild = |name: &'static str, place: &str, what: &str| -> Result<()> {
+        Err(Error::param(
+            name,
+            format!("{place}: cannot be changed in a built simulation ({what}); build the network again"),
+        ))
+    };
+    if old.dt != new.dt {
+        return rebuild("dt", "the network", "every step and delay is counted in it");
+    }
+    if old.seed != new.seed {
+        return rebuild("seed", "the network", "the synapses and streams are drawn from it");
+    }
+    if old.dtype != new.dtype {
+        return rebuild("dtype", "the network", "the state is held in it");
+    }
+    if old.populations.len() != new.populations.len() {
+        return rebuild("population", "the network", "the state is laid out by population");
+    }
+    for (a, b) in old.populations.iter().zip(&new.populations) {
+        let place = format!("population {:?}", a.name);
+        if a.name != b.name {
+            return rebuild("name", &place, "projections and inputs are built by name");
+        }
+        if a.size != b.size {
+            return rebuild("size", &place, "the state and synapses are laid out for it");
+        }
+        if a.model != b.model {
+            return rebuild("model", &place, "the state is the model's");
+        }
+        if a.v0 != b.v0 {
+            return Err(Error::param(
+                "v0",
+                format!(
+                    "{place}: is the initial potential, used when the network is built; \
+                     change the potential of a built simulation with set_state"
+                ),
+            ));
+        }
+    }
+    if old.projections.len() != new.projections.len() {
+        return rebuild("projection", "the network", "its synapses are built");
+    }
+    for (k, (a, b)) in old.projections.iter().zip(&new.projections).enumerate() {
+        if a != b {
+            let place = format!("projection {} ({})", k + 1, a.label());
+            return rebuild("projection", &place, "its synapses are built");
+        }
+    }
+    if old.inputs.len() != new.inputs.len() {
+        return rebuild("input", "the network", "its inputs are laid out");
+    }
+    for (k, (a, b)) in old.inputs.iter().zip(&new.inputs).enumerate() {
+        let place = old.input_place(k);
+        if a.target != b.target || a.neurons != b.neurons {
+            return rebuild("target", &place, "its targets are laid out");
+        }
+        if a.synapse != b.synapse {
+            return rebuild("synapse", &place, "the synapse channels are laid out");
+        }
+        match (&a.kind, &b.kind) {
+            (InputKind::Poisson { .. }, InputKind::Poisson { .. })
+            | (InputKind::Current { .. }, InputKind::Current { .. }) => {}
+            (InputKind::SpikeTimes { .. }, InputKind::SpikeTimes { .. }) => {
+                if a != b {
+                    return rebuild("times", &place, "its spikes are laid out");
+                }
+            }
+            _ => return rebuild("type", &place, "its inputs are laid out"),
+        }
+    }
+    Ok(())
+}
