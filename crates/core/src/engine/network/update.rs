@@ -79,22 +79,19 @@ impl<T: Real> Part<T> {
     fn update(&mut self, recipe: &Recipe<T>, dynamics: Vec<Box<dyn crate::neuron::Dynamics<T>>>) {
         let desc = &recipe.description;
         let range = self.range.clone();
-        for k in 0..self.segments.len() {
-            let pop = self.population_of(recipe, self.segments[k].local.start);
-            let seg = &mut self.segments[k];
-            let new = &dynamics[k];
+        let pops: Vec<usize> = (self.segments.iter())
+            .map(|seg| self.population_of(recipe, seg.local.start))
+            .collect();
+        for ((seg, new), pop) in self.segments.iter_mut().zip(dynamics).zip(pops) {
             // A model that holds `V - v_rest` keeps the potential in mV.
             if new.voltage(T::ZERO).to_bits() != seg.dynamics.voltage(T::ZERO).to_bits() {
-                let first = &mut self.arrays[seg.slots[0]][seg.local.clone()];
-                for x in first {
+                for x in &mut self.arrays[seg.slots[0]][seg.local.clone()] {
                     *x = new.initial(seg.dynamics.voltage(*x));
                 }
             }
             let global = range.start + seg.local.start..range.start + seg.local.end;
             seg.i_const = uniform_current(&recipe.i_ext[global]);
             seg.refractory_steps = desc.populations[pop].refractory_steps(desc.dt);
-        }
-        for (seg, new) in self.segments.iter_mut().zip(dynamics) {
             seg.dynamics = new;
         }
         for (x, &i) in self.i_ext.iter_mut().zip(&recipe.i_ext[range]) {
