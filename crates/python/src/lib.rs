@@ -23,16 +23,16 @@ use lifsim_core::params::{self, DefaultValue, Front, Kind};
 use lifsim_core::progress::{ProgressObserver, Silent};
 use lifsim_core::workloads;
 use lifsim_core::{
-    run_view_observed, DenseView, DenseWeights, Dtype, ExternalCurrent, InitialVoltage,
-    RunOutput, RunSpec, WeightSpec,
+    run_view_observed, DenseView, DenseWeights, Dtype, ExternalCurrent, InitialVoltage, RunOutput,
+    RunSpec, WeightSpec,
 };
 use numpy::PyArray2;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use convert::{out, EngineFloat, WeightsArg};
-use result::SimulationResult;
 use keywords::{Keywords, Source};
+use result::SimulationResult;
 use signals::SignalCheck;
 use weights::{Held, Weights};
 

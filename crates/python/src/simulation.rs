@@ -371,8 +371,11 @@ pub fn resume(
 
 /// An engine's state as state() gives it: "step", "pending" and one NumPy
 /// array per state variable, shape (N,) or (N, width).
-pub(crate) fn state_dict<'py>(py: Python<'py>, state: &EngineState) -> PyResult<Bound<'py, PyDict>> {
-        let whole = state.joined().map_err(errors::from_core)?;
+pub(crate) fn state_dict<'py>(
+    py: Python<'py>,
+    state: &EngineState,
+) -> PyResult<Bound<'py, PyDict>> {
+    let whole = state.joined().map_err(errors::from_core)?;
     let dict = PyDict::new(py);
     dict.set_item("step", state.step)?;
     dict.set_item("pending", out::vector(py, state.pending.clone()))?;

@@ -215,14 +215,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains(r#"population "E": has no parameter "tau" (iaf_psc_exp neurons have tau_m, r,"#),
+            err.contains(
+                r#"population "E": has no parameter "tau" (iaf_psc_exp neurons have tau_m, r,"#
+            ),
             "{err}"
         );
         let err = net()
             .with_changed(ChangeTarget::Population("X"), Table::new())
             .unwrap_err()
             .to_string();
-        assert!(err.contains(r#"no population named "X" (there are: E)"#), "{err}");
+        assert!(
+            err.contains(r#"no population named "X" (there are: E)"#),
+            "{err}"
+        );
         let err = net()
             .with_changed(ChangeTarget::Input(0), values(&[("rates", 1.0.into())]))
             .unwrap_err()
@@ -235,6 +240,9 @@ mod tests {
             .with_changed(ChangeTarget::Input(3), Table::new())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("no input number 3: the network has 1"), "{err}");
+        assert!(
+            err.contains("no input number 3: the network has 1"),
+            "{err}"
+        );
     }
 }

@@ -103,7 +103,12 @@ impl NetworkDescription {
 
     /// Reads `table` (a whole network file's) as a file is read; `empty_ok`
     /// accepts a network without populations (one being built).
-    pub(in crate::network) fn from_table(table: Table, base: &Path, name: &str, empty_ok: bool) -> Result<Self> {
+    pub(in crate::network) fn from_table(
+        table: Table,
+        base: &Path,
+        name: &str,
+        empty_ok: bool,
+    ) -> Result<Self> {
         let text = toml::to_string(&table)
             .map_err(|e| Error::param("network", format!("cannot be written as TOML: {e}")))?;
         Self::read_text(&text, base, name, empty_ok)

@@ -59,7 +59,9 @@ impl<T: Real> Part<T> {
             .map(|seg| {
                 let k = self.population_of(recipe, seg.local.start);
                 let receptors = &recipe.receptors[k];
-                desc.populations[k].model.build::<T>(&desc.populations[k], desc.dt, receptors)
+                desc.populations[k]
+                    .model
+                    .build::<T>(&desc.populations[k], desc.dt, receptors)
             })
             .collect()
     }
@@ -125,13 +127,21 @@ fn check_applicable(old: &NetworkDescription, new: &NetworkDescription) -> Resul
         return rebuild("dt", "the network", "every step and delay is counted in it");
     }
     if old.seed != new.seed {
-        return rebuild("seed", "the network", "the synapses and streams are drawn from it");
+        return rebuild(
+            "seed",
+            "the network",
+            "the synapses and streams are drawn from it",
+        );
     }
     if old.dtype != new.dtype {
         return rebuild("dtype", "the network", "the state is held in it");
     }
     if old.populations.len() != new.populations.len() {
-        return rebuild("population", "the network", "the state is laid out by population");
+        return rebuild(
+            "population",
+            "the network",
+            "the state is laid out by population",
+        );
     }
     for (a, b) in old.populations.iter().zip(&new.populations) {
         let place = format!("population {:?}", a.name);
