@@ -100,3 +100,28 @@ def test_the_keywords_are_simulates_with_its_errors():
     assert str(dense.value) == str(simulate.value)
     with pytest.raises(TypeError, match="tau_m must be a number, got str"):
         lifsim.DenseNetwork(w, tau_m="20").build()
+
+
+def test_ctrl_c_stops_a_piece_keeping_what_was_simulated():
+    import _thread
+    import signal
+    import threading
+
+    w, kw = lifsim.workload("seed-active")
+    sim = lifsim.DenseNetwork(w, **kw).build()
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sim.run(steps=10**9)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    step = sim.step
+    assert 0 < step < 10**9
+    ref = lifsim.DenseNetwork(w, **kw).build()
+    ref.run(steps=step)
+    for a, b in zip(sim._sim.spike_steps(), ref._sim.spike_steps()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(sim.voltages(), ref.voltages())

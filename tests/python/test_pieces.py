@@ -210,3 +210,40 @@ def test_spike_times_cannot_change():
     gen = net.spike_generator(P, [1.0, 2.0], weight=1.0, synapse="delta")
     with pytest.raises(ValueError, match=r"invalid parameter times: input 1 \(spike_generator -> P\): cannot be changed in a built simulation"):
         net.build().set(gen, times=[3.0])
+
+
+# -- Ctrl-C ------------------------------------------------------------------------
+
+
+def interrupted(run, after=0.3):
+    """Calls run() with a Ctrl-C (SIGINT, as a terminal sends it) after `after`
+    seconds; asserts it raised KeyboardInterrupt soon after."""
+    import _thread
+    import signal
+    import threading
+    import time
+
+    timer = threading.Timer(after, _thread.interrupt_main)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    started = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run()
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    assert time.perf_counter() - started < after + 5.0
+
+
+def test_ctrl_c_stops_a_piece_keeping_what_was_simulated():
+    sim = network().build(threads=1)
+    sim.run(10.0)
+    interrupted(lambda: sim.run(1e7))
+    step = sim.step
+    assert 100 < step < 100_000_000
+    # What was simulated is kept: the spikes of a run as long, and it goes on.
+    ref = network().build(threads=1)
+    ref.run(step * 0.1)
+    assert ref.step == step and same(sim.spikes(), ref.spikes())
+    assert same(sim.run(20.0), ref.run(20.0))
