@@ -16,19 +16,33 @@ use crate::weights::{Held, Weights};
 /// simulate's keyword arguments as given (numbers converted, the rest as
 /// the Python objects to convert).
 pub struct Keywords<'py> {
+    /// simulate's `dt`.
     pub dt: f64,
+    /// simulate's `t_max`.
     pub t_max: f64,
+    /// simulate's `tau_m`.
     pub tau_m: f64,
+    /// simulate's `v_reset`.
     pub v_reset: f64,
+    /// simulate's `v_thresh`.
     pub v_thresh: f64,
+    /// simulate's `r`.
     pub r: f64,
+    /// simulate's `v_rest`.
     pub v_rest: Option<f64>,
+    /// simulate's `t_ref`.
     pub t_ref: f64,
+    /// simulate's `i_ext`.
     pub i_ext: Option<Bound<'py, PyAny>>,
+    /// simulate's `v0`.
     pub v0: Option<Bound<'py, PyAny>>,
+    /// simulate's `dtype`.
     pub dtype: Option<Bound<'py, PyAny>>,
+    /// simulate's `record`.
     pub record: String,
+    /// simulate's `seed`.
     pub seed: Option<Bound<'py, PyAny>>,
+    /// simulate's `threads`.
     pub threads: Option<Bound<'py, PyAny>>,
 }
 
