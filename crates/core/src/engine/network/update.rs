@@ -197,3 +197,129 @@ fn check_applicable(old: &NetworkDescription, new: &NetworkDescription) -> Resul
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::Checkpoint;
+    use crate::engine::EngineOptions;
+    use crate::network::ChangeTarget;
+    use crate::recording::{Events, RecordMode, Recorder};
+    use std::path::Path;
+
+    const NET: &str = r#"
+        duration = 40.0
+        [[population]]
+        name = "E"
+        size = 150
+        tau_m = 10.0
+        v_rest = -65.0
+        v_reset = -65.0
+        v_thresh = -50.0
+        r = 10.0
+        i_ext = 1.2
+        v0 = { distribution = "uniform", low = -65.0, high = -50.0 }
+        [[projection]]
+        source = "E"
+        target = "E"
+        rule = "fixed_indegree"
+        indegree = 10
+        weight = 0.5
+        delay = 1.0
+        synapse = "exponential"
+        tau_syn = 2.0
+        [[input]]
+        type = "poisson"
+        target = "E"
+        rate = 3000.0
+        weight = 0.2
+        synapse = "exponential"
+        tau_syn = 2.0
+    "#;
+
+    fn sim(desc: &NetworkDescription, threads: usize) -> NetworkSimulation<'static, f64> {
+        let options = EngineOptions {
+            threads: Some(threads),
+            isa: None,
+        };
+        NetworkSimulation::owning(Recipe::new(desc).unwrap(), &options).unwrap()
+    }
+
+    fn events(s: &mut NetworkSimulation<'_, f64>, until: u64) -> Events {
+        let mut rec = Recorder::new(RecordMode::Events, s.recipe().n(), 0).unwrap();
+        s.set_steps(until);
+        s.run_until(until, &mut rec);
+        rec.finish(0.1).events.unwrap()
+    }
+
+    fn table(pairs: &[(&str, f64)]) -> toml::Table {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), (*v).into()))
+            .collect()
+    }
+
+    #[test]
+    fn an_update_goes_on_as_the_changed_network_from_the_same_state() {
+        let desc = NetworkDescription::from_toml(NET, Path::new(""), "net").unwrap();
+        let changed = desc
+            .with_changed(
+                ChangeTarget::Population("E"),
+                table(&[("tau_m", 7.0), ("i_ext", 1.6)]),
+            )
+            .unwrap()
+            .with_changed(ChangeTarget::Input(0), table(&[("rate", 5000.0)]))
+            .unwrap();
+        for threads in [1, 2] {
+            let mut a = sim(&desc, threads);
+            events(&mut a, 200);
+            let state = a.save_state();
+            a.update(&changed).unwrap();
+            let tail = events(&mut a, 400);
+            let mut b = sim(&changed, 3 - threads);
+            b.set_steps(200);
+            b.restore_state(&state).unwrap();
+            let expected = events(&mut b, 400);
+            assert!(tail.ids.len() > 100, "{} spikes", tail.ids.len());
+            assert_eq!((tail.steps, tail.ids), (expected.steps, expected.ids));
+        }
+    }
+
+    #[test]
+    fn what_needs_a_new_build_is_refused_and_nothing_changes() {
+        let desc = NetworkDescription::from_toml(NET, Path::new(""), "net").unwrap();
+        let mut whole = sim(&desc, 1);
+        let want = events(&mut whole, 300);
+        let mut s = sim(&desc, 1);
+        let head = events(&mut s, 150);
+        let bigger = NetworkDescription::from_toml(
+            &NET.replace("size = 150", "size = 151"),
+            Path::new(""),
+            "net",
+        )
+        .unwrap();
+        let err = s.update(&bigger).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "invalid parameter size: population \"E\": cannot be changed in a built simulation"
+            ),
+            "{err}"
+        );
+        let rewired = NetworkDescription::from_toml(
+            &NET.replace("indegree = 10", "indegree = 11"),
+            Path::new(""),
+            "net",
+        )
+        .unwrap();
+        let err = s.update(&rewired).unwrap_err().to_string();
+        assert!(
+            err.contains("projection 1 (E -> E): cannot be changed"),
+            "{err}"
+        );
+        s.update(&desc).unwrap(); // the same network: no change at all
+        let tail = events(&mut s, 300);
+        let mut ids = head.ids;
+        ids.extend(tail.ids);
+        assert_eq!(ids, want.ids);
+    }
+}
