@@ -8,7 +8,9 @@
 
 mod cli;
 mod convert;
+mod dense;
 mod errors;
+mod keywords;
 mod network;
 mod result;
 mod signals;
@@ -22,14 +24,15 @@ use lifsim_core::params::{self, DefaultValue, Front, Kind};
 use lifsim_core::progress::{ProgressObserver, Silent};
 use lifsim_core::workloads;
 use lifsim_core::{
-    run_view_observed, DenseView, DenseWeights, Dtype, EngineOptions, ExternalCurrent,
-    InitialVoltage, LifParams, RunOutput, RunSpec, WeightSpec,
+    run_view_observed, DenseView, DenseWeights, Dtype, ExternalCurrent, InitialVoltage, RunOutput,
+    RunSpec, WeightSpec,
 };
 use numpy::PyArray2;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use convert::{out, EngineFloat, WeightsArg};
+use keywords::{Keywords, Source};
 use result::SimulationResult;
 use signals::SignalCheck;
 use weights::{Held, Weights};
@@ -138,7 +141,7 @@ fn simulate(
     seed: Option<&Bound<'_, PyAny>>,
     threads: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<SimulationResult> {
-    let params = LifParams {
+    let keywords = Keywords {
         dt,
         t_max,
         tau_m,
@@ -147,39 +150,15 @@ fn simulate(
         r,
         v_rest,
         t_ref,
+        i_ext: i_ext.cloned(),
+        v0: v0.cloned(),
+        dtype: dtype.cloned(),
+        record: record.to_string(),
+        seed: seed.cloned(),
+        threads: threads.cloned(),
     };
-    // Cheap checks first, so a typo costs nothing.
-    params.validate().map_err(errors::from_core)?;
-    let record = convert::record_mode(record)?;
-    let seed = match seed {
-        Some(s) => convert::non_negative_int(s, "seed")?,
-        None => params::SEED.default.count(),
-    };
-    let threads = match threads {
-        Some(t) => Some(capped_threads(
-            py,
-            convert::non_negative_int(t, "threads")? as usize,
-        )?),
-        None => None,
-    };
-    let dtype = convert::dtype(dtype)?;
-    // A checked lifsim.Weights in the run's dtype goes straight to the engine;
-    // anything else is an array (a Weights of the other dtype converts as one).
-    let (source, n) = match W.cast::<Weights>() {
-        Ok(w) if w.get().dtype() == dtype => (Source::Held(w.get().held()), w.get().n()),
-        _ => {
-            let array = WeightsArg::extract(W)?;
-            let n = array.n;
-            (Source::Array(array), n)
-        }
-    };
-    let spec = RunSpec {
-        params,
-        i_ext: convert::external_current(i_ext, n)?,
-        v0: convert::initial_voltage(v0, seed, n)?,
-        record,
-        options: EngineOptions { threads, isa: None },
-    };
+    let (source, spec, dtype) = keywords.prepare(py, W)?;
+    let record = spec.record;
     let output = match source {
         Source::Array(w) => match dtype {
             Dtype::Float64 => run::<f64>(py, &w, &spec)?,
@@ -189,14 +168,6 @@ fn simulate(
         Source::Held(Held::F32(w)) => run_checked(py, w.view(), &spec)?,
     };
     SimulationResult::new(py, output, record, dtype)
-}
-
-/// Where a run's weights come from.
-enum Source<'a, 'py> {
-    /// A NumPy array (or anything `numpy.asarray` reads), checked per call.
-    Array(WeightsArg<'py>),
-    /// A `lifsim.Weights` in the run's dtype, checked when it was made.
-    Held(&'a Held),
 }
 
 /// One run in `T` on a NumPy array: the weights are converted (when their
@@ -433,6 +404,7 @@ fn _lifsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<network::Description>()?;
     m.add_class::<simulation::Simulation>()?;
     m.add_function(wrap_pyfunction!(simulation::resume, m)?)?;
+    m.add_class::<dense::DenseSimulation>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("WORKLOADS", workloads::NAMES.to_vec())?;
     m.add("PARAMETERS", parameters(m.py())?)?;

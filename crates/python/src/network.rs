@@ -230,7 +230,7 @@ impl Description {
 }
 
 /// A Python dict as a TOML table: the keys, each value converted by [`toml_of`].
-fn table_of(dict: &Bound<'_, PyDict>) -> PyResult<Table> {
+pub(crate) fn table_of(dict: &Bound<'_, PyDict>) -> PyResult<Table> {
     let mut table = Table::new();
     for (key, value) in dict.iter() {
         let key: String = key.extract()?;

@@ -11,7 +11,7 @@ use lifsim_core::checkpoint::{
     self, Checkpoint, CheckpointMeta, EngineState, PartitionState, StateArray, StateData,
 };
 use lifsim_core::io::stream::StreamPosition;
-use lifsim_core::network::Recipe;
+use lifsim_core::network::{ChangeTarget, Recipe};
 use lifsim_core::progress::{Driver, Progress, ProgressObserver, Stepper};
 use lifsim_core::recording::Events;
 use lifsim_core::{
@@ -90,6 +90,13 @@ impl Engine {
         match self {
             Engine::F64(s) => s.voltages(),
             Engine::F32(s) => s.voltages(),
+        }
+    }
+
+    fn update(&mut self, desc: &NetworkDescription) -> lifsim_core::Result<()> {
+        match self {
+            Engine::F64(s) => s.update(desc),
+            Engine::F32(s) => s.update(desc),
         }
     }
 }
@@ -171,13 +178,7 @@ impl Simulation {
         };
         let until = start + steps;
         self.engine.set_steps(until);
-        let mut observer = Observer {
-            signals: SignalCheck::for_this_thread(py)?,
-            progress,
-            start,
-            next: Duration::ZERO,
-            failed: None,
-        };
+        let mut observer = Observer::new(py, progress, start)?;
         let n = self.desc.n();
         let mut recorder = Recorder::new(RecordMode::Events, n, 0).map_err(errors::from_core)?;
         let dt = self.desc.dt;
@@ -261,35 +262,41 @@ impl Simulation {
     /// array per state variable, shape (N,) or (N, width) (the neuron
     /// models' variables by name, "until", ring buffers, Poisson generators).
     fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let state = self.engine.save_state();
-        let whole = state.joined().map_err(errors::from_core)?;
-        let dict = PyDict::new(py);
-        dict.set_item("step", state.step)?;
-        dict.set_item("pending", out::vector(py, state.pending.clone()))?;
-        let n = whole.range.len();
-        for a in whole.arrays {
-            let shape = if a.width == 1 {
-                vec![n]
-            } else {
-                vec![n, a.width]
-            };
-            let array = match a.data {
-                StateData::F64(v) => out::vector(py, v).reshape(shape)?.into_any(),
-                StateData::F32(v) => out::vector(py, v).reshape(shape)?.into_any(),
-                StateData::U64(v) => out::vector(py, v).reshape(shape)?.into_any(),
-                StateData::U32(v) => out::vector(py, v).reshape(shape)?.into_any(),
-                StateData::U8(v) => out::vector(py, v).reshape(shape)?.into_any(),
-            };
-            dict.set_item(a.name, array)?;
-        }
-        Ok(dict)
+        state_dict(py, &self.engine.save_state())
     }
 
     /// Puts the simulation in `state` (from state() of this network, of any
     /// thread count), checked as a checkpoint is. Spikes recorded so far stay.
     fn set_state(&mut self, state: &Bound<'_, PyDict>) -> PyResult<()> {
-        let state = engine_state(state, self.desc.n())?;
+        let state = engine_state(state, self.desc.n(), "network")?;
         self.engine.restore_state(&state).map_err(errors::from_core)
+    }
+
+    /// Changes parameters of population `target` (its name) or of input
+    /// number `target` (an int, from 0) for the rest of the run: `values`
+    /// maps parameter names to values as a network file's table holds them,
+    /// checked as a file's are. The state is kept; what cannot change
+    /// without building the network again is refused. Checkpoints written
+    /// after it hold the changed network.
+    fn set(&mut self, target: &Bound<'_, PyAny>, values: &Bound<'_, PyDict>) -> PyResult<()> {
+        let table = crate::network::table_of(values)?;
+        let changed = if let Ok(name) = target.extract::<String>() {
+            self.desc
+                .with_changed(ChangeTarget::Population(&name), table)
+        } else if let Ok(k) = target.extract::<usize>() {
+            self.desc.with_changed(ChangeTarget::Input(k), table)
+        } else {
+            let got = target.get_type().name()?.to_string();
+            return Err(errors::wrong_type(
+                "target",
+                "a population (or its name) or an input",
+                &got,
+            ));
+        }
+        .map_err(errors::from_core)?;
+        self.engine.update(&changed).map_err(errors::from_core)?;
+        self.desc = changed;
+        Ok(())
     }
 
     /// Writes a checkpoint: the network file and the whole state, which
@@ -362,8 +369,41 @@ pub fn resume(
     Ok(sim)
 }
 
-/// A dict of state() back into the engine's state.
-fn engine_state(dict: &Bound<'_, PyDict>, n: usize) -> PyResult<EngineState> {
+/// An engine's state as state() gives it: "step", "pending" and one NumPy
+/// array per state variable, shape (N,) or (N, width).
+pub(crate) fn state_dict<'py>(
+    py: Python<'py>,
+    state: &EngineState,
+) -> PyResult<Bound<'py, PyDict>> {
+    let whole = state.joined().map_err(errors::from_core)?;
+    let dict = PyDict::new(py);
+    dict.set_item("step", state.step)?;
+    dict.set_item("pending", out::vector(py, state.pending.clone()))?;
+    let n = whole.range.len();
+    for a in whole.arrays {
+        let shape = if a.width == 1 {
+            vec![n]
+        } else {
+            vec![n, a.width]
+        };
+        let array = match a.data {
+            StateData::F64(v) => out::vector(py, v).reshape(shape)?.into_any(),
+            StateData::F32(v) => out::vector(py, v).reshape(shape)?.into_any(),
+            StateData::U64(v) => out::vector(py, v).reshape(shape)?.into_any(),
+            StateData::U32(v) => out::vector(py, v).reshape(shape)?.into_any(),
+            StateData::U8(v) => out::vector(py, v).reshape(shape)?.into_any(),
+        };
+        dict.set_item(a.name, array)?;
+    }
+    Ok(dict)
+}
+
+/// A dict of state() back into the state of `engine` ("network", "dense").
+pub(crate) fn engine_state(
+    dict: &Bound<'_, PyDict>,
+    n: usize,
+    engine: &str,
+) -> PyResult<EngineState> {
     let mut step = None;
     let mut pending = None;
     let mut arrays = Vec::new();
@@ -378,7 +418,7 @@ fn engine_state(dict: &Bound<'_, PyDict>, n: usize) -> PyResult<EngineState> {
     let missing =
         |what: &str| errors::wrong_type("state", &format!("a dict with {what:?}"), "none");
     Ok(EngineState {
-        engine: "network".into(),
+        engine: engine.into(),
         step: step.ok_or_else(|| missing("step"))?,
         pending: pending.ok_or_else(|| missing("pending"))?,
         partitions: vec![PartitionState {
@@ -423,7 +463,7 @@ fn state_array(name: &str, value: &Bound<'_, PyAny>, n: usize) -> PyResult<State
 
 /// What a running piece reports to: Ctrl-C (on the main thread) and a
 /// Python progress callback, each a few times a second.
-struct Observer {
+pub(crate) struct Observer {
     signals: Option<SignalCheck>,
     progress: Option<Py<PyAny>>,
     /// The step the piece started at.
@@ -437,8 +477,20 @@ struct Observer {
 const REPORT_EVERY: Duration = Duration::from_millis(100);
 
 impl Observer {
+    /// The observer of a piece starting at step `start`: Ctrl-C on the main
+    /// thread, and `progress` (called with steps done, steps, spikes).
+    pub(crate) fn new(py: Python<'_>, progress: Option<Py<PyAny>>, start: u64) -> PyResult<Self> {
+        Ok(Observer {
+            signals: SignalCheck::for_this_thread(py)?,
+            progress,
+            start,
+            next: Duration::ZERO,
+            failed: None,
+        })
+    }
+
     /// The exception to raise for a piece stopped at `step` of `until`.
-    fn stopped(self, step: u64, until: u64) -> PyErr {
+    pub(crate) fn stopped(self, step: u64, until: u64) -> PyErr {
         match (self.failed, self.signals.and_then(|s| s.raised)) {
             (Some(e), _) | (None, Some(e)) => e,
             (None, None) => {

@@ -6,6 +6,8 @@
 //! is a few per cent of a run. A `Weights` is immutable, so the check and any
 //! layout conversion happen once, as `lifsim bench` does with its file.
 
+use std::sync::Arc;
+
 use lifsim_core::{resources, DenseWeights, Dtype};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -13,12 +15,13 @@ use pyo3::prelude::*;
 use crate::convert::{self, out, EngineFloat, WeightsArg};
 use crate::errors;
 
-/// The checked matrix in the float type of the runs it is for.
+/// The checked matrix in the float type of the runs it is for, shared
+/// with the simulations built on it (`lifsim.DenseNetwork`).
 pub enum Held {
     /// For float64 runs.
-    F64(DenseWeights<f64>),
+    F64(Arc<DenseWeights<f64>>),
     /// For float32 runs.
-    F32(DenseWeights<f32>),
+    F32(Arc<DenseWeights<f32>>),
 }
 
 /// A weight matrix checked once and held, immutable, in the layout and float
@@ -80,7 +83,10 @@ impl Weights {
 }
 
 /// One checked copy of `w` in `T`, made without the GIL.
-fn checked_copy<T: EngineFloat>(py: Python<'_>, w: &WeightsArg<'_>) -> PyResult<DenseWeights<T>> {
+pub fn checked_copy<T: EngineFloat>(
+    py: Python<'_>,
+    w: &WeightsArg<'_>,
+) -> PyResult<DenseWeights<T>> {
     let n = w.n;
     let layout = w.layout::<T>();
     py.detach(|| {
@@ -115,8 +121,8 @@ impl Weights {
         let w = WeightsArg::extract(W)?;
         let dtype = convert::dtype(dtype)?;
         let held = match dtype {
-            Dtype::Float64 => Held::F64(checked_copy(py, &w)?),
-            Dtype::Float32 => Held::F32(checked_copy(py, &w)?),
+            Dtype::Float64 => Held::F64(Arc::new(checked_copy(py, &w)?)),
+            Dtype::Float32 => Held::F32(Arc::new(checked_copy(py, &w)?)),
         };
         Ok(Self { held })
     }

@@ -4,6 +4,8 @@
 //! `partition.rs` and the kernels of `kernel.rs`, run by the same loop and
 //! exchange as every network (`threads.rs`, `stepper.rs`).
 
+use std::sync::Arc;
+
 use super::partition::{self, Partition};
 use super::stepper::Partitions;
 use super::{split, EngineOptions, Isa};
@@ -11,12 +13,29 @@ use crate::checkpoint::EngineState;
 use crate::error::Result;
 use crate::inputs::{Drive, ExternalCurrent, InitialVoltage};
 use crate::model::{Coefficients, LifParams, Real};
-use crate::network::DenseView;
+use crate::network::{DenseView, DenseWeights};
 use crate::recording::SpikeSink;
+
+/// The weights a simulation reads: borrowed from the caller (a run), or
+/// shared with an owner that keeps the simulation between calls (Python's
+/// `DenseSimulation`, [`Simulation::owning`]).
+enum Weights<'w, T> {
+    Borrowed(DenseView<'w, T>),
+    Shared(Arc<DenseWeights<T>>),
+}
+
+impl<T: Real> Weights<'_, T> {
+    fn view(&self) -> DenseView<'_, T> {
+        match self {
+            Weights::Borrowed(v) => *v,
+            Weights::Shared(w) => w.view(),
+        }
+    }
+}
 
 /// A network ready to run: weights, neuron state and constants.
 pub struct Simulation<'w, T: Real> {
-    weights: DenseView<'w, T>,
+    weights: Weights<'w, T>,
     coeffs: Coefficients<T>,
     run: Partitions<Partition<T>>,
     isa: Isa,
@@ -31,8 +50,30 @@ impl<'w, T: Real> Simulation<'w, T> {
         v0: &InitialVoltage,
         options: &EngineOptions,
     ) -> Result<Self> {
+        Self::build(Weights::Borrowed(weights), params, current, v0, options)
+    }
+
+    /// As [`Self::new`], sharing the weights: a simulation that can be kept
+    /// and run piece by piece (the Python package's), borrowing nothing.
+    pub fn owning(
+        weights: Arc<DenseWeights<T>>,
+        params: &LifParams,
+        current: &ExternalCurrent,
+        v0: &InitialVoltage,
+        options: &EngineOptions,
+    ) -> Result<Simulation<'static, T>> {
+        Simulation::build(Weights::Shared(weights), params, current, v0, options)
+    }
+
+    fn build(
+        weights: Weights<'w, T>,
+        params: &LifParams,
+        current: &ExternalCurrent,
+        v0: &InitialVoltage,
+        options: &EngineOptions,
+    ) -> Result<Self> {
         params.validate()?;
-        let n = weights.n();
+        let n = weights.view().n();
         current.validate(n)?;
         let v0 = v0.voltages(n, params)?;
         let coeffs = Coefficients::<T>::new(params)?;
@@ -65,7 +106,14 @@ impl<'w, T: Real> Simulation<'w, T> {
 
     /// Number of neurons.
     pub fn n(&self) -> usize {
-        self.weights.n()
+        self.weights.view().n()
+    }
+
+    /// Makes the run `steps` steps long (at least the steps done): a
+    /// simulation run piece by piece goes on past its `t_max`. The spikes of
+    /// steps `0..s` do not depend on how the run is cut or how long it is.
+    pub fn set_steps(&mut self, steps: u64) {
+        self.run.steps = steps.max(self.run.step);
     }
 
     /// Steps done so far.
@@ -109,8 +157,9 @@ impl<'w, T: Real> Simulation<'w, T> {
 
     /// Runs up to (not including) step `until`, or the end of the run.
     pub fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink) {
+        let weights = self.weights.view();
         let ctx = partition::StepContext {
-            weights: &self.weights,
+            weights: &weights,
             coeffs: &self.coeffs,
             isa: self.isa,
         };

@@ -12,6 +12,7 @@
 //! built whole ([`Network`]).
 
 pub mod build;
+pub mod change;
 pub mod connectivity;
 pub mod dense;
 pub mod description;
@@ -24,6 +25,7 @@ pub mod sparse;
 pub mod write;
 
 pub use build::{Network, Recipe};
+pub use change::ChangeTarget;
 pub use dense::{DenseView, DenseWeights};
 pub use description::NetworkDescription;
 pub use distribution::Value;

@@ -103,14 +103,19 @@ impl NetworkDescription {
 
     /// Reads `table` (a whole network file's) as a file is read; `empty_ok`
     /// accepts a network without populations (one being built).
-    fn from_table(table: Table, base: &Path, name: &str, empty_ok: bool) -> Result<Self> {
+    pub(in crate::network) fn from_table(
+        table: Table,
+        base: &Path,
+        name: &str,
+        empty_ok: bool,
+    ) -> Result<Self> {
         let text = toml::to_string(&table)
             .map_err(|e| Error::param("network", format!("cannot be written as TOML: {e}")))?;
         Self::read_text(&text, base, name, empty_ok)
     }
 
     /// The table of a network file that says this network.
-    fn to_table(&self, dir: &Path) -> Result<Table> {
+    pub(in crate::network) fn to_table(&self, dir: &Path) -> Result<Table> {
         let mut t = Table::new();
         t.insert("name".into(), self.name.clone().into());
         t.insert("dt".into(), self.dt.into());

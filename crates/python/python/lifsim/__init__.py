@@ -32,6 +32,12 @@ Networks of populations, projections and inputs (what a network file says)::
     resume            a Simulation from Simulation.save_checkpoint's file
     sweep             runs over a grid of parameters and seeds, one per core
     NetworkDescription  the core's description a Network holds
+    Input             an input of a Network (what poisson, current return)
+
+    sim.set(E, i_ext=0.5)  # between pieces: new parameters, same state
+
+The seed's model in pieces: DenseNetwork(W, **simulate's keywords).build()
+gives a DenseSimulation: run(steps=100) twice is simulate's 200 steps.
 
 Every behaviour lives in lifsim's Rust core; this package is a thin binding.
 """
@@ -48,10 +54,15 @@ from ._lifsim import (
     simulate,
     workload,
 )
+from .dense import DenseNetwork, DenseSimulation
+from .inputs import Input
 from .network import Network, Population, Simulation, Spikes, resume
 from .sweep import Sweep, sweep
 
 __all__ = [
+    "DenseNetwork",
+    "DenseSimulation",
+    "Input",
     "Network",
     "NetworkDescription",
     "PARAMETERS",

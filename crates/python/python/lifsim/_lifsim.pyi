@@ -202,6 +202,8 @@ class Simulation:
         """The whole dynamic state: step, pending and the named state arrays."""
     def set_state(self, state: dict[str, Any]) -> None:
         """Puts the simulation in a state() of this network."""
+    def set(self, target: Union[str, int], values: dict[str, Any]) -> None:
+        """Changes parameters of a population (its name) or input (its number) for the rest of the run."""
     def save_checkpoint(self, path: _Path) -> None:
         """Writes the network file and the state; resume(path) goes on from it."""
     @property
@@ -228,3 +230,35 @@ def _cli_main(argv: list[str]) -> int:
     """Runs the `lifsim` command line `argv` (argv[0] is the program name) in
     this process; returns its exit status (the wheel's `lifsim` command)."""
     ...
+
+@final
+class DenseSimulation:
+    """The seed's dense model at some step of its run (lifsim.DenseSimulation wraps it)."""
+
+    @staticmethod
+    def build(W: Any, keywords: Optional[dict[str, Any]] = None, *, threads: Optional[int] = None) -> "DenseSimulation":
+        """The model of simulate(W, **keywords) at step 0."""
+    def run(
+        self, duration: Optional[float] = None, *, steps: Optional[int] = None, progress: Optional[Any] = None
+    ) -> _Spikes:
+        """Runs duration ms or steps steps more; the spikes of this piece as (times in ms, ids)."""
+    def spikes(self) -> _Spikes:
+        """Every spike so far, as (times in ms, ids)."""
+    def spike_steps(self) -> Tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+        """Every spike so far, as (steps, ids)."""
+    def voltages(self) -> npt.NDArray[np.float64]:
+        """Membrane potentials now, mV."""
+    def state(self) -> dict[str, Any]:
+        """The whole dynamic state: step, pending and the state arrays."""
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Puts the simulation in a state() of this model."""
+    @property
+    def step(self) -> int: ...
+    @property
+    def t(self) -> float: ...
+    @property
+    def dt(self) -> float: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def threads(self) -> int: ...

@@ -23,11 +23,12 @@ from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import analysis
+from .inputs import Input, target_key
 from ._lifsim import PARAMETERS, NetworkDescription
 from ._lifsim import Simulation as _Simulation
 from ._lifsim import resume as _resume
 
-__all__ = ["Network", "Population", "Simulation", "Spikes", "resume"]
+__all__ = ["Input", "Network", "Population", "Simulation", "Spikes", "resume"]
 
 # The population parameters a network file takes, from the core's parameter table.
 _POPULATION_PARAMETERS = {p["name"]: p for p in PARAMETERS if "population" in p["fronts"]}
@@ -291,14 +292,14 @@ class Network:
         tau_syn: Optional[float] = None,
         e_rev: Optional[float] = None,
         neurons: Optional[Iterable[int]] = None,
-    ) -> None:
+    ) -> Input:
         """An independent Poisson train of ``rate`` Hz into every target neuron."""
-        self._input("poisson", target, neurons, rate=_number(rate, "rate"), weight=_number(weight, "weight"),
+        return self._input("poisson", target, neurons, rate=_number(rate, "rate"), weight=_number(weight, "weight"),
                     synapse=synapse, tau_syn=_number(tau_syn, "tau_syn"), e_rev=_number(e_rev, "e_rev"))
 
-    def current(self, target: _Targets, amplitude: float, *, neurons: Optional[Iterable[int]] = None) -> None:
+    def current(self, target: _Targets, amplitude: float, *, neurons: Optional[Iterable[int]] = None) -> Input:
         """A constant current of ``amplitude`` nA into every target neuron (NEST's dc_generator)."""
-        self._input("current", target, neurons, amplitude=_number(amplitude, "amplitude"))
+        return self._input("current", target, neurons, amplitude=_number(amplitude, "amplitude"))
 
     def spike_generator(
         self,
@@ -311,18 +312,20 @@ class Network:
         tau_syn: Optional[float] = None,
         e_rev: Optional[float] = None,
         neurons: Optional[Iterable[int]] = None,
-    ) -> None:
+    ) -> Input:
         """Spikes at ``times`` (ms) into every target neuron, after ``delay`` (ms)."""
         times = [_number(t, "times") for t in np.asarray(times, dtype=np.float64).ravel()]
-        self._input("spike_generator", target, neurons, times=times, weight=_number(weight, "weight"),
+        return self._input("spike_generator", target, neurons, times=times, weight=_number(weight, "weight"),
                     delay=_number(delay, "delay"), synapse=synapse, tau_syn=_number(tau_syn, "tau_syn"),
                     e_rev=_number(e_rev, "e_rev"))
 
-    def _input(self, kind: str, target: _Targets, neurons: Optional[Iterable[int]], **fields: Any) -> None:
+    def _input(self, kind: str, target: _Targets, neurons: Optional[Iterable[int]], **fields: Any) -> Input:
         entry: Dict[str, Any] = {"type": kind, "target": _names(target, "target"), **fields}
         if neurons is not None:
             entry["neurons"] = [_int(i, "neurons") for i in np.asarray(neurons).ravel().tolist()]
+        index = self._desc.num_inputs
         self._desc = self._desc.with_entry("input", entry)
+        return Input(index, kind, entry["target"])
 
     # -- running it ------------------------------------------------------
 
@@ -500,6 +503,19 @@ class Simulation:
     def set_state(self, state: Dict[str, Any]) -> None:
         """Puts the simulation in a state() of this network."""
         self._sim.set_state(state)
+
+    def set(self, target: Union[Population, str, Input], **values: Any) -> None:
+        """Changes parameters for the rest of the run, keeping the state.
+
+        ``target`` is a population (or its name): its neuron parameters tau_m,
+        r, v_rest, v_reset, v_thresh, t_ref, i_ext (a number, a distribution
+        dict or one value per neuron); or an Input (from Network.poisson,
+        current): a Poisson input's rate and weight, a current's amplitude.
+        Values are checked as a network file's are. Sizes, models, v0,
+        projections, the seed and dt cannot change without building the
+        network again (ValueError). Checkpoints after it hold the change.
+        """
+        self._sim.set(target_key(target), dict(values))
 
     def save_checkpoint(self, path: Union[str, os.PathLike]) -> None:
         """Writes the network and its state; lifsim.resume(path) goes on from it."""

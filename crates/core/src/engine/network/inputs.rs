@@ -10,9 +10,9 @@ use crate::rng::{self, Purpose, Xoshiro256pp};
 
 /// A Poisson input's share of a partition.
 pub(super) struct LocalPoisson<T> {
-    sampler: PoissonSampler,
+    pub(super) sampler: PoissonSampler,
     /// `count * weight` for each count the sampler can give.
-    per_count: Vec<T>,
+    pub(super) per_count: Vec<T>,
     channel: usize,
     /// Local indices of the targets...
     pub(super) targets: Vec<u32>,
@@ -32,6 +32,13 @@ pub(super) struct LocalSpikes<T> {
 pub(super) struct LocalInputs<T> {
     pub(super) poisson: Vec<LocalPoisson<T>>,
     pub(super) spikes: Vec<LocalSpikes<T>>,
+}
+
+/// `count * weight` for each count `sampler` can give.
+pub(super) fn per_count<T: Real>(sampler: &PoissonSampler, weight: T) -> Vec<T> {
+    (0..=sampler.max_count())
+        .map(|c| T::from_f64(c as f64) * weight)
+        .collect()
 }
 
 impl<T: Real> LocalInputs<T> {
@@ -60,9 +67,7 @@ impl<T: Real> LocalInputs<T> {
                     }
                     let sampler = PoissonSampler::new(*mean_per_step);
                     poisson.push(LocalPoisson {
-                        per_count: (0..=sampler.max_count())
-                            .map(|c| T::from_f64(c as f64) * *weight)
-                            .collect(),
+                        per_count: per_count(&sampler, *weight),
                         sampler,
                         channel: *channel,
                         targets: t,

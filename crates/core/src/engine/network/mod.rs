@@ -45,6 +45,7 @@ mod delivery;
 mod inputs;
 mod part;
 mod state;
+mod update;
 
 use std::borrow::Cow;
 

@@ -23,8 +23,8 @@ pub(super) struct Segment<T: Real> {
     pub(super) slots: Vec<usize>,
     pub(super) receptors: Vec<Receptor>,
     /// The external current, when the same for all these neurons.
-    i_const: Option<T>,
-    refractory_steps: u32,
+    pub(super) i_const: Option<T>,
+    pub(super) refractory_steps: u32,
 }
 
 /// The state of neurons `range` and the buffers of their inputs.
@@ -38,7 +38,7 @@ pub(super) struct Part<T: Real> {
     /// vectorised test against the step number needs no conversion and the
     /// array is only read, except at spikes).
     pub(super) until: Vec<f64>,
-    i_ext: Vec<T>,
+    pub(super) i_ext: Vec<T>,
     /// Ring buffers per channel: `slots` rows of `range.len()` values.
     pub(super) ring: Vec<Vec<T>>,
     /// Per channel and slot: whether anything was added to the row since it
@@ -162,10 +162,7 @@ impl<T: Real> Part<T> {
             }
             let i_ext = &net.i_ext[lo..hi];
             segments.push(Segment {
-                i_const: i_ext
-                    .iter()
-                    .all(|&x| x.to_bits() == i_ext[0].to_bits())
-                    .then(|| T::from_f64(i_ext[0])),
+                i_const: uniform_current(i_ext),
                 refractory_steps: pop.refractory_steps(desc.dt),
                 local,
                 dynamics,
@@ -263,6 +260,15 @@ impl<T: Real> Part<T> {
             self.dirty[ch][if kind.is_jump() { sn } else { sk }] = false;
         }
     }
+}
+
+/// The external current of a population's neurons when it is the same
+/// for all (the update's fast path), else `None`.
+pub(super) fn uniform_current<T: Real>(i_ext: &[f64]) -> Option<T> {
+    i_ext
+        .iter()
+        .all(|&x| x.to_bits() == i_ext[0].to_bits())
+        .then(|| T::from_f64(i_ext[0]))
 }
 
 impl<'n, T: Real> RangeStep<Shared<'n, T>> for Part<T> {
