@@ -74,3 +74,16 @@ def test_bad_grids_are_refused(w):
         lifsim.sweep(short_cuba(), {"X.i_ext": [0.1]})
     with pytest.raises(ValueError, match="sweep point {.tau_m.: -1.0}: invalid parameter tau_m"):
         lifsim.sweep(w, {"tau_m": [-1.0]}, t_max=1.0)
+
+
+def test_a_population_parameter_sweep_equals_set_then_run():
+    net = short_cuba()
+    sw = lifsim.sweep(net, {"E.i_ext": [0.0, 3.0]}, jobs=2)  # nA; r = 1 MOhm: +3 mV of drive
+    for params, spikes in sw:
+        sim = net.build(threads=1)
+        sim.set("E", i_ext=params["E.i_ext"])
+        one = sim.run()
+        np.testing.assert_array_equal(spikes.ids, one.ids)
+        np.testing.assert_array_equal(spikes.times, one.times)
+    a, b = sw.results
+    assert len(b["E"]) > len(a["E"]), "more input current, more spikes"
