@@ -30,7 +30,9 @@ from .cells import (  # noqa: F401
     IF_curr_delta,
     IF_curr_exp,
     SpikeSourceArray,
+    SpikeSourceGamma,
     SpikeSourcePoisson,
+    SpikeSourcePoissonRefractory,
     StaticSynapse,
 )
 from .electrodes import ACSource, DCSource, NoisyCurrentSource, StepCurrentSource  # noqa: F401
@@ -58,7 +60,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     state = simulator.state
     state.clear()
     state.dt = float(timestep)
-    state.min_delay = float(timestep) if min_delay == "auto" else float(min_delay)
+    state.min_delay_setting = "auto" if min_delay == "auto" else float(min_delay)
     state.max_delay = 1e12 if max_delay == "auto" else float(max_delay)
     state.threads = int(extra_params.get("threads", 1) or 1)
     state.seed = int(extra_params.get("rng_seed", 42))

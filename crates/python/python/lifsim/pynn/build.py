@@ -9,7 +9,8 @@
   threshold of 1 mV, each kicked over it by a spike generator one step before
   each of its spike times, so that it spikes at that time and its spikes go
   through ordinary projections. Poisson sources draw their spike times here,
-  with NumPy from the setup() seed, up to the end of the run asked for.
+  with NumPy from the setup() seed, up to the end of the run asked for (the
+  next run past it builds the network again with the trains extended).
 * A projection's connections (made by PyNN's connectors, in Python) become one
   lifsim projection per target population and delay (in steps): a sparse
   matrix W[target, source] whose entries are the weights. Several connections
@@ -44,8 +45,9 @@ class Layout:
         #: The PyNN population of each lifsim neuron, and its index there.
         self.owner = np.full(n, -1, dtype=np.int64)
         self.index = np.zeros(n, dtype=np.int64)
-        #: Each lifsim population: (name, start, stop, the population's native synapse params).
-        self.groups: List[Tuple[str, int, int, Dict[str, float]]] = []
+        #: Each lifsim population: (name, start, stop, its native synapse
+        #: parameters, its PyNN cell type).
+        self.groups: List[Tuple[str, int, int, Dict[str, float], Any]] = []
 
 
 def build_network(state: Any, t_now: float, t_stop: float) -> Tuple[Network, Layout, float]:
@@ -53,7 +55,7 @@ def build_network(state: Any, t_now: float, t_stop: float) -> Tuple[Network, Lay
     ``t_now``; Poisson spikes up to ``t_stop``. Returns it, its layout and the
     time up to which it holds (the next current switch or t_stop)."""
     dt = state.dt
-    horizon = _next_switch(state, t_now, t_stop)
+    horizon = _horizon(state, t_now, t_stop)
     net = Network(dt=dt, seed=state.seed, name="pynn")
     n = sum(p.size for p in state.populations)
     layout = Layout(n)
@@ -65,7 +67,7 @@ def build_network(state: Any, t_now: float, t_stop: float) -> Tuple[Network, Lay
             name = f"p{k}"
             net.population(name, pop.size, **_RELAY)
             pop._gids[:] = np.arange(start, start + pop.size)
-            layout.groups.append((name, start, start + pop.size, {}))
+            layout.groups.append((name, start, start + pop.size, {}, pop.celltype))
             _relay_inputs(net, state, pop, name, k, horizon)
             start += pop.size
         else:
@@ -101,7 +103,7 @@ def _neuron_population(net, layout, pop, k, start, extra_current):
                        **neuron)
         pop._gids[members] = np.arange(start, start + len(members))
         synaptic = {key: values[key] for key in _SYNAPTIC if key in values}
-        layout.groups.append((name, start, start + len(members), synaptic))
+        layout.groups.append((name, start, start + len(members), synaptic, celltype))
         start += len(members)
     return start
 
@@ -112,7 +114,10 @@ def _relay_inputs(net, state, pop, name, k, horizon):
     if isinstance(pop.celltype, cells.SpikeSourceArray):
         trains = [cells.spike_times_of(v) for v in np.broadcast_to(pop._parameters["spike_times"], (pop.size,))]
     else:
-        trains = _poisson_trains(state, pop, k, horizon)
+        trains = _source_trains(state, pop, horizon)
+    # An empty generator first, so that the relays have their input channel
+    # whether or not there are spikes yet (a rebuild must keep the channels).
+    net.spike_generator(name, [], _KICK, delay=dt, synapse="delta")
     for i, times in enumerate(trains):
         steps = np.unique(np.round(np.asarray(times) / dt).astype(np.int64))
         steps = steps[steps >= 1]  # a relay cannot spike at t = 0 (the kick takes one step)
@@ -120,19 +125,45 @@ def _relay_inputs(net, state, pop, name, k, horizon):
             net.spike_generator(name, (steps - 1) * dt, _KICK, delay=dt, synapse="delta", neurons=[i])
 
 
-def _poisson_trains(state, pop, k, horizon):
-    """Each Poisson source's spikes in [start, min(start + duration, horizon)),
-    drawn per source from a generator seeded by (setup seed, population, index)."""
-    rate = np.broadcast_to(np.asarray(pop._parameters["rate"], dtype=float), (pop.size,))
-    start = np.broadcast_to(np.asarray(pop._parameters["start"], dtype=float), (pop.size,))
-    duration = np.broadcast_to(np.asarray(pop._parameters["duration"], dtype=float), (pop.size,))
+_CHUNK = 1024  # intervals drawn at a time: a train's prefix does not depend on the horizon
+
+
+def _source_trains(state, pop, horizon):
+    """Each random source's spikes in [start, start + duration) before
+    ``horizon``: a renewal process whose intervals come from a generator
+    seeded by (setup seed, population, cell), drawn in fixed chunks so that a
+    longer horizon extends a train without changing its beginning (a run in
+    pieces gives the spikes of one run). Intervals (ms): exponential with mean
+    1000 / rate (SpikeSourcePoisson), that after a dead time tau_refrac with
+    mean 1000 / rate - tau_refrac (SpikeSourcePoissonRefractory), gamma with
+    shape alpha and scale 1000 / beta (SpikeSourceGamma)."""
+    size = pop.size
+
+    def column(name):
+        return np.broadcast_to(np.asarray(pop._parameters[name], dtype=float), (size,))
+
+    start, duration = column("start"), column("duration")
+    celltype = pop.celltype
     trains = []
-    for i in range(pop.size):
+    for i in range(size):
         rng = np.random.default_rng([state.seed, pop._creation_index, i])
         stop = min(start[i] + duration[i], horizon)
-        span = max(stop - start[i], 0.0)
-        count = rng.poisson(rate[i] * span / 1000.0) if span > 0 else 0
-        trains.append(np.sort(start[i] + rng.uniform(0.0, span, count)))
+        if isinstance(celltype, cells.SpikeSourceGamma):
+            alpha, scale = column("alpha")[i], 1000.0 / column("beta")[i] if column("beta")[i] > 0 else np.inf
+            draw = (lambda rng=rng, alpha=alpha, scale=scale: rng.gamma(alpha, scale, _CHUNK))
+        else:
+            rate = column("rate")[i]
+            dead = column("tau_refrac")[i] if "tau_refrac" in pop._parameters else 0.0
+            mean = 1000.0 / rate - dead if rate > 0 else np.inf
+            if not mean > 0:
+                raise ValueError(f"{type(celltype).__name__}: rate {rate} Hz leaves no time beside tau_refrac {dead} ms")
+            draw = (lambda rng=rng, dead=dead, mean=mean: dead + rng.exponential(mean, _CHUNK))
+        times, t = [], start[i]
+        while np.isfinite(t) and t < stop:
+            chunk = t + np.cumsum(draw())
+            times.append(chunk[chunk < stop])
+            t = chunk[-1]
+        trains.append(np.concatenate(times) if times else np.zeros(0))
     return trains
 
 
@@ -142,11 +173,10 @@ def _projection(net, layout, prj, k, dt):
         return
     src = prj.pre._lifsim_gids()[pre]
     tgt = prj.post._lifsim_gids()[post]
-    celltype = prj.post.celltype
     steps = np.round(delay / dt).astype(np.int64)
     names = [g[0] for g in layout.groups]
     n = layout.owner.size
-    for name, first, stop, synaptic in layout.groups:
+    for name, first, stop, synaptic, celltype in layout.groups:
         onto = (tgt >= first) & (tgt < stop)
         if not onto.any():
             continue
@@ -170,13 +200,16 @@ def _currents_at(state, t):
     return out
 
 
-def _next_switch(state, t_now, t_stop):
-    """The first time after t_now (up to t_stop) at which a current source switches."""
-    nxt = t_stop
+def _horizon(state, t_now, t_stop):
+    """Up to when a network built at t_now holds: the first current switch
+    after t_now, and the end of the Poisson blocks drawn to cover t_stop."""
+    nxt = np.inf
     for source, _ in state.current_sources:
         for t in source._switch_times():
             if t > t_now + state.dt / 2 and t < nxt:
                 nxt = t
+    if any(cells.is_random_source(p.celltype) for p in state.populations):
+        nxt = min(nxt, t_stop)
     return nxt
 
 

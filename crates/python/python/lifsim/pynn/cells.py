@@ -24,6 +24,8 @@ __all__ = [
     "IF_cond_exp",
     "SpikeSourcePoisson",
     "SpikeSourceArray",
+    "SpikeSourcePoissonRefractory",
+    "SpikeSourceGamma",
     "StaticSynapse",
 ]
 
@@ -104,6 +106,17 @@ class SpikeSourcePoisson(cells.SpikeSourcePoisson):
     translations = build_translations(("rate", "rate"), ("start", "start"), ("duration", "duration"))
 
 
+class SpikeSourcePoissonRefractory(cells.SpikeSourcePoissonRefractory):
+    __doc__ = cells.SpikeSourcePoissonRefractory.__doc__
+    translations = build_translations(
+        ("rate", "rate"), ("tau_refrac", "tau_refrac"), ("start", "start"), ("duration", "duration"))
+
+
+class SpikeSourceGamma(cells.SpikeSourceGamma):
+    __doc__ = cells.SpikeSourceGamma.__doc__
+    translations = build_translations(("alpha", "alpha"), ("beta", "beta"), ("start", "start"), ("duration", "duration"))
+
+
 class SpikeSourceArray(cells.SpikeSourceArray):
     __doc__ = cells.SpikeSourceArray.__doc__
     translations = build_translations(("spike_times", "spike_times"))
@@ -116,18 +129,36 @@ class StaticSynapse(synapses.StaticSynapse):
     def _get_minimum_delay(self):
         from .simulator import state
 
-        return state.min_delay
+        return state.default_delay
+
+
+_RANDOM_SOURCES = (SpikeSourcePoisson, SpikeSourcePoissonRefractory, SpikeSourceGamma)
+
+
+def is_random_source(celltype) -> bool:
+    """Whether a cell type is a spike source whose spikes are drawn (build.py)."""
+    return isinstance(celltype, _RANDOM_SOURCES)
 
 
 def is_source(celltype) -> bool:
     """Whether a cell type is a spike source (a relay population in lifsim)."""
-    return isinstance(celltype, (SpikeSourcePoisson, SpikeSourceArray))
+    return isinstance(celltype, _RANDOM_SOURCES + (SpikeSourceArray,))
 
 
 def spike_times_of(values) -> np.ndarray:
     """A SpikeSourceArray's spike_times value (a pyNN Sequence) as a float array."""
     value = getattr(values, "value", values)
     return np.asarray(value, dtype=np.float64).ravel()
+
+
+def check_spike_times(values) -> None:
+    """Raises InvalidParameterValueError unless each cell's spike_times are in increasing order."""
+    from pyNN.errors import InvalidParameterValueError
+
+    for k, v in enumerate(np.atleast_1d(np.asarray(values, dtype=object))):
+        times = spike_times_of(v)
+        if np.any(np.diff(times) < 0):
+            raise InvalidParameterValueError(f"SpikeSourceArray: the spike times of cell {k} are not in increasing order")
 
 
 __all__ += ["electrodes"]

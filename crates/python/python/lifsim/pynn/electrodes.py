@@ -11,7 +11,7 @@ ACSource and NoisyCurrentSource change every step and are not available.
 from __future__ import annotations
 
 import numpy as np
-from pyNN.parameters import ParameterSpace, Sequence
+from pyNN.parameters import Sequence
 from pyNN.standardmodels import build_translations, electrodes
 
 from . import simulator
@@ -37,7 +37,13 @@ class _Source:
         simulator.state.current_sources.append((self, self._targets[-len(groups):]))
         simulator.state.mark_changed()
 
+    def _adopt_defaults(self):
+        """Takes the parameters given to the constructor (with PyNN's defaults)."""
+        parameters = self.translate(self.parameter_space)
+        self.set_native_parameters(parameters)
+
     def set_native_parameters(self, parameters):
+        parameters.shape = (1,)
         parameters.evaluate(simplify=True)
         for name, value in parameters.items():
             self._native[name] = _plain(value)
@@ -45,7 +51,11 @@ class _Source:
         simulator.state.mark_changed()
 
     def get_native_parameters(self):
-        return ParameterSpace({k: (Sequence(v) if isinstance(v, np.ndarray) else v) for k, v in self._native.items()})
+        return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in self._native.items()}
+
+    def get_parameters(self):
+        """The source's parameters (PyNN's names and units: the same as lifsim's)."""
+        return self.get_native_parameters()
 
     def _check(self):
         pass
@@ -56,11 +66,11 @@ class _Source:
 
 def _plain(value):
     """A parameter value as a number or a float array (unwrapping PyNN Sequences)."""
-    if isinstance(value, np.ndarray) and value.dtype == object and value.size == 1:
+    if isinstance(value, np.ndarray) and value.size == 1:
         value = value.ravel()[0]
     if isinstance(value, Sequence):
         return np.asarray(value.value, dtype=float)
-    return value
+    return float(value)
 
 
 def _grid(t, dt):
@@ -74,7 +84,7 @@ class DCSource(_Source, electrodes.DCSource):
     def __init__(self, **parameters):
         self._init()
         electrodes.DCSource.__init__(self, **parameters)
-        self.set_parameters(**self.parameter_space.as_dict())
+        self._adopt_defaults()
 
     def _switch_times(self):
         dt = simulator.state.dt
@@ -92,7 +102,7 @@ class StepCurrentSource(_Source, electrodes.StepCurrentSource):
     def __init__(self, **parameters):
         self._init()
         electrodes.StepCurrentSource.__init__(self, **parameters)
-        self.set_parameters(**self.parameter_space.as_dict())
+        self._adopt_defaults()
 
     def _check(self):
         times = np.asarray(self._native.get("times", []), dtype=float)
@@ -103,14 +113,14 @@ class StepCurrentSource(_Source, electrodes.StepCurrentSource):
             raise ValueError("StepCurrentSource: times must be >= 0 ms")
         if np.any(np.diff(times) < 0):
             raise ValueError("StepCurrentSource: times must be in increasing order")
+        # Onto the step grid; several times on one step: the last amplitude holds.
+        dt = simulator.state.dt
+        times = _grid(times, dt)
+        keep = np.append(np.diff(times) > dt / 2, True) if times.size else np.zeros(0, dtype=bool)
+        self._native["times"], self._native["amplitudes"] = times[keep], amplitudes[keep]
 
     def _steps(self):
-        dt = simulator.state.dt
-        times = _grid(self._native.get("times", []), dt)
-        amplitudes = np.asarray(self._native.get("amplitudes", []), dtype=float)
-        # Several times on one step: the last amplitude holds (NEST's step_current_generator).
-        keep = np.append(np.diff(times) > dt / 2, True) if times.size else np.zeros(0, dtype=bool)
-        return times[keep], amplitudes[keep]
+        return self._native.get("times", np.zeros(0)), self._native.get("amplitudes", np.zeros(0))
 
     def _switch_times(self):
         return self._steps()[0].tolist()

@@ -14,7 +14,7 @@ from pyNN import common, errors
 from pyNN.parameters import ParameterSpace, simplify
 from pyNN.standardmodels import StandardCellType
 
-from . import simulator
+from . import cells, simulator
 from .recording import Recorder
 
 
@@ -111,6 +111,8 @@ class Population(common.Population):
         parameter_space.shape = (self.size,)
         parameter_space.evaluate(simplify=False)
         self._parameters = parameter_space.as_dict()
+        if "spike_times" in self._parameters:
+            cells.check_spike_times(self._parameters["spike_times"])
         self._initial = {}
         self._gids = np.full(self.size, -1, dtype=np.int64)
         self._creation_index = len(state.populations)
@@ -145,6 +147,8 @@ class Population(common.Population):
     def _set_parameters(self, parameter_space):
         parameter_space.evaluate(simplify=False)
         for name, value in parameter_space.items():
+            if name == "spike_times":
+                cells.check_spike_times(value)
             self._parameters[name] = value
         simulator.state.mark_changed()
 

@@ -63,8 +63,11 @@ class Projection(common.Projection):
             raise NotImplementedError(
                 f"lifsim.pynn: synapse type {type(self.synapse_type).__name__} is not available "
                 f"(lifsim has static synapses only)")
-        if not hasattr(self.post.celltype, "lifsim_model"):
-            raise errors.ConnectionError(f"lifsim.pynn: cannot connect onto {type(self.post.celltype).__name__} cells")
+        targets = getattr(self.post, "populations", [self.post])
+        for target in targets:
+            if not hasattr(target.celltype, "lifsim_model"):
+                raise errors.ConnectionError(f"lifsim.pynn: cannot connect onto {type(target.celltype).__name__} cells")
+        self._conductance_based = any(t.celltype.conductance_based for t in targets)
         self._chunks = []
         self._pre = np.zeros(0, dtype=np.int64)
         self._post = np.zeros(0, dtype=np.int64)
@@ -100,11 +103,11 @@ class Projection(common.Projection):
 
     def _check(self):
         weight, delay = self._values["weight"], self._values["delay"]
-        if self.post.conductance_based and np.any(weight < 0):
+        if self._conductance_based and np.any(weight < 0):
             raise errors.ConnectionError("lifsim.pynn: weights of conductance-based synapses must be >= 0 µS")
-        if np.any(delay < simulator.state.min_delay - 1e-9 * simulator.state.dt) and delay.size:
-            raise errors.ConnectionError(
-                f"lifsim.pynn: delay {delay.min()} ms is below min_delay ({simulator.state.min_delay} ms)")
+        floor = simulator.state.default_delay
+        if delay.size and np.any(delay < floor - 1e-9 * simulator.state.dt):
+            raise errors.ConnectionError(f"lifsim.pynn: delay {delay.min()} ms is below min_delay ({floor} ms)")
 
     def _arrays(self):
         """(pre index, post index, weight, delay) of every connection."""

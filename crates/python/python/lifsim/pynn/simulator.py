@@ -38,13 +38,27 @@ class State(common.control.BaseState):
         self.mpi_rank = 0
         self.num_processes = 1
         self.dt = 0.1
-        self.min_delay = 0.1
+        self.min_delay_setting = "auto"
         self.max_delay = 10.0
         self.threads = 1
         self.seed = 1
         self.clear()
 
     # -- PyNN's interface --------------------------------------------------
+
+    @property
+    def min_delay(self):
+        """setup()'s min_delay; with 'auto', the smallest delay of the projections (dt without any)."""
+        if self.min_delay_setting != "auto":
+            return self.min_delay_setting
+        delays = [prj._arrays()[3] for prj in self.projections]
+        delays = [d.min() for d in delays if d.size]
+        return float(min(delays)) if delays else self.dt
+
+    @property
+    def default_delay(self):
+        """The delay of a StaticSynapse given none: min_delay, or dt with 'auto'."""
+        return self.dt if self.min_delay_setting == "auto" else self.min_delay_setting
 
     def clear(self):
         """Forgets the network (setup() and end())."""
@@ -84,17 +98,14 @@ class State(common.control.BaseState):
         steps_to = int(round(tstop / self.dt))
         while int(round(self.t / self.dt)) < steps_to:
             step_now = int(round(self.t / self.dt))
-            if self._sim is None or self._stale or step_now >= int(round(self._horizon / self.dt)):
+            if self._sim is None or self._stale or step_now >= self._horizon / self.dt - 0.5:
                 self._rebuild(tstop)
-            # The next time the network must be built again: a current
-            # source's step, or the end of the Poisson spikes drawn so far.
-            stop = min(steps_to, int(round(self._horizon / self.dt)))
-            if stop <= step_now:
-                raise RuntimeError(f"lifsim.pynn: cannot advance past t = {self.t} ms (internal error: empty piece)")
+            # Run up to the next time the network must be built again (a
+            # current source's switch, the end of the Poisson spikes drawn).
+            stop = steps_to if self._horizon == np.inf else min(steps_to, int(round(self._horizon / self.dt)))
             spikes = self._sim.run((stop - step_now) * self.dt)
             self.t = stop * self.dt
             build.deliver_spikes(self, spikes)
-        self.t = max(self.t, tstop) if abs(tstop - self.t) < self.dt / 2 else self.t
         self.running = True
 
     # -- building ----------------------------------------------------------
