@@ -8,8 +8,10 @@ names another copy.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib
+import io
 import inspect
 import os
 import sys
@@ -58,7 +60,7 @@ def run_all() -> Dict[str, Tuple[bool, str, float]]:
             for name, fn in scenarios().items():
                 t0 = time.perf_counter()
                 try:
-                    with warnings.catch_warnings():
+                    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
                         warnings.simplefilter("ignore")
                         fn(sim)
                     results[name] = (True, "", time.perf_counter() - t0)

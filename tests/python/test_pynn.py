@@ -1,0 +1,172 @@
+"""lifsim.pynn, the PyNN backend: PyNN's own system-test scenarios against the
+documented list (docs/pynn.md), the unit translations against hand-computed
+values, and networks built through PyNN against the same networks built
+through lifsim.Network directly, spike for spike."""
+
+import math
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lifsim_testing  # noqa: F401  (a clear message when lifsim is not installed)
+
+pytest.importorskip("pyNN", reason="PyNN is not installed (scripts/python-env.sh installs it)")
+
+import lifsim  # noqa: E402
+import lifsim.pynn as sim  # noqa: E402
+from lifsim.pynn import simulator  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+import pynn_scenarios  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def documented():
+    """docs/pynn.md's scenario table: {scenario: (passes, error text)}."""
+    rows = {}
+    for line in (ROOT / "docs" / "pynn.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and re.fullmatch(r"`test\w*\.test\w*`", cells[0]) and cells[1] in ("yes", "no"):
+            rows[cells[0].strip("`")] = (cells[1] == "yes", cells[2].strip("`"))
+    return rows
+
+
+def built_populations():
+    """The lifsim populations of the last build, as the network file says them."""
+    return tomllib.loads(simulator.state._network.to_toml())["population"]
+
+
+# -- PyNN's scenarios ----------------------------------------------------------
+
+
+def test_pynn_scenarios_pass_and_fail_as_documented():
+    assert pynn_scenarios.scenarios_dir(), "no PyNN sdist: scripts/python-env.sh unpacks it into .venv/pynn-sdist"
+    table = documented()
+    results = pynn_scenarios.run_all()
+    assert len(results) == 66 and set(results) == set(table), sorted(set(results) ^ set(table))
+    wrong = []
+    for name, (ok, why, _) in results.items():
+        passes, error = table[name]
+        if ok != passes or (not ok and error not in why):
+            wrong.append(f"{name}: {'passes' if ok else 'fails: ' + why}; docs/pynn.md says {passes}, {error!r}")
+    assert not wrong, "\n".join(wrong)
+    assert sum(ok for ok, _, _ in results.values()) == sum(p for p, _ in table.values())
+
+
+# -- units ----------------------------------------------------------------------
+
+
+def test_cell_parameters_become_lifsims_by_hand():
+    sim.setup(timestep=0.1)
+    p = sim.Population(3, sim.IF_curr_exp(tau_m=10.0, cm=0.25, v_rest=-70.0, v_reset=-75.0, v_thresh=-52.0,
+                                          tau_refrac=2.0, i_offset=[0.1, 0.2, 0.3], tau_syn_E=3.0))
+    p.initialize(v=-61.0)
+    sim.run(0.1)
+    (pop,) = built_populations()
+    # r = tau_m / cm = 10 ms / 0.25 nF = 40 MOhm; nA, mV and ms pass unchanged.
+    assert pop["model"] == "iaf_psc_exp" and pop["r"] == 40.0 and pop["tau_m"] == 10.0
+    assert (pop["v_rest"], pop["v_reset"], pop["v_thresh"], pop["t_ref"]) == (-70.0, -75.0, -52.0, 2.0)
+    # and back: PyNN's names and units
+    assert p.get("cm") == pytest.approx(0.25) and p.get("tau_refrac") == 2.0
+    np.testing.assert_allclose(p.get("i_offset"), [0.1, 0.2, 0.3])
+    sim.end()
+
+
+def test_heterogeneous_parameters_split_into_lifsim_populations():
+    sim.setup(timestep=0.1)
+    p = sim.Population(4, sim.IF_cond_exp(tau_m=[10.0, 20.0, 10.0, 20.0], cm=0.5))
+    sim.run(0.1)
+    pops = built_populations()
+    assert sorted((q["size"], q["tau_m"], q["r"]) for q in pops) == [(2, 10.0, 20.0), (2, 20.0, 40.0)]
+    np.testing.assert_allclose(p.get("cm"), 0.5)
+    sim.end()
+
+
+def test_a_dc_current_from_t0_fires_when_the_membrane_equation_says():
+    # V(t) = R I (1 - exp(-(t - t0) / tau_m)) from V = 0 reaches v_thresh at
+    # t0 + tau_m ln(R I / (R I - v_thresh)); R = tau_m / cm = 20 MOhm, I = 1 nA.
+    sim.setup(timestep=0.01)
+    p = sim.Population(1, sim.IF_curr_exp(tau_m=20.0, cm=1.0, v_rest=0.0, v_reset=0.0, v_thresh=10.0, tau_refrac=500.0))
+    p.initialize(v=0.0)
+    sim.DCSource(amplitude=1.0, start=30.0, stop=200.0).inject_into(p)
+    p.record("spikes")
+    sim.run(100.0)
+    (train,) = p.get_data().segments[0].spiketrains
+    expected = 30.0 + 20.0 * math.log(20.0 / (20.0 - 10.0))
+    assert len(train) == 1 and abs(float(train[0]) - expected) <= 0.02, (train, expected)
+    sim.end()
+
+
+# -- PyNN against lifsim.Network --------------------------------------------------
+
+
+TIMES = [[2.0, 7.5, 12.3, 30.0], [4.1, 4.2, 18.0], [1.0, 25.5]]
+CONNS = [(0, 0, 2.5, 1.0), (1, 0, 1.5, 2.3), (2, 1, 4.0, 1.0), (0, 2, 3.0, 0.5), (1, 2, -2.0, 1.7), (2, 2, 6.0, 1.0)]
+
+
+def pynn_spikes():
+    sim.setup(timestep=0.1, min_delay=0.1)
+    src = sim.Population(3, sim.SpikeSourceArray(spike_times=TIMES))
+    cells = sim.Population(3, sim.IF_curr_exp(tau_m=15.0, cm=0.5, v_rest=-65.0, v_reset=-70.0, v_thresh=-60.0,
+                                              tau_refrac=2.0, tau_syn_E=2.0, i_offset=[0.1, 0.25, 0.0]))
+    cells.initialize(v=[-65.0, -62.0, -64.0])
+    sim.Projection(src, cells, sim.FromListConnector(CONNS, column_names=["weight", "delay"]),
+                   receptor_type="excitatory")
+    cells.record("spikes")
+    sim.run(20.0)
+    sim.run(40.0)  # two pieces
+    trains = cells.get_data().segments[0].spiketrains
+    sim.end()
+    return [np.asarray(t.magnitude) for t in trains]
+
+
+def direct_spikes():
+    # The same network: spike generators straight into the cells, one per
+    # connection (a relay's spike at T with delay d arrives at T + d).
+    net = lifsim.Network(dt=0.1, seed=1)
+    net.population("c", 3, model="iaf_psc_exp", tau_m=15.0, r=30.0, v_rest=-65.0, v_reset=-70.0, v_thresh=-60.0,
+                   t_ref=2.0, i_ext=[0.1, 0.25, 0.0], v0=[-65.0, -62.0, -64.0])
+    for pre, post, w, d in CONNS:
+        net.spike_generator("c", TIMES[pre], w, delay=d, synapse="exponential", tau_syn=2.0, neurons=[post])
+    spikes = net.run(60.0, threads=1)
+    return [spikes.times[spikes.ids == i] for i in range(3)]
+
+
+def test_a_pynn_network_gives_lifsims_spikes_bit_for_bit():
+    got, want = pynn_spikes(), direct_spikes()
+    assert sum(len(w) for w in want) >= 3
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_projection_get_set_and_save(tmp_path):
+    sim.setup(timestep=0.1)
+    a = sim.Population(3, sim.SpikeSourceArray(spike_times=[[1.0]] * 3))
+    b = sim.Population(3, sim.IF_curr_exp())
+    prj = sim.Projection(a, b, sim.FromListConnector(CONNS, column_names=["weight", "delay"]))
+    w = prj.get("weight", format="array")
+    want = np.full((3, 3), np.nan)
+    for pre, post, weight, _ in CONNS:
+        want[pre, post] = weight
+    np.testing.assert_array_equal(w, want)
+    prj.set(weight=0.75)
+    assert {c[2] for c in prj.get("weight", format="list")} == {0.75}
+    prj.save("all", str(tmp_path / "c.txt"), format="list")
+    saved = np.loadtxt(tmp_path / "c.txt")
+    np.testing.assert_array_equal(saved[:, :2], [(c[0], c[1]) for c in CONNS])
+    np.testing.assert_array_equal(saved[:, 2], 0.75)
+    np.testing.assert_allclose(saved[:, 3], [c[3] for c in CONNS])
+    sim.end()
+
+
+def test_state_variables_cannot_be_recorded_yet():
+    sim.setup()
+    p = sim.Population(2, sim.IF_curr_exp())
+    with pytest.raises(sim.StateRecordingUnavailable, match="state monitors"):
+        p.record("v")
+    sim.end()
