@@ -50,6 +50,13 @@ class NativeRNG(NumpyRNG):
         NumpyRNG.__init__(self, seed if seed is not None else simulator.state.seed, parallel_safe)
 
 
+def skip_state_recording(skip=True):
+    """With True, record("v") / record("gsyn_*") warn and record nothing
+    instead of raising StateRecordingUnavailable (this lifsim has no state
+    monitors), so that scripts made for other backends run for their spikes."""
+    simulator.state.skip_state_recording = bool(skip)
+
+
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
     """Starts a new simulation: ``timestep`` (ms), ``min_delay`` (ms or 'auto'),
     and the extras ``threads`` (lifsim's threads), ``rng_seed`` (the seed of

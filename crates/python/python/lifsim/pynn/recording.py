@@ -4,10 +4,14 @@ The run hands each recording population its spikes (``_store``, called by
 ``build.deliver_spikes``); ``get_data`` turns them into Neo spike trains
 through PyNN's Recorder. State variables (``v``, ``gsyn_exc``, ``gsyn_inh``)
 need lifsim's state monitors, which this version of lifsim lacks: recording
-them raises ``StateRecordingUnavailable``.
+them raises ``StateRecordingUnavailable``, unless ``lifsim.pynn.skip_state_recording(True)``
+was called: then it warns and records nothing (so that a script made for
+other backends, such as PyNN's VAbenchmarks, runs for its spikes).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 from pyNN import recording
@@ -29,10 +33,11 @@ class Recorder(recording.Recorder):
 
     def _record(self, variable, new_ids, sampling_interval=None):
         if variable.name != "spikes":
-            raise StateRecordingUnavailable(
-                f"lifsim.pynn: recording {variable.name!r} needs state monitors, which this version of "
-                f"lifsim does not have; only 'spikes' can be recorded"
-            )
+            message = (f"lifsim.pynn: recording {variable.name!r} needs state monitors, which this version of "
+                       f"lifsim does not have; only 'spikes' can be recorded")
+            if not simulator.state.skip_state_recording:
+                raise StateRecordingUnavailable(message)
+            warnings.warn(message + "; recording nothing (skip_state_recording)", stacklevel=3)
 
     def _store(self, indices: np.ndarray, times: np.ndarray) -> None:
         """Keeps a run piece's spikes of this population (indices within it, times in ms)."""
@@ -57,6 +62,8 @@ class Recorder(recording.Recorder):
         return out
 
     def _get_all_signals(self, variable, ids, clear=False):
+        if simulator.state.skip_state_recording:
+            return np.zeros((0, len(ids))), None  # PyNN leaves empty signals out
         raise StateRecordingUnavailable(f"lifsim.pynn: no {variable.name!r} recorded (no state monitors)")
 
     def _local_count(self, variable, filter_ids=None):

@@ -42,6 +42,8 @@ class State(common.control.BaseState):
         self.max_delay = 10.0
         self.threads = 1
         self.seed = 1
+        #: record("v") warns and records nothing instead of raising (recording.py).
+        self.skip_state_recording = False
         self.clear()
 
     # -- PyNN's interface --------------------------------------------------
