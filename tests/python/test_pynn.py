@@ -170,3 +170,82 @@ def test_state_variables_cannot_be_recorded_yet():
     with pytest.raises(sim.StateRecordingUnavailable, match="state monitors"):
         p.record("v")
     sim.end()
+
+
+def test_a_parameter_set_between_runs_acts_from_then_on():
+    # As the DC test, with the current switched on by set(i_offset=...) at 50 ms:
+    # the network is built again there with the state carried over.
+    sim.setup(timestep=0.01)
+    p = sim.Population(2, sim.IF_curr_exp(tau_m=20.0, cm=1.0, v_rest=0.0, v_reset=0.0, v_thresh=10.0,
+                                          tau_refrac=500.0, i_offset=0.0))
+    p.initialize(v=0.0)
+    p.record("spikes")
+    sim.run(50.0)
+    p[1:2].set(i_offset=1.0)
+    sim.run(50.0)
+    trains = p.get_data().segments[0].spiketrains
+    expected = 50.0 + 20.0 * math.log(2.0)
+    assert len(trains[0]) == 0 and len(trains[1]) == 1
+    assert abs(float(trains[1][0]) - expected) <= 0.02, (trains[1], expected)
+    sim.end()
+
+
+def test_runs_in_pieces_and_reset_repeat_the_spikes():
+    def network():
+        sim.setup(timestep=0.1, rng_seed=7)
+        noise = sim.Population(20, sim.SpikeSourcePoisson(rate=80.0, start=5.0, duration=150.0))
+        cells = sim.Population(30, sim.IF_cond_exp(tau_refrac=2.0))
+        rng = sim.NumpyRNG(seed=3)
+        sim.Projection(noise, cells, sim.FixedProbabilityConnector(0.3, rng=rng),
+                       sim.StaticSynapse(weight=sim.RandomDistribution("uniform", low=0.01, high=0.03, rng=rng),
+                                         delay=sim.RandomDistribution("uniform", low=0.5, high=3.0, rng=rng)))
+        cells.record("spikes")
+        return cells
+
+    def spikes(segment):
+        return [np.asarray(t.magnitude) for t in segment.spiketrains]
+
+    cells = network()
+    sim.run(200.0)
+    whole = spikes(cells.get_data().segments[0])
+    sim.end()
+    cells = network()
+    for piece in (30.0, 70.0, 100.0):
+        sim.run(piece)
+    pieces = spikes(cells.get_data().segments[0])
+    sim.reset()
+    sim.run(200.0)
+    again = spikes(cells.get_data().segments[1])
+    sim.end()
+    assert sum(len(t) for t in whole) > 30
+    for a, b, c in zip(whole, pieces, again):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.parametrize("connector", ["one_to_one", "fixed_total", "array", "from_file", "distance"])
+def test_connectors_make_the_connections_lifsim_builds(connector, tmp_path):
+    sim.setup(timestep=0.1)
+    a = sim.Population(6, sim.SpikeSourceArray(spike_times=[[1.0]] * 6))
+    b = sim.Population(6, sim.IF_curr_exp())
+    if connector == "one_to_one":
+        c = sim.OneToOneConnector()
+    elif connector == "fixed_total":
+        c = sim.FixedTotalNumberConnector(20, rng=sim.NumpyRNG(seed=2))
+    elif connector == "array":
+        c = sim.ArrayConnector(np.eye(6, k=1, dtype=bool))
+    elif connector == "from_file":
+        np.savetxt(tmp_path / "c.txt", [(0, 1, 0.5, 1.0), (2, 3, 0.25, 2.0), (5, 0, 0.125, 1.5)])
+        c = sim.FromFileConnector(str(tmp_path / "c.txt"))
+    else:
+        a.positions = np.stack([np.arange(6.0), np.zeros(6), np.zeros(6)])
+        b.positions = np.stack([np.arange(6.0), np.zeros(6), np.zeros(6)])
+        c = sim.DistanceDependentProbabilityConnector("d < 1.5", rng=sim.NumpyRNG(seed=1))
+    prj = sim.Projection(a, b, c, sim.StaticSynapse(weight=0.5, delay=1.0))
+    sim.run(1.0)
+    expected = {"one_to_one": 6, "fixed_total": 20, "array": 5, "from_file": 3, "distance": 6 + 2 * 5}[connector]
+    assert len(prj) == expected
+    # every connection is a lifsim synapse, pairs with one delay merged into one
+    pairs = {(c[0], c[1], round(c[2] / 0.1)) for c in prj.get(["delay"], format="list")}
+    assert simulator.state._sim.synapses == len(pairs)
+    sim.end()

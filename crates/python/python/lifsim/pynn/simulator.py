@@ -74,7 +74,10 @@ class State(common.control.BaseState):
         self.reset()
 
     def reset(self):
-        """Back to t = 0 with the network's initial state: the next run builds again."""
+        """Back to t = 0 with the network's initial state: the next run builds again.
+        (PyNN's reset has stored each recorder's data as a segment first.)"""
+        for recorder in getattr(self, "recorders", ()):
+            recorder._clear_simulator()
         self.running = False
         self.t = 0.0
         self.t_start = 0.0
