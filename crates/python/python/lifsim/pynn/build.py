@@ -22,12 +22,16 @@
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import tempfile
 from typing import Any, Dict, List, Tuple
 
 import numpy as np
 import scipy.sparse
 
-from .. import Network
+from .. import Network, NetworkDescription
 from . import cells
 
 # The relay neurons of spike sources: V jumps by _KICK mV over a 1 mV threshold.
@@ -48,6 +52,39 @@ class Layout:
         #: Each lifsim population: (name, start, stop, its native synapse
         #: parameters, its PyNN cell type).
         self.groups: List[Tuple[str, int, int, Dict[str, float], Any]] = []
+        #: The folder of the projections' matrix files.
+        self.files = tempfile.TemporaryDirectory(prefix="lifsim-pynn-")
+
+
+class _Tables:
+    """Network-file tables written as text, read by the core in one go: a
+    lifsim.Network checks the whole network at each entry it adds, which is
+    quadratic in the thousands of inputs and projections a PyNN network may
+    make (one per relay cell, per target and delay)."""
+
+    def __init__(self) -> None:
+        self.lines: List[str] = []
+
+    def add(self, kind: str, **fields: Any) -> None:
+        self.lines.append(f"\n[[{kind}]]")
+        for key, value in fields.items():
+            self.lines.append(f"{key} = {_toml(value)}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return ("inf" if value > 0 else "-inf") if math.isinf(value) else repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    return "[" + ", ".join(_toml(v) for v in value) + "]"
 
 
 def build_network(state: Any, t_now: float, t_stop: float) -> Tuple[Network, Layout, float]:
@@ -60,6 +97,7 @@ def build_network(state: Any, t_now: float, t_stop: float) -> Tuple[Network, Lay
     n = sum(p.size for p in state.populations)
     layout = Layout(n)
     currents = _currents_at(state, t_now)
+    tables = _Tables()
     start = 0
     for k, pop in enumerate(state.populations):
         pop._gids = np.empty(pop.size, dtype=np.int64)
@@ -68,15 +106,16 @@ def build_network(state: Any, t_now: float, t_stop: float) -> Tuple[Network, Lay
             net.population(name, pop.size, **_RELAY)
             pop._gids[:] = np.arange(start, start + pop.size)
             layout.groups.append((name, start, start + pop.size, {}, pop.celltype))
-            _relay_inputs(net, state, pop, name, k, horizon)
+            _relay_inputs(tables, state, pop, name, horizon)
             start += pop.size
         else:
             start = _neuron_population(net, layout, pop, k, start, currents.get(id(pop)))
         layout.owner[pop._gids] = k
         layout.index[pop._gids] = np.arange(pop.size)
-    for k, prj in enumerate(state.projections):
-        _projection(net, layout, prj, k, dt)
-    return net, layout, horizon
+    _projections(tables, layout, state.projections, dt)
+    text = net.to_toml() + tables.text()
+    desc = NetworkDescription.from_toml(text, layout.files.name, name="pynn")
+    return Network.from_description(desc), layout, horizon
 
 
 def _neuron_population(net, layout, pop, k, start, extra_current):
@@ -108,7 +147,7 @@ def _neuron_population(net, layout, pop, k, start, extra_current):
     return start
 
 
-def _relay_inputs(net, state, pop, name, k, horizon):
+def _relay_inputs(tables, state, pop, name, horizon):
     """Spike generators that make relay neuron i spike at each of its times before ``horizon``."""
     dt = state.dt
     if isinstance(pop.celltype, cells.SpikeSourceArray):
@@ -117,12 +156,14 @@ def _relay_inputs(net, state, pop, name, k, horizon):
         trains = _source_trains(state, pop, horizon)
     # An empty generator first, so that the relays have their input channel
     # whether or not there are spikes yet (a rebuild must keep the channels).
-    net.spike_generator(name, [], _KICK, delay=dt, synapse="delta")
+    kick = dict(weight=_KICK, delay=dt, synapse="delta")
+    tables.add("input", type="spike_generator", target=[name], times=[], **kick)
     for i, times in enumerate(trains):
         steps = np.unique(np.round(np.asarray(times) / dt).astype(np.int64))
         steps = steps[steps >= 1]  # a relay cannot spike at t = 0 (the kick takes one step)
         if steps.size:
-            net.spike_generator(name, (steps - 1) * dt, _KICK, delay=dt, synapse="delta", neurons=[i])
+            tables.add("input", type="spike_generator", target=[name], neurons=[i],
+                       times=((steps - 1) * dt).tolist(), **kick)
 
 
 _CHUNK = 1024  # intervals drawn at a time: a train's prefix does not depend on the horizon
@@ -167,24 +208,36 @@ def _source_trains(state, pop, horizon):
     return trains
 
 
-def _projection(net, layout, prj, k, dt):
-    pre, post, weight, delay = prj._arrays()
-    if pre.size == 0:
-        return
-    src = prj.pre._lifsim_gids()[pre]
-    tgt = prj.post._lifsim_gids()[post]
-    steps = np.round(delay / dt).astype(np.int64)
+def _projections(tables, layout, projections, dt):
+    """The connections of every projection, one lifsim projection (a weight
+    matrix file) per target population, synapse type and delay in steps."""
+    pending: Dict[Tuple, List[Tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+    for prj in projections:
+        pre, post, weight, delay = prj._arrays()
+        if pre.size == 0:
+            continue
+        src = prj.pre._lifsim_gids()[pre]
+        tgt = prj.post._lifsim_gids()[post]
+        steps = np.round(delay / dt).astype(np.int64)
+        for g, (name, first, stop, synaptic, celltype) in enumerate(layout.groups):
+            onto = (tgt >= first) & (tgt < stop)
+            if not onto.any():
+                continue
+            fields = tuple(sorted(celltype.synapse_fields(prj.receptor_type, synaptic).items()))
+            for step in np.unique(steps[onto]):
+                sel = onto & (steps == step)
+                pending.setdefault((g, fields, int(step)), []).append((tgt[sel] - first, src[sel], weight[sel]))
     names = [g[0] for g in layout.groups]
     n = layout.owner.size
-    for name, first, stop, synaptic, celltype in layout.groups:
-        onto = (tgt >= first) & (tgt < stop)
-        if not onto.any():
-            continue
-        fields = celltype.synapse_fields(prj.receptor_type, synaptic)
-        for step in np.unique(steps[onto]):
-            sel = onto & (steps == step)
-            matrix = scipy.sparse.csr_matrix((weight[sel], (tgt[sel] - first, src[sel])), shape=(stop - first, n))
-            net.connect(names, [name], matrix=matrix, delay=float(step * dt), **fields)
+    for k, ((g, fields, step), parts) in enumerate(sorted(pending.items(), key=lambda kv: (kv[0][0], kv[0][2]))):
+        name, first, stop = layout.groups[g][:3]
+        rows, cols, weights = (np.concatenate(column) for column in zip(*parts))
+        csr = scipy.sparse.csr_matrix((weights, (rows, cols)), shape=(stop - first, n))
+        path = os.path.join(layout.files.name, f"projection{k}.npz")
+        np.savez(path, format=np.array(b"csr"), shape=np.array(csr.shape, dtype=np.int64), data=csr.data,
+                 indices=csr.indices, indptr=csr.indptr)
+        tables.add("projection", source=names, target=[name], rule="from_file", file=os.path.basename(path),
+                   delay=step * dt, **dict(fields))
 
 
 def _currents_at(state, t):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from lazyarray import larray
 from pyNN import common, errors
+from pyNN.connectors import FixedTotalNumberConnector
 from pyNN.core import is_listlike
 from pyNN.random import RandomDistribution
 from pyNN.space import Space
@@ -72,12 +73,48 @@ class Projection(common.Projection):
         self._pre = np.zeros(0, dtype=np.int64)
         self._post = np.zeros(0, dtype=np.int64)
         self._values = {"weight": np.zeros(0), "delay": np.zeros(0)}
-        connector.connect(self)
+        if not self._fixed_total_number(connector):
+            connector.connect(self)
         self._consolidate()
         simulator.state.projections.append(self)
         simulator.state.mark_changed()
 
     # -- made by the connectors -------------------------------------------
+
+    def _fixed_total_number(self, connector) -> bool:
+        """FixedTotalNumberConnector with replacement, drawn as whole arrays:
+        PyNN's own draws one connection at a time in Python, hours for PD14's
+        10^7 synapses. The same distribution: each of the n connections from a
+        source and onto a target drawn uniformly (pairs i == i drawn again
+        without autapses), weights and delays from the synapse type. Returns
+        False (PyNN's connector runs) where that does not apply."""
+        if not (isinstance(connector, FixedTotalNumberConnector) and connector.with_replacement):
+            return False
+        values = {}
+        native = self.synapse_type.native_parameters
+        for name in ("weight", "delay"):
+            base = native[name].base_value
+            if not isinstance(base, (int, float, np.integer, np.floating, RandomDistribution)):
+                return False
+            values[name] = base
+        rng, n = connector.rng, int(connector.n)
+        pre = np.asarray(rng.next(n, "uniform_int", {"low": 0, "high": self.pre.size}, mask=None), dtype=np.int64)
+        post = np.asarray(rng.next(n, "uniform_int", {"low": 0, "high": self.post.size}, mask=None), dtype=np.int64)
+        if not connector.allow_self_connections and self.pre == self.post:
+            same = pre == post
+            while same.any():
+                k = int(same.sum())
+                pre[same] = rng.next(k, "uniform_int", {"low": 0, "high": self.pre.size}, mask=None)
+                post[same] = rng.next(k, "uniform_int", {"low": 0, "high": self.post.size}, mask=None)
+                same = pre == post
+        drawn = {}
+        for name, base in values.items():
+            if isinstance(base, RandomDistribution):
+                drawn[name] = np.asarray(base.next(n), dtype=float).reshape(n)
+            else:
+                drawn[name] = np.full(n, float(base))
+        self._chunks.append((pre, post, drawn))
+        return True
 
     def _convergent_connect(self, presynaptic_indices, postsynaptic_index, location_selector=None,
                             **connection_parameters):
@@ -105,9 +142,11 @@ class Projection(common.Projection):
         weight, delay = self._values["weight"], self._values["delay"]
         if self._conductance_based and np.any(weight < 0):
             raise errors.ConnectionError("lifsim.pynn: weights of conductance-based synapses must be >= 0 µS")
-        floor = simulator.state.default_delay
-        if delay.size and np.any(delay < floor - 1e-9 * simulator.state.dt):
-            raise errors.ConnectionError(f"lifsim.pynn: delay {delay.min()} ms is below min_delay ({floor} ms)")
+        # Delays count on the step grid (build.py rounds them, as NEST does).
+        floor, dt = simulator.state.default_delay, simulator.state.dt
+        if delay.size and np.round(delay.min() / dt) * dt < floor - 1e-9 * dt:
+            raise errors.ConnectionError(
+                f"lifsim.pynn: delay {delay.min()} ms is below min_delay ({floor} ms) on the {dt} ms grid")
 
     def _arrays(self):
         """(pre index, post index, weight, delay) of every connection."""
