@@ -47,6 +47,7 @@ def script() -> str:
 
 
 def run(python: str, backend: str, benchmark: str, path: str) -> dict:
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="vabench-") as tmp:
         if backend == "lifsim":
             cmd = [python, "-c", LIFSIM_PRELUDE, path, backend, benchmark]
@@ -65,7 +66,8 @@ def run(python: str, backend: str, benchmark: str, path: str) -> dict:
 
     return {"backend": backend, "benchmark": benchmark, "exc_rate_hz": number("Excitatory rate"),
             "inh_rate_hz": number("Inhibitory rate"), "build_s": number("Build time"),
-            "sim_s": number("Simulation time"), "process_wall_s": round(wall, 3)}
+            "sim_s": number("Simulation time"), "process_wall_s": round(wall, 3),
+            "load_avg_1min_before": load}
 
 
 def main() -> None:
@@ -86,7 +88,10 @@ def main() -> None:
                   f"build {r['build_s']} s  sim {r['sim_s']} s  process {r['process_wall_s']} s", flush=True)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"script": os.path.relpath(path, ROOT), "results": results}, f, indent=1)
+            json.dump({"script": os.path.relpath(path, ROOT), "cpus": os.cpu_count(),
+                       "about": "build_s and sim_s as VAbenchmarks.py prints them (lifsim builds its network "
+                                "at the first run, so its sim_s includes that); process_wall_s the whole process",
+                       "results": results}, f, indent=1)
 
 
 if __name__ == "__main__":
