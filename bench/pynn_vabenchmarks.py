@@ -5,8 +5,8 @@ and, where NEST is installed, on pyNN.nest: rates and wall times side by side.
 
 The script is PyNN's own file from its source distribution (scripts/python-env.sh
 unpacks it into .venv/pynn-sdist). It picks its backend by name
-(``get_simulator`` imports ``pyNN.<name>``); for lifsim this runner registers
-``lifsim.pynn`` as ``pyNN.lifsim`` in sys.modules before running the file
+(``get_simulator`` imports ``pyNN.<name>``); for lifsim this runner calls
+``lifsim.pynn.register()`` (``pyNN.lifsim`` in sys.modules) before running the file
 (the one "import line" difference), and switches lifsim.pynn's state
 recording off (the script records two cells' ``v``, which needs lifsim state
 monitors). Each run is a fresh process; pyNN.nest runs with
@@ -32,7 +32,7 @@ NEST_PY = os.path.join(ROOT, "bench", ".venv-peers", "bin", "python")
 LIFSIM_PRELUDE = """
 import runpy, sys
 import lifsim.pynn
-sys.modules["pyNN.lifsim"] = lifsim.pynn
+lifsim.pynn.register()  # importable as pyNN.lifsim
 lifsim.pynn.skip_state_recording(True)
 sys.argv = sys.argv[1:]  # python -c CODE file backend benchmark: the file's argv
 runpy.run_path(sys.argv[0], run_name="__main__")

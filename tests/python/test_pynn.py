@@ -190,9 +190,10 @@ def test_a_parameter_set_between_runs_acts_from_then_on():
     sim.end()
 
 
-def test_runs_in_pieces_and_reset_repeat_the_spikes():
+@pytest.mark.parametrize("threads", [1, 2])
+def test_runs_in_pieces_and_reset_repeat_the_spikes(threads):
     def network():
-        sim.setup(timestep=0.1, rng_seed=7)
+        sim.setup(timestep=0.1, rng_seed=7, threads=threads)
         noise = sim.Population(20, sim.SpikeSourcePoisson(rate=80.0, start=5.0, duration=150.0))
         cells = sim.Population(30, sim.IF_cond_exp(tau_refrac=2.0))
         rng = sim.NumpyRNG(seed=3)
@@ -249,3 +250,36 @@ def test_connectors_make_the_connections_lifsim_builds(connector, tmp_path):
     pairs = {(c[0], c[1], round(c[2] / 0.1)) for c in prj.get(["delay"], format="list")}
     assert simulator.state._sim.synapses == len(pairs)
     sim.end()
+
+
+def test_a_new_projection_after_a_run_asks_for_reset():
+    sim.setup()
+    a = sim.Population(2, sim.SpikeSourceArray(spike_times=[[1.0], [2.0]]))
+    b = sim.Population(2, sim.IF_curr_exp())
+    sim.run(10.0)
+    sim.Projection(a, b, sim.AllToAllConnector(), sim.StaticSynapse(weight=1.0, delay=1.0))
+    with pytest.raises(RuntimeError, match=r"call reset\(\) first"):
+        sim.run(10.0)
+    sim.reset()
+    sim.run(10.0)  # built again from t = 0 with the projection
+    assert simulator.state._sim.synapses == 4
+    sim.end()
+
+
+def test_write_data_writes_the_spikes_and_register_names_the_backend(tmp_path):
+    from neo.io import PickleIO
+
+    sim.register()
+    import pyNN.lifsim
+
+    assert pyNN.lifsim is sim
+    sim.setup()
+    src = sim.Population(2, sim.SpikeSourceArray(spike_times=[[1.0, 3.0], [2.0]]))
+    src.record("spikes")
+    sim.run(5.0)
+    src.write_data(str(tmp_path / "s.pkl"))
+    sim.end()
+    block = PickleIO(str(tmp_path / "s.pkl")).read_block()
+    trains = block.segments[0].spiketrains
+    np.testing.assert_array_equal(trains[0].magnitude, [1.0, 3.0])
+    np.testing.assert_array_equal(trains[1].magnitude, [2.0])

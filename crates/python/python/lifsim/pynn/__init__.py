@@ -50,6 +50,19 @@ class NativeRNG(NumpyRNG):
         NumpyRNG.__init__(self, seed if seed is not None else simulator.state.seed, parallel_safe)
 
 
+def register():
+    """Makes this backend importable as ``pyNN.lifsim`` too, for scripts that
+    pick their backend by name (``pyNN.utility.get_simulator``). PyNN is one
+    package, so another distribution cannot add a module to it: this puts
+    lifsim.pynn in ``sys.modules`` under that name, for this process."""
+    import sys
+
+    import pyNN
+
+    sys.modules["pyNN.lifsim"] = sys.modules[__name__]
+    pyNN.lifsim = sys.modules[__name__]
+
+
 def skip_state_recording(skip=True):
     """With True, record("v") / record("gsyn_*") warn and record nothing
     instead of raising StateRecordingUnavailable (this lifsim has no state
