@@ -140,7 +140,7 @@ def direct_spikes():
 def test_a_pynn_network_gives_lifsims_spikes_bit_for_bit():
     got, want = pynn_spikes(), direct_spikes()
     assert sum(len(w) for w in want) >= 3
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, w)
 
 
@@ -219,7 +219,7 @@ def test_runs_in_pieces_and_reset_repeat_the_spikes(threads):
     again = spikes(cells.get_data().segments[1])
     sim.end()
     assert sum(len(t) for t in whole) > 30
-    for a, b, c in zip(whole, pieces, again):
+    for a, b, c in zip(whole, pieces, again, strict=True):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
 

@@ -14,7 +14,6 @@ import numpy as np
 from lazyarray import larray
 from pyNN import common, errors
 from pyNN.connectors import FixedTotalNumberConnector
-from pyNN.core import is_listlike
 from pyNN.random import RandomDistribution
 from pyNN.space import Space
 
@@ -234,5 +233,3 @@ class Projection(common.Projection):
     def _set_initial_value_array(self, variable, value):
         raise NotImplementedError("lifsim.pynn: static synapses have no state variables to initialize")
 
-
-__all__ = ["Projection", "Connection", "is_listlike"]
