@@ -283,3 +283,23 @@ def test_write_data_writes_the_spikes_and_register_names_the_backend(tmp_path):
     trains = block.segments[0].spiketrains
     np.testing.assert_array_equal(trains[0].magnitude, [1.0, 3.0])
     np.testing.assert_array_equal(trains[1].magnitude, [2.0])
+
+
+def test_what_lifsim_cannot_do_is_refused_by_name():
+    from pyNN.errors import ConnectionError as PyNNConnectionError
+    from pyNN.standardmodels.synapses import TsodyksMarkramSynapse
+
+    sim.setup(timestep=0.1, min_delay=0.5)
+    a = sim.Population(2, sim.SpikeSourceArray(spike_times=[[1.0], [2.0]]))
+    b = sim.Population(2, sim.IF_cond_exp())
+    with pytest.raises(PyNNConnectionError, match="Weights must be positive for conductance-based"):
+        sim.Projection(a, b, sim.AllToAllConnector(), sim.StaticSynapse(weight=-0.1, delay=1.0))
+    with pytest.raises(PyNNConnectionError, match=r"delay 0.2 ms is below min_delay \(0.5 ms\)"):
+        sim.Projection(a, b, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=0.2))
+    with pytest.raises(NotImplementedError, match="lifsim has static synapses only"):
+        sim.Projection(a, b, sim.AllToAllConnector(), TsodyksMarkramSynapse(weight=0.1, delay=1.0))
+    with pytest.raises(NotImplementedError, match="ACSource is not available"):
+        sim.ACSource(amplitude=1.0)
+    with pytest.raises(TypeError, match="cannot inject current into SpikeSourceArray cells"):
+        sim.DCSource(amplitude=1.0).inject_into(a)
+    sim.end()
