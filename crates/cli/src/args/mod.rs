@@ -1,16 +1,19 @@
 //! Command-line flags (stage one: what the user typed) and their merge with a
 //! TOML config file and a workload into one validated run description (stage two).
 
+mod format;
 mod resolve;
 #[cfg(test)]
 mod tests;
 
+pub use format::choose_format;
 pub use resolve::{output_format, record_mode, Resolved, WeightSource};
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use lifsim_core::io::spikes::OutputFormat;
+use lifsim_core::network::{Overrides, Setting};
 use lifsim_core::params;
 
 /// lifsim: fast, bit-exact simulation of leaky integrate-and-fire networks.
@@ -60,7 +63,8 @@ pub enum Command {
     Workload(WorkloadArgs),
     /// Draw a spike raster with the population rate below it, as a PNG.
     Plot(PlotArgs),
-    /// Describe files lifsim reads or writes (.npy, .npz, .spikes, .h5).
+    /// Describe files lifsim reads or writes (.npy, .npz, .spikes, .h5), or a network
+    /// file (.toml) before running it: sizes, synapses, memory.
     Info(InfoArgs),
     /// Go on with a run from its last checkpoint (lifsim run --checkpoint).
     Resume(ResumeArgs),
@@ -117,7 +121,12 @@ pub struct ModelArgs {
     )]
     pub i_ext: Option<String>,
     /// The initial voltages (`v0`).
-    #[arg(long, help = params::V0.cli_help(), value_name = params::V0.value_name)]
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        help = params::V0.cli_help(),
+        value_name = params::V0.value_name
+    )]
     pub v0: Option<String>,
     /// The refractory period (`t_ref`).
     #[arg(long, allow_negative_numbers = true, help = params::T_REF.cli_help())]
@@ -166,9 +175,17 @@ pub struct RunArgs {
         value_name = "auto|always|never"
     )]
     pub progress: crate::progress::ProgressMode,
-    /// No progress bar (same as --progress never)
+    /// No progress bar and no summary on stdout (errors still go to stderr)
     #[arg(long, short)]
     pub quiet: bool,
+    /// A network file's simulated time instead of its `duration`, ms
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
+    pub duration: Option<f64>,
+    /// A network file's population parameter instead of the file's: POP.PARAM=VALUE, the
+    /// value as the file writes it (E.i_ext=0.5, E.size=400, 'E.v0={ distribution = "uniform",
+    /// low = -65, high = -50 }'); repeat the flag for several
+    #[arg(long = "set", value_name = "POP.PARAM=VALUE", value_parser = parse_setting)]
+    pub set: Vec<Setting>,
     /// Population name in SONATA output (/spikes/<population>) [default: lifsim]
     #[arg(long, value_name = "NAME")]
     pub population: Option<String>,
@@ -184,6 +201,25 @@ pub struct RunArgs {
         allow_negative_numbers = true
     )]
     pub checkpoint_every: Option<f64>,
+}
+
+impl RunArgs {
+    /// What the flags change in a network file: `--dt`, `--duration`, `--set`.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            dt: self.model.dt,
+            duration: self.duration,
+            set: self.set.clone(),
+        }
+    }
+}
+
+/// `--set`'s parser: a usage error for a value that is not `POP.PARAM=VALUE`.
+fn parse_setting(s: &str) -> Result<Setting, String> {
+    s.parse::<Setting>().map_err(|e| match e {
+        lifsim_core::Error::Parameter { message, .. } => message,
+        other => other.to_string(),
+    })
 }
 
 /// `lifsim bench`.
@@ -252,9 +288,9 @@ pub struct PlotArgs {
     /// Spike file: dense .npy, events .npz, .spikes stream or SONATA .h5
     #[arg(value_name = "SPIKES")]
     pub spikes: PathBuf,
-    /// Output PNG
-    #[arg(long, short, default_value = "raster.png", value_name = "FILE.png")]
-    pub out: PathBuf,
+    /// Output PNG [default: raster.png, which is never replaced unless named with --out]
+    #[arg(long, short, value_name = "FILE.png")]
+    pub out: Option<PathBuf>,
     /// Time step of a dense .npy, ms (it does not store one) [default: 0.01]
     #[arg(long, allow_negative_numbers = true)]
     pub dt: Option<f64>,
@@ -298,7 +334,7 @@ pub struct ResumeArgs {
         value_name = "auto|always|never"
     )]
     pub progress: crate::progress::ProgressMode,
-    /// No progress bar
+    /// No progress bar and no summary on stdout (errors still go to stderr)
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -312,6 +348,9 @@ pub struct InfoArgs {
     /// Time step of dense .npy spike arrays, ms (they do not store one) [default: 0.01]
     #[arg(long, allow_negative_numbers = true)]
     pub dt: Option<f64>,
+    /// Network files only: one line of JSON per file instead of the text
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `lifsim workload`.

@@ -31,7 +31,7 @@ pub(super) struct ConfigFile {
     r: Option<f64>,
     v_rest: Option<f64>,
     i_ext: Option<toml::Value>,
-    v0: Option<String>,
+    v0: Option<toml::Value>,
     t_ref: Option<f64>,
     seed: Option<u64>,
     dtype: Option<String>,
@@ -104,28 +104,31 @@ impl ModelArgs {
 
     /// Refuses the seed model's flags with a network file, which sets its
     /// parameters itself: `--config` and every flag of the parameter table
-    /// not marked `Front::NetworkFlag`.
+    /// not marked `Front::NetworkFlag`. The message says what to use
+    /// instead and which flags apply.
     pub fn check_for_network_file(&self) -> Result<()> {
         let refused = self
             .given()
             .into_iter()
             .filter_map(params::spec)
             .find(|s| !s.takes(Front::NetworkFlag));
-        let flag = match (&self.config, refused) {
-            (Some(_), _) => "--config".to_string(),
-            (None, Some(spec)) => spec.flag(),
+        let (flag, instead) = match (&self.config, refused) {
+            (Some(_), _) => ("--config".to_string(), String::new()),
+            (None, Some(spec)) if spec.name == "t_max" => (
+                spec.flag(),
+                ": its simulated time is --duration MS".to_string(),
+            ),
+            (None, Some(spec)) if spec.takes(Front::Population) => (
+                spec.flag(),
+                format!(": change a population's with --set POP.{}=VALUE", spec.name),
+            ),
+            (None, Some(spec)) => (spec.flag(), String::new()),
             (None, None) => return Ok(()),
         };
-        let apply: Vec<String> = params::PARAMETERS
-            .iter()
-            .filter(|s| s.takes(Front::NetworkFlag))
-            .map(|s| s.flag())
-            .collect();
-        let apply = match apply.split_last() {
-            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-            _ => apply.join(""),
-        };
-        bail!("{flag} is a flag of the seed model; a network file sets its parameters itself (only {apply} apply)");
+        bail!(
+            "{flag} is a flag of the seed model; a network file sets its parameters itself{instead} (the flags of the model that apply to network files are {})",
+            network_flags()
+        );
     }
 
     /// Merges workload defaults, then the config file, then flags.
@@ -205,21 +208,46 @@ impl ModelArgs {
             (None, None) => workload.i_ext,
         };
         i_ext.validate(n)?;
-        let v0 = match self.v0.clone().or(config.v0.clone()).as_deref() {
+        // v0: a word, a number for every neuron (as a network file's
+        // `v0 = -60.0`), or a file (a config file's relative to it).
+        let config_name = || {
+            self.config
+                .as_deref()
+                .unwrap_or(Path::new("config"))
+                .display()
+                .to_string()
+        };
+        let v0_given = match (&self.v0, &config.v0) {
+            (Some(s), _) => Some((s.clone(), PathBuf::from(s))),
+            (None, Some(toml::Value::String(s))) => Some((s.clone(), config_dir.join(s))),
+            (None, Some(v)) => {
+                let x = v
+                    .as_float()
+                    .or(v.as_integer().map(|i| i as f64))
+                    .with_context(|| {
+                        format!(
+                            "{}: v0 must be reset, uniform, a number or the path of an .npy file",
+                            config_name()
+                        )
+                    })?;
+                Some((x.to_string(), PathBuf::new()))
+            }
+            (None, None) => None,
+        };
+        let v0 = match v0_given {
             None => match workload.v0 {
                 InitialVoltage::Uniform { .. } => InitialVoltage::Uniform { seed },
                 other => other,
             },
-            Some("reset") => InitialVoltage::Reset,
-            Some("uniform") => InitialVoltage::Uniform { seed },
-            Some(file) => {
-                let path = if self.v0.is_some() {
-                    PathBuf::from(file)
-                } else {
-                    config_dir.join(file)
-                };
-                InitialVoltage::Values(vector("--v0", path, "v0")?)
-            }
+            Some((word, _)) if word == "reset" => InitialVoltage::Reset,
+            Some((word, _)) if word == "uniform" => InitialVoltage::Uniform { seed },
+            Some((text, path)) => match text.parse::<f64>() {
+                Ok(x) if x.is_finite() => InitialVoltage::Values(vec![x; n]),
+                Ok(x) => {
+                    return Err(lifsim_core::Error::param("v0", format!("must be finite, got {x}")).into())
+                }
+                Err(_) => InitialVoltage::Values(vector("--v0", path, "v0")?),
+            },
         };
         let dtype_name = self.dtype.clone().or(config.dtype.clone());
         let dtype: Dtype = dtype_name
@@ -245,6 +273,20 @@ impl ModelArgs {
             },
         })
     }
+}
+
+/// The model flags a network file takes: those of the parameter table
+/// marked `Front::NetworkFlag`, then `--duration` and `--set` (`RunArgs`'),
+/// as a message lists them.
+fn network_flags() -> String {
+    let mut flags: Vec<String> = params::PARAMETERS
+        .iter()
+        .filter(|s| s.takes(Front::NetworkFlag))
+        .map(|s| s.flag())
+        .collect();
+    flags.extend(["--duration".to_string(), "--set".to_string()]);
+    let (last, rest) = flags.split_last().expect("not empty");
+    format!("{} and {last}", rest.join(", "))
 }
 
 fn read_config(path: &Path) -> Result<ConfigFile> {

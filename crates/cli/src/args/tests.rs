@@ -9,6 +9,7 @@ use clap::CommandFactory;
 use lifsim_core::io::spikes::OutputFormat;
 use lifsim_core::params::{self, Front, Kind, ParamSpec, PARAMETERS};
 use lifsim_core::{Dtype, ExternalCurrent, InitialVoltage, LifParams, RecordMode};
+use lifsim_core::workloads;
 
 fn takes(front: Front) -> Vec<&'static str> {
     PARAMETERS
@@ -142,7 +143,14 @@ fn flags_given_are_named_and_refused_with_network_files() {
             Ok(()) => assert!(spec.takes(Front::NetworkFlag), "{flag} is not refused"),
             Err(e) => {
                 assert!(!spec.takes(Front::NetworkFlag), "{flag}: {e}");
-                assert_eq!(e.to_string(), format!("{flag} is a flag of the seed model; a network file sets its parameters itself (only --seed, --dtype and --threads apply)"));
+                let instead = match spec.name {
+                    "t_max" => ": its simulated time is --duration MS".to_string(),
+                    name if spec.takes(Front::Population) => {
+                        format!(": change a population's with --set POP.{name}=VALUE")
+                    }
+                    _ => String::new(),
+                };
+                assert_eq!(e.to_string(), format!("{flag} is a flag of the seed model; a network file sets its parameters itself{instead} (the flags of the model that apply to network files are --dt, --seed, --dtype, --threads, --duration and --set)"));
             }
         }
     }
@@ -273,4 +281,45 @@ fn every_parameter_reaches_the_run() {
             assert!(expect(&r), "config {name} = {toml_value}");
         }
     }
+}
+
+/// A number as `v0` sets every neuron, from a flag and from a config file
+/// (as a network file's `v0 = -60.0` does); a word or a file keeps its meaning.
+#[test]
+fn a_scalar_v0_sets_every_neuron() {
+    let n = params::WORKLOAD.default.word();
+    let size = workloads::by_name(n).unwrap().weights.n;
+    let r = parse(&["--v0", "-60.5"]).resolve(RecordMode::Counts).unwrap();
+    assert_eq!(r.spec.v0, InitialVoltage::Values(vec![-60.5; size]));
+    let dir = tempfile::tempdir().unwrap();
+    for (text, want) in [
+        ("v0 = -60.5\n", InitialVoltage::Values(vec![-60.5; size])),
+        ("v0 = -60\n", InitialVoltage::Values(vec![-60.0; size])),
+        ("v0 = \"reset\"\n", InitialVoltage::Reset),
+    ] {
+        let conf = dir.path().join("c.toml");
+        std::fs::write(&conf, text).unwrap();
+        let r = parse(&["--config", conf.to_str().unwrap()])
+            .resolve(RecordMode::Counts)
+            .unwrap();
+        assert_eq!(r.spec.v0, want, "{text}");
+    }
+    let e = parse(&["--v0", "nan"])
+        .resolve(RecordMode::Counts)
+        .err()
+        .unwrap();
+    assert_eq!(e.to_string(), "invalid parameter v0: must be finite, got NaN");
+    let conf = dir.path().join("bad.toml");
+    std::fs::write(&conf, "v0 = true\n").unwrap();
+    let e = parse(&["--config", conf.to_str().unwrap()])
+        .resolve(RecordMode::Counts)
+        .err()
+        .unwrap();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: v0 must be reset, uniform, a number or the path of an .npy file",
+            conf.display()
+        )
+    );
 }
