@@ -98,6 +98,18 @@ fn value_field(
     }
 }
 
+/// The key written just before byte `offset` of `text` (`tau_m` for the
+/// value of `tau_m = "fast"`), if a value starts there.
+fn key_before(text: &str, offset: usize) -> Option<&str> {
+    let before = text.get(..offset)?;
+    let line = &before[before.rfind('\n').map_or(0, |k| k + 1)..];
+    let head = line.trim_end().strip_suffix('=')?.trim_end();
+    let key = head
+        .rsplit(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .next()?;
+    (!key.is_empty()).then_some(key)
+}
+
 /// The 1-based line of byte `offset` of `text`.
 fn line_of(text: &str, offset: usize) -> usize {
     text.get(..offset).unwrap_or(text).matches('\n').count() + 1
@@ -238,7 +250,14 @@ impl NetworkDescription {
         let mut raw: RawFile = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of(text, s.start));
             let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
-            Error::file(PathBuf::new(), format!("{at}{}", e.message().trim()))
+            // A value of the wrong type is named by its key too: a network
+            // built from Python has no lines the user wrote.
+            let key = e
+                .span()
+                .and_then(|s| key_before(text, s.start))
+                .map(|k| format!(" (the value of {k})"))
+                .unwrap_or_default();
+            Error::file(PathBuf::new(), format!("{at}{}{key}", e.message().trim()))
         })?;
         overrides.apply(&mut raw)?;
         let dt = finite("dt", "the network", raw.dt.unwrap_or(0.1))?;
