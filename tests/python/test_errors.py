@@ -113,7 +113,7 @@ def test_per_neuron_arrays_of_the_wrong_shape(lifsim_bin, tmp_path):
     "kwargs,message",
     [
         (dict(record="raster"), 'invalid parameter record: must be dense, events or counts, got "raster"'),
-        (dict(v0="random"), 'invalid parameter v0: must be "reset", "uniform" or an array of one voltage per neuron, got "random"'),
+        (dict(v0="random"), 'invalid parameter v0: must be "reset", "uniform", a number or an array of one voltage per neuron, got "random"'),
         (dict(seed=-1), "invalid parameter seed: must be an integer in [0, 2**64), got -1"),
         (dict(threads=-2), "invalid parameter threads: must be an integer in [0, 2**64), got -2"),
     ],

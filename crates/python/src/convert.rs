@@ -253,8 +253,9 @@ fn float_vector_or_scalar(
     float_vector(obj, what, n).map(Scalar::Many)
 }
 
-/// `v0`: None or "reset" (all `v_reset`), "uniform" (drawn from `seed`), or
-/// one voltage per neuron.
+/// `v0`: None or "reset" (all `v_reset`), "uniform" (drawn from `seed`), a
+/// number for every neuron (as a network file's `v0 = -60.0`), or one
+/// voltage per neuron.
 pub fn initial_voltage(
     obj: Option<&Bound<'_, PyAny>>,
     seed: u64,
@@ -270,12 +271,17 @@ pub fn initial_voltage(
             other => Err(errors::bad_choice(
                 "v0",
                 format!(
-                    "must be \"reset\", \"uniform\" or an array of one voltage per neuron, got {other:?}"
+                    "must be \"reset\", \"uniform\", a number or an array of one voltage per neuron, got {other:?}"
                 ),
             )),
         };
     }
-    Ok(InitialVoltage::Values(float_vector(obj, "v0", n)?))
+    Ok(InitialVoltage::Values(
+        match float_vector_or_scalar(obj, "v0", n)? {
+            Scalar::One(x) => vec![x; n],
+            Scalar::Many(v) => v,
+        },
+    ))
 }
 
 /// `dtype`: None (the table's default, float64), "float64"/"float32" or
