@@ -229,7 +229,9 @@ mod tests {
         let frames = Arc::new(std::mem::take(&mut *FRAMES.lock().unwrap()));
         let mut checked = 0;
         for f in frames.iter() {
-            let Some(k) = f.find(" steps, ") else { continue };
+            let Some(k) = f.find(" steps, ") else {
+                continue;
+            };
             let pos: u64 = f[..k]
                 .rsplit(' ')
                 .next()

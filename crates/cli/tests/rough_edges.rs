@@ -107,7 +107,10 @@ fn network_files_take_dt_duration_and_set_as_if_the_file_said_so() {
         serde_json::json!(["--dt 0.05", "--duration 80", "--set E.i_ext=20"])
     );
     // Without the flags the file's own values run (and nothing fires).
-    ok(d, &["run", "net.toml", "--out", "c.npz", "--json", "c.json"]);
+    ok(
+        d,
+        &["run", "net.toml", "--out", "c.npz", "--json", "c.json"],
+    );
     let plain = json(&d.join("c.json"));
     assert_eq!(plain["steps"], 500);
     assert_eq!(plain["spikes"], 0);
@@ -180,8 +183,17 @@ fn info_estimates_the_synapses_a_run_builds() {
         let o = ok(
             d,
             &[
-                "run", file, "--duration", "1", "--format", "counts", "--out", "c.npy", "--json",
-                "r.json", "-q",
+                "run",
+                file,
+                "--duration",
+                "1",
+                "--format",
+                "counts",
+                "--out",
+                "c.npy",
+                "--json",
+                "r.json",
+                "-q",
             ],
         );
         assert!(o.stdout.is_empty());
@@ -204,7 +216,13 @@ fn info_estimates_the_synapses_a_run_builds() {
         );
     }
     // The text view names every population and projection.
-    let o = ok(d, &["info", root().join("examples/brunel.toml").to_str().unwrap()]);
+    let o = ok(
+        d,
+        &[
+            "info",
+            root().join("examples/brunel.toml").to_str().unwrap(),
+        ],
+    );
     let text = String::from_utf8_lossy(&o.stdout);
     for want in [
         "network file, brunel",
@@ -218,7 +236,10 @@ fn info_estimates_the_synapses_a_run_builds() {
         assert!(text.contains(want), "{want:?} not in:\n{text}");
     }
     let o = lifsim_in(d, &["info", "c.npy", "--json"]);
-    assert_error(&o, &["c.npy: --json describes network files (.toml); this is not one"]);
+    assert_error(
+        &o,
+        &["c.npy: --json describes network files (.toml); this is not one"],
+    );
 }
 
 #[test]
@@ -243,7 +264,9 @@ fn a_format_and_an_extension_must_agree() {
     let d = dir.path();
     let o = lifsim_in(
         d,
-        &["run", "--t-max", "1", "--format", "events", "--out", "x.npy"],
+        &[
+            "run", "--t-max", "1", "--format", "events", "--out", "x.npy",
+        ],
     );
     assert_error(
         &o,
@@ -259,7 +282,12 @@ fn a_format_and_an_extension_must_agree() {
         &o,
         &["c.npy: .npy files are written by --format dense or counts; say which with --format"],
     );
-    ok(d, &["run", "net.toml", "--out", "c.npy", "--format", "counts", "-q"]);
+    ok(
+        d,
+        &[
+            "run", "net.toml", "--out", "c.npy", "--format", "counts", "-q",
+        ],
+    );
     assert_eq!(&std::fs::read(d.join("c.npy")).unwrap()[..6], b"\x93NUMPY");
 }
 
@@ -267,7 +295,12 @@ fn a_format_and_an_extension_must_agree() {
 fn plot_never_replaces_a_file_it_was_not_told_to() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(d, &["run", "--t-max", "5", "--out", "s.npz", "--i-ext", "20", "-q"]);
+    ok(
+        d,
+        &[
+            "run", "--t-max", "5", "--out", "s.npz", "--i-ext", "20", "-q",
+        ],
+    );
     write(d, "raster.png", "my own picture");
     let o = lifsim_in(d, &["plot", "s.npz"]);
     assert_error(
@@ -292,7 +325,10 @@ fn plot_never_replaces_a_file_it_was_not_told_to() {
 fn a_scalar_v0_is_every_neurons_voltage() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(d, &["gen-weights", "-n", "30", "--seed", "2", "--out", "w.npy"]);
+    ok(
+        d,
+        &["gen-weights", "-n", "30", "--seed", "2", "--out", "w.npy"],
+    );
     let v0: Vec<f64> = vec![-52.5; 30];
     lifsim_core::io::save_npy(&d.join("v0.npy"), &v0, &[30], false).unwrap();
     let common = ["run", "--weights", "w.npy", "--i-ext", "15.5", "-q"];
@@ -308,7 +344,11 @@ fn a_scalar_v0_is_every_neurons_voltage() {
     let read = |f: &str| std::fs::read(d.join(f)).unwrap();
     assert_eq!(read("a.npy"), read("b.npy"));
     assert_ne!(read("a.npy"), read("c.npy"), "v0 -52.5 is not the default");
-    write(d, "c.toml", "v0 = -52.5\nweights = \"w.npy\"\ni_ext = 15.5\n");
+    write(
+        d,
+        "c.toml",
+        "v0 = -52.5\nweights = \"w.npy\"\ni_ext = 15.5\n",
+    );
     ok(d, &["run", "--config", "c.toml", "--out", "d.npy", "-q"]);
     assert_eq!(read("a.npy"), read("d.npy"));
 }

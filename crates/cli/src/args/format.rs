@@ -55,9 +55,11 @@ pub fn choose_format(
             .collect(),
         None => Vec::new(),
     };
-    let known = ext
-        .as_deref()
-        .is_some_and(|e| OutputFormat::ALL.iter().any(|f| extensions(*f).contains(&e)));
+    let known = ext.as_deref().is_some_and(|e| {
+        OutputFormat::ALL
+            .iter()
+            .any(|f| extensions(*f).contains(&e))
+    });
     let out_name = || out.map(|o| o.display().to_string()).unwrap_or_default();
     match format {
         Some(name) => {
@@ -96,7 +98,12 @@ mod tests {
     use OutputFormat::*;
 
     fn seed(format: Option<&str>, out: &str) -> Result<OutputFormat> {
-        choose_format(format, Some(Path::new(out)), &OutputFormat::SPIKE_TRAINS, Dense)
+        choose_format(
+            format,
+            Some(Path::new(out)),
+            &OutputFormat::SPIKE_TRAINS,
+            Dense,
+        )
     }
 
     fn network(format: Option<&str>, out: &str, record: OutputFormat) -> Result<OutputFormat> {

@@ -362,4 +362,3 @@ pub struct WorkloadArgs {
     #[arg(long, short)]
     pub out: PathBuf,
 }
-

@@ -244,7 +244,9 @@ impl ModelArgs {
             Some((text, path)) => match text.parse::<f64>() {
                 Ok(x) if x.is_finite() => InitialVoltage::Values(vec![x; n]),
                 Ok(x) => {
-                    return Err(lifsim_core::Error::param("v0", format!("must be finite, got {x}")).into())
+                    return Err(
+                        lifsim_core::Error::param("v0", format!("must be finite, got {x}")).into(),
+                    )
                 }
                 Err(_) => InitialVoltage::Values(vector("--v0", path, "v0")?),
             },
@@ -324,4 +326,3 @@ pub fn output_format(name: &str, allowed: &[OutputFormat]) -> Result<OutputForma
         ),
     }
 }
-

@@ -8,8 +8,8 @@ use super::*;
 use clap::CommandFactory;
 use lifsim_core::io::spikes::OutputFormat;
 use lifsim_core::params::{self, Front, Kind, ParamSpec, PARAMETERS};
-use lifsim_core::{Dtype, ExternalCurrent, InitialVoltage, LifParams, RecordMode};
 use lifsim_core::workloads;
+use lifsim_core::{Dtype, ExternalCurrent, InitialVoltage, LifParams, RecordMode};
 
 fn takes(front: Front) -> Vec<&'static str> {
     PARAMETERS
@@ -118,8 +118,7 @@ fn config_keys_are_the_tables() {
     want.sort_unstable();
     assert_eq!(keys, want);
     let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
-            .unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let start = readme
         .find("A config file takes the same names as the flags (")
         .expect("the README's config paragraph");
@@ -289,7 +288,9 @@ fn every_parameter_reaches_the_run() {
 fn a_scalar_v0_sets_every_neuron() {
     let n = params::WORKLOAD.default.word();
     let size = workloads::by_name(n).unwrap().weights.n;
-    let r = parse(&["--v0", "-60.5"]).resolve(RecordMode::Counts).unwrap();
+    let r = parse(&["--v0", "-60.5"])
+        .resolve(RecordMode::Counts)
+        .unwrap();
     assert_eq!(r.spec.v0, InitialVoltage::Values(vec![-60.5; size]));
     let dir = tempfile::tempdir().unwrap();
     for (text, want) in [
@@ -308,7 +309,10 @@ fn a_scalar_v0_sets_every_neuron() {
         .resolve(RecordMode::Counts)
         .err()
         .unwrap();
-    assert_eq!(e.to_string(), "invalid parameter v0: must be finite, got NaN");
+    assert_eq!(
+        e.to_string(),
+        "invalid parameter v0: must be finite, got NaN"
+    );
     let conf = dir.path().join("bad.toml");
     std::fs::write(&conf, "v0 = true\n").unwrap();
     let e = parse(&["--config", conf.to_str().unwrap()])

@@ -149,14 +149,17 @@ fn estimate<T: Real>(desc: &NetworkDescription, path: &Path) -> Result<NetworkIn
                 let c = recipe.connections_onto(k, 0..n)?;
                 let len = c.csr.len() as u64;
                 let offsets = (c.csr.n_sources() as u64 + 1) * 8;
-                let each = (c.csr.bytes() as u64 - offsets).checked_div(len).unwrap_or(4);
+                let each = (c.csr.bytes() as u64 - offsets)
+                    .checked_div(len)
+                    .unwrap_or(4);
                 (format!("from_file {}", path.display()), len, Some(each))
             }
         };
-        let bytes_each = per_synapse.unwrap_or_else(|| {
-            4 + weight_bytes(&p.weight) + delay_bytes(&p.delay, desc.dt)
-        });
-        longest_delay = longest_delay.max(longest_delay_steps(&p.delay, desc.dt));
+        let bytes_each = per_synapse
+            .unwrap_or_else(|| 4 + weight_bytes(&p.weight) + delay_bytes(&p.delay, desc.dt, count));
+        if count > 0 {
+            longest_delay = longest_delay.max(longest_delay_steps(&p.delay, desc.dt, count));
+        }
         synapses += count;
         // Each partition holds a row offset per source for each projection.
         synapse_bytes += count * bytes_each + threads as u64 * (n_src + 1) * 8;
@@ -173,7 +176,11 @@ fn estimate<T: Real>(desc: &NetworkDescription, path: &Path) -> Result<NetworkIn
     let ring_buffer_bytes = recipe.channels.len() as u64 * slots * n as u64 * size_of_t;
     let mut state_bytes = 0u64;
     for (pop, receptors) in desc.populations.iter().zip(&recipe.receptors) {
-        let arrays = pop.model.build::<T>(pop, desc.dt, receptors)?.state_names().len() as u64;
+        let arrays = pop
+            .model
+            .build::<T>(pop, desc.dt, receptors)?
+            .state_names()
+            .len() as u64;
         // Its state arrays, external current and scratch (T each), the end
         // of its refractory period (f64), an id (u32), and the recipe's
         // initial voltage and current (f64 each).
@@ -237,23 +244,24 @@ fn weight_bytes(w: &Value) -> u64 {
 
 /// Bytes a synapse's delay takes: none when one delay serves all, one byte
 /// below 256 steps, else two (`network::sparse::Delays`).
-fn delay_bytes(d: &Value, dt: f64) -> u64 {
+fn delay_bytes(d: &Value, dt: f64, draws: u64) -> u64 {
     match d {
         Value::Constant(_) => 0,
-        _ if longest_delay_steps(d, dt) < 256 => 1,
+        _ if longest_delay_steps(d, dt, draws) < 256 => 1,
         _ => 2,
     }
 }
 
-/// The longest delay `d` can give, in steps (a normal distribution's at 8
-/// standard deviations, beyond any draw in practice).
-fn longest_delay_steps(d: &Value, dt: f64) -> u64 {
+/// The longest of `draws` delays from `d`, in steps: for a normal
+/// distribution the expected largest of that many draws, `mean + sqrt(2 ln
+/// draws) std` (the engine sizes its rings by the longest delay drawn).
+fn longest_delay_steps(d: &Value, dt: f64, draws: u64) -> u64 {
     let ms = match d {
         Value::Constant(x) => *x,
         Value::Uniform { high, .. } => *high,
-        Value::Normal { mean, std } => mean + 8.0 * std,
+        Value::Normal { mean, std } => mean + (2.0 * (draws.max(2) as f64).ln()).sqrt() * std,
         Value::Bounded { base, max, .. } => {
-            let base = longest_delay_steps(base, dt) as f64 * dt;
+            let base = longest_delay_steps(base, dt, draws) as f64 * dt;
             base.min(*max)
         }
         Value::PerNeuron(v) => v.iter().copied().fold(0.0, f64::max),
@@ -279,7 +287,10 @@ fn print_info(i: &NetworkInfo) {
         format!("{} (dt {} ms, {} ms)", i.steps, i.dt_ms, i.duration_ms),
     );
     for p in &i.populations {
-        row("population", format!("{}: {} neurons, {}", p.name, p.size, p.model));
+        row(
+            "population",
+            format!("{}: {} neurons, {}", p.name, p.size, p.model),
+        );
     }
     for (k, p) in i.projections.iter().enumerate() {
         row(

@@ -48,7 +48,11 @@ pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
         return super::network::run_network(args, network, resume);
     }
     if args.duration.is_some() || !args.set.is_empty() {
-        let flag = if args.duration.is_some() { "--duration" } else { "--set" };
+        let flag = if args.duration.is_some() {
+            "--duration"
+        } else {
+            "--set"
+        };
         bail!("{flag} changes a network file (lifsim run NETWORK.toml {flag} ...); the seed model takes its parameters as flags (--t-max, --tau-m, ...)");
     }
     if args.json.is_some() {

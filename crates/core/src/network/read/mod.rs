@@ -236,7 +236,13 @@ impl NetworkDescription {
         default_name: &str,
         empty_ok: bool,
     ) -> Result<Self> {
-        Self::read_text_with(text, base_dir, default_name, empty_ok, &Overrides::default())
+        Self::read_text_with(
+            text,
+            base_dir,
+            default_name,
+            empty_ok,
+            &Overrides::default(),
+        )
     }
 
     /// [`Self::read_text`], the file changed by `overrides` before it is checked.

@@ -305,7 +305,10 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert_eq!(e, file_error("dt = 0.1", "dt = 0.3"));
-        assert!(e.contains("duration") && e.contains("multiple of dt"), "{e}");
+        assert!(
+            e.contains("duration") && e.contains("multiple of dt"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -329,7 +332,10 @@ mod tests {
         let e = with(&set(&["E.v0={ distribution = \"uniform\", low = 0 }"]))
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with(": --set E.v0=") && e.contains("needs high"), "{e}");
+        assert!(
+            e.starts_with(": --set E.v0=") && e.contains("needs high"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -193,9 +193,21 @@ fn exponential_synapses_may_have_no_delay() {
 #[test]
 fn a_value_of_the_wrong_type_names_its_key() {
     let cases = [
-        ("size = 8", "size = \"x\"", "line 5: invalid type: string \"x\", expected usize (the value of size)"),
-        ("rate = 100.0", "rate =  [1]", "invalid type: sequence, expected f64 (the value of rate)"),
-        ("indegree = 3", "indegree = -3", "invalid value: integer `-3`, expected usize (the value of indegree)"),
+        (
+            "size = 8",
+            "size = \"x\"",
+            "line 5: invalid type: string \"x\", expected usize (the value of size)",
+        ),
+        (
+            "rate = 100.0",
+            "rate =  [1]",
+            "invalid type: sequence, expected f64 (the value of rate)",
+        ),
+        (
+            "indegree = 3",
+            "indegree = -3",
+            "invalid value: integer `-3`, expected usize (the value of indegree)",
+        ),
     ];
     for (from, to, want) in cases {
         let err = parse(&MINI.replace(from, to)).unwrap_err().to_string();
