@@ -194,9 +194,22 @@ fn float_vector(obj: &Bound<'_, PyAny>, what: &'static str, n: usize) -> PyResul
     let py = obj.py();
     let kwargs = PyDict::new(py);
     kwargs.set_item("dtype", "float64")?;
+    // NumPy's own TypeError ("float() argument must be ...") does not say
+    // which argument it was about: name it.
     let array = numpy_module(py)?
         .getattr("asarray")?
-        .call((obj,), Some(&kwargs))?
+        .call((obj,), Some(&kwargs))
+        .map_err(|e| {
+            if e.is_instance_of::<pyo3::exceptions::PyTypeError>(py) {
+                errors::wrong_type(
+                    what,
+                    "a number or an array of one number per neuron",
+                    &type_name(obj),
+                )
+            } else {
+                PyValueError::new_err(format!("{what}: {}", e.value(py)))
+            }
+        })?
         .cast_into::<PyArrayDyn<f64>>()?;
     let array = array
         .try_readonly()
