@@ -201,7 +201,7 @@ def test_a_scalar_v0_is_every_neurons_voltage(v0):
     n = 20
     w = dyadic_weights(n, 32.0, seed=5)
     vector = np.full(n, float(v0))
-    want = reference(w, t_max=30.0, i_ext=15.5, v0=vector)
-    got = lifsim.simulate(w, t_max=30.0, i_ext=15.5, v0=v0)
+    want = reference(w, t_max=60.0, i_ext=15.5, v0=vector)
+    got = lifsim.simulate(w, t_max=60.0, i_ext=15.5, v0=v0)
     assert_same_spikes(got.spikes, want)
     assert want.sum() > 0

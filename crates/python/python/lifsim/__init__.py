@@ -48,6 +48,9 @@ from ._lifsim import (
     workload,
 )
 from .network import Network, Population, Simulation, Spikes, resume
+from ._arguments import naming_arguments
+
+simulate = naming_arguments(simulate)
 
 __all__ = [
     "Network",
