@@ -210,6 +210,6 @@ def test_wrong_matrix_shape_is_named(lifsim_bin, tmp_path):
 
 
 def test_seed_flags_are_refused_for_network_files(lifsim_bin, tmp_path):
-    proc = run(lifsim_bin, tmp_path, (ROOT / "examples" / "cuba.toml").read_text(), "--dt", "0.05",
+    proc = run(lifsim_bin, tmp_path, (ROOT / "examples" / "cuba.toml").read_text(), "--tau-m", "10",
                expect_ok=False)
-    assert proc.returncode == 2 and "--dt" in proc.stderr
+    assert proc.returncode == 2 and "--tau-m" in proc.stderr and "--set POP.tau_m=VALUE" in proc.stderr

@@ -23,7 +23,7 @@ SEEDS = {"coba": (1, 2, 3), "brunel_alpha": (1,)}
 
 
 def lifsim_rate(lifsim_bin, tmp_path, workload, seed):
-    out, summary = tmp_path / f"{workload}-{seed}.npz", tmp_path / f"{workload}-{seed}.json"
+    out, summary = tmp_path / f"{workload}-{seed}.npy", tmp_path / f"{workload}-{seed}.json"
     proc = subprocess.run(
         [str(lifsim_bin), "run", str(ROOT / "examples" / f"{workload}.toml"),
          "--seed", str(seed), "--threads", "2", "--format", "counts",

@@ -113,7 +113,7 @@ def test_per_neuron_arrays_of_the_wrong_shape(lifsim_bin, tmp_path):
     "kwargs,message",
     [
         (dict(record="raster"), 'invalid parameter record: must be dense, events or counts, got "raster"'),
-        (dict(v0="random"), 'invalid parameter v0: must be "reset", "uniform" or an array of one voltage per neuron, got "random"'),
+        (dict(v0="random"), 'invalid parameter v0: must be "reset", "uniform", a number or an array of one voltage per neuron, got "random"'),
         (dict(seed=-1), "invalid parameter seed: must be an integer in [0, 2**64), got -1"),
         (dict(threads=-2), "invalid parameter threads: must be an integer in [0, 2**64), got -2"),
     ],
@@ -164,3 +164,27 @@ def test_bad_generator_arguments():
         lifsim.generate_weights(0)
     with pytest.raises(ValueError, match='^invalid parameter workload: unknown workload "cuba-xl"'):
         lifsim.workload("cuba-xl")
+
+
+@pytest.mark.parametrize(
+    "kwargs,name",
+    [
+        (dict(dt="x"), "dt"),
+        (dict(t_max=[100.0]), "t_max"),
+        (dict(v_rest="a"), "v_rest"),
+        (dict(i_ext="abc"), "i_ext"),
+        (dict(i_ext=object()), "i_ext"),
+        (dict(v0=object()), "v0"),
+        (dict(v0={"low": 1}), "v0"),
+        (dict(seed="1"), "seed"),
+        (dict(threads=2.0), "threads"),
+        (dict(dtype=3), "dtype"),
+        (dict(record=1), "record"),
+    ],
+)
+def test_type_errors_name_the_parameter(kwargs, name):
+    """An argument of the wrong type is a TypeError that names it, whoever
+    finds it (pyo3's argument conversion, NumPy's asarray or lifsim)."""
+    with pytest.raises(TypeError) as e:
+        lifsim.simulate(GOOD, **kwargs)
+    assert name in str(e.value), str(e.value)

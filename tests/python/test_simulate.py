@@ -192,3 +192,16 @@ def test_results_own_their_arrays():
     assert res.spikes is not None and np.shares_memory(res.spikes, spikes)  # no copy per access
     del res
     assert spikes.shape == (499, 10)  # still valid after the result object is gone
+
+
+@pytest.mark.parametrize("v0", [-52.5, np.float64(-52.5), np.array(-52.5), -52])
+def test_a_scalar_v0_is_every_neurons_voltage(v0):
+    """A number as v0 starts every neuron there, as a network file's
+    `v0 = -52.5` does: the NumPy reference run from the full vector."""
+    n = 20
+    w = dyadic_weights(n, 32.0, seed=5)
+    vector = np.full(n, float(v0))
+    want = reference(w, t_max=60.0, i_ext=15.5, v0=vector)
+    got = lifsim.simulate(w, t_max=60.0, i_ext=15.5, v0=v0)
+    assert_same_spikes(got.spikes, want)
+    assert want.sum() > 0

@@ -257,7 +257,13 @@ pub const DT: ParamSpec = ParamSpec {
     details: "",
     value_name: None,
     check: Some(check_dt),
-    fronts: SEED_RUN,
+    // A network file takes `--dt` instead of its own `dt`.
+    fronts: &[
+        Front::Flag,
+        Front::Config,
+        Front::Python,
+        Front::NetworkFlag,
+    ],
 };
 
 /// `t_max`: the simulated time.
@@ -358,8 +364,8 @@ pub const V0: ParamSpec = ParamSpec {
     kind: Kind::Word,
     default: DefaultValue::Unset("reset"),
     help: "Initial voltages",
-    details: ": reset, uniform (in [v_reset, v_thresh), from --seed) or FILE.npy",
-    value_name: Some("reset|uniform|FILE.npy"),
+    details: ": reset, uniform (in [v_reset, v_thresh), from --seed), a number (every neuron) or FILE.npy",
+    value_name: Some("reset|uniform|MV|FILE.npy"),
     check: None,
     fronts: NEURON,
 };

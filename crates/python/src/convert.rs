@@ -194,9 +194,22 @@ fn float_vector(obj: &Bound<'_, PyAny>, what: &'static str, n: usize) -> PyResul
     let py = obj.py();
     let kwargs = PyDict::new(py);
     kwargs.set_item("dtype", "float64")?;
+    // NumPy's own TypeError ("float() argument must be ...") does not say
+    // which argument it was about: name it.
     let array = numpy_module(py)?
         .getattr("asarray")?
-        .call((obj,), Some(&kwargs))?
+        .call((obj,), Some(&kwargs))
+        .map_err(|e| {
+            if e.is_instance_of::<pyo3::exceptions::PyTypeError>(py) {
+                errors::wrong_type(
+                    what,
+                    "a number or an array of one number per neuron",
+                    &type_name(obj),
+                )
+            } else {
+                PyValueError::new_err(format!("{what}: {}", e.value(py)))
+            }
+        })?
         .cast_into::<PyArrayDyn<f64>>()?;
     let array = array
         .try_readonly()
@@ -253,8 +266,9 @@ fn float_vector_or_scalar(
     float_vector(obj, what, n).map(Scalar::Many)
 }
 
-/// `v0`: None or "reset" (all `v_reset`), "uniform" (drawn from `seed`), or
-/// one voltage per neuron.
+/// `v0`: None or "reset" (all `v_reset`), "uniform" (drawn from `seed`), a
+/// number for every neuron (as a network file's `v0 = -60.0`), or one
+/// voltage per neuron.
 pub fn initial_voltage(
     obj: Option<&Bound<'_, PyAny>>,
     seed: u64,
@@ -270,12 +284,17 @@ pub fn initial_voltage(
             other => Err(errors::bad_choice(
                 "v0",
                 format!(
-                    "must be \"reset\", \"uniform\" or an array of one voltage per neuron, got {other:?}"
+                    "must be \"reset\", \"uniform\", a number or an array of one voltage per neuron, got {other:?}"
                 ),
             )),
         };
     }
-    Ok(InitialVoltage::Values(float_vector(obj, "v0", n)?))
+    Ok(InitialVoltage::Values(
+        match float_vector_or_scalar(obj, "v0", n)? {
+            Scalar::One(x) => vec![x; n],
+            Scalar::Many(v) => v,
+        },
+    ))
 }
 
 /// `dtype`: None (the table's default, float64), "float64"/"float32" or

@@ -76,7 +76,7 @@ use weights::{Held, Weights};
 ///     Resting potential, mV; None means v_reset (the seed).
 /// i_ext : float or array_like of N floats
 ///     Constant external current, nA (r * i_ext is mV).
-/// v0 : None, "reset", "uniform" or array_like of N floats
+/// v0 : None, "reset", "uniform", a number (every neuron) or array_like of N floats
 ///     Initial voltages: v_reset everywhere (None, "reset"), uniform in
 ///     [v_reset, v_thresh) drawn from `seed` ("uniform"), or given, mV.
 /// t_ref : float

@@ -4,7 +4,8 @@
 //! (spike rasters, weight matrices, per-neuron vectors), `.npz` archives (spike
 //! events, sparse matrices, anything else member by member), `.spikes` event
 //! streams (complete, or left by a run that was killed) and HDF5 files (SONATA
-//! spike reports; any other HDF5 tree).
+//! spike reports; any other HDF5 tree). A network file (`.toml`) is described
+//! by `info_network`.
 
 use std::io::Read;
 use std::path::Path;
@@ -24,6 +25,19 @@ pub fn info(args: &InfoArgs) -> Result<()> {
         check_dt(dt).map_err(|e| lifsim_core::Error::param("dt", e))?;
     }
     for (k, path) in args.files.iter().enumerate() {
+        if super::info_network::is_network_file(path) {
+            if k > 0 && !args.json {
+                println!();
+            }
+            super::info_network::describe_network(path, args.json)?;
+            continue;
+        }
+        if args.json {
+            bail!(
+                "{}: --json describes network files (.toml); this is not one",
+                path.display()
+            );
+        }
         if k > 0 {
             println!();
         }

@@ -4,6 +4,7 @@ pub mod batch;
 pub mod bench;
 pub mod gen_weights;
 pub mod info;
+pub mod info_network;
 pub mod network;
 pub mod plot;
 pub mod resume;

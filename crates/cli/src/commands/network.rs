@@ -20,7 +20,7 @@ use lifsim_core::{Dtype, NetworkDescription, NetworkSimulation, Real, RecordMode
 use serde::Serialize;
 
 use super::run::{checkpoint_plan, run_checkpointed, Resume};
-use crate::args::{output_format, RunArgs};
+use crate::args::{choose_format, RunArgs};
 use crate::progress::ProgressReporter;
 
 /// One population's activity.
@@ -75,6 +75,9 @@ pub struct NetworkReport {
     pub peak_rss_bytes: Option<u64>,
     /// The spike file written.
     pub output: String,
+    /// What the flags changed in the network file (`--dt 0.05`,
+    /// `--set E.i_ext=0.5`), in the order applied.
+    pub overrides: Vec<String>,
 }
 
 /// Runs a network file.
@@ -83,17 +86,20 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
     // The seed model's flags have no meaning for a network file: refuse them
     // rather than ignore them.
     args.model.check_for_network_file()?;
-    let mut desc = NetworkDescription::load(path)?;
+    let overrides = args.overrides();
+    let mut desc = NetworkDescription::load_with(path, &overrides)?;
     if let Some(seed) = args.model.seed {
         desc.seed = seed;
     }
     if let Some(d) = &args.model.dtype {
         desc.dtype = d.parse()?;
     }
-    let chosen = match args.format.as_deref() {
-        Some(f) => output_format(f, &OutputFormat::ALL)?,
-        None => OutputFormat::of_record(desc.record),
-    };
+    let chosen = choose_format(
+        args.format.as_deref(),
+        args.out.as_deref(),
+        &OutputFormat::ALL,
+        OutputFormat::of_record(desc.record),
+    )?;
     // Spike trains stream to disk as they happen (flat memory, crash-safe);
     // counts are a number per neuron and stay in memory.
     let format = chosen.is_spike_train().then_some(chosen);
@@ -110,6 +116,12 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
         resume.as_ref(),
     )?;
     check_writable(&out)?;
+    if format == Some(OutputFormat::Dense) {
+        // Before the synapses are built, not only before the first step:
+        // the raster has a byte per neuron and step, spikes or not.
+        let bytes = (desc.n() as u64).saturating_mul(desc.steps() as u64);
+        lifsim_core::io::output::check_space(&out, bytes, "the dense spike array")?;
+    }
     if let Some(png) = &args.plot {
         if format.is_none() {
             bail!("--plot needs a spike train; --format counts keeps only counts");
@@ -123,9 +135,12 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
         Dtype::Float64 => simulate::<f64>(&desc, path, args, format, &out, start, resume)?,
         Dtype::Float32 => simulate::<f32>(&desc, path, args, format, &out, start, resume)?,
     };
-    print_report(&report);
+    // `--quiet`: nothing on stdout either; errors still reach stderr.
+    if !args.quiet {
+        print_report(&report);
+    }
     if let Some(png) = &args.plot {
-        super::run::plot_output(&out, &desc.name, desc.dt, png)?;
+        super::run::plot_output(&out, &desc.name, desc.dt, png, args.quiet)?;
     }
     if let Some(json) = &args.json {
         let mut file = OutputFile::create(json)?;
@@ -230,6 +245,7 @@ fn simulate<T: Real>(
         populations,
         peak_rss_bytes: peak_rss_bytes(),
         output: out.display().to_string(),
+        overrides: args.overrides().flags(),
     })
 }
 
@@ -238,6 +254,9 @@ fn print_report(r: &NetworkReport) {
         "network     {} ({} neurons, {} synapses, {})",
         r.network, r.neurons, r.synapses, r.dtype
     );
+    if !r.overrides.is_empty() {
+        println!("changed     {}", r.overrides.join(", "));
+    }
     println!(
         "steps       {} (dt {} ms, {} ms simulated), {} thread(s)",
         r.steps, r.dt_ms, r.duration_ms, r.threads

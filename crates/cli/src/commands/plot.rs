@@ -48,11 +48,18 @@ pub struct PlotOptions {
     pub per_population: Option<u64>,
 }
 
+/// The PNG `lifsim plot` writes when no `--out` names one.
+pub const DEFAULT_OUT: &str = "raster.png";
+
 /// Runs `lifsim plot`.
 pub fn plot(args: &PlotArgs) -> Result<()> {
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => default_out()?,
+    };
     lifsim_core::io::output::RunFiles::new()
         .input("the spike file", &args.spikes)
-        .output("--out", &args.out)
+        .output("--out", &out)
         .check()?;
     let train = SpikeTrain::load_population(&args.spikes, args.dt, args.population.as_deref())?;
     let label = args.title.clone().unwrap_or_else(|| {
@@ -70,7 +77,7 @@ pub fn plot(args: &PlotArgs) -> Result<()> {
         per_population: args.per_population,
     };
     // Drawn before the notes, so a plot that cannot be drawn fails in one line.
-    render(&train, &opts, &args.out)?;
+    render(&train, &opts, &out)?;
     if !train.complete {
         eprintln!(
             "lifsim: note: {} is the stream of a run that did not finish; plotting its first {} ms",
@@ -85,8 +92,18 @@ pub fn plot(args: &PlotArgs) -> Result<()> {
             fmt_num(train.dt.unwrap_or(0.0))
         );
     }
-    println!("plot        {}", args.out.display());
+    println!("plot        {}", out.display());
     Ok(())
+}
+
+/// [`DEFAULT_OUT`], unless a file (or anything else) is already there: a
+/// name the user did not give never replaces their file.
+fn default_out() -> Result<std::path::PathBuf> {
+    let out = std::path::PathBuf::from(DEFAULT_OUT);
+    if std::fs::symlink_metadata(&out).is_ok() {
+        bail!("{DEFAULT_OUT} already exists; lifsim plot writes {DEFAULT_OUT} only where nothing is: name the output with --out FILE.png (--out {DEFAULT_OUT} replaces it)");
+    }
+    Ok(out)
 }
 
 /// Checks, before a run, that `path` is a `.png` that can be written.

@@ -14,7 +14,7 @@ use lifsim_core::{DenseWeights, Real, RecordMode, Simulation, SpikeRecord};
 
 use super::plot::PlotOptions;
 use super::{with_weights, WeightsFn};
-use crate::args::{output_format, Resolved, RunArgs};
+use crate::args::{choose_format, Resolved, RunArgs};
 use crate::progress::ProgressReporter;
 
 /// Runs `lifsim run`.
@@ -47,13 +47,23 @@ pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
     if let Some(network) = &args.network {
         return super::network::run_network(args, network, resume);
     }
+    if args.duration.is_some() || !args.set.is_empty() {
+        let flag = if args.duration.is_some() {
+            "--duration"
+        } else {
+            "--set"
+        };
+        bail!("{flag} changes a network file (lifsim run NETWORK.toml {flag} ...); the seed model takes its parameters as flags (--t-max, --tau-m, ...)");
+    }
     if args.json.is_some() {
         anyhow::bail!("--json is for network files (lifsim run NETWORK.toml --json FILE); use lifsim bench --json for the seed model");
     }
-    let format = match args.format.as_deref() {
-        Some(name) => output_format(name, &OutputFormat::SPIKE_TRAINS)?,
-        None => OutputFormat::Dense,
-    };
+    let format = choose_format(
+        args.format.as_deref(),
+        args.out.as_deref(),
+        &OutputFormat::SPIKE_TRAINS,
+        OutputFormat::Dense,
+    )?;
     format.check_available()?;
     let resolved = args.model.resolve(RecordMode::Counts)?;
     let out = args
@@ -78,9 +88,12 @@ pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
             resume,
         },
     )?;
-    print_summary(&resolved, &record, wall, &out);
+    // `--quiet`: nothing on stdout either; errors still reach stderr.
+    if !args.quiet {
+        print_summary(&resolved, &record, wall, &out);
+    }
     if let Some(png) = &args.plot {
-        plot_output(&out, &resolved.label, record.dt, png)?;
+        plot_output(&out, &resolved.label, record.dt, png, args.quiet)?;
     }
     Ok(())
 }
@@ -322,8 +335,8 @@ pub fn checkpoint_plan(
     }))
 }
 
-/// Draws the raster of the spike file just written.
-pub fn plot_output(out: &Path, label: &str, dt: f64, png: &Path) -> Result<()> {
+/// Draws the raster of the spike file just written (and says so, unless `quiet`).
+pub fn plot_output(out: &Path, label: &str, dt: f64, png: &Path, quiet: bool) -> Result<()> {
     let train = SpikeTrain::load(out, Some(dt))?;
     let opts = PlotOptions {
         width: 1200,
@@ -334,7 +347,9 @@ pub fn plot_output(out: &Path, label: &str, dt: f64, png: &Path) -> Result<()> {
         per_population: None,
     };
     super::plot::render(&train, &opts, png)?;
-    println!("plot        {}", png.display());
+    if !quiet {
+        println!("plot        {}", png.display());
+    }
     Ok(())
 }
 

@@ -30,4 +30,5 @@ pub use dense::{DenseView, DenseWeights};
 pub use description::NetworkDescription;
 pub use distribution::Value;
 pub use generate::WeightSpec;
+pub use read::overrides::{Overrides, Setting};
 pub use write::Entry;

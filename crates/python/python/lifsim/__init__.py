@@ -58,6 +58,9 @@ from .dense import DenseNetwork, DenseSimulation
 from .inputs import Input
 from .network import Network, Population, Simulation, Spikes, resume
 from .sweep import Sweep, sweep
+from ._arguments import naming_arguments
+
+simulate = naming_arguments(simulate)
 
 __all__ = [
     "DenseNetwork",

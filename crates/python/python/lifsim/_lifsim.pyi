@@ -106,7 +106,7 @@ def simulate(
     r: float = 1.0,
     v_rest: Optional[float] = None,
     i_ext: Union[float, _Vector] = 0.0,
-    v0: Union[None, Literal["reset", "uniform"], _Vector] = None,
+    v0: Union[None, Literal["reset", "uniform"], float, _Vector] = None,
     t_ref: float = 0.0,
     dtype: _Dtype = "float64",
     record: Literal["dense", "events", "counts"] = "dense",

@@ -17,8 +17,10 @@ use crate::neuron::Model;
 use crate::recording::RecordMode;
 use crate::synapses::SynapseKind;
 
+pub mod overrides;
 mod projection;
 
+use overrides::Overrides;
 use projection::RawProjection;
 
 // ---------------------------------------------------------------------------
@@ -94,6 +96,18 @@ fn value_field(
         Ok(v) => Ok(Some(v)),
         Err(e) => bad(name, &format!("{place}, line {line}"), e.message().trim()),
     }
+}
+
+/// The key written just before byte `offset` of `text` (`tau_m` for the
+/// value of `tau_m = "fast"`), if a value starts there.
+fn key_before(text: &str, offset: usize) -> Option<&str> {
+    let before = text.get(..offset)?;
+    let line = &before[before.rfind('\n').map_or(0, |k| k + 1)..];
+    let head = line.trim_end().strip_suffix('=')?.trim_end();
+    let key = head
+        .rsplit(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .next()?;
+    (!key.is_empty()).then_some(key)
 }
 
 /// The 1-based line of byte `offset` of `text`.
@@ -173,15 +187,31 @@ fn finite(name: &'static str, place: &str, x: f64) -> Result<f64> {
 impl NetworkDescription {
     /// Reads and checks a network file.
     pub fn load(path: &Path) -> Result<Self> {
+        Self::load_with(path, &Overrides::default())
+    }
+
+    /// Reads a network file, changes it as `overrides` say (`--dt`,
+    /// `--duration`, `--set POP.PARAM=VALUE`) and checks the result: the
+    /// changed values pass the file's own checks. An error that the changes
+    /// may have caused lists them.
+    pub fn load_with(path: &Path, overrides: &Overrides) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let default_name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        Self::from_toml(&text, &base, &default_name).map_err(|e| match e {
-            Error::File { message, .. } => Error::file(path, message),
-            other => Error::file(path, other.to_string()),
+        Self::read_text_with(&text, &base, &default_name, false, overrides).map_err(|e| {
+            let message = match e {
+                Error::File { message, .. } => message,
+                other => other.to_string(),
+            };
+            if overrides.is_empty() || message.starts_with("--set ") {
+                Error::file(path, message)
+            } else {
+                let flags = overrides.flags().join(", ");
+                Error::file(path, format!("{message} (the file as changed by {flags})"))
+            }
         })
     }
 
@@ -206,11 +236,36 @@ impl NetworkDescription {
         default_name: &str,
         empty_ok: bool,
     ) -> Result<Self> {
-        let raw: RawFile = toml::from_str(text).map_err(|e| {
+        Self::read_text_with(
+            text,
+            base_dir,
+            default_name,
+            empty_ok,
+            &Overrides::default(),
+        )
+    }
+
+    /// [`Self::read_text`], the file changed by `overrides` before it is checked.
+    fn read_text_with(
+        text: &str,
+        base_dir: &Path,
+        default_name: &str,
+        empty_ok: bool,
+        overrides: &Overrides,
+    ) -> Result<Self> {
+        let mut raw: RawFile = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of(text, s.start));
             let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
-            Error::file(PathBuf::new(), format!("{at}{}", e.message().trim()))
+            // A value of the wrong type is named by its key too: a network
+            // built from Python has no lines the user wrote.
+            let key = e
+                .span()
+                .and_then(|s| key_before(text, s.start))
+                .map(|k| format!(" (the value of {k})"))
+                .unwrap_or_default();
+            Error::file(PathBuf::new(), format!("{at}{}{key}", e.message().trim()))
         })?;
+        overrides.apply(&mut raw)?;
         let dt = finite("dt", "the network", raw.dt.unwrap_or(0.1))?;
         if dt <= 0.0 {
             return bad("dt", "the network", format!("must be > 0 ms, got {dt}"));

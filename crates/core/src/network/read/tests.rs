@@ -187,3 +187,35 @@ fn exponential_synapses_may_have_no_delay() {
         SynapseKind::Exponential { tau_syn: 5.0 }
     );
 }
+
+/// A value of the wrong type names its key beside the line (a network built
+/// from Python's keywords has no line the user wrote).
+#[test]
+fn a_value_of_the_wrong_type_names_its_key() {
+    let cases = [
+        (
+            "size = 8",
+            "size = \"x\"",
+            "line 5: invalid type: string \"x\", expected usize (the value of size)",
+        ),
+        (
+            "rate = 100.0",
+            "rate =  [1]",
+            "invalid type: sequence, expected f64 (the value of rate)",
+        ),
+        (
+            "indegree = 3",
+            "indegree = -3",
+            "invalid value: integer `-3`, expected usize (the value of indegree)",
+        ),
+    ];
+    for (from, to, want) in cases {
+        let err = parse(&MINI.replace(from, to)).unwrap_err().to_string();
+        assert!(err.ends_with(want), "{to}: {err}");
+    }
+    // Errors that are not about a value keep their words.
+    let err = parse(&MINI.replace("        rule = \"fixed_indegree\"\n", ""))
+        .unwrap_err()
+        .to_string();
+    assert!(err.ends_with("missing field `rule`"), "{err}");
+}
