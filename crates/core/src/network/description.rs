@@ -35,6 +35,7 @@
 //! by population, in file order.
 
 use crate::error::{Error, Result};
+use crate::monitor::Monitors;
 use crate::model::Dtype;
 use crate::network::distribution::Value;
 use crate::neuron::Model;
@@ -206,6 +207,8 @@ pub struct NetworkDescription {
     pub inputs: Vec<Input>,
     /// What to record of the spikes.
     pub record: RecordMode,
+    /// State and rate monitors (`[record]`'s `state` and `rate`).
+    pub monitors: Monitors,
     /// Folder that relative file names are relative to.
     pub base_dir: PathBuf,
 }

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::network::description::{
     Input, InputKind, NetworkDescription, Population, Projection, Rule,
 };
+use crate::monitor::{Monitors, Neurons};
 use crate::network::distribution::Value;
 use crate::recording::RecordMode;
 use crate::synapses::SynapseKind;
@@ -136,6 +137,7 @@ impl NetworkDescription {
         }
         let mut record = Table::new();
         record.insert("spikes".into(), record_name(self.record).into());
+        monitors(&self.monitors, &mut record);
         t.insert("record".into(), Toml::Table(record));
         Ok(t)
     }
@@ -146,6 +148,43 @@ fn seed_value(seed: u64) -> Result<Toml> {
     i64::try_from(seed)
         .map(Toml::Integer)
         .map_err(|_| Error::param("seed", format!("must be below 2^63, got {seed}")))
+}
+
+/// `[record]`'s `rate` and `[[record.state]]` entries, as the reader takes them.
+fn monitors(m: &Monitors, record: &mut Table) {
+    if let Some(rate) = &m.rate {
+        let value = match rate.bin {
+            None => Toml::Boolean(true),
+            Some(bin) => Toml::Table(Table::from_iter([("bin".to_string(), bin.into())])),
+        };
+        record.insert("rate".into(), value);
+    }
+    if m.state.is_empty() {
+        return;
+    }
+    let tables = m.state.iter().map(|s| {
+        let mut t = Table::new();
+        t.insert("population".into(), s.population.clone().into());
+        match &s.neurons {
+            Neurons::All => {}
+            Neurons::First(n) => {
+                t.insert("n".into(), Toml::Integer(*n as i64));
+            }
+            Neurons::Ids(ids) => {
+                let ids = ids.iter().map(|&i| Toml::Integer(i as i64)).collect();
+                t.insert("ids".into(), Toml::Array(ids));
+            }
+        }
+        let vars = s.variables.iter().map(|v| Toml::String(v.clone())).collect();
+        t.insert("variables".into(), Toml::Array(vars));
+        for (key, value) in [("interval", s.interval), ("start", s.start), ("stop", s.stop)] {
+            if let Some(x) = value {
+                t.insert(key.into(), x.into());
+            }
+        }
+        Toml::Table(t)
+    });
+    record.insert("state".into(), Toml::Array(tables.collect()));
 }
 
 fn record_name(mode: RecordMode) -> &'static str {

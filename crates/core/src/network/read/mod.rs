@@ -17,6 +17,7 @@ use crate::neuron::Model;
 use crate::recording::RecordMode;
 use crate::synapses::SynapseKind;
 
+mod monitors;
 mod projection;
 
 use projection::RawProjection;
@@ -155,6 +156,9 @@ struct RawInput {
 #[serde(deny_unknown_fields)]
 struct RawRecord {
     spikes: Option<String>,
+    #[serde(default)]
+    state: Vec<monitors::RawState>,
+    rate: Option<monitors::RawRate>,
 }
 
 /// `Err(Error::param(name, "in <where>: <msg>"))`.
@@ -265,10 +269,8 @@ impl NetworkDescription {
             populations,
             projections: Vec::new(),
             inputs: Vec::new(),
-            record: match raw.record.and_then(|r| r.spikes) {
-                Some(s) => s.parse()?,
-                None => RecordMode::Events,
-            },
+            record: RecordMode::Events,
+            monitors: Default::default(),
             base_dir: base_dir.to_path_buf(),
         };
         for (k, p) in raw.projections.into_iter().enumerate() {
@@ -280,6 +282,12 @@ impl NetworkDescription {
             desc.inputs.push(input);
         }
         desc.check_models()?;
+        if let Some(record) = raw.record {
+            if let Some(s) = &record.spikes {
+                desc.record = s.parse()?;
+            }
+            desc.monitors = monitors::read(record.state, record.rate, &desc)?;
+        }
         Ok(desc)
     }
 
