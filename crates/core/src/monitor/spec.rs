@@ -123,18 +123,18 @@ impl StateMonitorSpec {
             }
         }
         let every = match self.interval {
-            Some(i) => desc.steps_in(i, "interval")?,
+            Some(i) => desc.steps_at(i, "interval", &place)?,
             None => 1,
         };
         if every == 0 {
             return bad("interval", format!("must be at least dt ({} ms)", desc.dt));
         }
         let start = match self.start {
-            Some(t) => desc.steps_in(t, "start")?,
+            Some(t) => desc.steps_at(t, "start", &place)?,
             None => 0,
         };
         let stop = match self.stop {
-            Some(t) => desc.steps_in(t, "stop")?,
+            Some(t) => desc.steps_at(t, "stop", &place)?,
             None => u64::MAX,
         };
         if stop <= start {
@@ -158,7 +158,7 @@ impl RateSpec {
     pub fn bin_steps(&self, desc: &NetworkDescription) -> Result<u64> {
         match self.bin {
             None => Ok(1),
-            Some(b) => match desc.steps_in(b, "bin")? {
+            Some(b) => match desc.steps_at(b, "bin", "rate monitor")? {
                 0 => Err(Error::param(
                     "bin",
                     format!("rate monitor: must be at least dt ({} ms), got {b}", desc.dt),

@@ -326,7 +326,9 @@ fn part_monitor<T: Real>(
         segment: 0,
         locals: Vec::new(),
         reads: Vec::new(),
-        data: Vec::new(),
+        // One (empty) list per variable even where the partition holds none
+        // of the neurons: the merge reads every partition's.
+        data: vec![Vec::new(); plan.variables.len()],
     };
     let globals = plan.ids.iter().map(|&i| plan.offset + i);
     // The population's segment: the one whose neurons lie in its span.

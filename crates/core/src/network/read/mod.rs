@@ -202,6 +202,11 @@ impl NetworkDescription {
         steps_of(ms, self.dt, name, "the run")
     }
 
+    /// [`Self::steps_in`], the error naming `place` (`state monitor of "E"`).
+    pub(crate) fn steps_at(&self, ms: f64, name: &'static str, place: &str) -> Result<u64> {
+        steps_of(ms, self.dt, name, place)
+    }
+
     /// [`Self::from_toml`]; `empty_ok` accepts a network without populations
     /// (one being built, `network::write`).
     pub(in crate::network) fn read_text(
