@@ -362,3 +362,23 @@ fn bad_monitors_are_named() {
         assert_eq!(parse_err(&text), want);
     }
 }
+
+/// A monitor the run would fill beyond half the memory is refused when the
+/// simulation is built, before a step runs.
+#[test]
+fn a_monitor_beyond_memory_is_refused() {
+    let text = dc_neuron("iaf_psc_exp", "")
+        .replace("size = 1", "size = 1000000")
+        .replace("duration = 60.0", "duration = 10000000.0");
+    let desc = parse(&text);
+    let recipe = Recipe::<f64>::new(&desc).unwrap();
+    let err = NetworkSimulation::owning(recipe, &Default::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.starts_with("the state monitor of population \"N\" (100000000 samples x 1000000 values; monitors take at most half the memory available) needs "),
+        "{err}"
+    );
+    assert!(err.ends_with("record fewer neurons or variables, sample less often, or run in pieces"), "{err}");
+}

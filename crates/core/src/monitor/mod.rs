@@ -44,6 +44,7 @@
 //! at `(k + 1) dt`) over `N dt`, with that time; with `bin = b` ms, the
 //! spikes of the `b / dt` steps ending at `t` over `N b`.
 
+pub mod files;
 mod spec;
 
 pub use spec::{Monitors, Neurons, RateSpec, StateMonitorSpec, StatePlan};

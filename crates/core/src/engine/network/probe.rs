@@ -147,7 +147,7 @@ fn check_memory(what: String, bytes: Option<u64>) -> Result<()> {
             what,
             needed,
             available,
-            hint: "a monitor may take half the memory available; record fewer neurons or variables, or sample less often",
+            hint: "record fewer neurons or variables, sample less often, or run in pieces",
         });
     }
     Ok(())
@@ -175,7 +175,7 @@ impl<T: Real> NetworkSimulation<'_, T> {
         let values = (plan.ids.len() * plan.variables.len()) as u64;
         check_memory(
             format!(
-                "the state monitor of population {:?} ({samples} samples x {values} values)",
+                "the state monitor of population {:?} ({samples} samples x {values} values; monitors take at most half the memory available)",
                 plan.name
             ),
             samples.checked_mul(values).and_then(|v| v.checked_mul(8)),
@@ -202,7 +202,7 @@ impl<T: Real> NetworkSimulation<'_, T> {
         let pops = desc.populations.len() as u64;
         let left = self.run.steps.saturating_sub(self.run.step);
         check_memory(
-            format!("the rate monitor ({left} steps x {pops} populations)"),
+            format!("the rate monitor ({left} steps x {pops} populations; monitors take at most half the memory available)"),
             left.checked_mul(pops).and_then(|v| v.checked_mul(8)),
         )?;
         let mut bounds: Vec<u32> = self.shared.net.populations.iter().map(|(_, r)| r.start as u32).collect();
