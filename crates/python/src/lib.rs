@@ -8,6 +8,7 @@
 
 mod convert;
 mod errors;
+mod monitors;
 mod network;
 mod result;
 mod signals;

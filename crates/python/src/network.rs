@@ -66,6 +66,10 @@ impl Description {
     /// network file would have (numbers, strings, lists, dicts for
     /// distributions, 1-D NumPy arrays for per-neuron lists).
     fn with_entry(&self, kind: &str, entry: &Bound<'_, PyDict>) -> PyResult<Self> {
+        if let Some(key) = kind.strip_prefix("record.") {
+            // A monitor ("record.state", "record.rate"): `crate::monitors`.
+            return crate::monitors::with_record(&self.desc, key, table_of(entry)?).map(|desc| Self { desc });
+        }
         let kind = match kind {
             "population" => Entry::Population,
             "projection" => Entry::Projection,
@@ -230,7 +234,7 @@ impl Description {
 }
 
 /// A Python dict as a TOML table: the keys, each value converted by [`toml_of`].
-fn table_of(dict: &Bound<'_, PyDict>) -> PyResult<Table> {
+pub(crate) fn table_of(dict: &Bound<'_, PyDict>) -> PyResult<Table> {
     let mut table = Table::new();
     for (key, value) in dict.iter() {
         let key: String = key.extract()?;

@@ -87,6 +87,42 @@ impl NetworkDescription {
         Self::from_table(table, &self.base_dir, &self.name, true)
     }
 
+    /// This network with a monitor added to `[record]`: `key` is `state`
+    /// (`entry` a `[[record.state]]` table) or `rate` (`entry` empty for
+    /// `rate = true`, or `{ bin = ... }`); checked again as a file is.
+    pub fn with_record(&self, key: &str, entry: Table) -> Result<Self> {
+        let mut table = self.to_table(&self.base_dir)?;
+        let record = table
+            .entry("record")
+            .or_insert_with(|| Toml::Table(Table::new()));
+        let Toml::Table(record) = record else {
+            unreachable!("written as a table")
+        };
+        match key {
+            "state" => {
+                let list = record
+                    .entry("state")
+                    .or_insert_with(|| Toml::Array(Vec::new()));
+                if let Toml::Array(items) = list {
+                    items.push(Toml::Table(entry));
+                }
+            }
+            "rate" if entry.is_empty() => {
+                record.insert("rate".into(), Toml::Boolean(true));
+            }
+            "rate" => {
+                record.insert("rate".into(), Toml::Table(entry));
+            }
+            other => {
+                return Err(Error::param(
+                    "record",
+                    format!("a monitor is state or rate, got {other:?}"),
+                ))
+            }
+        }
+        Self::from_table(table, &self.base_dir, &self.name, true)
+    }
+
     /// This network with its run settings changed: time step, duration,
     /// seed, float type, name (each where given), checked again.
     pub fn with_settings(&self, settings: Table) -> Result<Self> {

@@ -47,6 +47,7 @@ from ._lifsim import (
     simulate,
     workload,
 )
+from .monitors import Rate, StateMonitor
 from .network import Network, Population, Simulation, Spikes, resume
 
 __all__ = [
@@ -54,7 +55,9 @@ __all__ = [
     "NetworkDescription",
     "PARAMETERS",
     "Population",
+    "Rate",
     "Simulation",
+    "StateMonitor",
     "Spikes",
     "resume",
     "WORKLOADS",
