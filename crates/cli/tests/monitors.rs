@@ -67,9 +67,16 @@ fn a_run_writes_state_and_rate_files_beside_its_spikes() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("net.toml"), NETWORK).unwrap();
     let out = lifsim_in(dir.path(), &["run", "net.toml", "--out", "x.npz", "-q"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("x.state.npz") && stdout.contains("x.rate.npz"), "{stdout}");
+    assert!(
+        stdout.contains("x.state.npz") && stdout.contains("x.rate.npz"),
+        "{stdout}"
+    );
 
     let mut state = NpzReader::open(&dir.path().join("x.state.npz")).unwrap();
     let (shape, t) = array(&mut state, "D/times_ms");
@@ -86,7 +93,10 @@ fn a_run_writes_state_and_rate_files_beside_its_spikes() {
     assert_eq!(array(&mut state, "D/ids").1, [0.0, 1.0]);
     assert_eq!(array(&mut state, "E/ids").1, [1.0, 3.0]);
     assert_eq!(array(&mut state, "E/I_syn").0, [500, 2]);
-    assert!(state.array("times_ms").is_err(), "the monitors' times differ");
+    assert!(
+        state.array("times_ms").is_err(),
+        "the monitors' times differ"
+    );
 
     // The rate's counts are the spike file's, per population and step.
     let mut spikes = NpzReader::open(&dir.path().join("x.npz")).unwrap();

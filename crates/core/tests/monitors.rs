@@ -47,7 +47,10 @@ fn dc_neuron(model: &str, interval: &str) -> String {
     )
 }
 
-fn run(desc: &NetworkDescription, threads: usize) -> (NetworkSimulation<'static, f64>, SpikeRecord) {
+fn run(
+    desc: &NetworkDescription,
+    threads: usize,
+) -> (NetworkSimulation<'static, f64>, SpikeRecord) {
     let recipe = Recipe::<f64>::new(desc).unwrap();
     let options = lifsim_core::EngineOptions {
         threads: Some(threads),
@@ -63,7 +66,12 @@ fn run(desc: &NetworkDescription, threads: usize) -> (NetworkSimulation<'static,
 /// (the state at the end of the step ending at `t`), for every exact model.
 #[test]
 fn a_dc_driven_neuron_follows_the_analytic_curve_at_the_sampled_times() {
-    for model in ["iaf_psc_delta", "iaf_psc_exp", "iaf_psc_alpha", "iaf_cond_exp"] {
+    for model in [
+        "iaf_psc_delta",
+        "iaf_psc_exp",
+        "iaf_psc_alpha",
+        "iaf_cond_exp",
+    ] {
         let desc = parse(&dc_neuron(model, "interval = 1.5"));
         let (sim, spikes) = run(&desc, 1);
         assert_eq!(spikes.total, 0, "{model}: below threshold");
@@ -77,7 +85,10 @@ fn a_dc_driven_neuron_follows_the_analytic_curve_at_the_sampled_times() {
         for (t, v) in rec.times_ms.iter().zip(&rec.values[0].1) {
             let exact = -70.0 + 40.0 * 0.3 * (1.0 - (-t / 10.0).exp());
             let tol = if model == "iaf_cond_exp" { 1e-9 } else { 1e-11 };
-            assert!(((v - exact) / exact).abs() < tol, "{model} t={t}: {v} vs {exact}");
+            assert!(
+                ((v - exact) / exact).abs() < tol,
+                "{model} t={t}: {v} vs {exact}"
+            );
         }
     }
 }
@@ -99,7 +110,11 @@ fn samples_carry_the_time_of_the_end_of_their_step() {
     let times = spikes.event_times_ms().unwrap();
     assert!(!times.is_empty());
     for t in times {
-        let k = rec.times_ms.iter().position(|&s| (s - t).abs() < 1e-9).unwrap();
+        let k = rec
+            .times_ms
+            .iter()
+            .position(|&s| (s - t).abs() < 1e-9)
+            .unwrap();
         assert_eq!(rec.values[0].1[k], -70.0, "at {t}");
         assert!(rec.values[0].1[k - 1] > -51.0);
     }
@@ -148,7 +163,11 @@ fn conductances_decay_exactly_after_an_arrival() {
     assert!(g_in.iter().all(|&g| g == 0.0));
     for (t, g) in rec.times_ms.iter().zip(g_ex) {
         // Arrival at 3 ms, taken in at the start of the step from 3 ms.
-        let want = if *t > 3.0 + 1e-9 { 0.01 * (-(t - 3.0) / 5.0).exp() } else { 0.0 };
+        let want = if *t > 3.0 + 1e-9 {
+            0.01 * (-(t - 3.0) / 5.0).exp()
+        } else {
+            0.0
+        };
         assert!((g - want).abs() < 1e-12, "t={t}: {g} vs {want}");
     }
     // The conductance depolarises the neuron.
@@ -229,7 +248,10 @@ fn records_are_the_same_bits_for_any_thread_count() {
         let (a, b) = (one.state_record(m), two.state_record(m));
         assert_eq!(a, b);
         let bits = |r: &lifsim_core::monitor::StateRecord| -> Vec<u64> {
-            r.values.iter().flat_map(|(_, v)| v.iter().map(|x| x.to_bits())).collect()
+            r.values
+                .iter()
+                .flat_map(|(_, v)| v.iter().map(|x| x.to_bits()))
+                .collect()
         };
         assert_eq!(bits(&a), bits(&b));
     }
@@ -309,8 +331,15 @@ fn a_run_in_pieces_records_the_same_samples() {
     assert_eq!(l.times_ms.len(), 67);
     let full = whole.state_record(1); // I, neurons 0..5, every step
     for (k, t) in l.times_ms.iter().enumerate() {
-        let s = full.times_ms.iter().position(|u| (u - t).abs() < 1e-9).unwrap();
-        assert_eq!(l.values[0].1[k].to_bits(), full.values[0].1[s * 5 + 3].to_bits());
+        let s = full
+            .times_ms
+            .iter()
+            .position(|u| (u - t).abs() < 1e-9)
+            .unwrap();
+        assert_eq!(
+            l.values[0].1[k].to_bits(),
+            full.values[0].1[s * 5 + 3].to_bits()
+        );
     }
 }
 
@@ -380,5 +409,8 @@ fn a_monitor_beyond_memory_is_refused() {
         err.starts_with("the state monitor of population \"N\" (100000000 samples x 1000000 values; monitors take at most half the memory available) needs "),
         "{err}"
     );
-    assert!(err.ends_with("record fewer neurons or variables, sample less often, or run in pieces"), "{err}");
+    assert!(
+        err.ends_with("record fewer neurons or variables, sample less often, or run in pieces"),
+        "{err}"
+    );
 }

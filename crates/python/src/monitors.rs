@@ -18,7 +18,11 @@ use crate::simulation::Engine;
 
 /// `desc` with a `[record]` monitor (`key`: state or rate), as
 /// `Description.with_entry("record.state", ...)` asks.
-pub fn with_record(desc: &NetworkDescription, key: &str, entry: Table) -> PyResult<NetworkDescription> {
+pub fn with_record(
+    desc: &NetworkDescription,
+    key: &str,
+    entry: Table,
+) -> PyResult<NetworkDescription> {
     desc.with_record(key, entry).map_err(errors::from_core)
 }
 
@@ -119,10 +123,7 @@ pub fn rate<'py>(
     steps: u64,
 ) -> PyResult<RateArrays<'py>> {
     let range = match population {
-        Some(p) => desc
-            .ranges(&[p.to_string()])
-            .map_err(errors::from_core)?[0]
-            .clone(),
+        Some(p) => desc.ranges(&[p.to_string()]).map_err(errors::from_core)?[0].clone(),
         None => 0..desc.n(),
     };
     let bin = lifsim_core::monitor::RateSpec { bin }

@@ -221,9 +221,10 @@ impl Simulation {
     /// State monitor `m`'s samples so far: a dict of population, ids,
     /// times (ms) and values (name: (samples, neurons) array).
     fn _state_record<'py>(&self, py: Python<'py>, m: usize) -> PyResult<Bound<'py, PyDict>> {
-        let record = self.engine.state_record(m).ok_or_else(|| {
-            errors::bad_choice("monitor", format!("no state monitor {m}"))
-        })?;
+        let record = self
+            .engine
+            .state_record(m)
+            .ok_or_else(|| errors::bad_choice("monitor", format!("no state monitor {m}")))?;
         monitors::record_dict(py, record)
     }
 

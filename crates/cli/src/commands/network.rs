@@ -257,7 +257,9 @@ fn save_monitors<T: Real>(sim: &NetworkSimulation<'_, T>, out: &Path) -> Result<
     let (state, rate) = monitor_paths(out);
     let mut written = Vec::new();
     if sim.state_monitors() > 0 {
-        let records: Vec<_> = (0..sim.state_monitors()).map(|m| sim.state_record(m)).collect();
+        let records: Vec<_> = (0..sim.state_monitors())
+            .map(|m| sim.state_record(m))
+            .collect();
         files::save_state(&state, &records)?;
         written.push(state.display().to_string());
     }

@@ -97,9 +97,8 @@ pub enum Readout {
 /// synapse channels being `channels` and the population's resting
 /// potential `v_rest`. The name is one [`recordables`] gives (checked).
 pub fn readout(name: &str, names: &[String], channels: &[SynapseKind], v_rest: f64) -> Readout {
-    let channel = |n: &str, prefix: &str| -> Option<usize> {
-        n.strip_prefix(prefix)?.parse::<usize>().ok()
-    };
+    let channel =
+        |n: &str, prefix: &str| -> Option<usize> { n.strip_prefix(prefix)?.parse::<usize>().ok() };
     let pick = |keep: &dyn Fn(usize) -> bool, prefix: &str| -> Readout {
         Readout::Sum(
             names

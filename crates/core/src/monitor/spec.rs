@@ -84,7 +84,8 @@ impl StateMonitorSpec {
     /// the times are whole steps.
     pub fn plan(&self, desc: &NetworkDescription) -> Result<StatePlan> {
         let place = format!("state monitor of {:?}", self.population);
-        let bad = |name: &'static str, msg: String| Err(Error::param(name, format!("{place}: {msg}")));
+        let bad =
+            |name: &'static str, msg: String| Err(Error::param(name, format!("{place}: {msg}")));
         let range = desc.ranges(std::slice::from_ref(&self.population))?[0].clone();
         let index = desc
             .populations
@@ -95,7 +96,10 @@ impl StateMonitorSpec {
         let ids = match &self.neurons {
             Neurons::All => (0..pop.size).collect(),
             Neurons::First(n) if *n == 0 || *n > pop.size => {
-                return bad("n", format!("must be 1 to the population's size {}, got {n}", pop.size))
+                return bad(
+                    "n",
+                    format!("must be 1 to the population's size {}, got {n}", pop.size),
+                )
             }
             Neurons::First(n) => (0..*n).collect(),
             Neurons::Ids(ids) => {
@@ -105,7 +109,10 @@ impl StateMonitorSpec {
                 let mut sorted = ids.clone();
                 sorted.sort_unstable();
                 if let Some(&i) = sorted.iter().find(|&&i| i >= pop.size) {
-                    return bad("ids", format!("id {i} is not below the population's size {}", pop.size));
+                    return bad(
+                        "ids",
+                        format!("id {i} is not below the population's size {}", pop.size),
+                    );
                 }
                 if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
                     return bad("ids", format!("names neuron {} twice", w[0]));
@@ -138,7 +145,10 @@ impl StateMonitorSpec {
             None => u64::MAX,
         };
         if stop <= start {
-            return bad("stop", format!("must be after start ({} ms)", start as f64 * desc.dt));
+            return bad(
+                "stop",
+                format!("must be after start ({} ms)", start as f64 * desc.dt),
+            );
         }
         Ok(StatePlan {
             population: index,
@@ -161,7 +171,10 @@ impl RateSpec {
             Some(b) => match desc.steps_at(b, "bin", "rate monitor")? {
                 0 => Err(Error::param(
                     "bin",
-                    format!("rate monitor: must be at least dt ({} ms), got {b}", desc.dt),
+                    format!(
+                        "rate monitor: must be at least dt ({} ms), got {b}",
+                        desc.dt
+                    ),
                 )),
                 s => Ok(s),
             },

@@ -35,8 +35,8 @@
 //! by population, in file order.
 
 use crate::error::{Error, Result};
-use crate::monitor::Monitors;
 use crate::model::Dtype;
+use crate::monitor::Monitors;
 use crate::network::distribution::Value;
 use crate::neuron::Model;
 use crate::recording::RecordMode;

@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 use toml::{Table, Value as Toml};
 
 use crate::error::{Error, Result};
+use crate::monitor::{Monitors, Neurons};
 use crate::network::description::{
     Input, InputKind, NetworkDescription, Population, Projection, Rule,
 };
-use crate::monitor::{Monitors, Neurons};
 use crate::network::distribution::Value;
 use crate::recording::RecordMode;
 use crate::synapses::SynapseKind;
@@ -211,9 +211,17 @@ fn monitors(m: &Monitors, record: &mut Table) {
                 t.insert("ids".into(), Toml::Array(ids));
             }
         }
-        let vars = s.variables.iter().map(|v| Toml::String(v.clone())).collect();
+        let vars = s
+            .variables
+            .iter()
+            .map(|v| Toml::String(v.clone()))
+            .collect();
         t.insert("variables".into(), Toml::Array(vars));
-        for (key, value) in [("interval", s.interval), ("start", s.start), ("stop", s.stop)] {
+        for (key, value) in [
+            ("interval", s.interval),
+            ("start", s.start),
+            ("stop", s.stop),
+        ] {
             if let Some(x) = value {
                 t.insert(key.into(), x.into());
             }

@@ -67,9 +67,11 @@ impl Probe {
                         let v = &arrays[*a];
                         out.extend(m.locals.iter().map(|&i| seg.dynamics.voltage(v[i])));
                     }
-                    Read::Sum(list) => out.extend(m.locals.iter().map(|&i| {
-                        list.iter().map(|&a| arrays[a][i].to_f64()).sum::<f64>()
-                    })),
+                    Read::Sum(list) => out.extend(
+                        m.locals
+                            .iter()
+                            .map(|&i| list.iter().map(|&a| arrays[a][i].to_f64()).sum::<f64>()),
+                    ),
                 }
             }
         }
@@ -129,7 +131,11 @@ impl SpikeSink for Counting<'_> {
 
 impl Monitors {
     /// Runs `run` with `sink`, wrapped to count the rate if it is monitored.
-    pub(super) fn with_sink(&mut self, sink: &mut dyn SpikeSink, run: impl FnOnce(&mut dyn SpikeSink)) {
+    pub(super) fn with_sink(
+        &mut self,
+        sink: &mut dyn SpikeSink,
+        run: impl FnOnce(&mut dyn SpikeSink),
+    ) {
         match &mut self.rate {
             None => run(sink),
             Some(rate) => run(&mut Counting { inner: sink, rate }),
@@ -153,13 +159,30 @@ fn check_memory(what: String, bytes: Option<u64>) -> Result<()> {
     Ok(())
 }
 
-/// Sample times of a monitor from step `from` to step `to` (exclusive):
-/// `(k + 1) dt` for the steps `k` that sample.
-fn sample_steps(plan: &StatePlan, from: u64, to: u64) -> impl Iterator<Item = u64> + '_ {
-    // The first t = k + 1 > max(from, start) that is a multiple of `every`.
-    let lo = from.max(plan.start) / plan.every * plan.every + plan.every;
-    let hi = to.min(plan.stop);
-    (lo..=hi).step_by(plan.every as usize).take_while(move |&t| t <= hi)
+/// Sample times of a monitor from step `from` to step `to` (exclusive), in
+/// steps: `t = k + 1` for the steps `k` that sample (time `t dt`).
+fn sample_steps(plan: &StatePlan, from: u64, to: u64) -> impl Iterator<Item = u64> {
+    let (lo, hi) = sample_span(plan, from, to);
+    (lo..=hi).step_by(plan.every as usize)
+}
+
+/// The first and last sample of [`sample_steps`] (`lo > hi`: none).
+fn sample_span(plan: &StatePlan, from: u64, to: u64) -> (u64, u64) {
+    // The first multiple of `every` above both `from` and `start`.
+    let lo = (from.max(plan.start) / plan.every)
+        .saturating_add(1)
+        .saturating_mul(plan.every);
+    (lo, to.min(plan.stop))
+}
+
+/// How many samples [`sample_steps`] gives, without counting them one by one.
+fn sample_count(plan: &StatePlan, from: u64, to: u64) -> u64 {
+    let (lo, hi) = sample_span(plan, from, to);
+    if lo > hi {
+        0
+    } else {
+        (hi - lo) / plan.every + 1
+    }
 }
 
 impl<T: Real> NetworkSimulation<'_, T> {
@@ -171,7 +194,7 @@ impl<T: Real> NetworkSimulation<'_, T> {
         let desc = &self.shared.net.description;
         let plan = spec.plan(desc)?;
         let from = self.run.step;
-        let samples = sample_steps(&plan, from, self.run.steps).count() as u64;
+        let samples = sample_count(&plan, from, self.run.steps);
         let values = (plan.ids.len() * plan.variables.len()) as u64;
         check_memory(
             format!(
@@ -185,7 +208,12 @@ impl<T: Real> NetworkSimulation<'_, T> {
         for part in &mut self.run.parts {
             let pop = self.shared.net.populations[plan.population].1.clone();
             let m = part_monitor(part, &plan, pop, channels, v_rest, samples as usize);
-            part.probe.get_or_insert_with(|| Probe { monitors: Vec::new() }).monitors.push(m);
+            part.probe
+                .get_or_insert_with(|| Probe {
+                    monitors: Vec::new(),
+                })
+                .monitors
+                .push(m);
         }
         self.monitors.state.push((plan, from));
         Ok(self.monitors.state.len() - 1)
@@ -205,7 +233,13 @@ impl<T: Real> NetworkSimulation<'_, T> {
             format!("the rate monitor ({left} steps x {pops} populations; monitors take at most half the memory available)"),
             left.checked_mul(pops).and_then(|v| v.checked_mul(8)),
         )?;
-        let mut bounds: Vec<u32> = self.shared.net.populations.iter().map(|(_, r)| r.start as u32).collect();
+        let mut bounds: Vec<u32> = self
+            .shared
+            .net
+            .populations
+            .iter()
+            .map(|(_, r)| r.start as u32)
+            .collect();
         bounds.push(self.shared.net.n() as u32);
         self.monitors.rate = Some(RateCounter {
             bin,
@@ -238,7 +272,9 @@ impl<T: Real> NetworkSimulation<'_, T> {
     pub fn state_record(&self, m: usize) -> StateRecord {
         let (plan, from) = &self.monitors.state[m];
         let dt = self.shared.net.description.dt;
-        let times_ms: Vec<f64> = sample_steps(plan, *from, self.run.step).map(|t| t as f64 * dt).collect();
+        let times_ms: Vec<f64> = sample_steps(plan, *from, self.run.step)
+            .map(|t| t as f64 * dt)
+            .collect();
         let parts: Vec<&PartMonitor> = self
             .run
             .parts
@@ -279,7 +315,8 @@ impl<T: Real> NetworkSimulation<'_, T> {
             .iter()
             .zip(&rate.counts)
             .map(|((name, range), counts)| {
-                let (t, c, r) = population_rate(counts, rate.from, range.len(), net.description.dt, rate.bin);
+                let (t, c, r) =
+                    population_rate(counts, rate.from, range.len(), net.description.dt, rate.bin);
                 times_ms = t;
                 (name.clone(), c, r)
             })
@@ -340,7 +377,10 @@ fn part_monitor<T: Real>(
     };
     let seg = &part.segments[segment];
     let span = base + seg.local.start..base + seg.local.end;
-    m.locals = globals.filter(|g| span.contains(g)).map(|g| g - base).collect();
+    m.locals = globals
+        .filter(|g| span.contains(g))
+        .map(|g| g - base)
+        .collect();
     let names = seg.dynamics.state_names();
     m.reads = plan
         .variables
