@@ -106,7 +106,7 @@ pub fn record_dict<'py>(py: Python<'py>, r: StateRecord) -> PyResult<Bound<'py, 
 }
 
 /// Rate arrays: times (ms), spikes per bin, rate (Hz).
-type RateArrays<'py> = (
+pub type RateArrays<'py> = (
     Bound<'py, PyArray1<f64>>,
     Bound<'py, PyArray1<u64>>,
     Bound<'py, PyArray1<f64>>,

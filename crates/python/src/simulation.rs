@@ -243,11 +243,7 @@ impl Simulation {
         py: Python<'py>,
         population: Option<&str>,
         bin: Option<f64>,
-    ) -> PyResult<(
-        Bound<'py, PyArray1<f64>>,
-        Bound<'py, PyArray1<u64>>,
-        Bound<'py, PyArray1<f64>>,
-    )> {
+    ) -> PyResult<monitors::RateArrays<'py>> {
         let events = (&self.events.steps[..], &self.events.ids[..]);
         monitors::rate(py, &self.desc, population, bin, events, self.engine.step())
     }
