@@ -43,6 +43,11 @@
 //! The population rate of step `k` is its spikes (those of the spike file
 //! at `(k + 1) dt`) over `N dt`, with that time; with `bin = b` ms, the
 //! spikes of the `b / dt` steps ending at `t` over `N b`.
+//!
+//! Samples are kept in memory (a monitor the run would fill beyond half the
+//! memory available is refused when it is added). A state restored from a
+//! checkpoint starts the monitors again at its step: a resumed `lifsim run`
+//! writes the samples from there on.
 
 pub mod files;
 mod spec;
