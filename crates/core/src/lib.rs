@@ -44,6 +44,7 @@ pub mod error;
 pub mod inputs;
 pub mod io;
 pub mod model;
+pub mod monitor;
 pub mod network;
 pub mod neuron;
 pub mod params;

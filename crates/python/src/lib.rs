@@ -11,6 +11,7 @@ mod convert;
 mod dense;
 mod errors;
 mod keywords;
+mod monitors;
 mod network;
 mod result;
 mod signals;

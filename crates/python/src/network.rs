@@ -66,6 +66,11 @@ impl Description {
     /// network file would have (numbers, strings, lists, dicts for
     /// distributions, 1-D NumPy arrays for per-neuron lists).
     fn with_entry(&self, kind: &str, entry: &Bound<'_, PyDict>) -> PyResult<Self> {
+        if let Some(key) = kind.strip_prefix("record.") {
+            // A monitor ("record.state", "record.rate"): `crate::monitors`.
+            return crate::monitors::with_record(&self.desc, key, table_of(entry)?)
+                .map(|desc| Self { desc });
+        }
         let kind = match kind {
             "population" => Entry::Population,
             "projection" => Entry::Projection,

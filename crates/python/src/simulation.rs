@@ -23,13 +23,14 @@ use pyo3::types::PyDict;
 
 use crate::convert::out;
 use crate::errors;
+use crate::monitors;
 use crate::signals::SignalCheck;
 
 /// Spikes as NumPy arrays: (times in ms, neuron ids).
 type SpikeArrays<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<u32>>);
 
 /// The engine in the network's float type.
-enum Engine {
+pub(crate) enum Engine {
     F64(NetworkSimulation<'static, f64>),
     F32(NetworkSimulation<'static, f32>),
 }
@@ -196,6 +197,56 @@ impl Simulation {
             return Err(observer.stopped(self.engine.step(), until));
         }
         Ok(self.spikes_from(py, from))
+    }
+
+    /// Adds a state monitor of `population` from the next step on (see
+    /// lifsim.Simulation.record_state); its index for `_state_record`.
+    #[pyo3(signature = (population, variables, *, ids = None, n = None, interval = None, start = None, stop = None))]
+    #[allow(clippy::too_many_arguments)] // record_state's keywords
+    fn _record_state(
+        &mut self,
+        population: String,
+        variables: Vec<String>,
+        ids: Option<Vec<usize>>,
+        n: Option<usize>,
+        interval: Option<f64>,
+        start: Option<f64>,
+        stop: Option<f64>,
+    ) -> PyResult<usize> {
+        let spec = monitors::state_spec(population, variables, ids, n, interval, start, stop)?;
+        self.engine
+            .add_state_monitor(&spec)
+            .map_err(errors::from_core)
+    }
+
+    /// State monitor `m`'s samples so far: a dict of population, ids,
+    /// times (ms) and values (name: (samples, neurons) array).
+    fn _state_record<'py>(&self, py: Python<'py>, m: usize) -> PyResult<Bound<'py, PyDict>> {
+        let record = self
+            .engine
+            .state_record(m)
+            .ok_or_else(|| errors::bad_choice("monitor", format!("no state monitor {m}")))?;
+        monitors::record_dict(py, record)
+    }
+
+    /// The number of state monitors (those of the network's description first).
+    #[getter]
+    fn _state_monitors(&self) -> usize {
+        self.engine.state_monitors()
+    }
+
+    /// The population rate from the spikes so far: (times in ms, spikes
+    /// per bin, rate in Hz) of `population` (default: every neuron), in
+    /// bins of `bin` ms (default: one step).
+    #[pyo3(signature = (population = None, bin = None))]
+    fn _rate<'py>(
+        &self,
+        py: Python<'py>,
+        population: Option<&str>,
+        bin: Option<f64>,
+    ) -> PyResult<monitors::RateArrays<'py>> {
+        let events = (&self.events.steps[..], &self.events.ids[..]);
+        monitors::rate(py, &self.desc, population, bin, events, self.engine.step())
     }
 
     /// Every spike so far, as (times in ms, neuron ids), sorted by time then id.

@@ -11,6 +11,7 @@ use lifsim_core::io::output::{check_writable, OutputFile, RunFiles};
 use lifsim_core::io::save_npy;
 use lifsim_core::io::spikes::{OutputFormat, DEFAULT_POPULATION};
 use lifsim_core::io::stream::StreamHeader;
+use lifsim_core::monitor::files::{self, monitor_paths};
 use lifsim_core::network::description::Rule;
 use lifsim_core::network::Recipe;
 use lifsim_core::progress::Driver;
@@ -78,6 +79,8 @@ pub struct NetworkReport {
     /// What the flags changed in the network file (`--dt 0.05`,
     /// `--set E.i_ext=0.5`), in the order applied.
     pub overrides: Vec<String>,
+    /// The monitors' files written (`<stem>.state.npz`, `<stem>.rate.npz`), if any.
+    pub monitor_files: Vec<String>,
 }
 
 /// Runs a network file.
@@ -109,7 +112,7 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
         .clone()
         .unwrap_or_else(|| PathBuf::from(chosen.default_file()));
     super::run::check_files(
-        network_files(&desc, path),
+        network_files(&desc, path, &out),
         args,
         &out,
         format,
@@ -121,6 +124,13 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
         // the raster has a byte per neuron and step, spikes or not.
         let bytes = (desc.n() as u64).saturating_mul(desc.steps() as u64);
         lifsim_core::io::output::check_space(&out, bytes, "the dense spike array")?;
+    }
+    let (state, rate) = monitor_paths(&out);
+    if !desc.monitors.state.is_empty() {
+        check_writable(&state)?;
+    }
+    if desc.monitors.rate.is_some() {
+        check_writable(&rate)?;
     }
     if let Some(png) = &args.plot {
         if format.is_none() {
@@ -151,10 +161,18 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
     Ok(())
 }
 
-/// The files a network run reads: the network file and the matrices it names.
-fn network_files(desc: &NetworkDescription, path: &Path) -> RunFiles {
+/// The files a network run reads (the network file and the matrices it
+/// names) and its monitors' files beside `out`.
+fn network_files(desc: &NetworkDescription, path: &Path, out: &Path) -> RunFiles {
     let mut files = RunFiles::new();
     files.input("the network file", path);
+    let (state, rate) = monitor_paths(out);
+    if !desc.monitors.state.is_empty() {
+        files.output("the state monitors' file", &state);
+    }
+    if desc.monitors.rate.is_some() {
+        files.output("the rate monitor's file", &rate);
+    }
     for (k, p) in desc.projections.iter().enumerate() {
         if let Rule::File { path, .. } = &p.rule {
             files.input(format!("projection {} ({}) file", k + 1, p.label()), path);
@@ -212,6 +230,7 @@ fn simulate<T: Real>(
             (record, sim_time)
         }
     };
+    let monitor_files = save_monitors(&sim, out)?;
     let duration_ms = steps as f64 * desc.dt;
     let populations = net
         .populations
@@ -246,7 +265,26 @@ fn simulate<T: Real>(
         peak_rss_bytes: peak_rss_bytes(),
         output: out.display().to_string(),
         overrides: args.overrides().flags(),
+        monitor_files,
     })
+}
+
+/// Writes the monitors' records beside `out`; the files written.
+fn save_monitors<T: Real>(sim: &NetworkSimulation<'_, T>, out: &Path) -> Result<Vec<String>> {
+    let (state, rate) = monitor_paths(out);
+    let mut written = Vec::new();
+    if sim.state_monitors() > 0 {
+        let records: Vec<_> = (0..sim.state_monitors())
+            .map(|m| sim.state_record(m))
+            .collect();
+        files::save_state(&state, &records)?;
+        written.push(state.display().to_string());
+    }
+    if let Some(r) = sim.rate_record() {
+        files::save_rate(&rate, &r)?;
+        written.push(rate.display().to_string());
+    }
+    Ok(written)
 }
 
 fn print_report(r: &NetworkReport) {
@@ -281,4 +319,7 @@ fn print_report(r: &NetworkReport) {
         None => println!("peak memory (not reported by this system)"),
     }
     println!("output      {}", r.output);
+    for f in &r.monitor_files {
+        println!("monitors    {f}");
+    }
 }

@@ -36,6 +36,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::Dtype;
+use crate::monitor::Monitors;
 use crate::network::distribution::Value;
 use crate::neuron::Model;
 use crate::recording::RecordMode;
@@ -206,6 +207,8 @@ pub struct NetworkDescription {
     pub inputs: Vec<Input>,
     /// What to record of the spikes.
     pub record: RecordMode,
+    /// State and rate monitors (`[record]`'s `state` and `rate`).
+    pub monitors: Monitors,
     /// Folder that relative file names are relative to.
     pub base_dir: PathBuf,
 }

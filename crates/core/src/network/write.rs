@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use toml::{Table, Value as Toml};
 
 use crate::error::{Error, Result};
+use crate::monitor::{Monitors, Neurons};
 use crate::network::description::{
     Input, InputKind, NetworkDescription, Population, Projection, Rule,
 };
@@ -86,6 +87,42 @@ impl NetworkDescription {
         Self::from_table(table, &self.base_dir, &self.name, true)
     }
 
+    /// This network with a monitor added to `[record]`: `key` is `state`
+    /// (`entry` a `[[record.state]]` table) or `rate` (`entry` empty for
+    /// `rate = true`, or `{ bin = ... }`); checked again as a file is.
+    pub fn with_record(&self, key: &str, entry: Table) -> Result<Self> {
+        let mut table = self.to_table(&self.base_dir)?;
+        let record = table
+            .entry("record")
+            .or_insert_with(|| Toml::Table(Table::new()));
+        let Toml::Table(record) = record else {
+            unreachable!("written as a table")
+        };
+        match key {
+            "state" => {
+                let list = record
+                    .entry("state")
+                    .or_insert_with(|| Toml::Array(Vec::new()));
+                if let Toml::Array(items) = list {
+                    items.push(Toml::Table(entry));
+                }
+            }
+            "rate" if entry.is_empty() => {
+                record.insert("rate".into(), Toml::Boolean(true));
+            }
+            "rate" => {
+                record.insert("rate".into(), Toml::Table(entry));
+            }
+            other => {
+                return Err(Error::param(
+                    "record",
+                    format!("a monitor is state or rate, got {other:?}"),
+                ))
+            }
+        }
+        Self::from_table(table, &self.base_dir, &self.name, true)
+    }
+
     /// This network with its run settings changed: time step, duration,
     /// seed, float type, name (each where given), checked again.
     pub fn with_settings(&self, settings: Table) -> Result<Self> {
@@ -141,6 +178,7 @@ impl NetworkDescription {
         }
         let mut record = Table::new();
         record.insert("spikes".into(), record_name(self.record).into());
+        monitors(&self.monitors, &mut record);
         t.insert("record".into(), Toml::Table(record));
         Ok(t)
     }
@@ -151,6 +189,51 @@ fn seed_value(seed: u64) -> Result<Toml> {
     i64::try_from(seed)
         .map(Toml::Integer)
         .map_err(|_| Error::param("seed", format!("must be below 2^63, got {seed}")))
+}
+
+/// `[record]`'s `rate` and `[[record.state]]` entries, as the reader takes them.
+fn monitors(m: &Monitors, record: &mut Table) {
+    if let Some(rate) = &m.rate {
+        let value = match rate.bin {
+            None => Toml::Boolean(true),
+            Some(bin) => Toml::Table(Table::from_iter([("bin".to_string(), bin.into())])),
+        };
+        record.insert("rate".into(), value);
+    }
+    if m.state.is_empty() {
+        return;
+    }
+    let tables = m.state.iter().map(|s| {
+        let mut t = Table::new();
+        t.insert("population".into(), s.population.clone().into());
+        match &s.neurons {
+            Neurons::All => {}
+            Neurons::First(n) => {
+                t.insert("n".into(), Toml::Integer(*n as i64));
+            }
+            Neurons::Ids(ids) => {
+                let ids = ids.iter().map(|&i| Toml::Integer(i as i64)).collect();
+                t.insert("ids".into(), Toml::Array(ids));
+            }
+        }
+        let vars = s
+            .variables
+            .iter()
+            .map(|v| Toml::String(v.clone()))
+            .collect();
+        t.insert("variables".into(), Toml::Array(vars));
+        for (key, value) in [
+            ("interval", s.interval),
+            ("start", s.start),
+            ("stop", s.stop),
+        ] {
+            if let Some(x) = value {
+                t.insert(key.into(), x.into());
+            }
+        }
+        Toml::Table(t)
+    });
+    record.insert("state".into(), Toml::Array(tables.collect()));
 }
 
 fn record_name(mode: RecordMode) -> &'static str {

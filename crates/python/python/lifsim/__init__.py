@@ -56,6 +56,7 @@ from ._lifsim import (
 )
 from .dense import DenseNetwork, DenseSimulation
 from .inputs import Input
+from .monitors import Rate, StateMonitor
 from .network import Network, Population, Simulation, Spikes, resume
 from .sweep import Sweep, sweep
 from ._arguments import naming_arguments
@@ -70,7 +71,9 @@ __all__ = [
     "NetworkDescription",
     "PARAMETERS",
     "Population",
+    "Rate",
     "Simulation",
+    "StateMonitor",
     "Spikes",
     "Sweep",
     "sweep",

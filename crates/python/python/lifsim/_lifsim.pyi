@@ -206,6 +206,27 @@ class Simulation:
         """Changes parameters of a population (its name) or input (its number) for the rest of the run."""
     def save_checkpoint(self, path: _Path) -> None:
         """Writes the network file and the state; resume(path) goes on from it."""
+    def _record_state(
+        self,
+        population: str,
+        variables: list[str],
+        *,
+        ids: Optional[list[int]] = None,
+        n: Optional[int] = None,
+        interval: Optional[float] = None,
+        start: Optional[float] = None,
+        stop: Optional[float] = None,
+    ) -> int:
+        """Adds a state monitor from the next step on; its index (lifsim.monitors)."""
+    def _state_record(self, m: int) -> dict[str, Any]:
+        """State monitor m so far: population, ids, times (ms), values (name: (samples, neurons))."""
+    @property
+    def _state_monitors(self) -> int:
+        """The number of state monitors."""
+    def _rate(
+        self, population: Optional[str] = None, bin: Optional[float] = None
+    ) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.uint64], npt.NDArray[np.float64]]:
+        """The population rate from the spikes so far: (times ms, counts, Hz)."""
     @property
     def step(self) -> int: ...
     @property

@@ -24,6 +24,8 @@ import numpy as np
 
 from . import analysis
 from .inputs import Input, target_key
+from . import monitors as _monitors
+from .monitors import Rate, StateMonitor
 from ._lifsim import PARAMETERS, NetworkDescription
 from ._lifsim import Simulation as _Simulation
 from ._lifsim import resume as _resume
@@ -327,6 +329,44 @@ class Network:
         self._desc = self._desc.with_entry("input", entry)
         return Input(index, kind, entry["target"])
 
+    # -- monitors (the network file's [record] entries) ------------------
+
+    def record_state(
+        self,
+        population: str,
+        variables: Sequence[str] = ("V_m",),
+        *,
+        ids: Optional[Iterable[int]] = None,
+        n: Optional[int] = None,
+        interval: Optional[float] = None,
+        start: Optional[float] = None,
+        stop: Optional[float] = None,
+    ) -> None:
+        """Records ``variables`` of neurons ``ids`` (population-local) or the
+        first ``n`` of ``population`` (default: all) every ``interval`` ms (a
+        ``[[record.state]]`` table): ``Simulation.monitors`` once built, a
+        ``.state.npz`` file from ``lifsim run``."""
+        if isinstance(variables, str):
+            variables = [variables]
+        entry: Dict[str, Any] = {
+            "population": population,
+            "variables": list(variables),
+            "n": _int(n, "n"),
+            "interval": _number(interval, "interval"),
+            "start": _number(start, "start"),
+            "stop": _number(stop, "stop"),
+        }
+        if ids is not None:
+            entry["ids"] = [_int(i, "ids") for i in np.asarray(ids).ravel().tolist()]
+        self._desc = self._desc.with_entry("record.state", entry)
+
+    def record_rate(self, bin: Optional[float] = None) -> None:
+        """Records every population's rate (``[record] rate``), in bins of
+        ``bin`` ms (default: one step): a ``.rate.npz`` file from ``lifsim
+        run``. (``Simulation.rate`` computes it from the spikes in any case.)"""
+        entry = {} if bin is None else {"bin": _number(bin, "bin")}
+        self._desc = self._desc.with_entry("record.rate", entry)
+
     # -- running it ------------------------------------------------------
 
     def build(self, *, threads: Optional[int] = None) -> "Simulation":
@@ -490,6 +530,40 @@ class Simulation:
             if bar is not None:
                 bar.close()
         return Spikes(times, ids, self._sim.populations, t0, self._sim.t)
+
+    def record_state(
+        self,
+        population: str,
+        variables: Sequence[str] = ("V_m",),
+        *,
+        ids: Optional[Iterable[int]] = None,
+        n: Optional[int] = None,
+        interval: Optional[float] = None,
+        start: Optional[float] = None,
+        stop: Optional[float] = None,
+    ) -> StateMonitor:
+        """Records ``variables`` (``V_m``; ``I_syn``; ``g_ex``, ``g_in``: see
+        lifsim.monitors) of neurons ``ids`` (population-local) or the first
+        ``n`` of ``population`` (default: all) every ``interval`` ms (default
+        dt), from now on: a StateMonitor whose ``times`` and ``values`` fill
+        as the simulation runs. A sample at ``t`` is the state at the end of
+        the step ending at ``t`` (NEST's multimeter).
+        """
+        return _monitors.record_state(self._sim, population, variables, ids=ids, n=n,
+                                      interval=interval, start=start, stop=stop)
+
+    @property
+    def monitors(self) -> "list[StateMonitor]":
+        """The state monitors the network asked for (Network.record_state,
+        ``[[record.state]]``) and those added since, in order."""
+        return [StateMonitor(self._sim, k) for k in range(self._sim._state_monitors)]
+
+    def rate(self, population: Optional[str] = None, bin: Optional[float] = None) -> Rate:
+        """The population rate of ``population`` (default: every neuron) from
+        the spikes so far, in bins of ``bin`` ms (default dt), Brian2's
+        PopulationRateMonitor: (times in ms at the end of each bin, rate in Hz,
+        spike counts)."""
+        return _monitors.rate(self._sim, population, bin)
 
     def spikes(self) -> Spikes:
         """Every spike since the simulation was built (or resumed)."""

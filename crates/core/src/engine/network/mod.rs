@@ -44,6 +44,7 @@
 mod delivery;
 mod inputs;
 mod part;
+mod probe;
 mod state;
 mod update;
 
@@ -82,6 +83,8 @@ pub struct NetworkSimulation<'n, T: Real> {
     /// The names of the state arrays (the union of every model's).
     names: Vec<String>,
     run: Partitions<Part<T>>,
+    /// State and rate monitors (`probe.rs`).
+    monitors: probe::Monitors,
 }
 
 impl<'n, T: Real> NetworkSimulation<'n, T> {
@@ -119,7 +122,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
         let built = part::partitions(&net, split(n, threads), &names, pool)?;
         let (parts, slots) = (built.parts, built.slots);
         let steps = net.description.steps() as u64;
-        Ok(Self {
+        let mut sim = Self {
             shared: Shared {
                 net,
                 mask: slots - 1,
@@ -129,7 +132,10 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
             },
             names,
             run: Partitions::new("network", parts, Vec::new(), steps),
-        })
+            monitors: probe::Monitors::default(),
+        };
+        sim.add_described_monitors()?;
+        Ok(sim)
     }
 
     /// The network simulated.
@@ -196,7 +202,9 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     /// exchange spikes once per minimum delay (`threads::run_steps`).
     pub fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink) {
         let interval = self.shared.interval;
-        self.run.run_until(until, interval, &self.shared, sink);
+        let (run, shared) = (&mut self.run, &self.shared);
+        self.monitors
+            .with_sink(sink, |sink| run.run_until(until, interval, shared, sink));
     }
 }
 
@@ -246,6 +254,8 @@ impl<T: Real> crate::checkpoint::Checkpoint for NetworkSimulation<'_, T> {
         self.run
             .restore(state, "the network engine", n, range, |p, cut, st| {
                 p.restore_state(cut, names, st.step, &st.pending, slots)
-            })
+            })?;
+        self.restart_monitors();
+        Ok(())
     }
 }

@@ -54,6 +54,8 @@ pub(super) struct Part<T: Real> {
     /// Per projection: its synapses onto this partition's neurons, and no
     /// others (built by the partition, [`partitions`]).
     pub(super) connections: Vec<Connections<T>>,
+    /// The state monitors' share of this partition, if there are any.
+    pub(super) probe: Option<super::probe::Probe>,
 }
 
 /// The partitions over `ranges` and what they have in common.
@@ -198,6 +200,7 @@ impl<T: Real> Part<T> {
             inputs: LocalInputs::new(net, &range),
             fired: Vec::new(),
             range,
+            probe: None,
         })
     }
 
@@ -258,6 +261,9 @@ impl<T: Real> Part<T> {
         let (sk, sn) = ((k & s.mask) as usize, ((k + 1) & s.mask) as usize);
         for (ch, kind) in s.net.channels.iter().enumerate() {
             self.dirty[ch][if kind.is_jump() { sn } else { sk }] = false;
+        }
+        if let Some(probe) = &mut self.probe {
+            probe.sample(k, &self.arrays, &self.segments);
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::recording::RecordMode;
 use crate::synapses::SynapseKind;
 
 pub mod overrides;
+mod monitors;
 mod projection;
 
 use overrides::Overrides;
@@ -169,6 +170,9 @@ struct RawInput {
 #[serde(deny_unknown_fields)]
 struct RawRecord {
     spikes: Option<String>,
+    #[serde(default)]
+    state: Vec<monitors::RawState>,
+    rate: Option<monitors::RawRate>,
 }
 
 /// `Err(Error::param(name, "in <where>: <msg>"))`.
@@ -226,6 +230,11 @@ impl NetworkDescription {
     /// duration is); `name` names the time in the error.
     pub fn steps_in(&self, ms: f64, name: &'static str) -> Result<u64> {
         steps_of(ms, self.dt, name, "the run")
+    }
+
+    /// [`Self::steps_in`], the error naming `place` (`state monitor of "E"`).
+    pub(crate) fn steps_at(&self, ms: f64, name: &'static str, place: &str) -> Result<u64> {
+        steps_of(ms, self.dt, name, place)
     }
 
     /// [`Self::from_toml`]; `empty_ok` accepts a network without populations
@@ -320,10 +329,8 @@ impl NetworkDescription {
             populations,
             projections: Vec::new(),
             inputs: Vec::new(),
-            record: match raw.record.and_then(|r| r.spikes) {
-                Some(s) => s.parse()?,
-                None => RecordMode::Events,
-            },
+            record: RecordMode::Events,
+            monitors: Default::default(),
             base_dir: base_dir.to_path_buf(),
         };
         for (k, p) in raw.projections.into_iter().enumerate() {
@@ -335,6 +342,12 @@ impl NetworkDescription {
             desc.inputs.push(input);
         }
         desc.check_models()?;
+        if let Some(record) = raw.record {
+            if let Some(s) = &record.spikes {
+                desc.record = s.parse()?;
+            }
+            desc.monitors = monitors::read(record.state, record.rate, &desc)?;
+        }
         Ok(desc)
     }
 

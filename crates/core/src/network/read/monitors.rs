@@ -1,0 +1,79 @@
+//! `[record]`'s monitors: `[[record.state]]` tables and `rate`, read into
+//! [`Monitors`] and checked against the network ([`crate::monitor`]).
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::monitor::{Monitors, Neurons, RateSpec, StateMonitorSpec};
+use crate::network::description::NetworkDescription;
+
+/// A `[[record.state]]` table as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawState {
+    population: String,
+    ids: Option<Vec<usize>>,
+    n: Option<usize>,
+    variables: Option<Vec<String>>,
+    interval: Option<f64>,
+    start: Option<f64>,
+    stop: Option<f64>,
+}
+
+/// `rate = true` or `rate = { bin = 1.0 }`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawRate {
+    On(bool),
+    Binned(RawBin),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBin {
+    bin: f64,
+}
+
+/// The monitors of `[record]`, each checked against `desc` (its
+/// populations, models and `dt`), so a bad one is refused when the file is
+/// read rather than when the run ends.
+pub(super) fn read(
+    state: Vec<RawState>,
+    rate: Option<RawRate>,
+    desc: &NetworkDescription,
+) -> Result<Monitors> {
+    let mut monitors = Monitors::default();
+    for s in state {
+        let place = format!("state monitor of {:?}", s.population);
+        let neurons = match (s.ids, s.n) {
+            (Some(_), Some(_)) => {
+                return Err(Error::param(
+                    "ids",
+                    format!("{place}: give one of ids and n"),
+                ))
+            }
+            (Some(ids), None) => Neurons::Ids(ids),
+            (None, Some(n)) => Neurons::First(n),
+            (None, None) => Neurons::All,
+        };
+        let spec = StateMonitorSpec {
+            population: s.population,
+            neurons,
+            variables: s.variables.unwrap_or_else(|| vec!["V_m".into()]),
+            interval: s.interval,
+            start: s.start,
+            stop: s.stop,
+        };
+        spec.plan(desc)?;
+        monitors.state.push(spec);
+    }
+    monitors.rate = match rate {
+        None | Some(RawRate::On(false)) => None,
+        Some(RawRate::On(true)) => Some(RateSpec { bin: None }),
+        Some(RawRate::Binned(b)) => Some(RateSpec { bin: Some(b.bin) }),
+    };
+    if let Some(r) = &monitors.rate {
+        r.bin_steps(desc)?;
+    }
+    Ok(monitors)
+}
