@@ -66,7 +66,7 @@ fn array(z: &mut NpzReader, name: &str) -> (Vec<usize>, Vec<f64>) {
 fn a_run_writes_state_and_rate_files_beside_its_spikes() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("net.toml"), NETWORK).unwrap();
-    let out = lifsim_in(dir.path(), &["run", "net.toml", "--out", "x.npz", "-q"]);
+    let out = lifsim_in(dir.path(), &["run", "net.toml", "--out", "x.npz"]);
     assert!(
         out.status.success(),
         "{}",
@@ -119,6 +119,43 @@ fn a_run_writes_state_and_rate_files_beside_its_spikes() {
         assert_eq!(*r, c / (40.0 * 0.1e-3));
     }
     assert!(array(&mut rate, "D").1.iter().all(|&r| r == 0.0));
+}
+
+#[test]
+fn info_lists_the_monitors_and_counts_their_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("net.toml"), NETWORK).unwrap();
+    let out = lifsim_in(dir.path(), &["info", "net.toml", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lines: Vec<&str> = info["monitors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "D: V_m of 2 neuron(s) every 1 ms, 50 samples",
+            "E: V_m, I_syn of 2 neuron(s) every 0.1 ms, 500 samples",
+            "rate: every population, bins of 0.1 ms, 500 bins",
+        ]
+    );
+    // f64 samples and their times: D 50 x 2 + 50, E 500 x 2 x 2 + 500; the
+    // rate a time, a count and a rate per population for each of 500 bins.
+    let want = 8 * ((50 * 2 + 50) + (500 * 4 + 500) + 500 * (1 + 2 * 2));
+    assert_eq!(info["monitor_bytes"], want);
+    let text = lifsim_in(dir.path(), &["info", "net.toml"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("monitor      rate: every population"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -213,6 +213,7 @@ fn info_estimates_the_synapses_a_run_builds() {
             info["synapse_bytes"].as_u64().unwrap()
                 + info["ring_buffer_bytes"].as_u64().unwrap()
                 + info["state_bytes"].as_u64().unwrap()
+                + info["monitor_bytes"].as_u64().unwrap()
         );
     }
     // The text view names every population and projection.

@@ -71,7 +71,11 @@ pub struct NetworkInfo {
     pub ring_buffer_bytes: u64,
     /// Bytes of the neurons' state.
     pub state_bytes: u64,
-    /// The sum of the three.
+    /// The monitors (`[record]`'s state and rate entries), one line each.
+    pub monitors: Vec<String>,
+    /// Bytes the monitors' samples take by the end of the run.
+    pub monitor_bytes: u64,
+    /// The sum of the four.
     pub estimated_bytes: u64,
     /// Memory available to this process now (bytes), if the system says.
     pub available_bytes: Option<u64>,
@@ -108,6 +112,7 @@ pub fn network_info(path: &Path) -> Result<NetworkInfo> {
 fn estimate<T: Real>(desc: &NetworkDescription, path: &Path) -> Result<NetworkInfo> {
     // The recipe lays out neurons, channels and inputs; it draws no synapse.
     let recipe = Recipe::<T>::new(desc)?;
+    let (monitors, monitor_bytes) = monitors(desc)?;
     let n = recipe.n();
     let threads = EngineOptions::default()
         .threads_for(n)?
@@ -210,9 +215,44 @@ fn estimate<T: Real>(desc: &NetworkDescription, path: &Path) -> Result<NetworkIn
         synapse_bytes,
         ring_buffer_bytes,
         state_bytes,
-        estimated_bytes: synapse_bytes + ring_buffer_bytes + state_bytes,
+        monitors,
+        monitor_bytes,
+        estimated_bytes: synapse_bytes + ring_buffer_bytes + state_bytes + monitor_bytes,
         available_bytes: (available != u64::MAX).then_some(available),
     })
+}
+
+/// One line per monitor, and the bytes of all their samples (f64 each; the
+/// rate: a count and a rate per population and bin).
+fn monitors(desc: &NetworkDescription) -> Result<(Vec<String>, u64)> {
+    let steps = desc.steps() as u64;
+    let (mut lines, mut bytes) = (Vec::new(), 0u64);
+    for spec in &desc.monitors.state {
+        let plan = spec.plan(desc)?;
+        let window = plan.stop.min(steps).saturating_sub(plan.start);
+        let samples = window / plan.every;
+        let values = samples * plan.ids.len() as u64 * plan.variables.len() as u64;
+        bytes += values * 8 + samples * 8;
+        lines.push(format!(
+            "{}: {} of {} neuron(s) every {} ms, {} samples",
+            plan.name,
+            plan.variables.join(", "),
+            plan.ids.len(),
+            plan.every as f64 * desc.dt,
+            samples
+        ));
+    }
+    if let Some(rate) = &desc.monitors.rate {
+        let bin = rate.bin_steps(desc)?;
+        let bins = steps.div_ceil(bin);
+        bytes += bins * 8 * (1 + 2 * desc.populations.len() as u64);
+        lines.push(format!(
+            "rate: every population, bins of {} ms, {} bins",
+            bin as f64 * desc.dt,
+            bins
+        ));
+    }
+    Ok((lines, bytes))
 }
 
 /// Neurons of the named populations together.
@@ -311,6 +351,12 @@ fn print_info(i: &NetworkInfo) {
     );
     row("ring buffers", size(i.ring_buffer_bytes));
     row("state", size(i.state_bytes));
+    for m in &i.monitors {
+        row("monitor", m.clone());
+    }
+    if !i.monitors.is_empty() {
+        row("samples", size(i.monitor_bytes));
+    }
     let available = match i.available_bytes {
         Some(a) => format!(" of {} available", size(a)),
         None => String::new(),

@@ -17,8 +17,8 @@ use crate::neuron::Model;
 use crate::recording::RecordMode;
 use crate::synapses::SynapseKind;
 
-pub mod overrides;
 mod monitors;
+pub mod overrides;
 mod projection;
 
 use overrides::Overrides;
