@@ -90,6 +90,9 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
     if let Some(d) = &args.model.dtype {
         desc.dtype = d.parse()?;
     }
+    if let Some(c) = &args.connectivity {
+        desc.set_connectivity(c.parse()?)?;
+    }
     let chosen = match args.format.as_deref() {
         Some(f) => output_format(f, &OutputFormat::ALL)?,
         None => OutputFormat::of_record(desc.record),

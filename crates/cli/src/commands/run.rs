@@ -47,6 +47,9 @@ pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
     if let Some(network) = &args.network {
         return super::network::run_network(args, network, resume);
     }
+    if args.connectivity.is_some() {
+        bail!("--connectivity is for network files (lifsim run NETWORK.toml --connectivity procedural); the seed model's weights are a dense matrix");
+    }
     if args.json.is_some() {
         anyhow::bail!("--json is for network files (lifsim run NETWORK.toml --json FILE); use lifsim bench --json for the seed model");
     }

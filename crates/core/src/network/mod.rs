@@ -12,6 +12,7 @@
 //! built whole ([`Network`]).
 
 pub mod build;
+mod by_source;
 pub mod connectivity;
 pub mod dense;
 pub mod description;
@@ -20,6 +21,7 @@ pub mod generate;
 mod matrix;
 mod range_rules;
 mod read;
+pub mod source_keyed;
 pub mod sparse;
 pub mod write;
 

@@ -3,6 +3,7 @@
 //! variable they act on).
 
 use super::part::Part;
+use super::procedural;
 use super::Shared;
 use crate::model::Real;
 use std::ops::Range;
@@ -83,6 +84,20 @@ impl<T: Real> Part<T> {
             let ring = &mut self.ring[ch];
             let dirty = &mut self.dirty[ch];
             let mut direct = s.direct[ch].map(|a| &mut self.arrays[a]);
+            // Chosen once per projection and step, not per synapse.
+            if let Some(gen) = &proj.procedural {
+                let dest = procedural::Dest {
+                    ring: &mut ring[..],
+                    dirty: &mut dirty[..],
+                    direct: direct.as_deref_mut().map(|v| v.as_mut_slice()),
+                    k,
+                    mask: s.mask,
+                    lo,
+                    len,
+                };
+                procedural::deliver(gen, proj, fired, dest);
+                continue;
+            }
             let csr = &proj.csr;
             let all = csr.targets();
             // First touch every row: the loads of the row bounds are

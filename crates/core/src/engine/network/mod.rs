@@ -44,6 +44,7 @@
 mod delivery;
 mod inputs;
 mod part;
+mod procedural;
 mod state;
 
 use std::borrow::Cow;
