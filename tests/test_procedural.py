@@ -35,8 +35,8 @@ def same(a, b):
 
 
 def test_a_scaled_microcircuit_spikes_the_same_procedural_and_stored(lifsim_bin, tmp_path):
-    net = run_generator(MICROCIRCUIT, tmp_path, "mc.toml", "--n-scaling", "0.05",
-                        "--k-scaling", "0.1", "--duration", "200")
+    net = run_generator(MICROCIRCUIT, tmp_path, "mc.toml", "--n-scaling", "0.1",
+                        "--k-scaling", "0.2", "--duration", "300")
     stored = run(lifsim_bin, tmp_path, net, "stored")
     assert len(stored[0]) > 1000, len(stored[0])
     same(run(lifsim_bin, tmp_path, net, "flag", "--connectivity", "procedural"), stored)
@@ -44,8 +44,8 @@ def test_a_scaled_microcircuit_spikes_the_same_procedural_and_stored(lifsim_bin,
          stored)
     # The generator's --procedural writes the network's key; --connectivity
     # stored overrides it.
-    proc_net = run_generator(MICROCIRCUIT, tmp_path, "mcp.toml", "--n-scaling", "0.05",
-                             "--k-scaling", "0.1", "--duration", "200", "--procedural")
+    proc_net = run_generator(MICROCIRCUIT, tmp_path, "mcp.toml", "--n-scaling", "0.1",
+                             "--k-scaling", "0.2", "--duration", "300", "--procedural")
     assert 'connectivity = "procedural"' in proc_net.read_text()
     same(run(lifsim_bin, tmp_path, proc_net, "file"), stored)
     same(run(lifsim_bin, tmp_path, proc_net, "back", "--connectivity", "stored"), stored)
@@ -80,6 +80,7 @@ def test_what_cannot_be_procedural_is_refused(lifsim_bin, tmp_path):
     msg = error(lifsim_bin, tmp_path, "run", brunel, "--connectivity", "lazy", "--out", "o.npz")
     assert msg == ('lifsim: error: invalid parameter connectivity: must be "stored" or '
                    '"procedural", got "lazy"'), msg
-    msg = error(lifsim_bin, tmp_path, "run", "-n", "10", "--connectivity", "procedural")
+    msg = error(lifsim_bin, tmp_path, "run", "--weights", "w.npy", "--connectivity", "procedural",
+                "--out", "o.npy")
     assert msg.startswith("lifsim: error: --connectivity is for network files"), msg
     assert not list(tmp_path.glob("o.*"))
