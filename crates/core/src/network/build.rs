@@ -232,8 +232,11 @@ impl<T: Real> Recipe<T> {
     /// The synapses of projection number `k` onto neurons `targets` (global
     /// ids): exactly those a build of the whole network has onto them, bit
     /// for bit, in the same order within each row. Parallel over target
-    /// neurons on the current rayon pool; the result does not depend on the
-    /// thread count. A file projection reads and checks the whole file.
+    /// neurons (`fixed_indegree`) or sources (the rules drawn by source,
+    /// each range drawing them all: `network::by_source`) on the current
+    /// rayon pool; the result does not depend on the thread count. A file
+    /// projection reads and checks the whole file. Always stored, whatever
+    /// the projection's `connectivity` ([`Self::connections_for_run`] heeds it).
     pub fn connections_onto(&self, k: usize, targets: Range<usize>) -> Result<Connections<T>> {
         let desc = &self.description;
         let p = &desc.projections[k];
