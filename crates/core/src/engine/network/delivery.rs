@@ -267,7 +267,7 @@ fn scatter<T: Real>(dest: &mut [T], targets: &[u32], lo: u32, w: impl WeightOf<T
 
 /// Asks the CPU to bring the cache line at `p` closer; never faults, whatever `p`.
 #[inline(always)]
-fn prefetch<V>(p: *const V) {
+pub(super) fn prefetch<V>(p: *const V) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is a hint; it does not access memory architecturally
     // and cannot fault, whatever the address.

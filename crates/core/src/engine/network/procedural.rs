@@ -12,9 +12,13 @@
 
 use std::collections::HashSet;
 
+use super::delivery::prefetch;
 use crate::model::Real;
 use crate::network::build::Connections;
 use crate::network::source_keyed::SourceKeyed;
+
+/// How far ahead ring values are asked for, in synapses.
+const PREFETCH: usize = 32;
 
 /// Where one projection's spikes go in one partition at step `k`.
 pub(super) struct Dest<'a, T> {
@@ -50,12 +54,18 @@ pub(super) fn deliver<T: Real>(
     } = dest;
     let hi = lo as u64 + len as u64;
     let mut seen = HashSet::new();
+    // One source's ring values and weights, in the order drawn: added in a
+    // second pass that asks for each value PREFETCH synapses ahead (the
+    // targets are in no order, so each value is a cache miss; the order of
+    // the sums is the order drawn either way).
+    let mut at: Vec<(usize, T)> = Vec::new();
     for &j in fired {
         let Some(row) = conn.row_of(j as usize) else {
             continue;
         };
         // The shortest and longest delay that went through the ring.
         let (mut first, mut last) = (u16::MAX, 0u16);
+        at.clear();
         gen.each(row, &mut seen, |t, w, d| {
             if (t as u64) < lo as u64 || (t as u64) >= hi {
                 return;
@@ -70,9 +80,14 @@ pub(super) fn deliver<T: Real>(
             }
             first = first.min(d);
             last = last.max(d);
-            let x = &mut ring[((k + d as u64) & mask) as usize * len + i];
-            *x = *x + w;
+            at.push((((k + d as u64) & mask) as usize * len + i, w));
         });
+        for (n, &(x, w)) in at.iter().enumerate() {
+            if let Some(&(ahead, _)) = at.get(n + PREFETCH) {
+                prefetch(ring.as_ptr().wrapping_add(ahead));
+            }
+            ring[x] = ring[x] + w;
+        }
         if first <= last {
             let (first, last) = (first as u64, last as u64);
             for d in first..=last.min(first + mask) {
