@@ -128,7 +128,7 @@ def num(x):
 
 
 def network_file(n_scaling=1.0, k_scaling=1.0, poisson=False, v0="optimized",
-                 duration=T_PRESIM + T_SIM, seed=RNG_SEED, record="events"):
+                 duration=T_PRESIM + T_SIM, seed=RNG_SEED, record="events", procedural=False):
     """The network file's text."""
     d = derived(n_scaling, k_scaling, poisson)
     full = n_scaling == 1 and k_scaling == 1
@@ -148,6 +148,8 @@ def network_file(n_scaling=1.0, k_scaling=1.0, poisson=False, v0="optimized",
         args.append(f"--seed {seed}")
     if record != "events":
         args.append(f"--record {record}")
+    if procedural:
+        args.append("--procedural")
     out = []
     w = out.append
     w("# The Potjans & Diesmann (2014) cortical microcircuit (PD14): 8 populations of")
@@ -171,6 +173,9 @@ def network_file(n_scaling=1.0, k_scaling=1.0, poisson=False, v0="optimized",
     w(f"dt = {num(RESOLUTION)}          # sim_dict['sim_resolution'] (ms)")
     w(f"duration = {num(duration)}   # ms: sim_dict's t_presim {num(T_PRESIM)} + t_sim {num(T_SIM)} by default")
     w(f"seed = {seed}            # sim_dict['rng_seed'] plays this role")
+    if procedural:
+        w('connectivity = "procedural"   # no synapse stored: a firing neuron\'s are drawn again')
+        w("                              # (GeNN's procedural connectivity; the same spikes as stored)")
     w("")
     psc = d["psc_over_psp"]
     w("# Neurons: net_dict['neuron_params'], model iaf_psc_exp (net_dict['neuron_model']).")
@@ -288,12 +293,16 @@ def main(argv=None):
                         help="ms (default t_presim + t_sim = 1500)")
     parser.add_argument("--seed", type=int, default=RNG_SEED, help="default sim_dict['rng_seed'] = 55")
     parser.add_argument("--record", choices=["events", "counts", "dense"], default="events")
+    parser.add_argument("--procedural", action="store_true",
+                        help="connectivity = \"procedural\": store no synapse, draw a firing "
+                             "neuron's again (the same spikes as stored, far less memory)")
     a = parser.parse_args(argv)
     if not (0 < a.n_scaling <= 1 and 0 < a.k_scaling <= 1):
         parser.error("--n-scaling and --k-scaling must be in (0, 1]")
     if a.duration <= 0:
         parser.error("--duration must be > 0 ms")
-    text = network_file(a.n_scaling, a.k_scaling, a.poisson, a.v0, a.duration, a.seed, a.record)
+    text = network_file(a.n_scaling, a.k_scaling, a.poisson, a.v0, a.duration, a.seed, a.record,
+                        a.procedural)
     if a.out == "-":
         sys.stdout.write(text)
     else:

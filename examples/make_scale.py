@@ -109,7 +109,70 @@ integration = "exact"
 """
 
 
-def render(scale=1.0, seed=1):
+def projections(d, procedural):
+    """The two projections: NEST's fixed in-degrees, or with `procedural`
+    (connectivity = "procedural", which draws a firing neuron's synapses
+    again, so needs a rule drawn by source) fixed out-degrees making the
+    same number of synapses: every neuron's in-degree is then C_E and C_I
+    on average (binomial, not fixed)."""
+    if not procedural:
+        return f"""# nest.Connect(nodes_ex, nodes_ex + nodes_in,
+#              {{"rule": "fixed_indegree", "indegree": CE}}, "excitatory")
+# CE = int(epsilon * NE) = {C_E} with epsilon = 0.001 at full size (brunel_delta_nest.py:
+# epsilon = 0.1 of 10,000); kept at {C_E} when scaled. J_ex = J = 0.1 mV, delay 1.5 ms.
+# NEST allows autapses and multapses by default, and so does lifsim.
+[[projection]]
+source = "E"
+target = ["E", "I"]
+rule = "fixed_indegree"
+indegree = {C_E}
+weight = {J}        # J = 0.1 mV: the jump of V per spike
+delay = {DELAY}         # delay = 1.5 ms = 15 steps
+synapse = "delta"
+
+# nest.Connect(nodes_in, nodes_ex + nodes_in,
+#              {{"rule": "fixed_indegree", "indegree": CI}}, "inhibitory")
+# CI = int(epsilon * NI) = {C_I}; J_in = -g * J_ex = -5 * 0.1 = -0.5 mV.
+[[projection]]
+source = "I"
+target = ["E", "I"]
+rule = "fixed_indegree"
+indegree = {C_I}
+weight = {d['j_in']}       # J_in = -g * J with g = 5.0
+delay = {DELAY}
+synapse = "delta"
+"""
+    out_e = round(d["n"] * C_E / d["n_e"])
+    out_i = round(d["n"] * C_I / d["n_i"])
+    return f"""# --procedural: no synapse is stored; a firing neuron's synapses are drawn again
+# from its own stream (GeNN's procedural connectivity). fixed_indegree draws each
+# target's sources and cannot be drawn so: each source makes N * CE / NE = {out_e}
+# (E) and N * CI / NI = {out_i} (I) synapses instead, the same count in all, so the
+# in-degrees are CE = {C_E} and CI = {C_I} on average. J_ex = J = 0.1 mV, J_in = -g * J,
+# delay 1.5 ms; autapses and multapses allowed, as NEST's default.
+[[projection]]
+source = "E"
+target = ["E", "I"]
+rule = "fixed_outdegree"
+outdegree = {out_e}
+connectivity = "procedural"
+weight = {J}        # J = 0.1 mV: the jump of V per spike
+delay = {DELAY}         # delay = 1.5 ms = 15 steps
+synapse = "delta"
+
+[[projection]]
+source = "I"
+target = ["E", "I"]
+rule = "fixed_outdegree"
+outdegree = {out_i}
+connectivity = "procedural"
+weight = {d['j_in']}       # J_in = -g * J with g = 5.0
+delay = {DELAY}
+synapse = "delta"
+"""
+
+
+def render(scale=1.0, seed=1, procedural=False):
     d = derived(scale)
     size = "full size" if scale == 1.0 else f"{scale:g} of the full size"
     return f"""# scale: SPEC section 3's `scale` workload at {size}: {d['n']:,} neurons,
@@ -138,32 +201,7 @@ dtype = "float32"  # NEST computes in double; single precision halves the ring b
 # integrated exactly as NEST does (see examples/brunel.toml).
 {population("E", d["n_e"], f"nodes_ex: NE = 4 * order = 80 % of {d['n']:,}")}
 {population("I", d["n_i"], f"nodes_in: NI = 1 * order = 20 % of {d['n']:,}")}
-# nest.Connect(nodes_ex, nodes_ex + nodes_in,
-#              {{"rule": "fixed_indegree", "indegree": CE}}, "excitatory")
-# CE = int(epsilon * NE) = {C_E} with epsilon = 0.001 at full size (brunel_delta_nest.py:
-# epsilon = 0.1 of 10,000); kept at {C_E} when scaled. J_ex = J = 0.1 mV, delay 1.5 ms.
-# NEST allows autapses and multapses by default, and so does lifsim.
-[[projection]]
-source = "E"
-target = ["E", "I"]
-rule = "fixed_indegree"
-indegree = {C_E}
-weight = {J}        # J = 0.1 mV: the jump of V per spike
-delay = {DELAY}         # delay = 1.5 ms = 15 steps
-synapse = "delta"
-
-# nest.Connect(nodes_in, nodes_ex + nodes_in,
-#              {{"rule": "fixed_indegree", "indegree": CI}}, "inhibitory")
-# CI = int(epsilon * NI) = {C_I}; J_in = -g * J_ex = -5 * 0.1 = -0.5 mV.
-[[projection]]
-source = "I"
-target = ["E", "I"]
-rule = "fixed_indegree"
-indegree = {C_I}
-weight = {d['j_in']}       # J_in = -g * J with g = 5.0
-delay = {DELAY}
-synapse = "delta"
-
+{projections(d, procedural)}
 # noise = nest.Create("poisson_generator", params={{"rate": p_rate}}), connected to
 # nodes_ex and nodes_in with "excitatory" (J = 0.1 mV):
 # nu_th = theta / (J * CE * tauMem) = 20 / (0.1 * {C_E} * 20) = {d['nu_th']:g} per ms
@@ -187,6 +225,9 @@ def main(argv=None):
                     help="fraction of the 1,000,000 neurons (in-degrees kept; default 1)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, help="the network file to write")
+    ap.add_argument("--procedural", action="store_true",
+                    help="connectivity = \"procedural\" (no synapse stored), with fixed "
+                         "out-degrees making the same synapses on average")
     ap.add_argument("--mean-field", action="store_true",
                     help="print Brunel's mean-field rate (Hz) and exit")
     args = ap.parse_args(argv)
@@ -196,7 +237,7 @@ def main(argv=None):
     if args.out is None:
         ap.error("--out is required")
     try:
-        text = render(args.scale, args.seed)
+        text = render(args.scale, args.seed, args.procedural)
     except ValueError as e:
         print(f"make_scale.py: {e}", file=sys.stderr)
         return 2

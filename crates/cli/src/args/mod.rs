@@ -164,6 +164,12 @@ pub struct RunArgs {
     /// Also write a JSON summary (setup and simulation times, rates, peak memory); network files only
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Network files: keep every projection's synapses (stored), or store none and draw a
+    /// firing neuron's synapses again each time (procedural: rules fixed_outdegree,
+    /// fixed_total_number, pairwise_bernoulli, all_to_all, one_to_one; the same spikes)
+    /// [default: the file's connectivity, else stored]
+    #[arg(long, value_name = "stored|procedural")]
+    pub connectivity: Option<String>,
     /// Also draw the spike raster and population rate into this PNG
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,

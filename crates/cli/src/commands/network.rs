@@ -97,6 +97,9 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
     if let Some(d) = &args.model.dtype {
         desc.dtype = d.parse()?;
     }
+    if let Some(c) = &args.connectivity {
+        desc.set_connectivity(c.parse()?)?;
+    }
     let chosen = choose_format(
         args.format.as_deref(),
         args.out.as_deref(),

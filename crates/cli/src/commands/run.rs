@@ -55,6 +55,9 @@ pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
         };
         bail!("{flag} changes a network file (lifsim run NETWORK.toml {flag} ...); the seed model takes its parameters as flags (--t-max, --tau-m, ...)");
     }
+    if args.connectivity.is_some() {
+        bail!("--connectivity is for network files (lifsim run NETWORK.toml --connectivity procedural); the seed model's weights are a dense matrix");
+    }
     if args.json.is_some() {
         anyhow::bail!("--json is for network files (lifsim run NETWORK.toml --json FILE); use lifsim bench --json for the seed model");
     }

@@ -7,13 +7,15 @@
 //! for tools and tests that look at the synapses themselves.
 
 use std::ops::{Deref, Range};
+use std::sync::Arc;
 
 use crate::error::Result;
 use crate::model::Real;
 use crate::network::connectivity::{build_projection, ids};
-use crate::network::description::{InputKind, NetworkDescription};
+use crate::network::description::{Connectivity, InputKind, NetworkDescription};
 use crate::network::distribution::Value;
-use crate::network::sparse::Csr;
+use crate::network::source_keyed::SourceKeyed;
+use crate::network::sparse::{Csr, Delays, Weights};
 use crate::neuron::Receptor;
 use crate::rng::{self, Purpose};
 use crate::synapses::SynapseKind;
@@ -34,6 +36,21 @@ pub struct Connections<T> {
     pub csr: Csr<T>,
     /// Index of the synapse channel they feed (see [`Recipe::channels`]).
     pub channel: usize,
+    /// For a procedural projection (`connectivity = "procedural"`): what
+    /// draws a firing source's synapses again; `csr` then holds none.
+    pub procedural: Option<Arc<SourceKeyed>>,
+}
+
+impl<T: Real> Connections<T> {
+    /// The shortest and longest delay in steps of these synapses
+    /// (`u16::MAX` and 0 for none); for a procedural projection, what its
+    /// delay distribution can reach.
+    pub fn delay_range(&self) -> (u16, u16) {
+        match &self.procedural {
+            Some(gen) => gen.delay_reach(),
+            None => (self.csr.min_delay(), self.csr.max_delay()),
+        }
+    }
 }
 
 impl<T> Connections<T> {
@@ -215,8 +232,11 @@ impl<T: Real> Recipe<T> {
     /// The synapses of projection number `k` onto neurons `targets` (global
     /// ids): exactly those a build of the whole network has onto them, bit
     /// for bit, in the same order within each row. Parallel over target
-    /// neurons on the current rayon pool; the result does not depend on the
-    /// thread count. A file projection reads and checks the whole file.
+    /// neurons (`fixed_indegree`) or sources (the rules drawn by source,
+    /// each range drawing them all: `network::by_source`) on the current
+    /// rayon pool; the result does not depend on the thread count. A file
+    /// projection reads and checks the whole file. Always stored, whatever
+    /// the projection's `connectivity` ([`Self::connections_for_run`] heeds it).
     pub fn connections_onto(&self, k: usize, targets: Range<usize>) -> Result<Connections<T>> {
         let desc = &self.description;
         let p = &desc.projections[k];
@@ -227,6 +247,35 @@ impl<T: Real> Recipe<T> {
             csr: build_projection::<T>(desc, k, &targets)?,
             targets,
             channel: self.projection_channels[k],
+            procedural: None,
+        })
+    }
+
+    /// What a run keeps of projection number `k` onto neurons `targets`:
+    /// its synapses ([`Self::connections_onto`]), or for a procedural
+    /// projection none, and what draws a source's synapses again (the
+    /// same synapses, drawn from the same streams).
+    pub fn connections_for_run(&self, k: usize, targets: Range<usize>) -> Result<Connections<T>> {
+        let desc = &self.description;
+        let p = &desc.projections[k];
+        if p.connectivity == Connectivity::Stored {
+            return self.connections_onto(k, targets);
+        }
+        let gen = SourceKeyed::new(desc, k)?;
+        let sources = desc.ranges(&p.source)?;
+        let csr = Csr::from_parts(
+            vec![0; gen.n_sources() + 1],
+            Vec::new(),
+            Weights::Constant(T::ZERO),
+            Delays::Constant(gen.delay_reach().0),
+        );
+        Ok(Connections {
+            label: p.label(),
+            sources,
+            csr,
+            targets: targets.start.min(self.n())..targets.end.min(self.n()),
+            channel: self.projection_channels[k],
+            procedural: Some(Arc::new(gen)),
         })
     }
 }
@@ -307,7 +356,7 @@ pub fn min_delay_steps<'a, T: Real + 'a>(
 ) -> u64 {
     connections
         .into_iter()
-        .map(|p| p.csr.min_delay() as u64)
+        .map(|p| p.delay_range().0 as u64)
         .min()
         .map_or(u64::MAX, |d| d.clamp(1, u16::MAX as u64))
 }
@@ -318,7 +367,7 @@ pub fn max_delay_steps<'a, T: Real + 'a>(
 ) -> u64 {
     connections
         .into_iter()
-        .map(|p| p.csr.max_delay() as u64)
+        .map(|p| p.delay_range().1 as u64)
         .max()
         .unwrap_or(0)
         .max(1)

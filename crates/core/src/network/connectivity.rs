@@ -1,15 +1,16 @@
 //! Connection rules: which sources connect onto each target, drawn from a
 //! seed, and matrices read from files.
 //!
-//! Every target neuron draws its synapses from its own streams
+//! Every rule but `fixed_indegree` draws by source (`super::source_keyed`:
+//! each source's synapses from its own streams, so that a procedural run
+//! can draw them again when it fires), and a range keeps those onto its own
+//! neurons (`super::by_source`). `fixed_indegree` draws by target: every
+//! target neuron draws its synapses from its own streams
 //! (`rng::stream(projection seed, Connectivity | Weights | Delays, target index)`),
 //! so targets are built in parallel and the network is the same bits whatever
 //! the thread count, and a neuron range can build the synapses onto its own
 //! neurons alone ([`build_projection`]) and get exactly its share of the
-//! whole network's. `fixed_total_number` and `fixed_outdegree` first draw
-//! what is not per target (each target's count, each source's targets)
-//! from streams keyed by tree node or source ([`super::range_rules`]). The
-//! synapses are then transposed into rows by source: held while the rows
+//! whole network's. Its synapses are then transposed into rows by source: held while the rows
 //! are filled where they take little memory ([`Csr::from_incoming`]), else
 //! drawn a batch of targets at a time, once to count each row and again to
 //! fill it, so the rows are the only memory the size of the synapses
@@ -22,12 +23,11 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::model::Real;
+use crate::network::by_source;
 use crate::network::description::{NetworkDescription, Projection, Rule};
 use crate::network::distribution::Value;
 use crate::network::matrix::{read_matrix, Rows};
-use crate::network::range_rules::{
-    outdegree_sources, shared_targets, total_number_counts, Predrawn,
-};
+use crate::network::source_keyed::{is_source_keyed, SourceKeyed};
 use crate::network::sparse::{check_synapse_memory, Csr, Incoming};
 use crate::rng::{self, Normal, Purpose, Xoshiro256pp};
 
@@ -84,7 +84,7 @@ pub fn build_projection<T: Real>(
     let weight = proj.weight.constant().map(T::from_f64);
     let delay = proj.delay.constant().map(|d| desc.delay_steps(d) as u16);
     let n_src = src_ids.len();
-    let predrawn = match &proj.rule {
+    match &proj.rule {
         Rule::File { path, scale } => {
             // A file's weights are its own (kept whole where single precision
             // would round them); a rule's are the description's.
@@ -92,35 +92,19 @@ pub fn build_projection<T: Real>(
             let run = from_rows(desc, proj, seed, rows, &picked, *scale);
             return Csr::from_incoming(n_src, &onto_ids, vec![run], None, delay, false);
         }
-        rule => {
+        rule if is_source_keyed(rule) => {
             check_projection_memory::<T>(desc, k, onto)?;
-            match *rule {
-                Rule::FixedTotalNumber { n } => Predrawn::Counts(total_number_counts(
-                    &proj.label(),
-                    seed,
-                    n,
-                    src_ids.len(),
-                    tgt_ids.len(),
-                    &shared_targets(proj, &tgt_ranges),
-                    proj.allow_autapses,
-                    &picked,
-                )?),
-                Rule::FixedOutdegree { outdegree } => {
-                    outdegree_sources(proj, seed, outdegree, &src_ids, &tgt_ids, &picked)
-                }
-                _ => Predrawn::Nothing,
-            }
+            let gen = SourceKeyed::new(desc, k)?;
+            let share = expected_synapses(rule, n_src, tgt_ids.len(), onto_ids.len());
+            return by_source::build(&gen, onto, share);
         }
-    };
-    // Chunks of targets, each with the place of its first target among the
-    // range's (where its predrawn values are).
-    let mut chunks: Vec<(Range<usize>, usize)> = Vec::new();
-    let mut place = 0;
+        _ => check_projection_memory::<T>(desc, k, onto)?,
+    }
+    // Chunks of targets.
+    let mut chunks: Vec<Range<usize>> = Vec::new();
     for r in &picked {
         for a in r.clone().step_by(CHUNK) {
-            let chunk = a..(a + CHUNK).min(r.end);
-            chunks.push((chunk.clone(), place));
-            place += chunk.len();
+            chunks.push(a..(a + CHUNK).min(r.end));
         }
     }
     let ctx = Context {
@@ -129,7 +113,6 @@ pub fn build_projection<T: Real>(
         seed,
         src_ids: &src_ids,
         tgt_ids: &tgt_ids,
-        predrawn: &predrawn,
     };
     // Few enough synapses to hold (PD14's largest share of a projection,
     // 1.2e7 synapses, takes 170 MB as runs): drawn once, in parallel, and
@@ -145,7 +128,7 @@ pub fn build_projection<T: Real>(
     if share.saturating_mul(run_bytes) <= crate::resources::available_bytes() / HOLD_FRACTION {
         let runs: Vec<Incoming<T>> = chunks
             .par_iter()
-            .map(|(chunk, at)| generate(&ctx, chunk.clone(), *at))
+            .map(|chunk| generate(&ctx, chunk.clone()))
             .collect();
         return Csr::from_incoming(n_src, &onto_ids, runs, weight, delay, true);
     }
@@ -156,10 +139,10 @@ pub fn build_projection<T: Real>(
     // batches are held at once (`Csr::from_replay`).
     let batch = BATCH_PER_THREAD * rayon::current_num_threads();
     // The next batch is drawn while `f` takes in the last one.
-    let draw = |group: &[(Range<usize>, usize)]| -> Vec<Incoming<T>> {
+    let draw = |group: &[Range<usize>]| -> Vec<Incoming<T>> {
         group
             .par_iter()
-            .map(|(chunk, at)| generate(&ctx, chunk.clone(), *at))
+            .map(|chunk| generate(&ctx, chunk.clone()))
             .collect()
     };
     let replay = |f: &mut (dyn FnMut(&Incoming<T>) + Send)| {
@@ -283,63 +266,27 @@ struct Context<'a> {
     seed: u64,
     src_ids: &'a [u32],
     tgt_ids: &'a [u32],
-    predrawn: &'a Predrawn,
 }
 
-/// The synapses onto targets `chunk` (indices into `tgt_ids`), the first
-/// of which is the range's target number `at` (its place in `predrawn`).
-fn generate<T: Real>(ctx: &Context, chunk: Range<usize>, at: usize) -> Incoming<T> {
+/// The synapses onto targets `chunk` (indices into `tgt_ids`) of a rule
+/// drawn by target (`fixed_indegree`).
+fn generate<T: Real>(ctx: &Context, chunk: Range<usize>) -> Incoming<T> {
     let Context {
         desc,
         proj,
         seed,
         src_ids,
         tgt_ids,
-        predrawn,
     } = *ctx;
     let mut run = Incoming::<T>::default();
     let n_src = src_ids.len();
     let mut seen = HashSet::new();
-    for (ti, place) in chunk.zip(at..) {
+    for ti in chunk {
         let tgt = tgt_ids[ti];
         let before = run.sources.len();
         let mut rng = rng::stream(seed, Purpose::Connectivity, ti as u64);
         let autapse_ok = |s: usize| proj.allow_autapses || src_ids[s] != tgt;
         match proj.rule {
-            Rule::AllToAll => run
-                .sources
-                .extend((0..n_src).filter(|&s| autapse_ok(s)).map(|s| s as u32)),
-            Rule::OneToOne => {
-                if autapse_ok(ti) {
-                    run.sources.push(ti as u32)
-                }
-            }
-            Rule::FixedProbability { p } => {
-                if p >= 1.0 {
-                    run.sources
-                        .extend((0..n_src).filter(|&s| autapse_ok(s)).map(|s| s as u32));
-                } else if p > 0.0 {
-                    // Geometric gaps between successes of Bernoulli(p) trials:
-                    // one draw per synapse instead of one per pair.
-                    let ln_q = libm::log1p(-p);
-                    let mut s: i64 = -1;
-                    loop {
-                        let u = 1.0 - rng.uniform(); // (0, 1]
-                                                     // >= 0, so truncation is the floor.
-                        let gap = libm::log(u) / ln_q;
-                        if gap >= (n_src as i64 - s) as f64 {
-                            break;
-                        }
-                        s += gap as i64 + 1;
-                        if s >= n_src as i64 {
-                            break;
-                        }
-                        if autapse_ok(s as usize) {
-                            run.sources.push(s as u32);
-                        }
-                    }
-                }
-            }
             Rule::FixedIndegree { indegree } => {
                 seen.clear();
                 let mut made = 0;
@@ -352,27 +299,7 @@ fn generate<T: Real>(ctx: &Context, chunk: Range<usize>, at: usize) -> Incoming<
                     made += 1;
                 }
             }
-            Rule::FixedTotalNumber { .. } => {
-                if let Predrawn::Counts(counts) = predrawn {
-                    // A pair that would be a forbidden autapse is drawn again
-                    // (its target was weighted for it: the count ends).
-                    let mut made = 0;
-                    while made < counts[place] {
-                        let s = rng.below(n_src as u64) as usize;
-                        if autapse_ok(s) {
-                            run.sources.push(s as u32);
-                            made += 1;
-                        }
-                    }
-                }
-            }
-            Rule::FixedOutdegree { .. } => {
-                if let Predrawn::Sources { offsets, sources } = predrawn {
-                    run.sources
-                        .extend_from_slice(&sources[offsets[place]..offsets[place + 1]]);
-                }
-            }
-            Rule::File { .. } => unreachable!("file projections are read, not drawn"),
+            _ => unreachable!("only fixed_indegree is drawn by target"),
         }
         let count = run.sources.len() - before;
         run.counts.push(count as u32);

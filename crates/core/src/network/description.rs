@@ -137,6 +137,48 @@ pub struct Projection {
     pub delay: Value,
     /// What a spike does to its target.
     pub synapse: SynapseKind,
+    /// Whether a run stores the synapses or draws a source's again each
+    /// time it fires.
+    pub connectivity: Connectivity,
+}
+
+/// How a run keeps a projection's synapses (`connectivity = "stored"` or
+/// `"procedural"`, on a projection or for the whole network).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Connectivity {
+    /// Built once, onto each partition's neurons, and kept.
+    #[default]
+    Stored,
+    /// Not stored: a firing source's synapses are drawn again from its
+    /// stream (GeNN's procedural connectivity); the same synapses, and the
+    /// same spikes, as stored, for rules drawn by source
+    /// ([`crate::network::source_keyed`]).
+    Procedural,
+}
+
+impl Connectivity {
+    /// As written in a network file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Connectivity::Stored => "stored",
+            Connectivity::Procedural => "procedural",
+        }
+    }
+}
+
+impl std::str::FromStr for Connectivity {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "stored" => Ok(Connectivity::Stored),
+            "procedural" => Ok(Connectivity::Procedural),
+            _ => Err(Error::param(
+                "connectivity",
+                format!("must be \"stored\" or \"procedural\", got {s:?}"),
+            )),
+        }
+    }
 }
 
 impl Projection {
@@ -263,6 +305,27 @@ impl NetworkDescription {
                 ))
             })
             .collect()
+    }
+
+    /// Makes every projection's synapses `c` (`lifsim run --connectivity`),
+    /// refusing a procedural projection whose rule cannot be drawn by
+    /// source.
+    pub fn set_connectivity(&mut self, c: Connectivity) -> Result<()> {
+        for p in &mut self.projections {
+            p.connectivity = c;
+        }
+        self.check_connectivity()
+    }
+
+    /// The error naming the first projection asked to be procedural whose
+    /// rule cannot be drawn by source (`fixed_indegree`, a file).
+    pub fn check_connectivity(&self) -> Result<()> {
+        for (k, p) in self.projections.iter().enumerate() {
+            if p.connectivity == Connectivity::Procedural {
+                crate::network::source_keyed::check_rule(k, p)?;
+            }
+        }
+        Ok(())
     }
 
     /// A delay in ms as whole steps (rounded to the grid, as NEST does).

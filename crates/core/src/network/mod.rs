@@ -13,6 +13,7 @@
 
 pub mod build;
 pub mod change;
+mod by_source;
 pub mod connectivity;
 pub mod dense;
 pub mod description;
@@ -21,6 +22,7 @@ pub mod generate;
 mod matrix;
 mod range_rules;
 mod read;
+pub mod source_keyed;
 pub mod sparse;
 pub mod write;
 

@@ -1,11 +1,12 @@
-//! The two rules whose draws are not naturally per target, made so: a range
-//! of targets draws exactly its share of the whole projection, the same
-//! bits for every cut of the targets, from streams keyed by global indices.
+//! `fixed_total_number`'s split of its count over the neurons of one side
+//! (the sources: `super::source_keyed`), the same bits for every cut of
+//! them, from streams keyed by global indices.
 //!
 //! **`fixed_total_number`** (NEST's: `n` synapses, each a (source, target)
 //! pair drawn uniformly with replacement, pairs that would be autapses drawn
-//! again when they are not allowed). The number of synapses onto each target
-//! is then multinomial, with each target's weight the number of sources it
+//! again when they are not allowed). The number of synapses of each neuron
+//! (written below for targets; the caller passes sources in their place)
+//! is then multinomial, with each neuron's weight the number of partners it
 //! may have. It is drawn as a binary tree of binomial splits: the node for
 //! target indices `[lo, hi)` (root 1, children `2i` and `2i + 1`, the left
 //! one `[lo, mid)` with `mid = lo + (hi - lo) / 2`) gives its count to its
@@ -13,69 +14,16 @@
 //! `rng::stream(seed, Split, node)`; a leaf's count is its target's. The
 //! counts sum to `n` exactly and have the multinomial's law; a range walks
 //! only the nodes over its own targets, `O(log n)` draws besides one per
-//! target. Each target then draws its sources uniformly from its own
-//! connectivity stream (as `fixed_indegree` does). Why not the others:
-//! drawing the `n` pairs from one stream makes every range draw all `n`;
-//! sequential conditional binomials (target 0, then 1, ...) make a range
-//! walk every target before its own; independent Poisson counts do not sum
-//! to `n`.
-//!
-//! **`fixed_outdegree`** (NEST's: each source draws `outdegree` targets
-//! uniformly, again for an autapse or, without multapses, a repeat). Each
-//! source draws its targets from `rng::stream(seed, Connectivity, source)`,
-//! and a range keeps the synapses onto its own targets. So each range draws
-//! the whole projection's targets, `sources x outdegree` draws and no
-//! storage beyond its own synapses: a simulation on `T` threads draws them
-//! `T` times (a few hundred ms for 10^7 synapses), in exchange for building
-//! no synapse it does not keep.
-//!
-//! Weights and delays are then drawn per target as for every rule, in the
-//! order of the target's sources (for `fixed_outdegree`: by source, then
-//! draw).
+//! target. Each source then draws its targets uniformly from its own
+//! connectivity stream. Why not the others: drawing the `n` pairs from one
+//! stream makes a source's synapses depend on every other's; sequential
+//! conditional binomials (neuron 0, then 1, ...) make a neuron walk every
+//! neuron before its own; independent Poisson counts do not sum to `n`.
 
-use std::collections::HashSet;
 use std::ops::Range;
 
-use rayon::prelude::*;
-
 use crate::error::{Error, Result};
-use crate::network::description::Projection;
 use crate::rng::{self, Purpose};
-
-/// Sources per parallel work item of `fixed_outdegree`.
-const SOURCE_CHUNK: usize = 1024;
-
-/// What a rule drew for a range before its targets are built one by one,
-/// in the order of the range's targets (`picked`, ascending).
-pub(super) enum Predrawn {
-    /// Nothing: the rule draws per target.
-    Nothing,
-    /// `fixed_total_number`: the number of synapses onto each target.
-    Counts(Vec<u32>),
-    /// `fixed_outdegree`: the sources of each target, as compressed rows
-    /// (`offsets[i]..offsets[i + 1]` into `sources`).
-    Sources {
-        /// Row offsets, one more than the targets.
-        offsets: Vec<usize>,
-        /// Source indices, row after row.
-        sources: Vec<u32>,
-    },
-}
-
-/// Whether the projection's source and target sets share the target at
-/// each index: the runs of target indices that are also sources (whole
-/// populations, so a few runs).
-pub(super) fn shared_targets(proj: &Projection, tgt_ranges: &[Range<usize>]) -> Vec<Range<usize>> {
-    let mut runs = Vec::new();
-    let mut offset = 0;
-    for (name, r) in proj.target.iter().zip(tgt_ranges) {
-        if proj.source.contains(name) {
-            runs.push(offset..offset + r.len());
-        }
-        offset += r.len();
-    }
-    runs
-}
 
 /// How many of the indices `range` lie in `runs`.
 fn count_in(runs: &[Range<usize>], range: &Range<usize>) -> usize {
@@ -95,7 +43,7 @@ fn meets(picked: &[Range<usize>], range: &Range<usize>) -> bool {
         .any(|r| r.start < range.end && range.start < r.end)
 }
 
-/// `fixed_total_number`: the number of synapses onto each target of
+/// `fixed_total_number`: the number of synapses of each neuron of
 /// `picked` (indices into the `n_tgt` targets, ascending runs), `n` in all
 /// over the whole projection `label`; targets in `shared` (also sources)
 /// weigh one source less when `autapses` are not allowed.
@@ -123,7 +71,7 @@ pub(super) fn total_number_counts(
         split(seed, 1, 0..n_tgt, n, &weight, picked, &mut out).map_err(|count| {
             Error::param(
                 "n",
-                format!("projection {label}: {count} synapses onto one neuron is more than lifsim stores (2^32 - 1)"),
+                format!("projection {label}: {count} synapses from one neuron is more than lifsim stores (2^32 - 1)"),
             )
         })?;
     }
@@ -169,81 +117,6 @@ fn split(
         picked,
         out,
     )
-}
-
-/// `fixed_outdegree`: the sources of each target of `picked` (indices into
-/// the targets, whose global ids are `tgt_ids`; ascending runs), each
-/// source (global ids `src_ids`) drawing its `outdegree` targets from its
-/// own stream.
-pub(super) fn outdegree_sources(
-    proj: &Projection,
-    seed: u64,
-    outdegree: usize,
-    src_ids: &[u32],
-    tgt_ids: &[u32],
-    picked: &[Range<usize>],
-) -> Predrawn {
-    let n_tgt = tgt_ids.len();
-    // Position of each picked target in the range's order.
-    let mut pos_of = Vec::new();
-    let mut first = 0;
-    for r in picked {
-        pos_of.push((r.clone(), first));
-        first += r.len();
-    }
-    let position = |t: usize| {
-        pos_of
-            .iter()
-            .find(|(r, _)| r.contains(&t))
-            .map(|(r, p)| p + t - r.start)
-    };
-    let n_src = src_ids.len();
-    let chunks: Vec<Range<usize>> = (0..n_src)
-        .step_by(SOURCE_CHUNK)
-        .map(|a| a..(a + SOURCE_CHUNK).min(n_src))
-        .collect();
-    // (position of the target, source), in source order, then draw order.
-    let pairs: Vec<Vec<(u32, u32)>> = chunks
-        .into_par_iter()
-        .map(|chunk| {
-            let mut kept = Vec::new();
-            let mut seen = HashSet::new();
-            for s in chunk {
-                let mut rng = rng::stream(seed, Purpose::Connectivity, s as u64);
-                seen.clear();
-                let mut made = 0;
-                while made < outdegree {
-                    let t = rng.below(n_tgt as u64) as usize;
-                    let autapse = src_ids[s] == tgt_ids[t];
-                    if (autapse && !proj.allow_autapses)
-                        || (!proj.allow_multapses && !seen.insert(t))
-                    {
-                        continue;
-                    }
-                    made += 1;
-                    if let Some(p) = position(t) {
-                        kept.push((p as u32, s as u32));
-                    }
-                }
-            }
-            kept
-        })
-        .collect();
-    // A stable counting sort by target keeps each target's sources in order.
-    let mut offsets = vec![0usize; first + 1];
-    for &(p, _) in pairs.iter().flatten() {
-        offsets[p as usize + 1] += 1;
-    }
-    for i in 0..first {
-        offsets[i + 1] += offsets[i];
-    }
-    let mut next = offsets.clone();
-    let mut sources = vec![0u32; offsets[first]];
-    for &(p, s) in pairs.iter().flatten() {
-        sources[next[p as usize]] = s;
-        next[p as usize] += 1;
-    }
-    Predrawn::Sources { offsets, sources }
 }
 
 #[cfg(test)]
@@ -360,7 +233,7 @@ mod tests {
         let err = total_number_counts("A -> B", 1, 5_000_000_000, 10, 1, &[], true, one)
             .unwrap_err()
             .to_string();
-        assert_eq!(err, "invalid parameter n: projection A -> B: 5000000000 synapses onto one neuron is more than lifsim stores (2^32 - 1)");
+        assert_eq!(err, "invalid parameter n: projection A -> B: 5000000000 synapses from one neuron is more than lifsim stores (2^32 - 1)");
         // u32::MAX itself fits.
         let c = total_number_counts("A -> B", 1, u32::MAX as u64, 10, 1, &[], true, one).unwrap();
         assert_eq!(c, [u32::MAX]);

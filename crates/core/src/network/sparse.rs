@@ -150,7 +150,7 @@ pub type Replay<'a, T> = dyn Fn(&mut (dyn FnMut(&Incoming<T>) + Send)) -> Result
 /// Sorts one row by (delay, target), stably (synapses onto one target with
 /// one delay keep their order), carrying its weights and delays along
 /// (`weights`/`delays` empty where they are not stored per synapse).
-fn sort_row<W: Copy, D: Copy + Into<u16>>(
+pub(crate) fn sort_row<W: Copy, D: Copy + Into<u16>>(
     targets: &mut [u32],
     weights: &mut [W],
     delays: &mut [D],
@@ -400,6 +400,24 @@ impl<T: Real> Csr<T> {
             (false, true) => build!(T, |w| w, Weights::Full, u8, to_byte, Delays::Byte),
             (false, false) => build!(T, |w| w, Weights::Full, u16, |d| d, Delays::Short),
         })
+    }
+
+    /// Rows already laid out: `offsets` (one more than the rows), each
+    /// row's `targets` by delay, then ascending, and their weights and
+    /// delays (per synapse where not constant).
+    pub(crate) fn from_parts(
+        offsets: Vec<usize>,
+        targets: Vec<u32>,
+        weights: Weights<T>,
+        delays: Delays,
+    ) -> Self {
+        debug_assert_eq!(offsets.last().copied(), Some(targets.len()));
+        Self {
+            offsets,
+            targets,
+            weights,
+            delays,
+        }
     }
 
     /// Number of source rows.

@@ -16,7 +16,7 @@ use toml::{Table, Value as Toml};
 use crate::error::{Error, Result};
 use crate::monitor::{Monitors, Neurons};
 use crate::network::description::{
-    Input, InputKind, NetworkDescription, Population, Projection, Rule,
+    Connectivity, Input, InputKind, NetworkDescription, Population, Projection, Rule,
 };
 use crate::network::distribution::Value;
 use crate::recording::RecordMode;
@@ -325,6 +325,9 @@ fn projection(p: &Projection, dir: &Path) -> Result<Table> {
     }
     t.insert("delay".into(), value(&p.delay));
     synapse(&mut t, &p.synapse);
+    if p.connectivity != Connectivity::Stored {
+        t.insert("connectivity".into(), p.connectivity.name().into());
+    }
     Ok(t)
 }
 

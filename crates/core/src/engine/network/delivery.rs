@@ -3,6 +3,7 @@
 //! variable they act on).
 
 use super::part::Part;
+use super::procedural;
 use super::Shared;
 use crate::model::Real;
 use std::ops::Range;
@@ -83,6 +84,20 @@ impl<T: Real> Part<T> {
             let ring = &mut self.ring[ch];
             let dirty = &mut self.dirty[ch];
             let mut direct = s.direct[ch].map(|a| &mut self.arrays[a]);
+            // Chosen once per projection and step, not per synapse.
+            if let Some(gen) = &proj.procedural {
+                let dest = procedural::Dest {
+                    ring: &mut ring[..],
+                    dirty: &mut dirty[..],
+                    direct: direct.as_deref_mut().map(|v| v.as_mut_slice()),
+                    k,
+                    mask: s.mask,
+                    lo,
+                    len,
+                };
+                procedural::deliver(gen, proj, fired, dest);
+                continue;
+            }
             let csr = &proj.csr;
             let all = csr.targets();
             // First touch every row: the loads of the row bounds are
@@ -252,7 +267,7 @@ fn scatter<T: Real>(dest: &mut [T], targets: &[u32], lo: u32, w: impl WeightOf<T
 
 /// Asks the CPU to bring the cache line at `p` closer; never faults, whatever `p`.
 #[inline(always)]
-fn prefetch<V>(p: *const V) {
+pub(super) fn prefetch<V>(p: *const V) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is a hint; it does not access memory architecturally
     // and cannot fault, whatever the address.

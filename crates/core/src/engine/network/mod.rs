@@ -45,6 +45,7 @@ mod delivery;
 mod inputs;
 mod part;
 mod probe;
+mod procedural;
 mod state;
 mod update;
 
@@ -167,7 +168,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     }
 
     /// Number of synapses, summed over the partitions (each holds those
-    /// onto its own neurons).
+    /// onto its own neurons; procedural projections hold none).
     pub fn synapses(&self) -> usize {
         self.connections().flatten().map(|c| c.csr.len()).sum()
     }

@@ -12,6 +12,7 @@ use crate::engine::threads::RangeStep;
 use crate::error::Result;
 use crate::model::Real;
 use crate::network::build::{self, Connections, Recipe};
+use crate::network::description::Connectivity;
 use crate::neuron::{Arrivals, Current, Dynamics, Receptor, State, StepIo};
 
 /// A population's share of a partition.
@@ -86,8 +87,10 @@ pub(super) fn partitions<T: Real>(
     let projections = desc.projections.len();
     // Refuse a projection the whole network's memory would not hold (with
     // its whole count, as a whole build did) before any range allocates.
-    for k in 0..projections {
-        crate::network::connectivity::check_projection_memory::<T>(desc, k, &(0..net.n()))?;
+    for (k, p) in desc.projections.iter().enumerate() {
+        if p.connectivity == Connectivity::Stored {
+            crate::network::connectivity::check_projection_memory::<T>(desc, k, &(0..net.n()))?;
+        }
     }
     // A range's projections build side by side (a projection's rows are
     // filled in one pass, so this is what keeps every core busy), their
@@ -99,7 +102,7 @@ pub(super) fn partitions<T: Real>(
             .map(|r| {
                 let built: Vec<Result<Connections<T>>> = (0..projections)
                     .into_par_iter()
-                    .map(|k| net.connections_onto(k, r.clone()))
+                    .map(|k| net.connections_for_run(k, r.clone()))
                     .collect();
                 built.into_iter().collect::<Result<Vec<_>>>()
             })

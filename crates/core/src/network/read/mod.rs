@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use crate::error::{Error, Result};
 use crate::model::{Dtype, MAX_TIME_MS};
-use crate::network::description::{Input, InputKind, NetworkDescription, Population};
+use crate::network::description::{Connectivity, Input, InputKind, NetworkDescription, Population};
 use crate::network::distribution::Value;
 use crate::neuron::Model;
 use crate::recording::RecordMode;
@@ -58,6 +58,8 @@ struct RawFile {
     #[serde(rename = "input", default)]
     inputs: Vec<RawInput>,
     record: Option<RawRecord>,
+    /// Every projection's, where it does not say its own.
+    connectivity: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -333,8 +335,14 @@ impl NetworkDescription {
             monitors: Default::default(),
             base_dir: base_dir.to_path_buf(),
         };
+        let connectivity = match raw.connectivity {
+            Some(c) => c
+                .parse()
+                .map_err(|e| within("connectivity", "the network", e))?,
+            None => Connectivity::Stored,
+        };
         for (k, p) in raw.projections.into_iter().enumerate() {
-            let proj = desc.projection(p, k, text)?;
+            let proj = desc.projection(p, k, text, connectivity)?;
             desc.projections.push(proj);
         }
         for (k, i) in raw.inputs.into_iter().enumerate() {
@@ -348,6 +356,7 @@ impl NetworkDescription {
             }
             desc.monitors = monitors::read(record.state, record.rate, &desc)?;
         }
+        desc.check_connectivity()?;
         Ok(desc)
     }
 

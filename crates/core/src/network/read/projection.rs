@@ -9,7 +9,7 @@ use super::{
     bad, check_conductance, check_distinct, finite, value_field, within, OneOrMany, RawValueField,
 };
 use crate::error::Result;
-use crate::network::description::{NetworkDescription, Projection, Rule};
+use crate::network::description::{Connectivity, NetworkDescription, Projection, Rule};
 use crate::network::distribution::Value;
 use crate::synapses::SynapseKind;
 
@@ -34,10 +34,19 @@ pub(super) struct RawProjection {
     synapse: Option<String>,
     tau_syn: Option<f64>,
     e_rev: Option<f64>,
+    connectivity: Option<String>,
 }
 
 impl NetworkDescription {
-    pub(super) fn projection(&self, p: RawProjection, k: usize, text: &str) -> Result<Projection> {
+    /// Projection number `k`; `connectivity`: the file's, where the
+    /// projection does not say its own.
+    pub(super) fn projection(
+        &self,
+        p: RawProjection,
+        k: usize,
+        text: &str,
+        connectivity: Connectivity,
+    ) -> Result<Projection> {
         let source = p.source.into_vec();
         let target = p.target.into_vec();
         let place = format!(
@@ -294,7 +303,12 @@ impl NetworkDescription {
         if self.delay_steps(hi) > u16::MAX as i64 {
             return bad("delay", &place, format!("{hi} ms is more than 65535 steps"));
         }
+        let connectivity = match p.connectivity {
+            Some(c) => c.parse().map_err(|e| within("connectivity", &place, e))?,
+            None => connectivity,
+        };
         Ok(Projection {
+            connectivity,
             source,
             target,
             rule,

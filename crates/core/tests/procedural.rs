@@ -1,0 +1,376 @@
+//! Procedural connectivity (`connectivity = "procedural"`): a run that
+//! stores no synapse and draws a firing source's synapses again gives the
+//! same spikes and the same potentials, bit for bit, as the stored run, for
+//! every rule drawn by source, on 1 and 2 threads; the source-keyed rules
+//! keep NEST's statistics; rules that cannot be drawn by source are refused
+//! with the projection named.
+
+use std::collections::HashSet;
+
+use lifsim_core::network::description::Connectivity;
+use lifsim_core::network::source_keyed::SourceKeyed;
+use lifsim_core::network::Recipe;
+use lifsim_core::recording::{RecordMode, Recorder};
+use lifsim_core::{Network, NetworkDescription, NetworkSimulation};
+
+/// Populations E (0..120), I (120..180), X (180..205), a projection of each
+/// rule drawn by source (weights and delays constant, drawn, bounded),
+/// targets in and out of population order, delta and exponential synapses
+/// (whose undelayed weights go straight into the state), and a
+/// fixed_indegree projection that stays stored.
+const NET: &str = r#"
+dt = 0.1
+duration = 60.0
+seed = 11
+[[population]]
+name = "E"
+size = 120
+[[population]]
+name = "I"
+size = 60
+[[population]]
+name = "X"
+size = 25
+
+[[projection]]
+source = ["I", "X"]
+target = ["I", "E"]
+rule = "fixed_probability"
+p = 0.1
+weight = -0.4
+delay = 1.0
+synapse = "delta"
+
+[[projection]]
+source = "E"
+target = "E"
+rule = "all_to_all"
+allow_autapses = false
+weight = 0.004
+delay = { distribution = "uniform", low = 0.1, high = 0.6 }
+
+[[projection]]
+source = "E"
+target = "E"
+rule = "one_to_one"
+weight = { distribution = "uniform", low = 0.1, high = 0.5 }
+delay = 2.0
+
+[[projection]]
+source = ["E", "I"]
+target = ["I", "X"]
+rule = "fixed_total_number"
+n = 3000
+allow_autapses = false
+weight = { distribution = "normal", mean = -0.3, std = 0.1, max = 0.0, bound = "redraw" }
+delay = { distribution = "normal", mean = 1.0, std = 0.5, min = 0.05, bound = "redraw" }
+synapse = "delta"
+
+[[projection]]
+source = "X"
+target = ["E", "X"]
+rule = "fixed_outdegree"
+outdegree = 25
+allow_autapses = false
+allow_multapses = false
+weight = { distribution = "normal", mean = 0.2, std = 0.1, min = 0.0, bound = "clip" }
+delay = 1.0
+synapse = "delta"
+
+[[projection]]
+source = "E"
+target = "I"
+rule = "pairwise_bernoulli"
+p = 0.2
+weight = { distribution = "normal", mean = 0.05, std = 0.02 }
+delay = { distribution = "uniform", low = 0.0, high = 0.4 }
+synapse = "exponential"
+tau_syn = 2.0
+
+[[projection]]
+source = "I"
+target = "E"
+rule = "fixed_indegree"
+indegree = 10
+weight = -0.3
+delay = 1.2
+synapse = "delta"
+
+[[input]]
+type = "poisson"
+target = ["E", "I", "X"]
+rate = 16000.0
+weight = 0.1
+"#;
+
+const N: usize = 205;
+
+fn description(text: &str) -> NetworkDescription {
+    NetworkDescription::from_toml(text, std::path::Path::new("."), "procedural").unwrap()
+}
+
+/// NET with every projection but the last (fixed_indegree) procedural.
+fn procedural(text: &str) -> NetworkDescription {
+    let mut desc = description(text);
+    let last = desc.projections.len() - 1;
+    for p in &mut desc.projections[..last] {
+        p.connectivity = Connectivity::Procedural;
+    }
+    desc.check_connectivity().unwrap();
+    desc
+}
+
+/// The spikes and the final potentials (bits) of a run on `threads`.
+fn run(desc: &NetworkDescription, threads: usize) -> (Vec<(u64, u32)>, Vec<u64>) {
+    let recipe = Recipe::<f64>::new(desc).unwrap();
+    let mut sim = NetworkSimulation::new(&recipe, Some(threads)).unwrap();
+    let mut rec = Recorder::new(RecordMode::Events, N, desc.steps()).unwrap();
+    sim.run(&mut rec);
+    let events = rec.finish(desc.dt).events.expect("events recorded");
+    let v = sim.voltages().iter().map(|v| v.to_bits()).collect();
+    (events.steps.into_iter().zip(events.ids).collect(), v)
+}
+
+#[test]
+fn procedural_and_stored_runs_give_the_same_spikes_bit_for_bit() {
+    let stored = run(&description(NET), 1);
+    assert!(stored.0.len() > 300, "active: {} spikes", stored.0.len());
+    for threads in [1, 2] {
+        assert_eq!(run(&description(NET), threads), stored, "stored, {threads}");
+        assert_eq!(
+            run(&procedural(NET), threads),
+            stored,
+            "procedural, {threads}"
+        );
+    }
+    // A procedural run stores none of the procedural projections' synapses.
+    let desc = procedural(NET);
+    let recipe = Recipe::<f64>::new(&desc).unwrap();
+    let sim = NetworkSimulation::new(&recipe, Some(2)).unwrap();
+    let whole = Network::<f64>::build(&desc).unwrap();
+    let indegree = whole.projections.last().unwrap().csr.len();
+    assert_eq!(sim.synapses(), indegree);
+}
+
+/// Each rule alone, in a network where it drives the activity, procedural
+/// against stored, on 1 and 2 threads.
+#[test]
+fn each_rule_alone_gives_the_same_spikes() {
+    let rules = [
+        "rule = \"all_to_all\"\nweight = { distribution = \"normal\", mean = 0.02, std = 0.01 }",
+        "rule = \"one_to_one\"\nweight = 0.5",
+        "rule = \"pairwise_bernoulli\"\np = 0.3\nweight = { distribution = \"uniform\", low = 0.0, high = 0.2 }",
+        "rule = \"fixed_outdegree\"\noutdegree = 30\nweight = 0.08",
+        "rule = \"fixed_total_number\"\nn = 2000\nweight = { distribution = \"uniform\", low = 0.0, high = 0.2 }",
+    ];
+    for rule in rules {
+        let text = format!(
+            r#"
+dt = 0.1
+duration = 80.0
+seed = 3
+[[population]]
+name = "A"
+size = 100
+[[population]]
+name = "B"
+size = 105
+[[projection]]
+source = ["A", "B"]
+target = ["B", "A"]
+{rule}
+delay = {{ distribution = "uniform", low = 0.1, high = 3.0 }}
+synapse = "delta"
+[[input]]
+type = "poisson"
+target = "A"
+rate = 15000.0
+weight = 0.1
+"#
+        );
+        let mut desc = description(&text);
+        let stored = run(&desc, 1);
+        assert!(stored.0.len() > 50, "{rule}: {} spikes", stored.0.len());
+        desc.set_connectivity(Connectivity::Procedural).unwrap();
+        for threads in [1, 2] {
+            assert_eq!(run(&desc, threads), stored, "{rule}, {threads} threads");
+        }
+    }
+}
+
+/// Every synapse a source's generator draws, as (target, weight bits,
+/// delay), sorted: what a stored build holds in its row.
+fn drawn(gen: &SourceKeyed, s: usize) -> Vec<(u32, u64, u16)> {
+    let mut out = Vec::new();
+    gen.each(s, &mut HashSet::new(), |t, w, d| {
+        out.push((t, gen.stored_weight::<f64>(w).to_bits(), d))
+    });
+    out.sort_unstable();
+    out
+}
+
+#[test]
+fn the_stored_rows_are_what_each_source_draws() {
+    let desc = description(NET);
+    let whole = Network::<f64>::build(&desc).unwrap();
+    for (k, proj) in whole.projections.iter().enumerate().take(6) {
+        let gen = SourceKeyed::new(&desc, k).unwrap();
+        assert_eq!(gen.n_sources(), proj.csr.n_sources());
+        for s in 0..gen.n_sources() {
+            let mut row: Vec<(u32, u64, u16)> = proj
+                .csr
+                .row(s)
+                .map(|i| {
+                    let c = &proj.csr;
+                    (
+                        c.targets()[i],
+                        c.weights().get(i).to_bits(),
+                        c.delays().get(i),
+                    )
+                })
+                .collect();
+            row.sort_unstable();
+            assert_eq!(row, drawn(&gen, s), "projection {k}, source {s}");
+        }
+    }
+}
+
+fn one_projection(rule: &str, autapses: bool) -> NetworkDescription {
+    description(&format!(
+        r#"
+duration = 1.0
+seed = 5
+[[population]]
+name = "E"
+size = 400
+[[population]]
+name = "I"
+size = 100
+[[projection]]
+source = ["E", "I"]
+target = ["I", "E"]
+{rule}
+allow_autapses = {autapses}
+weight = 0.1
+delay = 1.0
+"#
+    ))
+}
+
+/// The number of synapses each source draws.
+fn out_counts(desc: &NetworkDescription) -> Vec<usize> {
+    let gen = SourceKeyed::new(desc, 0).unwrap();
+    (0..gen.n_sources())
+        .map(|s| {
+            let mut n = 0;
+            gen.each(s, &mut HashSet::new(), |_, _, _| n += 1);
+            n
+        })
+        .collect()
+}
+
+#[test]
+fn fixed_outdegree_gives_every_source_exactly_its_outdegree() {
+    for multapses in [true, false] {
+        let desc = one_projection(
+            &format!("rule = \"fixed_outdegree\"\noutdegree = 37\nallow_multapses = {multapses}"),
+            false,
+        );
+        assert!(out_counts(&desc).iter().all(|&c| c == 37));
+        let gen = SourceKeyed::new(&desc, 0).unwrap();
+        // Source 450 (neuron 450, in I) never reaches itself, and without
+        // multapses never a target twice.
+        let targets: Vec<u32> = drawn(&gen, 450).iter().map(|s| s.0).collect();
+        assert!(!targets.contains(&450));
+        if !multapses {
+            assert!(targets.windows(2).all(|w| w[0] != w[1]));
+        }
+    }
+}
+
+#[test]
+fn fixed_total_number_makes_exactly_n_spread_multinomially() {
+    let n = 100_000;
+    let desc = one_projection(&format!("rule = \"fixed_total_number\"\nn = {n}"), false);
+    let counts = out_counts(&desc);
+    assert_eq!(counts.iter().sum::<usize>(), n);
+    // Every source may reach 499 of the 500 targets: equal shares, so a
+    // chi-square against the uniform with 499 degrees of freedom.
+    let e = n as f64 / 500.0;
+    let chi2: f64 = counts.iter().map(|&c| (c as f64 - e).powi(2) / e).sum();
+    assert!(
+        (chi2 - 499.0).abs() < 6.0 * (2.0f64 * 499.0).sqrt(),
+        "chi2 {chi2}"
+    );
+    // The whole build holds exactly n too.
+    assert_eq!(Network::<f64>::build(&desc).unwrap().synapses(), n);
+}
+
+#[test]
+fn pairwise_bernoulli_connects_each_pair_with_probability_p() {
+    let p: f64 = 0.1;
+    let desc = one_projection(&format!("rule = \"pairwise_bernoulli\"\np = {p}"), true);
+    let total: usize = out_counts(&desc).iter().sum();
+    let pairs = 500.0 * 500.0;
+    let sd = (pairs * p * (1.0 - p)).sqrt();
+    assert!((total as f64 - pairs * p).abs() < 5.0 * sd, "{total}");
+    // Without autapses no source reaches itself, and the count drops by
+    // about p per neuron.
+    let desc = one_projection(&format!("rule = \"pairwise_bernoulli\"\np = {p}"), false);
+    let gen = SourceKeyed::new(&desc, 0).unwrap();
+    for s in [0, 17, 399, 400, 499] {
+        // Source s is neuron s; the targets are I (400..500) then E.
+        assert!(drawn(&gen, s).iter().all(|x| x.0 as usize != s));
+    }
+}
+
+#[test]
+fn rules_not_drawn_by_source_are_refused_naming_the_projection() {
+    let text = NET.replace(
+        "indegree = 10\nweight = -0.3",
+        "indegree = 10\nconnectivity = \"procedural\"\nweight = -0.3",
+    );
+    let err = NetworkDescription::from_toml(&text, std::path::Path::new("."), "x")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid parameter connectivity: projection 7 (I -> E): procedural connectivity draws a source's synapses again when it fires, and rule \"fixed_indegree\" draws each target's sources; use connectivity = \"stored\", or rule fixed_outdegree, fixed_total_number or pairwise_bernoulli"
+    );
+    // The whole network's key too, and the run's choice.
+    let text = format!("connectivity = \"procedural\"\n{NET}");
+    let err = NetworkDescription::from_toml(&text, std::path::Path::new("."), "x").unwrap_err();
+    assert!(err.to_string().contains("projection 7 (I -> E)"), "{err}");
+    let mut desc = description(NET);
+    let err = desc.set_connectivity(Connectivity::Procedural).unwrap_err();
+    assert!(err.to_string().contains("projection 7 (I -> E)"), "{err}");
+    // A word that is neither.
+    let text = NET.replacen(
+        "rule = \"all_to_all\"",
+        "rule = \"all_to_all\"\nconnectivity = \"lazy\"",
+        1,
+    );
+    let err = NetworkDescription::from_toml(&text, std::path::Path::new("."), "x")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid parameter connectivity: projection 2 (E -> E): must be \"stored\" or \"procedural\", got \"lazy\""
+    );
+}
+
+/// The whole network's key makes every projection procedural but one that
+/// says its own.
+#[test]
+fn a_projection_key_overrides_the_networks() {
+    let text = NET.replace(
+        "indegree = 10\nweight = -0.3",
+        "indegree = 10\nconnectivity = \"stored\"\nweight = -0.3",
+    );
+    let desc = description(&format!("connectivity = \"procedural\"\n{text}"));
+    let modes: Vec<Connectivity> = desc.projections.iter().map(|p| p.connectivity).collect();
+    let mut want = vec![Connectivity::Procedural; 6];
+    want.push(Connectivity::Stored);
+    assert_eq!(modes, want);
+    assert_eq!(run(&desc, 2), run(&description(NET), 1));
+}
