@@ -90,7 +90,9 @@ fn population_arrays_that_lie_are_refused() {
         .map(|p| p.name)
         .collect();
     assert_eq!(names, ["A", "B"]);
-    let cases: [(&[&str], &[u64], &[u64], &str); 4] = [
+    // (names, starts, stops, what the error says)
+    type Case<'a> = (&'a [&'a str], &'a [u64], &'a [u64], &'a str);
+    let cases: [Case; 4] = [
         (
             &["A", "B"],
             &[0, 2],
