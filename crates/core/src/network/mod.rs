@@ -12,8 +12,8 @@
 //! built whole ([`Network`]).
 
 pub mod build;
-pub mod change;
 mod by_source;
+pub mod change;
 pub mod connectivity;
 pub mod dense;
 pub mod description;
