@@ -38,7 +38,6 @@ from .cells import (  # noqa: F401
 from .electrodes import ACSource, DCSource, NoisyCurrentSource, StepCurrentSource  # noqa: F401
 from .populations import Assembly, Population, PopulationView  # noqa: F401
 from .projections import Projection
-from .recording import StateRecordingUnavailable  # noqa: F401
 
 
 class NativeRNG(NumpyRNG):
@@ -61,13 +60,6 @@ def register():
 
     sys.modules["pyNN.lifsim"] = sys.modules[__name__]
     pyNN.lifsim = sys.modules[__name__]
-
-
-def skip_state_recording(skip=True):
-    """With True, record("v") / record("gsyn_*") warn and record nothing
-    instead of raising StateRecordingUnavailable (this lifsim has no state
-    monitors), so that scripts made for other backends run for their spikes."""
-    simulator.state.skip_state_recording = bool(skip)
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
