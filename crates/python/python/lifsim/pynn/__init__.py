@@ -80,12 +80,13 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
 
 
 def end(compatible_output=True):
-    """Writes the data recorded to files (record(..., to_file=...)) and forgets the network."""
+    """Writes the data recorded to files (record(..., to_file=...)). The
+    network and its recordings stay until the next setup(), as with pyNN.nest:
+    get_data() after end() still gives them (PyNN's test_issue499)."""
     for population, variables, filename in simulator.state.write_on_end:
         io = get_io(filename)
         population.write_data(io, variables)
     simulator.state.write_on_end = []
-    simulator.state.clear()
 
 
 run, run_until = common.build_run(simulator)
