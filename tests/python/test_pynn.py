@@ -167,21 +167,44 @@ def test_projection_get_set_and_save(tmp_path):
 def test_v_follows_the_membrane_equation_under_dc():
     # v(t) = v_rest + i_offset * R * (1 - exp(-t / tau_m)), R = tau_m / cm,
     # below threshold; the signal starts at t = 0 with the initial value and
-    # is sampled every sampling_interval (as pyNN.nest).
-    tau_m, cm, v_rest, i_offset = 20.0, 0.5, -65.0, 0.2
+    # is sampled every sampling_interval (as pyNN.nest). Three tau_m make
+    # three lifsim populations, in another order than PyNN's (by parameters).
+    tau_m, cm, v_rest, i_offset = np.array([20.0, 10.0, 15.0]), 0.5, -65.0, 0.2
     sim.setup(timestep=0.1)
-    p = sim.Population(2, sim.IF_curr_exp(tau_m=tau_m, cm=cm, v_rest=v_rest, v_thresh=0.0, i_offset=i_offset))
+    p = sim.Population(3, sim.IF_curr_exp(tau_m=tau_m, cm=cm, v_rest=v_rest, v_thresh=0.0, i_offset=i_offset))
     p.initialize(v=v_rest)
-    p.record("v", sampling_interval=0.5)
+    p[[2, 0]].record("v", sampling_interval=0.5)
     sim.run(100.0)
     signal = p.get_data().segments[0].filter(name="v")[0]
     sim.end()
+    assert len({g["name"] for g in built_populations()}) == 3
     assert str(signal.units.dimensionality) == "mV"
     assert float(signal.t_start) == 0.0 and float(signal.sampling_period) == 0.5
-    t = np.arange(201) * 0.5
+    assert list(signal.array_annotations["channel_index"]) == [0, 2]
+    t = np.arange(201)[:, None] * 0.5
     assert signal.shape == (201, 2)
-    want = v_rest + i_offset * (tau_m / cm) * (1.0 - np.exp(-t / tau_m))
-    np.testing.assert_allclose(signal.magnitude, np.column_stack([want, want]), rtol=0, atol=1e-9)
+    tau = tau_m[[0, 2]][None, :]
+    want = v_rest + i_offset * (tau / cm) * (1.0 - np.exp(-t / tau))
+    np.testing.assert_allclose(signal.magnitude, want, rtol=0, atol=1e-9)
+
+
+def test_get_data_with_clear_starts_again_from_the_last_value():
+    # pyNN.nest's convention: after get_data(clear=True) at T, the next signal
+    # starts at T with the value there.
+    sim.setup(timestep=0.1)
+    p = sim.Population(1, sim.IF_curr_exp(tau_m=20.0, cm=1.0, v_rest=-65.0, v_thresh=0.0, i_offset=0.5))
+    p.record("v")
+    sim.run(30.0)
+    first = p.get_data(clear=True).segments[0].filter(name="v")[0]
+    sim.run(20.0)
+    second = p.get_data().segments[0].filter(name="v")[0]
+    sim.end()
+    assert first.shape == (301, 1) and second.shape == (201, 1)
+    assert float(second.t_start) == 30.0
+    t = 30.0 + np.arange(201) * 0.1
+    want = -65.0 + 0.5 * 20.0 * (1.0 - np.exp(-t / 20.0))
+    np.testing.assert_allclose(second.magnitude[:, 0], want, rtol=0, atol=1e-9)
+    assert second.magnitude[0, 0] == first.magnitude[-1, 0]
 
 
 def test_gsyn_exc_decays_from_the_weight_after_one_spike():

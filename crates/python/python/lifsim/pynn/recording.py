@@ -88,6 +88,8 @@ class Recorder(recording.Recorder):
         self._live: Optional[Tuple[tuple, np.ndarray, list]] = None
         #: After get_data(clear=True): each variable's last value per cell (NaN where unknown).
         self._carry: Dict[str, np.ndarray] = {}
+        #: When the signals start: 0, or the time of the last clear.
+        self._start = 0.0
 
     def _state_variables(self) -> List[str]:
         return sorted({v.name for v in self.recorded if v.name in LIFSIM_VARIABLE and self.recorded[v]})
@@ -146,12 +148,11 @@ class Recorder(recording.Recorder):
             self._chunks.append(chunk)
         self._live = None
 
-    def _signals(self, variable: str, indices: np.ndarray) -> np.ndarray:
-        """``variable`` of cells ``indices`` (population indices) from the
-        recording start to now: (samples, cells), the first row the initial
-        (or carried) value, NaN where a cell was not recorded."""
+    def _signals(self, variable: str, indices: np.ndarray, t0: float) -> np.ndarray:
+        """``variable`` of cells ``indices`` (population indices) from ``t0``
+        to now: (samples, cells), the first row the initial (or carried)
+        value, NaN where a cell was not recorded."""
         interval = float(self.sampling_interval)
-        t0 = float(self._recording_start_time.rescale("ms").magnitude)
         n = int(np.floor((simulator.state.t - t0) / interval + 1e-9)) + 1
         out = np.full((n, indices.size), np.nan)
         if variable in self._carry:
@@ -182,7 +183,8 @@ class Recorder(recording.Recorder):
         indices = np.array([self.population.id_to_index(int(i)) for i in ids], dtype=np.int64)
         if indices.size == 0:
             return np.zeros((0, 0)), None
-        return self._signals(variable.name, indices), None
+        t0 = float(self._recording_start_time.rescale("ms").magnitude)
+        return self._signals(variable.name, indices, t0), None
 
     def _clear_simulator(self):
         """get_data(clear=True): drops the data so far; the next signals start
@@ -191,7 +193,9 @@ class Recorder(recording.Recorder):
         self._indices = []
         variables = self._state_variables()
         everyone = np.arange(self.population.size)
-        self._carry = {v: self._signals(v, everyone)[-1] for v in variables}
+        # PyNN has moved _recording_start_time to now already.
+        self._carry = {v: self._signals(v, everyone, self._start)[-1] for v in variables}
+        self._start = simulator.state.t
         # The live monitors keep their samples: those up to now fall outside
         # the next signals' time range.
         self._chunks = []
