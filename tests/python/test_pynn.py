@@ -241,6 +241,14 @@ def test_gsyn_of_a_current_based_cell_is_refused_as_pynn_does():
     sim.end()
 
 
+def test_a_sampling_interval_off_the_step_grid_is_refused():
+    sim.setup(timestep=0.1)
+    p = sim.Population(2, sim.IF_curr_exp())
+    with pytest.raises(ValueError, match=r"sampling_interval 0.25 ms is not a positive multiple of the timestep"):
+        p.record("v", sampling_interval=0.25)
+    sim.end()
+
+
 def _noisy_run(pieces, threads=1):
     sim.setup(timestep=0.1, rng_seed=5, threads=threads)
     noise = sim.Population(10, sim.SpikeSourcePoisson(rate=100.0))
@@ -257,11 +265,15 @@ def _noisy_run(pieces, threads=1):
     return {name: segment.filter(name=name)[0] for name in ("v", "gsyn_exc")}
 
 
-def test_signals_of_a_run_in_pieces_are_those_of_one_run():
+@pytest.mark.parametrize("threads", [1, 2])
+def test_signals_of_a_run_in_pieces_are_those_of_one_run(threads):
     # The pieces end off the sampling grid; the DC source's switches and the
     # Poisson horizon build the network again mid-run (the monitors restart).
-    whole = _noisy_run([90.0])
-    pieces = _noisy_run([13.3, 40.0, 36.7])
+    # Two threads split the population across partitions.
+    whole = _noisy_run([90.0], threads)
+    pieces = _noisy_run([13.3, 40.0, 36.7], threads)
+    if threads == 2:
+        np.testing.assert_array_equal(whole["v"].magnitude, _noisy_run([90.0], 1)["v"].magnitude)
     for name, signal in whole.items():
         assert signal.shape == (301, 3), signal.shape
         np.testing.assert_array_equal(pieces[name].magnitude, signal.magnitude)

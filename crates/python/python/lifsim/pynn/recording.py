@@ -49,6 +49,11 @@ class Recorder(recording.Recorder):
         if variable.name != "spikes" and variable.name not in LIFSIM_VARIABLE:
             raise NotImplementedError(f"lifsim.pynn: cannot record {variable.name!r}")
         if variable.name != "spikes" and sampling_interval is not None:
+            dt = simulator.state.dt
+            steps = float(sampling_interval) / dt
+            if not (steps >= 1.0 - 1e-9 and abs(steps - round(steps)) < 1e-9):
+                raise ValueError(f"lifsim.pynn: sampling_interval {sampling_interval} ms is not a positive "
+                                 f"multiple of the timestep ({dt} ms)")
             self.sampling_interval = float(sampling_interval)
 
     def _store(self, indices: np.ndarray, times: np.ndarray) -> None:
@@ -84,8 +89,8 @@ class Recorder(recording.Recorder):
     def _forget_signals(self) -> None:
         #: Samples of retired monitors: (times, population indices, {variable: (samples, cells)}).
         self._chunks: List[Tuple[np.ndarray, np.ndarray, Dict[str, np.ndarray]]] = []
-        #: The live monitors: (key, population indices, [(positions, StateMonitor)]).
-        self._live: Optional[Tuple[tuple, np.ndarray, list]] = None
+        #: The live monitors: (key, variables, population indices, [(positions, StateMonitor)], Simulation).
+        self._live: Optional[tuple] = None
         #: After get_data(clear=True): each variable's last value per cell (NaN where unknown).
         self._carry: Dict[str, np.ndarray] = {}
         #: When the signals start: 0, or the time of the last clear.
@@ -109,8 +114,8 @@ class Recorder(recording.Recorder):
             self._retire()
             return
         indices = self._recorded_indices()
-        key = (id(state._sim), tuple(variables), indices.tobytes(), self.sampling_interval)
-        if self._live is not None and self._live[0] == key:
+        key = (tuple(variables), indices.tobytes(), self.sampling_interval)
+        if self._live is not None and self._live[0] == key and self._live[4] is state._sim:
             return
         self._retire()
         gids = self.population._lifsim_gids()[indices]
@@ -124,14 +129,13 @@ class Recorder(recording.Recorder):
             # The monitor gives its neurons in ascending order (so are gids within a group).
             order = np.argsort(gids[inside], kind="stable")
             monitors.append((inside[order], monitor))
-        self._live = (key, indices, monitors)
+        self._live = (key, variables, indices, monitors, state._sim)
 
     def _read_live(self):
         """The live monitors' samples as a chunk (None without monitors)."""
         if self._live is None:
             return None
-        _, indices, monitors = self._live
-        variables = self._live[0][1]
+        _, variables, indices, monitors, _ = self._live
         times = monitors[0][1].times if monitors else np.zeros(0)
         values = {}
         for variable in variables:
@@ -151,7 +155,7 @@ class Recorder(recording.Recorder):
     def _signals(self, variable: str, indices: np.ndarray, t0: float) -> np.ndarray:
         """``variable`` of cells ``indices`` (population indices) from ``t0``
         to now: (samples, cells), the first row the initial (or carried)
-        value, NaN where a cell was not recorded."""
+        value, NaN where a cell was not recorded (before its record() call)."""
         interval = float(self.sampling_interval)
         n = int(np.floor((simulator.state.t - t0) / interval + 1e-9)) + 1
         out = np.full((n, indices.size), np.nan)
@@ -164,12 +168,12 @@ class Recorder(recording.Recorder):
             if variable not in values or not len(times):
                 continue
             rows = np.round((times - t0) / interval).astype(np.int64)
-            keep = (rows >= 1) & (rows < n)
-            where = {int(c): k for k, c in enumerate(chunk_indices)}
-            for col, cell in enumerate(indices):
-                k = where.get(int(cell))
-                if k is not None:
-                    out[rows[keep], col] = values[variable][keep, k]
+            # Samples of this signal's grid only (a chunk of an earlier interval may be off it).
+            keep = (rows >= 1) & (rows < n) & (np.abs(t0 + rows * interval - times) < 1e-6 * interval)
+            # chunk_indices are ascending: where each wanted cell is in the chunk, if there.
+            at = np.minimum(np.searchsorted(chunk_indices, indices), max(len(chunk_indices) - 1, 0))
+            found = np.flatnonzero(chunk_indices[at] == indices) if len(chunk_indices) else np.zeros(0, int)
+            out[np.ix_(rows[keep], found)] = values[variable][np.ix_(np.flatnonzero(keep), at[found])]
         return out
 
     def _initial(self, variable: str) -> np.ndarray:
