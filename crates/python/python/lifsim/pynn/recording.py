@@ -104,7 +104,14 @@ class Recorder(recording.Recorder):
         for variable in self.recorded:
             if variable.name in LIFSIM_VARIABLE:
                 ids |= set(self.recorded[variable])
-        return np.array(sorted(self.population.id_to_index(int(i)) for i in ids), dtype=np.int64)
+        return np.sort(self._indices_of(ids))
+
+    def _indices_of(self, ids) -> np.ndarray:
+        """Population indices of PyNN ids (vectorised: a recording may hold many cells)."""
+        ids = np.fromiter((int(i) for i in ids), dtype=np.int64)
+        if ids.size == 0:
+            return ids
+        return np.atleast_1d(np.asarray(self.population.id_to_index(ids), dtype=np.int64))
 
     def _sync(self, state) -> None:
         """Puts monitors of what is recorded now on ``state``'s Simulation
@@ -184,7 +191,7 @@ class Recorder(recording.Recorder):
         return np.zeros(pop.size)
 
     def _get_all_signals(self, variable, ids, clear=False):
-        indices = np.array([self.population.id_to_index(int(i)) for i in ids], dtype=np.int64)
+        indices = self._indices_of(ids)
         if indices.size == 0:
             return np.zeros((0, 0)), None
         t0 = float(self._recording_start_time.rescale("ms").magnitude)
