@@ -202,10 +202,13 @@ class Recorder(recording.Recorder):
         now with the last values (pyNN.nest's convention)."""
         self._times = []
         self._indices = []
-        variables = self._state_variables()
-        everyone = np.arange(self.population.size)
-        # PyNN has moved _recording_start_time to now already.
-        self._carry = {v: self._signals(v, everyone, self._start)[-1] for v in variables}
+        recorded = self._recorded_indices()
+        carry = {}
+        for variable in self._state_variables():
+            # PyNN has moved _recording_start_time to now already: from our own start.
+            carry[variable] = np.full(self.population.size, np.nan)
+            carry[variable][recorded] = self._signals(variable, recorded, self._start)[-1]
+        self._carry = carry
         self._start = simulator.state.t
         # The live monitors keep their samples: those up to now fall outside
         # the next signals' time range.
