@@ -33,7 +33,6 @@ LIFSIM_PRELUDE = """
 import runpy, sys
 import lifsim.pynn
 lifsim.pynn.register()  # importable as pyNN.lifsim
-lifsim.pynn.skip_state_recording(True)
 sys.argv = sys.argv[1:]  # python -c CODE file backend benchmark: the file's argv
 runpy.run_path(sys.argv[0], run_name="__main__")
 """

@@ -164,12 +164,121 @@ def test_projection_get_set_and_save(tmp_path):
     sim.end()
 
 
-def test_state_variables_cannot_be_recorded_yet():
+def test_v_follows_the_membrane_equation_under_dc():
+    # v(t) = v_rest + i_offset * R * (1 - exp(-t / tau_m)), R = tau_m / cm,
+    # below threshold; the signal starts at t = 0 with the initial value and
+    # is sampled every sampling_interval (as pyNN.nest). Three tau_m make
+    # three lifsim populations, in another order than PyNN's (by parameters).
+    tau_m, cm, v_rest, i_offset = np.array([20.0, 10.0, 15.0]), 0.5, -65.0, 0.2
+    sim.setup(timestep=0.1)
+    p = sim.Population(3, sim.IF_curr_exp(tau_m=tau_m, cm=cm, v_rest=v_rest, v_thresh=0.0, i_offset=i_offset))
+    p.initialize(v=v_rest)
+    p[[2, 0]].record("v", sampling_interval=0.5)
+    sim.run(100.0)
+    signal = p.get_data().segments[0].filter(name="v")[0]
+    sim.end()
+    assert len({g["name"] for g in built_populations()}) == 3
+    assert str(signal.units.dimensionality) == "mV"
+    assert float(signal.t_start) == 0.0 and float(signal.sampling_period) == 0.5
+    assert list(signal.array_annotations["channel_index"]) == [0, 2]
+    t = np.arange(201)[:, None] * 0.5
+    assert signal.shape == (201, 2)
+    tau = tau_m[[0, 2]][None, :]
+    want = v_rest + i_offset * (tau / cm) * (1.0 - np.exp(-t / tau))
+    np.testing.assert_allclose(signal.magnitude, want, rtol=0, atol=1e-9)
+
+
+def test_get_data_with_clear_starts_again_from_the_last_value():
+    # pyNN.nest's convention: after get_data(clear=True) at T, the next signal
+    # starts at T with the value there.
+    sim.setup(timestep=0.1)
+    p = sim.Population(1, sim.IF_curr_exp(tau_m=20.0, cm=1.0, v_rest=-65.0, v_thresh=0.0, i_offset=0.5))
+    p.record("v")
+    sim.run(30.0)
+    first = p.get_data(clear=True).segments[0].filter(name="v")[0]
+    sim.run(20.0)
+    second = p.get_data().segments[0].filter(name="v")[0]
+    sim.end()
+    assert first.shape == (301, 1) and second.shape == (201, 1)
+    assert float(second.t_start) == 30.0
+    t = 30.0 + np.arange(201) * 0.1
+    want = -65.0 + 0.5 * 20.0 * (1.0 - np.exp(-t / 20.0))
+    np.testing.assert_allclose(second.magnitude[:, 0], want, rtol=0, atol=1e-9)
+    assert second.magnitude[0, 0] == first.magnitude[-1, 0]
+
+
+def test_gsyn_exc_decays_from_the_weight_after_one_spike():
+    # One spike at 10 ms through a 1.5 ms delay arrives at 11.5 ms: g_ex is
+    # weight * exp(-(t - 11.5) / tau_syn_E) (µS) after it; gsyn_inh stays 0.
+    # lifsim takes the arrival in at the start of the step from 11.5 ms
+    # (crates/core/tests/monitors.rs), so the sample at 11.5 ms itself is 0
+    # (NEST's multimeter shows the weight there: one sample earlier).
+    weight, tau_syn_e = 0.004, 3.0
+    sim.setup(timestep=0.1)
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0]))
+    cell = sim.Population(1, sim.IF_cond_exp(tau_syn_E=tau_syn_e))
+    sim.Projection(source, cell, sim.AllToAllConnector(), sim.StaticSynapse(weight=weight, delay=1.5))
+    cell.record(["gsyn_exc", "gsyn_inh", "v"])
+    sim.run(40.0)
+    segment = cell.get_data().segments[0]
+    sim.end()
+    g_exc = segment.filter(name="gsyn_exc")[0]
+    g_inh = segment.filter(name="gsyn_inh")[0]
+    assert str(g_exc.units.dimensionality) == "uS"
+    t = np.arange(401) * 0.1
+    want = np.where(t > 11.5 + 1e-9, weight * np.exp(-(t - 11.5) / tau_syn_e), 0.0)
+    np.testing.assert_allclose(g_exc.magnitude[:, 0], want, rtol=1e-9, atol=1e-15)
+    np.testing.assert_array_equal(g_inh.magnitude, 0.0)
+
+
+def test_gsyn_of_a_current_based_cell_is_refused_as_pynn_does():
+    from pyNN.errors import RecordingError
+
     sim.setup()
     p = sim.Population(2, sim.IF_curr_exp())
-    with pytest.raises(sim.StateRecordingUnavailable, match="state monitors"):
-        p.record("v")
+    with pytest.raises(RecordingError):
+        p.record("gsyn_exc")
     sim.end()
+
+
+def test_a_sampling_interval_off_the_step_grid_is_refused():
+    sim.setup(timestep=0.1)
+    p = sim.Population(2, sim.IF_curr_exp())
+    with pytest.raises(ValueError, match=r"sampling_interval 0.25 ms is not a positive multiple of the timestep"):
+        p.record("v", sampling_interval=0.25)
+    sim.end()
+
+
+def _noisy_run(pieces, threads=1):
+    sim.setup(timestep=0.1, rng_seed=5, threads=threads)
+    noise = sim.Population(10, sim.SpikeSourcePoisson(rate=100.0))
+    cells = sim.Population(6, sim.IF_cond_exp(tau_refrac=2.0))
+    sim.Projection(noise, cells, sim.FixedProbabilityConnector(0.5, rng=sim.NumpyRNG(seed=2)),
+                   sim.StaticSynapse(weight=0.01, delay=1.0))
+    dc = sim.DCSource(amplitude=0.3, start=20.0, stop=60.0)
+    cells[1:4].inject(dc)
+    cells[::2].record(["v", "gsyn_exc"], sampling_interval=0.3)
+    for piece in pieces:
+        sim.run(piece)
+    segment = cells.get_data().segments[0]
+    sim.end()
+    return {name: segment.filter(name=name)[0] for name in ("v", "gsyn_exc")}
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_signals_of_a_run_in_pieces_are_those_of_one_run(threads):
+    # The pieces end off the sampling grid; the DC source's switches and the
+    # Poisson horizon build the network again mid-run (the monitors restart).
+    # Two threads split the population across partitions.
+    whole = _noisy_run([90.0], threads)
+    pieces = _noisy_run([13.3, 40.0, 36.7], threads)
+    if threads == 2:
+        np.testing.assert_array_equal(whole["v"].magnitude, _noisy_run([90.0], 1)["v"].magnitude)
+    for name, signal in whole.items():
+        assert signal.shape == (301, 3), signal.shape
+        np.testing.assert_array_equal(pieces[name].magnitude, signal.magnitude)
+        assert np.isfinite(signal.magnitude).all()
+    assert whole["v"].magnitude.std() > 0.5 and whole["gsyn_exc"].magnitude.max() > 0.0
 
 
 def test_a_parameter_set_between_runs_acts_from_then_on():

@@ -38,7 +38,6 @@ from .cells import (  # noqa: F401
 from .electrodes import ACSource, DCSource, NoisyCurrentSource, StepCurrentSource  # noqa: F401
 from .populations import Assembly, Population, PopulationView  # noqa: F401
 from .projections import Projection
-from .recording import StateRecordingUnavailable  # noqa: F401
 
 
 class NativeRNG(NumpyRNG):
@@ -63,13 +62,6 @@ def register():
     pyNN.lifsim = sys.modules[__name__]
 
 
-def skip_state_recording(skip=True):
-    """With True, record("v") / record("gsyn_*") warn and record nothing
-    instead of raising StateRecordingUnavailable (this lifsim has no state
-    monitors), so that scripts made for other backends run for their spikes."""
-    simulator.state.skip_state_recording = bool(skip)
-
-
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
     """Starts a new simulation: ``timestep`` (ms), ``min_delay`` (ms or 'auto'),
     and the extras ``threads`` (lifsim's threads), ``rng_seed`` (the seed of
@@ -88,12 +80,13 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
 
 
 def end(compatible_output=True):
-    """Writes the data recorded to files (record(..., to_file=...)) and forgets the network."""
+    """Writes the data recorded to files (record(..., to_file=...)). The
+    network and its recordings stay until the next setup(), as with pyNN.nest:
+    get_data() after end() still gives them (PyNN's test_issue499)."""
     for population, variables, filename in simulator.state.write_on_end:
         io = get_io(filename)
         population.write_data(io, variables)
     simulator.state.write_on_end = []
-    simulator.state.clear()
 
 
 run, run_until = common.build_run(simulator)

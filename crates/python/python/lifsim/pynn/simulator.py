@@ -11,7 +11,8 @@ runs, a ``StepCurrentSource``'s next step, a Poisson source that runs longer
 than the spikes drawn for it. There the network is built again with the new
 values and the Simulation's whole dynamic state (``Simulation.state()``: V,
 synaptic currents, spikes in flight, refractory clocks) moves into it, so the
-run goes on where it was.
+run goes on where it was; the state monitors of recorded ``v`` / ``gsyn_*``
+keep their samples and start again on the new Simulation (recording.py).
 """
 
 from __future__ import annotations
@@ -42,8 +43,6 @@ class State(common.control.BaseState):
         self.max_delay = 10.0
         self.threads = 1
         self.seed = 1
-        #: record("v") warns and records nothing instead of raising (recording.py).
-        self.skip_state_recording = False
         self.clear()
 
     # -- PyNN's interface --------------------------------------------------
@@ -77,7 +76,7 @@ class State(common.control.BaseState):
         """Back to t = 0 with the network's initial state: the next run builds again.
         (PyNN's reset has stored each recorder's data as a segment first.)"""
         for recorder in getattr(self, "recorders", ()):
-            recorder._clear_simulator()
+            recorder._reset()
         self.running = False
         self.t = 0.0
         self.t_start = 0.0
@@ -98,7 +97,7 @@ class State(common.control.BaseState):
 
     def run_until(self, tstop):
         """Runs the network up to ``tstop`` ms, building or rebuilding it where needed."""
-        from . import build
+        from . import build, recording
 
         steps_to = int(round(tstop / self.dt))
         while int(round(self.t / self.dt)) < steps_to:
@@ -107,6 +106,7 @@ class State(common.control.BaseState):
                 self._rebuild(tstop)
             # Run up to the next time the network must be built again (a
             # current source's switch, the end of the Poisson spikes drawn).
+            recording.sync_monitors(self)
             stop = steps_to if self._horizon == np.inf else min(steps_to, int(round(self._horizon / self.dt)))
             spikes = self._sim.run((stop - step_now) * self.dt)
             self.t = stop * self.dt
@@ -116,8 +116,9 @@ class State(common.control.BaseState):
     # -- building ----------------------------------------------------------
 
     def _rebuild(self, tstop):
-        from . import build
+        from . import build, recording
 
+        recording.retire_monitors(self)
         old = None if self._sim is None else self._sim.state()
         network, layout, horizon = build.build_network(self, self.t, tstop)
         sim = network.build(threads=self.threads)
