@@ -7,9 +7,7 @@ The script is PyNN's own file from its source distribution (scripts/python-env.s
 unpacks it into .venv/pynn-sdist). It picks its backend by name
 (``get_simulator`` imports ``pyNN.<name>``); for lifsim this runner calls
 ``lifsim.pynn.register()`` (``pyNN.lifsim`` in sys.modules) before running the file
-(the one "import line" difference), and switches lifsim.pynn's state
-recording off (the script records two cells' ``v``, which needs lifsim state
-monitors). Each run is a fresh process; pyNN.nest runs with
+(the one "import line" difference). Each run is a fresh process; pyNN.nest runs with
 bench/.venv-peers/bin/python (bench/setup_peers.sh plus ``pip install PyNN``).
 """
 
