@@ -14,11 +14,12 @@ piece by piece, as ``Network.build()`` does for networks of populations::
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
 from ._lifsim import DenseSimulation as _DenseSimulation
+from ._running import Running
 
 __all__ = ["DenseNetwork", "DenseSimulation"]
 
@@ -44,7 +45,7 @@ class DenseNetwork:
         return f"DenseNetwork(W of shape {shape}, {self.keywords})"
 
 
-class DenseSimulation:
+class DenseSimulation(Running):
     """The seed's dense model at some step of its run (DenseNetwork.build)."""
 
     def __init__(self, sim: _DenseSimulation) -> None:
@@ -58,14 +59,7 @@ class DenseSimulation:
         progress=True shows a progress bar; Ctrl-C stops between steps with
         KeyboardInterrupt, keeping what was simulated.
         """
-        from .network import _ProgressBar
-
-        bar = _ProgressBar() if progress else None
-        try:
-            return self._sim.run(duration, steps=steps, progress=bar)
-        finally:
-            if bar is not None:
-                bar.close()
+        return self._piece(progress, lambda bar: self._sim.run(duration, steps=steps, progress=bar))
 
     def spikes(self) -> Tuple[np.ndarray, np.ndarray]:
         """Every spike so far as (times in ms, ids): times are (step + 1) * dt."""
@@ -78,42 +72,8 @@ class DenseSimulation:
         out[steps.astype(np.intp), ids.astype(np.intp)] = True
         return out
 
-    def state(self) -> Dict[str, Any]:
-        """The whole dynamic state: step, pending spikes, potentials, refractory ends."""
-        return self._sim.state()
-
-    def set_state(self, state: Dict[str, Any]) -> None:
-        """Puts the simulation in a state() of this model (any thread count)."""
-        self._sim.set_state(state)
-
-    def voltages(self) -> np.ndarray:
-        """Membrane potentials now, mV."""
-        return self._sim.voltages()
-
-    @property
-    def t(self) -> float:
-        """Time simulated so far, ms."""
-        return self._sim.t
-
-    @property
-    def step(self) -> int:
-        """Steps simulated so far."""
-        return self._sim.step
-
     @property
     def dt(self) -> float:
         """Time step, ms."""
         return self._sim.dt
 
-    @property
-    def n(self) -> int:
-        """Number of neurons."""
-        return self._sim.n
-
-    @property
-    def threads(self) -> int:
-        """Threads a step is split across."""
-        return self._sim.threads
-
-    def __repr__(self) -> str:
-        return repr(self._sim)

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
-import time
 from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import analysis
+from ._running import Running
 from .inputs import Input, target_key
 from . import monitors as _monitors
 from .monitors import Rate, StateMonitor
@@ -504,7 +503,7 @@ class Spikes:
         return f"Spikes({len(self)} spikes, {self.t_start}-{self.t_stop} ms, populations {self.names})"
 
 
-class Simulation:
+class Simulation(Running):
     """A built network at some time of its run (Network.build, lifsim.resume).
 
     ``run(duration)`` goes on for ``duration`` ms and returns that piece's
@@ -523,12 +522,7 @@ class Simulation:
         keeping what was simulated (spikes(), t).
         """
         t0 = self._sim.t
-        bar = _ProgressBar() if progress else None
-        try:
-            times, ids = self._sim.run(duration, progress=bar)
-        finally:
-            if bar is not None:
-                bar.close()
+        times, ids = self._piece(progress, lambda bar: self._sim.run(duration, progress=bar))
         return Spikes(times, ids, self._sim.populations, t0, self._sim.t)
 
     def record_state(
@@ -570,14 +564,6 @@ class Simulation:
         times, ids = self._sim.spikes()
         return Spikes(times, ids, self._sim.populations, 0.0, self._sim.t)
 
-    def state(self) -> Dict[str, Any]:
-        """The whole dynamic state (what a checkpoint holds), as NumPy arrays."""
-        return self._sim.state()
-
-    def set_state(self, state: Dict[str, Any]) -> None:
-        """Puts the simulation in a state() of this network."""
-        self._sim.set_state(state)
-
     def set(self, target: Union[Population, str, Input], **values: Any) -> None:
         """Changes parameters for the rest of the run, keeping the state.
 
@@ -595,73 +581,13 @@ class Simulation:
         """Writes the network and its state; lifsim.resume(path) goes on from it."""
         self._sim.save_checkpoint(os.fspath(path))
 
-    def voltages(self) -> np.ndarray:
-        """Membrane potentials now, mV."""
-        return self._sim.voltages()
-
-    @property
-    def t(self) -> float:
-        """Time simulated so far, ms."""
-        return self._sim.t
-
-    @property
-    def step(self) -> int:
-        """Steps simulated so far."""
-        return self._sim.step
-
-    @property
-    def n(self) -> int:
-        """Number of neurons."""
-        return self._sim.n
-
     @property
     def synapses(self) -> int:
         """Number of synapses."""
         return self._sim.synapses
 
-    @property
-    def threads(self) -> int:
-        """Threads a step is split across."""
-        return self._sim.threads
-
-    def __repr__(self) -> str:
-        return repr(self._sim)
 
 
 def resume(path: Union[str, os.PathLike], *, threads: Optional[int] = None) -> Simulation:
     """A Simulation from a checkpoint of Simulation.save_checkpoint, at its step."""
     return Simulation(_resume(os.fspath(path), threads=threads))
-
-
-class _ProgressBar:
-    """Called by a running piece with (steps done, steps, spikes): tqdm's bar
-    when tqdm is installed, else a one-line text bar on stderr."""
-
-    def __init__(self) -> None:
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            tqdm = None
-        self._tqdm = tqdm(total=0, unit="step", unit_scale=True) if tqdm is not None else None
-        self._last = 0
-        self._started = time.monotonic()
-
-    def __call__(self, done: int, total: int, spikes: int) -> None:
-        if self._tqdm is not None:
-            self._tqdm.total = total
-            self._tqdm.update(done - self._last)
-            self._tqdm.set_postfix(spikes=spikes, refresh=False)
-        else:
-            width = 30
-            filled = width * done // max(total, 1)
-            elapsed = time.monotonic() - self._started
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} steps, {spikes} spikes, {elapsed:.1f} s")
-            sys.stderr.flush()
-        self._last = done
-
-    def close(self) -> None:
-        if self._tqdm is not None:
-            self._tqdm.close()
-        else:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
