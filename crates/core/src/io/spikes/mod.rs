@@ -359,5 +359,6 @@ mod read;
 #[cfg(test)]
 mod tests;
 
+#[cfg(feature = "sonata")]
 pub(crate) use read::alloc_events;
 pub use read::{check_dt, SpikeFileKind, SpikeTrain, HDF5_MAGIC, MAX_NEURONS};
