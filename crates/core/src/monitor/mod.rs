@@ -51,12 +51,22 @@
 
 pub mod files;
 mod spec;
+pub mod stream;
 
 pub use spec::{Monitors, Neurons, RateSpec, StateMonitorSpec, StatePlan};
 
 use crate::error::{Error, Result};
 use crate::neuron::Model;
 use crate::synapses::SynapseKind;
+
+/// The most bytes a streamed run holds of the state monitors' samples
+/// between two drains (64 MiB).
+pub const STREAM_BLOCK_BYTES: u64 = 64 << 20;
+
+/// Samples of `values` values each in one streamed block (at least one).
+pub fn block_samples(values: u64) -> u64 {
+    (STREAM_BLOCK_BYTES / values.saturating_mul(8).max(1)).max(1)
+}
 
 /// The variables a population of `model` can record, in the order listed.
 pub fn recordables(model: Model) -> Vec<&'static str> {
