@@ -100,6 +100,11 @@ impl StateStream {
         Ok(stream)
     }
 
+    /// The file written at the end (`<stem>.state.npz`).
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
     /// Appends monitor `m`'s drained block `r`.
     pub fn append(&mut self, m: usize, r: &StateRecord) -> Result<()> {
         let cols = &mut self.columns[m];
