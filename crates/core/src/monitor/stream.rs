@@ -40,13 +40,13 @@ impl Column {
         values
             .iter()
             .try_for_each(|x| w.write_all(&x.to_le_bytes()))
-            .map_err(|e| Error::io(&self.path, e))
+            .map_err(|e| written(&self.path, e))
     }
 
     /// Flushes and closes the file (before it is read back).
     fn close(&mut self) -> Result<()> {
         if let Some(mut w) = self.file.take() {
-            w.flush().map_err(|e| Error::io(&self.path, e))?;
+            w.flush().map_err(|e| written(&self.path, e))?;
         }
         Ok(())
     }
@@ -172,6 +172,11 @@ impl Drop for StateStream {
             let _ = std::fs::remove_file(&col.path);
         }
     }
+}
+
+/// A failed write of temporary file `path`, worded as the spike stream's.
+fn written(path: &Path, e: std::io::Error) -> Error {
+    Error::file(path, format!("cannot be written ({e})"))
 }
 
 /// The temporary file of monitor `m`'s column `c` beside `target`.
