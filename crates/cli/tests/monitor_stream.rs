@@ -148,6 +148,22 @@ fn a_streamed_run_writes_the_in_memory_runs_state_file() {
             );
         }
     }
+    // The counts output (no spike stream) and a run cut by checkpoints
+    // stream the same samples.
+    for (name, extra) in [
+        ("counts", vec!["--format", "counts"]),
+        (
+            "ck",
+            vec!["--checkpoint", "ck.npz", "--checkpoint-every", "137"],
+        ),
+    ] {
+        let out = format!("{name}.out");
+        let mut args = vec!["run", "net.toml", "--out", &out, "--stream-state"];
+        args.extend(extra);
+        run_ok(d, &args);
+        let got = members(&d.join(format!("{name}.state.npz")));
+        assert!(got == want, "{name}: the state file differs");
+    }
     assert!(partials(d).is_empty(), "{:?}", partials(d));
 }
 
