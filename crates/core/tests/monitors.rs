@@ -414,3 +414,81 @@ fn a_monitor_beyond_memory_is_refused() {
         "{err}"
     );
 }
+
+/// Samples drained in pieces (as a streamed run takes them) concatenate to
+/// the record of an undrained run, bit for bit, whatever the threads; a
+/// drained monitor holds nothing more.
+#[test]
+fn drained_pieces_concatenate_to_the_whole_record() {
+    let desc = recurrent();
+    let (whole, _) = run(&desc, 1);
+    for threads in [1, 2] {
+        let recipe = Recipe::<f64>::new(&desc).unwrap();
+        let options = lifsim_core::EngineOptions {
+            threads: Some(threads),
+            isa: None,
+        };
+        let mut sim = NetworkSimulation::owning(recipe, &options).unwrap();
+        let mut rec = Recorder::new(RecordMode::Counts, desc.n(), desc.steps()).unwrap();
+        let mut got: Vec<lifsim_core::monitor::StateRecord> =
+            (0..2).map(|m| sim.drain_state_record(m)).collect();
+        assert!(got.iter().all(|r| r.times_ms.is_empty()));
+        // Uneven pieces, one ending between two samples of the 0.5 ms monitor.
+        for until in [1, 7, 333, 334, 600, 1000] {
+            sim.run_until(until, &mut rec);
+            for (m, g) in got.iter_mut().enumerate() {
+                let piece = sim.drain_state_record(m);
+                assert_eq!((&piece.population, &piece.ids), (&g.population, &g.ids));
+                g.times_ms.extend(piece.times_ms);
+                for ((_, all), (_, p)) in g.values.iter_mut().zip(piece.values) {
+                    all.extend(p);
+                }
+                assert!(sim.state_record(m).times_ms.is_empty());
+            }
+        }
+        for (m, g) in got.iter().enumerate() {
+            let w = whole.state_record(m);
+            assert_eq!(g.times_ms.len(), w.times_ms.len());
+            let bits = |r: &lifsim_core::monitor::StateRecord| -> Vec<u64> {
+                let t = r.times_ms.iter().map(|x| x.to_bits());
+                t.chain(
+                    r.values
+                        .iter()
+                        .flat_map(|(_, v)| v.iter().map(|x| x.to_bits())),
+                )
+                .collect()
+            };
+            assert_eq!(bits(g), bits(&w), "monitor {m}, {threads} thread(s)");
+        }
+    }
+}
+
+/// A streamed monitor (`state_to = "disk"`) holds one block in memory, so
+/// the monitor refused above is taken; its whole run's bytes are known for
+/// the disk check, and `state_to` round-trips through the file format.
+#[test]
+fn a_streamed_monitor_is_held_to_one_block() {
+    let text = dc_neuron("iaf_psc_exp", "")
+        .replace("size = 1", "size = 1000000")
+        .replace("duration = 60.0", "duration = 10000000.0")
+        .replace("[record]", "[record]\nstate_to = \"disk\"");
+    let desc = parse(&text);
+    assert!(desc.monitors.stream);
+    let back = parse(&desc.to_toml(Path::new("")).unwrap());
+    assert_eq!(back.monitors, desc.monitors);
+    let recipe = Recipe::<f64>::new(&desc).unwrap();
+    let sim = NetworkSimulation::owning(recipe, &Default::default()).unwrap();
+    // 1e8 samples of 1e6 values and a time, 8 bytes each.
+    assert_eq!(sim.state_bytes_left(), 100_000_000 * 1_000_001 * 8);
+    // 8 MB a sample (one every step): 8 steps in a 64 MiB block.
+    assert_eq!(
+        sim.state_block_steps(lifsim_core::monitor::STREAM_BLOCK_BYTES),
+        8
+    );
+    assert_eq!(lifsim_core::monitor::block_samples(1_000_000), 8);
+    let bad = dc_neuron("iaf_psc_exp", "").replace("[record]", "[record]\nstate_to = \"tape\"");
+    assert_eq!(
+        parse_err(&bad),
+        r#"invalid parameter state_to: is "memory" or "disk", got "tape""#
+    );
+}

@@ -106,7 +106,11 @@ fn engine<T: Real>(
     desc: &NetworkDescription,
     options: &EngineOptions,
 ) -> lifsim_core::Result<NetworkSimulation<'static, T>> {
-    NetworkSimulation::owning(Recipe::<T>::new(desc)?, options)
+    // The package keeps state samples in memory (it has no streamed
+    // writer): a file's `state_to = "disk"` is checked against memory.
+    let mut desc = desc.clone();
+    desc.monitors.stream = false;
+    NetworkSimulation::owning(Recipe::<T>::new(&desc)?, options)
 }
 
 /// A built network at some time of its run: its synapses, its state, and

@@ -170,6 +170,11 @@ pub struct RunArgs {
     /// [default: the file's connectivity, else stored]
     #[arg(long, value_name = "stored|procedural")]
     pub connectivity: Option<String>,
+    /// Network files: write the state monitors' samples to disk as the run goes
+    /// (memory holds one block of at most 64 MiB) rather than keep them to the end
+    /// (as `[record]`'s state_to = "disk")
+    #[arg(long)]
+    pub stream_state: bool,
     /// Also draw the spike raster and population rate into this PNG
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,

@@ -9,6 +9,7 @@ pub mod network;
 pub mod plot;
 pub mod resume;
 pub mod run;
+pub mod state_stream;
 pub mod workload;
 
 use anyhow::Result;

@@ -21,6 +21,7 @@ use lifsim_core::{Dtype, NetworkDescription, NetworkSimulation, Real, RecordMode
 use serde::Serialize;
 
 use super::run::{checkpoint_plan, run_checkpointed, Resume};
+use super::state_stream::StateStreaming;
 use crate::args::{choose_format, RunArgs};
 use crate::progress::ProgressReporter;
 
@@ -99,6 +100,9 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
     }
     if let Some(c) = &args.connectivity {
         desc.set_connectivity(c.parse()?)?;
+    }
+    if args.stream_state {
+        desc.monitors.stream = true;
     }
     let chosen = choose_format(
         args.format.as_deref(),
@@ -200,6 +204,10 @@ fn simulate<T: Real>(
     let steps = desc.steps();
     let setup = start.elapsed();
     let mut reporter = ProgressReporter::new(args.progress, args.quiet);
+    // Created before the first step (its disk space checked), dropped on
+    // any error below, which removes its temporary files.
+    let mut stream = StateStreaming::start(&mut sim, desc.monitors.stream, out)?;
+    let sim = &mut stream;
     let (record, sim_time) = match format {
         Some(format) => {
             let header = StreamHeader {
@@ -217,7 +225,7 @@ fn simulate<T: Real>(
                 p.meta.engine = "network".into();
                 (p.meta.n, p.meta.steps) = (header.n, header.steps);
             }
-            run_checkpointed(&mut sim, header, format, out, &mut reporter, plan, resume)?
+            run_checkpointed(sim, header, format, out, &mut reporter, plan, resume)?
         }
         None => {
             if args.checkpoint.is_some() || resume.is_some() {
@@ -225,7 +233,7 @@ fn simulate<T: Real>(
             }
             let mut recorder = Recorder::new(RecordMode::Counts, net.n(), steps)?;
             let t = Instant::now();
-            let _ = Driver::new(desc.dt).run(&mut sim, u64::MAX, &mut recorder, &mut reporter);
+            let _ = Driver::new(desc.dt).run(sim, u64::MAX, &mut recorder, &mut reporter);
             let sim_time = t.elapsed();
             reporter.finish();
             let record = recorder.finish(desc.dt);
@@ -233,7 +241,9 @@ fn simulate<T: Real>(
             (record, sim_time)
         }
     };
-    let monitor_files = save_monitors(&sim, out)?;
+    let mut monitor_files = stream.finish()?;
+    let sim = stream.sim();
+    monitor_files.extend(save_monitors(sim, out, desc.monitors.stream)?);
     let duration_ms = steps as f64 * desc.dt;
     let populations = net
         .populations
@@ -273,10 +283,15 @@ fn simulate<T: Real>(
 }
 
 /// Writes the monitors' records beside `out`; the files written.
-fn save_monitors<T: Real>(sim: &NetworkSimulation<'_, T>, out: &Path) -> Result<Vec<String>> {
+fn save_monitors<T: Real>(
+    sim: &NetworkSimulation<'_, T>,
+    out: &Path,
+    streamed: bool,
+) -> Result<Vec<String>> {
     let (state, rate) = monitor_paths(out);
     let mut written = Vec::new();
-    if sim.state_monitors() > 0 {
+    // Streamed state monitors are written by `StateStreaming::finish`.
+    if sim.state_monitors() > 0 && !streamed {
         let records: Vec<_> = (0..sim.state_monitors())
             .map(|m| sim.state_record(m))
             .collect();

@@ -58,6 +58,9 @@ pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
     if args.connectivity.is_some() {
         bail!("--connectivity is for network files (lifsim run NETWORK.toml --connectivity procedural); the seed model's weights are a dense matrix");
     }
+    if args.stream_state {
+        bail!("--stream-state is for network files with [[record.state]] monitors (lifsim run NETWORK.toml --stream-state)");
+    }
     if args.json.is_some() {
         anyhow::bail!("--json is for network files (lifsim run NETWORK.toml --json FILE); use lifsim bench --json for the seed model");
     }

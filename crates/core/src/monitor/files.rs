@@ -30,7 +30,7 @@ pub fn monitor_paths(out: &Path) -> (PathBuf, PathBuf) {
 
 /// The key prefix of each record: its population, `#k` added for the
 /// `k`-th monitor of the same population.
-fn prefixes(records: &[StateRecord]) -> Vec<String> {
+pub(super) fn prefixes(records: &[StateRecord]) -> Vec<String> {
     records
         .iter()
         .enumerate()

@@ -1,6 +1,7 @@
 //! Monitors: the state variables of chosen neurons at a chosen interval
 //! (NEST's `multimeter`, Brian2's `StateMonitor`) and the population rate
-//! (Brian2's `PopulationRateMonitor`), kept in memory.
+//! (Brian2's `PopulationRateMonitor`), kept in memory or (state monitors)
+//! streamed to disk.
 //!
 //! A network file asks for them under `[record]`:
 //!
@@ -8,6 +9,7 @@
 //! [record]
 //! spikes = "events"
 //! rate = true                 # or rate = { bin = 1.0 } (ms)
+//! state_to = "disk"           # stream the state monitors; default "memory"
 //!
 //! [[record.state]]
 //! population = "E"
@@ -44,19 +46,36 @@
 //! at `(k + 1) dt`) over `N dt`, with that time; with `bin = b` ms, the
 //! spikes of the `b / dt` steps ending at `t` over `N b`.
 //!
-//! Samples are kept in memory (a monitor the run would fill beyond half the
-//! memory available is refused when it is added). A state restored from a
+//! Samples are kept in memory by default (a monitor the run would fill
+//! beyond half the memory available is refused when it is added). With
+//! `[record]`'s `state_to = "disk"` ([`Monitors::stream`], `lifsim run
+//! --stream-state`) memory holds one block of at most [`STREAM_BLOCK_BYTES`]
+//! (the refusal applies to that block): the caller drains the samples
+//! ([`crate::NetworkSimulation::drain_state_record`]) every
+//! [`crate::NetworkSimulation::state_block_steps`] steps into a
+//! [`stream::StateStream`], which writes the same state file at the end.
+//! A state restored from a
 //! checkpoint starts the monitors again at its step: a resumed `lifsim run`
 //! writes the samples from there on.
 
 pub mod files;
 mod spec;
+pub mod stream;
 
 pub use spec::{Monitors, Neurons, RateSpec, StateMonitorSpec, StatePlan};
 
 use crate::error::{Error, Result};
 use crate::neuron::Model;
 use crate::synapses::SynapseKind;
+
+/// The most bytes a streamed run holds of the state monitors' samples
+/// between two drains (64 MiB).
+pub const STREAM_BLOCK_BYTES: u64 = 64 << 20;
+
+/// Samples of `values` values each in one streamed block (at least one).
+pub fn block_samples(values: u64) -> u64 {
+    (STREAM_BLOCK_BYTES / values.saturating_mul(8).max(1)).max(1)
+}
 
 /// The variables a population of `model` can record, in the order listed.
 pub fn recordables(model: Model) -> Vec<&'static str> {

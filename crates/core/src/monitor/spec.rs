@@ -48,6 +48,10 @@ pub struct Monitors {
     pub state: Vec<StateMonitorSpec>,
     /// The population rate, if asked for.
     pub rate: Option<RateSpec>,
+    /// Whether the state monitors' samples go to disk as the run goes
+    /// (`[record]`'s `state_to = "disk"`, `lifsim run --stream-state`)
+    /// rather than stay in memory to the end.
+    pub stream: bool,
 }
 
 impl Monitors {

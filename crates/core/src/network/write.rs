@@ -203,6 +203,9 @@ fn monitors(m: &Monitors, record: &mut Table) {
     if m.state.is_empty() {
         return;
     }
+    if m.stream {
+        record.insert("state_to".into(), "disk".into());
+    }
     let tables = m.state.iter().map(|s| {
         let mut t = Table::new();
         t.insert("population".into(), s.population.clone().into());

@@ -194,8 +194,12 @@ impl<T: Real> NetworkSimulation<'_, T> {
         let desc = &self.shared.net.description;
         let plan = spec.plan(desc)?;
         let from = self.run.step;
-        let samples = sample_count(&plan, from, self.run.steps);
+        let mut samples = sample_count(&plan, from, self.run.steps);
         let values = (plan.ids.len() * plan.variables.len()) as u64;
+        if desc.monitors.stream {
+            // Streamed: memory holds one block between drains at most.
+            samples = samples.min(monitor::block_samples(values));
+        }
         check_memory(
             format!(
                 "the state monitor of population {:?} ({samples} samples x {values} values; monitors take at most half the memory available)",
@@ -302,6 +306,51 @@ impl<T: Real> NetworkSimulation<'_, T> {
             times_ms,
             values,
         }
+    }
+
+    /// What state monitor `m` has sampled since the last drain (or since
+    /// it started), as [`Self::state_record`]; those samples are dropped
+    /// from memory. The drained records of a run, concatenated, are its
+    /// whole record, bit for bit.
+    pub fn drain_state_record(&mut self, m: usize) -> StateRecord {
+        let record = self.state_record(m);
+        self.monitors.state[m].1 = self.run.step;
+        for p in &mut self.run.parts {
+            let pm = &mut p.probe.as_mut().expect("a probe per monitor").monitors[m];
+            pm.data.iter_mut().for_each(Vec::clear);
+        }
+        record
+    }
+
+    /// The most steps (at least 1) whose samples of every state monitor
+    /// together fit in `bytes`: how often a streamed run drains.
+    pub fn state_block_steps(&self, bytes: u64) -> u64 {
+        // Bytes per step, every monitor at its densest (one sample per
+        // `every` steps, rounded up).
+        let per_step: f64 = self
+            .monitors
+            .state
+            .iter()
+            .map(|(p, _)| (p.ids.len() * p.variables.len() * 8) as f64 / p.every as f64)
+            .sum();
+        if per_step == 0.0 {
+            return u64::MAX;
+        }
+        ((bytes as f64 / per_step) as u64).max(1)
+    }
+
+    /// Bytes of every state monitor's samples from now to the end of the
+    /// run (values and times).
+    pub fn state_bytes_left(&self) -> u64 {
+        self.monitors
+            .state
+            .iter()
+            .map(|(p, from)| {
+                let n = sample_count(p, (*from).max(self.run.step), self.run.steps);
+                let per = (p.ids.len() * p.variables.len()) as u64 + 1;
+                n.saturating_mul(per).saturating_mul(8)
+            })
+            .fold(0, u64::saturating_add)
     }
 
     /// The population rates counted so far (complete bins), if the rate

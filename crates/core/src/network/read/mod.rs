@@ -175,6 +175,7 @@ struct RawRecord {
     #[serde(default)]
     state: Vec<monitors::RawState>,
     rate: Option<monitors::RawRate>,
+    state_to: Option<String>,
 }
 
 /// `Err(Error::param(name, "in <where>: <msg>"))`.
@@ -355,6 +356,7 @@ impl NetworkDescription {
                 desc.record = s.parse()?;
             }
             desc.monitors = monitors::read(record.state, record.rate, &desc)?;
+            desc.monitors.stream = monitors::state_to(record.state_to.as_deref())?;
         }
         desc.check_connectivity()?;
         Ok(desc)

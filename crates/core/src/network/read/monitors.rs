@@ -77,3 +77,16 @@ pub(super) fn read(
     }
     Ok(monitors)
 }
+
+/// `[record]`'s `state_to`: `"memory"` (the default) or `"disk"`; whether
+/// the state monitors stream to disk.
+pub(super) fn state_to(value: Option<&str>) -> Result<bool> {
+    match value {
+        None | Some("memory") => Ok(false),
+        Some("disk") => Ok(true),
+        Some(other) => Err(Error::param(
+            "state_to",
+            format!("is \"memory\" or \"disk\", got {other:?}"),
+        )),
+    }
+}
