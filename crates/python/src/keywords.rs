@@ -16,22 +16,9 @@ use crate::weights::{Held, Weights};
 /// simulate's keyword arguments as given (numbers converted, the rest as
 /// the Python objects to convert).
 pub struct Keywords<'py> {
-    /// simulate's `dt`.
-    pub dt: f64,
-    /// simulate's `t_max`.
-    pub t_max: f64,
-    /// simulate's `tau_m`.
-    pub tau_m: f64,
-    /// simulate's `v_reset`.
-    pub v_reset: f64,
-    /// simulate's `v_thresh`.
-    pub v_thresh: f64,
-    /// simulate's `r`.
-    pub r: f64,
-    /// simulate's `v_rest`.
-    pub v_rest: Option<f64>,
-    /// simulate's `t_ref`.
-    pub t_ref: f64,
+    /// The model's parameters (dt, t_max, tau_m, v_reset, v_thresh, r,
+    /// v_rest, t_ref), not yet validated.
+    pub params: LifParams,
     /// simulate's `i_ext`.
     pub i_ext: Option<Bound<'py, PyAny>>,
     /// simulate's `v0`.
@@ -60,14 +47,7 @@ impl<'py> Keywords<'py> {
     /// simulate's defaults (the parameter table's).
     pub fn from_dict(dict: Option<&Bound<'py, PyDict>>, what: &str) -> PyResult<Self> {
         let mut kw = Keywords {
-            dt: params::DT.default.number(),
-            t_max: params::T_MAX.default.number(),
-            tau_m: params::TAU_M.default.number(),
-            v_reset: params::V_RESET.default.number(),
-            v_thresh: params::V_THRESH.default.number(),
-            r: params::R.default.number(),
-            v_rest: None,
-            t_ref: params::T_REF.default.number(),
+            params: LifParams::default(),
             i_ext: None,
             v0: None,
             dtype: None,
@@ -88,14 +68,14 @@ impl<'py> Keywords<'py> {
             };
             let given = (!value.is_none()).then(|| value.clone());
             match key.as_str() {
-                "dt" => kw.dt = number(&value)?,
-                "t_max" => kw.t_max = number(&value)?,
-                "tau_m" => kw.tau_m = number(&value)?,
-                "v_reset" => kw.v_reset = number(&value)?,
-                "v_thresh" => kw.v_thresh = number(&value)?,
-                "r" => kw.r = number(&value)?,
-                "v_rest" => kw.v_rest = given.as_ref().map(number).transpose()?,
-                "t_ref" => kw.t_ref = number(&value)?,
+                "dt" => kw.params.dt = number(&value)?,
+                "t_max" => kw.params.t_max = number(&value)?,
+                "tau_m" => kw.params.tau_m = number(&value)?,
+                "v_reset" => kw.params.v_reset = number(&value)?,
+                "v_thresh" => kw.params.v_thresh = number(&value)?,
+                "r" => kw.params.r = number(&value)?,
+                "v_rest" => kw.params.v_rest = given.as_ref().map(number).transpose()?,
+                "t_ref" => kw.params.t_ref = number(&value)?,
                 "i_ext" => kw.i_ext = given,
                 "v0" => kw.v0 = given,
                 "dtype" => kw.dtype = given,
@@ -119,16 +99,7 @@ impl<'py> Keywords<'py> {
         py: Python<'py>,
         w: &'a Bound<'py, PyAny>,
     ) -> PyResult<(Source<'a, 'py>, RunSpec, Dtype)> {
-        let params = LifParams {
-            dt: self.dt,
-            t_max: self.t_max,
-            tau_m: self.tau_m,
-            v_reset: self.v_reset,
-            v_thresh: self.v_thresh,
-            r: self.r,
-            v_rest: self.v_rest,
-            t_ref: self.t_ref,
-        };
+        let params = self.params.clone();
         // Cheap checks first, so a typo costs nothing.
         params.validate().map_err(errors::from_core)?;
         let record = convert::record_mode(&self.record)?;
