@@ -297,13 +297,10 @@ impl Simulation {
     /// The populations: (name, first neuron id, one past the last).
     #[getter]
     fn populations(&self) -> Vec<(String, usize, usize)> {
-        let mut start = 0;
-        let pops = &self.desc.populations;
-        pops.iter()
-            .map(|p| {
-                start += p.size;
-                (p.name.clone(), start - p.size, start)
-            })
+        self.desc
+            .population_ranges()
+            .into_iter()
+            .map(|p| (p.name, p.start as usize, p.stop as usize))
             .collect()
     }
 
