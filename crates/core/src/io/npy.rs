@@ -132,31 +132,7 @@ pub fn shape_str(shape: &[usize]) -> String {
 /// Parses the header at the start of `bytes` (the whole file, or its first part).
 pub fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
     let bad = |msg: String| Error::file(path, msg);
-    if bytes.len() < 10 || &bytes[..6] != MAGIC {
-        return Err(bad(
-            "not a NumPy .npy file (missing the \\x93NUMPY magic); save arrays with numpy.save"
-                .into(),
-        ));
-    }
-    let (len_bytes, start) = match bytes[6] {
-        1 => (2, 10),
-        2 | 3 => (4, 12),
-        v => return Err(bad(format!("unsupported .npy format version {v}"))),
-    };
-    if bytes.len() < start {
-        return Err(bad("truncated .npy header".into()));
-    }
-    let header_len = if len_bytes == 2 {
-        u16::from_le_bytes([bytes[8], bytes[9]]) as usize
-    } else {
-        u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize
-    };
-    let end = start + header_len;
-    if bytes.len() < end {
-        return Err(bad("truncated .npy header".into()));
-    }
-    let text = std::str::from_utf8(&bytes[start..end])
-        .map_err(|_| bad("the .npy header is not text".into()))?;
+    let (text, end) = header_text(path, bytes)?;
     let descr =
         dict_value(text, "descr").ok_or_else(|| bad("the .npy header has no 'descr'".into()))?;
     let fortran = dict_value(text, "fortran_order")
@@ -182,6 +158,38 @@ pub fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
         shape,
         data_offset: end,
     })
+}
+
+/// The header's dict text of the `.npy` at the start of `bytes` and where
+/// its data begins: the magic, version and length checked.
+fn header_text<'b>(path: &Path, bytes: &'b [u8]) -> Result<(&'b str, usize)> {
+    let bad = |msg: String| Error::file(path, msg);
+    if bytes.len() < 10 || &bytes[..6] != MAGIC {
+        return Err(bad(
+            "not a NumPy .npy file (missing the \\x93NUMPY magic); save arrays with numpy.save"
+                .into(),
+        ));
+    }
+    let (len_bytes, start) = match bytes[6] {
+        1 => (2, 10),
+        2 | 3 => (4, 12),
+        v => return Err(bad(format!("unsupported .npy format version {v}"))),
+    };
+    if bytes.len() < start {
+        return Err(bad("truncated .npy header".into()));
+    }
+    let header_len = if len_bytes == 2 {
+        u16::from_le_bytes([bytes[8], bytes[9]]) as usize
+    } else {
+        u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize
+    };
+    let end = start + header_len;
+    if bytes.len() < end {
+        return Err(bad("truncated .npy header".into()));
+    }
+    let text = std::str::from_utf8(&bytes[start..end])
+        .map_err(|_| bad("the .npy header is not text".into()))?;
+    Ok((text, end))
 }
 
 /// The raw text of `key`'s value in a Python dict literal like NumPy writes.
@@ -483,36 +491,15 @@ pub fn strings_npy(values: &[&str]) -> Vec<u8> {
 pub fn read_strings(label: &Path, bytes: &[u8]) -> Result<Vec<String>> {
     let bad = |msg: &str| Error::file(label, msg.to_string());
     let not = || bad("is not a 1-D array of strings (NumPy '<U')");
-    if !bytes.starts_with(MAGIC) || bytes.len() < 10 {
-        return Err(not());
-    }
-    let (len, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
+    let (text, end) = header_text(label, bytes)?;
+    let width: usize = dict_value(text, "descr")
+        .and_then(|d| d.strip_prefix("'<U")?.strip_suffix('\'')?.parse().ok())
+        .ok_or_else(not)?;
+    let count = match dict_value(text, "shape").and_then(parse_shape).as_deref() {
+        Some(&[count]) => count,
         _ => return Err(not()),
     };
-    let dict = bytes.get(start..start + len).ok_or_else(not)?;
-    let dict = std::str::from_utf8(dict).map_err(|_| not())?;
-    let field = |key: &str| {
-        let at = dict.find(&format!("'{key}':"))? + key.len() + 3;
-        Some(dict[at..].trim_start())
-    };
-    let descr = field("descr").ok_or_else(not)?;
-    let width: usize = descr
-        .strip_prefix("'<U")
-        .and_then(|d| d.split('\'').next())
-        .and_then(|w| w.parse().ok())
-        .ok_or_else(not)?;
-    let shape = field("shape").ok_or_else(not)?;
-    let count: usize = shape
-        .strip_prefix('(')
-        .and_then(|s| s.split(',').next())
-        .and_then(|c| c.trim().parse().ok())
-        .ok_or_else(not)?;
-    let data = &bytes[start + len..];
+    let data = &bytes[end..];
     let need = count.checked_mul(width).and_then(|c| c.checked_mul(4));
     if need.is_none_or(|need| data.len() < need) {
         return Err(bad("is shorter than its shape says"));
