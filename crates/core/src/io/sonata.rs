@@ -271,6 +271,7 @@ fn read_populations(path: &Path, group: &hdf5::Group, n: u64) -> Result<Vec<Popu
     };
     let e = |err| h5err(path, err);
     let names: Vec<VarLenUnicode> = names.read_raw().map_err(e)?;
+    let names = names.iter().map(|s| s.to_string()).collect();
     let read = |a: &str| -> Result<Vec<u64>> {
         group
             .attr(a)
@@ -281,23 +282,8 @@ fn read_populations(path: &Path, group: &hdf5::Group, n: u64) -> Result<Vec<Popu
         read("lifsim_population_starts")?,
         read("lifsim_population_stops")?,
     );
-    if starts.len() != names.len() || stops.len() != names.len() {
-        return Err(Error::file(
-            path,
-            "has lifsim_population_names, _starts and _stops of different lengths",
-        ));
-    }
-    let pops: Vec<PopulationRange> = names
-        .iter()
-        .zip(starts.into_iter().zip(stops))
-        .map(|(name, (start, stop))| PopulationRange {
-            name: name.to_string(),
-            start,
-            stop,
-        })
-        .collect();
-    crate::io::stream::check_populations(&pops, n).map_err(|m| Error::file(path, m))?;
-    Ok(pops)
+    crate::io::stream::populations_from("lifsim_population_names", names, starts, stops, n)
+        .map_err(|m| Error::file(path, m))
 }
 
 fn read_string_attr(loc: &hdf5::Location, name: &str) -> Option<String> {

@@ -88,6 +88,33 @@ pub struct PopulationRange {
     pub stop: u64,
 }
 
+/// The populations a file states as three arrays (names, first ids, ends),
+/// checked as [`check_populations`] does against its `n` neurons; `what`
+/// names the arrays in the error (`population_names`, ...).
+pub fn populations_from(
+    what: &str,
+    names: Vec<String>,
+    starts: Vec<u64>,
+    stops: Vec<u64>,
+    n: u64,
+) -> std::result::Result<Vec<PopulationRange>, String> {
+    if starts.len() != names.len() || stops.len() != names.len() {
+        return Err(format!(
+            "has {} {what} but {} starts and {} stops",
+            names.len(),
+            starts.len(),
+            stops.len()
+        ));
+    }
+    let pops: Vec<PopulationRange> = names
+        .into_iter()
+        .zip(starts.into_iter().zip(stops))
+        .map(|(name, (start, stop))| PopulationRange { name, start, stop })
+        .collect();
+    check_populations(&pops, n)?;
+    Ok(pops)
+}
+
 /// Checks that `pops` are named, in id order, without gaps or overlaps, and
 /// within `n` neurons: what a file must say to be believed.
 pub fn check_populations(pops: &[PopulationRange], n: u64) -> std::result::Result<(), String> {

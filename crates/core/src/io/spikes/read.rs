@@ -36,24 +36,8 @@ fn populations_of_npz(
     )?;
     let starts = z.array("population_starts")?.to_u64_vec()?;
     let stops = z.array("population_stops")?.to_u64_vec()?;
-    if starts.len() != names.len() || stops.len() != names.len() {
-        return Err(Error::file(
-            path,
-            format!(
-                "has {} population_names but {} starts and {} stops",
-                names.len(),
-                starts.len(),
-                stops.len()
-            ),
-        ));
-    }
-    let pops: Vec<PopulationRange> = names
-        .into_iter()
-        .zip(starts.into_iter().zip(stops))
-        .map(|(name, (start, stop))| PopulationRange { name, start, stop })
-        .collect();
-    stream::check_populations(&pops, n).map_err(|e| Error::file(path, e))?;
-    Ok(pops)
+    stream::populations_from("population_names", names, starts, stops, n)
+        .map_err(|e| Error::file(path, e))
 }
 
 /// Which kind of spike file a [`SpikeTrain`] came from.
