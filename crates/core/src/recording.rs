@@ -100,6 +100,7 @@ impl Recorder {
                 steps: self.event_steps,
                 ids: self.event_ids,
             }),
+            unrecorded: Vec::new(),
         }
     }
 }
@@ -153,6 +154,10 @@ pub struct SpikeRecord {
     pub raster: Option<Vec<bool>>,
     /// The events, when recorded.
     pub events: Option<Events>,
+    /// Per population, the spikes of neurons whose spikes were not written
+    /// (`[[record.spikes_from]]`): `counts` and `total` hold those written
+    /// only. Empty when every neuron's spikes are.
+    pub unrecorded: Vec<u64>,
 }
 
 impl SpikeRecord {

@@ -375,6 +375,7 @@ impl Simulation {
                 spikes: self.events.ids.len() as u64,
             },
             network: Some(network),
+            unrecorded: Vec::new(),
         };
         checkpoint::save(&path, &meta, &self.engine.save_state()).map_err(errors::from_core)
     }

@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use anyhow::Result;
+use lifsim_core::io::spikes::OutputFormat;
 use lifsim_core::network::description::Rule;
 use lifsim_core::network::{Recipe, Value};
 use lifsim_core::{Dtype, EngineOptions, NetworkDescription, Real};
@@ -75,6 +76,9 @@ pub struct NetworkInfo {
     pub monitors: Vec<String>,
     /// Bytes the monitors' samples take by the end of the run.
     pub monitor_bytes: u64,
+    /// What the spike file holds: `[record]`'s `spikes` (events, dense,
+    /// counts) and whose spikes (`[[record.spikes_from]]`).
+    pub spikes: String,
     /// The sum of the four.
     pub estimated_bytes: u64,
     /// Memory available to this process now (bytes), if the system says.
@@ -217,6 +221,11 @@ fn estimate<T: Real>(desc: &NetworkDescription, path: &Path) -> Result<NetworkIn
         state_bytes,
         monitors,
         monitor_bytes,
+        spikes: format!(
+            "{} of {}",
+            OutputFormat::of_record(desc.record),
+            lifsim_core::monitor::spikes::describe(desc)?
+        ),
         estimated_bytes: synapse_bytes + ring_buffer_bytes + state_bytes + monitor_bytes,
         available_bytes: (available != u64::MAX).then_some(available),
     })
@@ -351,6 +360,7 @@ fn print_info(i: &NetworkInfo) {
     );
     row("ring buffers", size(i.ring_buffer_bytes));
     row("state", size(i.state_bytes));
+    row("spikes", i.spikes.clone());
     for m in &i.monitors {
         row("monitor", m.clone());
     }

@@ -12,6 +12,7 @@ use lifsim_core::io::save_npy;
 use lifsim_core::io::spikes::{OutputFormat, DEFAULT_POPULATION};
 use lifsim_core::io::stream::StreamHeader;
 use lifsim_core::monitor::files::{self, monitor_paths};
+use lifsim_core::monitor::SpikeFilter;
 use lifsim_core::network::description::Rule;
 use lifsim_core::network::Recipe;
 use lifsim_core::progress::Driver;
@@ -82,6 +83,10 @@ pub struct NetworkReport {
     pub overrides: Vec<String>,
     /// The monitors' files written (`<stem>.state.npz`, `<stem>.rate.npz`), if any.
     pub monitor_files: Vec<String>,
+    /// The neurons whose spikes the output holds (`[[record.spikes_from]]`):
+    /// `every neuron`, or per population. The spike counts and rates above
+    /// are of every neuron all the same.
+    pub recorded: String,
 }
 
 /// Runs a network file.
@@ -225,7 +230,17 @@ fn simulate<T: Real>(
                 p.meta.engine = "network".into();
                 (p.meta.n, p.meta.steps) = (header.n, header.steps);
             }
-            run_checkpointed(sim, header, format, out, &mut reporter, plan, resume)?
+            let filter = SpikeFilter::new(desc)?;
+            run_checkpointed(
+                sim,
+                header,
+                format,
+                out,
+                &mut reporter,
+                plan,
+                resume,
+                filter,
+            )?
         }
         None => {
             if args.checkpoint.is_some() || resume.is_some() {
@@ -245,11 +260,15 @@ fn simulate<T: Real>(
     let sim = stream.sim();
     monitor_files.extend(save_monitors(sim, out, desc.monitors.stream)?);
     let duration_ms = steps as f64 * desc.dt;
+    // The output may hold some neurons' spikes only; the summary counts
+    // every neuron's, those not written included.
+    let unrecorded = |k: usize| record.unrecorded.get(k).copied().unwrap_or(0);
     let populations = net
         .populations
         .iter()
-        .map(|(name, range)| {
-            let spikes: u64 = record.counts[range.clone()].iter().sum();
+        .enumerate()
+        .map(|(k, (name, range))| {
+            let spikes: u64 = record.counts[range.clone()].iter().sum::<u64>() + unrecorded(k);
             PopulationReport {
                 name: name.clone(),
                 size: range.len(),
@@ -272,13 +291,22 @@ fn simulate<T: Real>(
         setup_s: setup.as_secs_f64(),
         sim_s: sim_time.as_secs_f64(),
         total_s: start.elapsed().as_secs_f64(),
-        spikes: record.total,
-        rate_hz: rate_hz(record.total, net.n(), duration_ms),
+        spikes: record.total + record.unrecorded.iter().sum::<u64>(),
+        rate_hz: rate_hz(
+            record.total + record.unrecorded.iter().sum::<u64>(),
+            net.n(),
+            duration_ms,
+        ),
         populations,
         peak_rss_bytes: peak_rss_bytes(),
         output: out.display().to_string(),
         overrides: args.overrides().flags(),
         monitor_files,
+        // Counts are of every neuron, whatever `spikes_from` says.
+        recorded: match format {
+            Some(_) => lifsim_core::monitor::spikes::describe(desc)?,
+            None => "every neuron".into(),
+        },
     })
 }
 
@@ -337,6 +365,12 @@ fn print_report(r: &NetworkReport) {
         None => println!("peak memory (not reported by this system)"),
     }
     println!("output      {}", r.output);
+    if r.recorded != "every neuron" {
+        println!(
+            "recorded    spikes of {} (rates above: every neuron)",
+            r.recorded
+        );
+    }
     for f in &r.monitor_files {
         println!("monitors    {f}");
     }

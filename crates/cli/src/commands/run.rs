@@ -9,6 +9,7 @@ use lifsim_core::io::output;
 use lifsim_core::io::spikes::{OutputFormat, SpikeOutput, SpikeTrain, DEFAULT_POPULATION};
 use lifsim_core::io::stream::StreamHeader;
 use lifsim_core::io::stream::StreamPosition;
+use lifsim_core::monitor::SpikeFilter;
 use lifsim_core::progress::{Driver, Stepper};
 use lifsim_core::{DenseWeights, Real, RecordMode, Simulation, SpikeRecord};
 
@@ -173,7 +174,9 @@ fn free_for_checkpoint(path: &Path) -> bool {
 /// its last flush) and writing `out` in `format` at the end; progress goes to
 /// `reporter`. With a `plan`, writes a checkpoint every `plan.every` steps;
 /// with `resume`, goes on from a checkpoint's state and stream position.
-/// Returns the spike counts and the simulation's wall-clock time.
+/// Returns the spike counts and the simulation's wall-clock time. A
+/// `filter` writes only the spikes of the neurons it records.
+#[allow(clippy::too_many_arguments)] // one run's settings, each its own
 pub fn run_checkpointed(
     sim: &mut dyn Stepper,
     header: StreamHeader,
@@ -182,11 +185,12 @@ pub fn run_checkpointed(
     reporter: &mut ProgressReporter,
     mut plan: Option<CheckpointPlan>,
     resume: Option<Resume>,
+    filter: Option<SpikeFilter>,
 ) -> Result<(SpikeRecord, Duration)> {
     let dt = header.dt;
     let mut driver = Driver::new(dt);
     let mut output = match &resume {
-        None => SpikeOutput::create(format, out, header)?,
+        None => SpikeOutput::create(format, out, header)?.with_filter(filter),
         Some(r) => {
             let m = &r.meta;
             if (m.n, m.steps) != (header.n, header.steps) || m.dt != header.dt {
@@ -201,8 +205,14 @@ pub fn run_checkpointed(
             if let Some(p) = &plan {
                 output::remove_stale_temps(&p.path);
             }
-            driver = driver.with_spikes(m.position.spikes);
-            SpikeOutput::resume(format, out, Path::new(&m.stream), m.position)?
+            let unrecorded: u64 = m.unrecorded.iter().sum();
+            driver = driver.with_spikes(m.position.spikes + unrecorded);
+            let mut output = SpikeOutput::resume(format, out, Path::new(&m.stream), m.position)?
+                .with_filter(filter);
+            output
+                .resume_unrecorded(&m.unrecorded)
+                .with_context(|| r.source.display().to_string())?;
+            output
         }
     };
     if let Some(p) = &mut plan {
@@ -270,6 +280,7 @@ fn drive(
         // crash between the two leaves the previous checkpoint, whose
         // stream position is still in the file.
         p.meta.position = output.stream().sync(true)?;
+        p.meta.unrecorded = output.unrecorded().to_vec();
         let state = sim
             .save_state()
             .ok_or_else(|| anyhow!("this engine cannot save its state"))?;
@@ -337,6 +348,7 @@ pub fn checkpoint_plan(
                 spikes: 0,
             },
             network: None,
+            unrecorded: Vec::new(),
         },
     }))
 }
@@ -398,6 +410,7 @@ impl WeightsFn<(SpikeRecord, Duration)> for Streamed<'_> {
             self.reporter,
             plan,
             self.resume,
+            None,
         )
     }
 }

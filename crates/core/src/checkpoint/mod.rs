@@ -276,6 +276,12 @@ pub struct CheckpointMeta {
     /// this. Absent from the CLI's checkpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
+    /// Per population, the spikes up to the checkpoint of neurons whose
+    /// spikes are not written (`[[record.spikes_from]]`): the stream holds
+    /// the others, and a resumed run's summary counts them all. Absent
+    /// where every neuron is recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unrecorded: Vec<u64>,
 }
 
 /// The checkpoint format version written. Version 2 added the `checksum`

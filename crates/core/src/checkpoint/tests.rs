@@ -40,6 +40,7 @@ fn meta(n: usize, p: &LifParams, step: u64) -> CheckpointMeta {
             spikes: 0,
         },
         network: None,
+        unrecorded: Vec::new(),
     }
 }
 

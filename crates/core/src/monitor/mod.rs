@@ -60,9 +60,11 @@
 
 pub mod files;
 mod spec;
+pub mod spikes;
 pub mod stream;
 
 pub use spec::{Monitors, Neurons, RateSpec, StateMonitorSpec, StatePlan};
+pub use spikes::{SpikeFilter, SpikesFrom};
 
 use crate::error::{Error, Result};
 use crate::neuron::Model;

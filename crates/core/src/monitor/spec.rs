@@ -14,6 +14,55 @@ pub enum Neurons {
     First(usize),
     /// These population-local indices.
     Ids(Vec<usize>),
+    /// The population-local indices `start..stop` (Brian2's `G[start:stop]`).
+    Range {
+        /// The first.
+        start: usize,
+        /// One past the last.
+        stop: usize,
+    },
+}
+
+impl Neurons {
+    /// The population-local ids chosen of a population of `size` neurons,
+    /// ascending; refuses an empty choice, an id out of the population and
+    /// an id named twice. `place` opens the error (`state monitor of "E"`).
+    pub fn local_ids(&self, size: usize, place: &str) -> Result<Vec<usize>> {
+        let bad =
+            |name: &'static str, msg: String| Err(Error::param(name, format!("{place}: {msg}")));
+        match self {
+            Neurons::All => Ok((0..size).collect()),
+            Neurons::First(n) if *n == 0 || *n > size => bad(
+                "n",
+                format!("must be 1 to the population's size {size}, got {n}"),
+            ),
+            Neurons::First(n) => Ok((0..*n).collect()),
+            Neurons::Range { start, stop } if start >= stop || *stop > size => bad(
+                "ids",
+                format!(
+                    "range {start}..{stop} is not a non-empty range within the population's size {size}"
+                ),
+            ),
+            Neurons::Range { start, stop } => Ok((*start..*stop).collect()),
+            Neurons::Ids(ids) => {
+                if ids.is_empty() {
+                    return bad("ids", "names no neuron".into());
+                }
+                let mut sorted = ids.clone();
+                sorted.sort_unstable();
+                if let Some(&i) = sorted.iter().find(|&&i| i >= size) {
+                    return bad(
+                        "ids",
+                        format!("id {i} is not below the population's size {size}"),
+                    );
+                }
+                if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                    return bad("ids", format!("names neuron {} twice", w[0]));
+                }
+                Ok(sorted)
+            }
+        }
+    }
 }
 
 /// A state monitor: variables of some neurons of one population, sampled
@@ -52,6 +101,9 @@ pub struct Monitors {
     /// (`[record]`'s `state_to = "disk"`, `lifsim run --stream-state`)
     /// rather than stay in memory to the end.
     pub stream: bool,
+    /// The neurons whose spikes are written (`[[record.spikes_from]]`, in
+    /// file order); empty: every neuron's ([`super::spikes`]).
+    pub spikes: Vec<super::spikes::SpikesFrom>,
 }
 
 impl Monitors {
@@ -97,33 +149,7 @@ impl StateMonitorSpec {
             .position(|p| p.name == self.population)
             .expect("found by ranges");
         let pop = &desc.populations[index];
-        let ids = match &self.neurons {
-            Neurons::All => (0..pop.size).collect(),
-            Neurons::First(n) if *n == 0 || *n > pop.size => {
-                return bad(
-                    "n",
-                    format!("must be 1 to the population's size {}, got {n}", pop.size),
-                )
-            }
-            Neurons::First(n) => (0..*n).collect(),
-            Neurons::Ids(ids) => {
-                if ids.is_empty() {
-                    return bad("ids", "names no neuron".into());
-                }
-                let mut sorted = ids.clone();
-                sorted.sort_unstable();
-                if let Some(&i) = sorted.iter().find(|&&i| i >= pop.size) {
-                    return bad(
-                        "ids",
-                        format!("id {i} is not below the population's size {}", pop.size),
-                    );
-                }
-                if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
-                    return bad("ids", format!("names neuron {} twice", w[0]));
-                }
-                sorted
-            }
-        };
+        let ids = self.neurons.local_ids(pop.size, &place)?;
         if self.variables.is_empty() {
             return bad("variables", "names no variable".into());
         }

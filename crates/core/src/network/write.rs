@@ -88,7 +88,8 @@ impl NetworkDescription {
     }
 
     /// This network with a monitor added to `[record]`: `key` is `state`
-    /// (`entry` a `[[record.state]]` table) or `rate` (`entry` empty for
+    /// (`entry` a `[[record.state]]` table), `spikes_from` (a
+    /// `[[record.spikes_from]]` table) or `rate` (`entry` empty for
     /// `rate = true`, or `{ bin = ... }`); checked again as a file is.
     pub fn with_record(&self, key: &str, entry: Table) -> Result<Self> {
         let mut table = self.to_table(&self.base_dir)?;
@@ -99,10 +100,8 @@ impl NetworkDescription {
             unreachable!("written as a table")
         };
         match key {
-            "state" => {
-                let list = record
-                    .entry("state")
-                    .or_insert_with(|| Toml::Array(Vec::new()));
+            "state" | "spikes_from" => {
+                let list = record.entry(key).or_insert_with(|| Toml::Array(Vec::new()));
                 if let Toml::Array(items) = list {
                     items.push(Toml::Table(entry));
                 }
@@ -116,7 +115,7 @@ impl NetworkDescription {
             other => {
                 return Err(Error::param(
                     "record",
-                    format!("a monitor is state or rate, got {other:?}"),
+                    format!("a monitor is state, spikes_from or rate, got {other:?}"),
                 ))
             }
         }
@@ -191,7 +190,8 @@ fn seed_value(seed: u64) -> Result<Toml> {
         .map_err(|_| Error::param("seed", format!("must be below 2^63, got {seed}")))
 }
 
-/// `[record]`'s `rate` and `[[record.state]]` entries, as the reader takes them.
+/// `[record]`'s `rate`, `[[record.state]]` and `[[record.spikes_from]]`
+/// entries, as the reader takes them.
 fn monitors(m: &Monitors, record: &mut Table) {
     if let Some(rate) = &m.rate {
         let value = match rate.bin {
@@ -199,6 +199,15 @@ fn monitors(m: &Monitors, record: &mut Table) {
             Some(bin) => Toml::Table(Table::from_iter([("bin".to_string(), bin.into())])),
         };
         record.insert("rate".into(), value);
+    }
+    if !m.spikes.is_empty() {
+        let tables = m.spikes.iter().map(|s| {
+            let mut t = Table::new();
+            t.insert("population".into(), s.population.clone().into());
+            neurons(&s.neurons, &mut t);
+            Toml::Table(t)
+        });
+        record.insert("spikes_from".into(), Toml::Array(tables.collect()));
     }
     if m.state.is_empty() {
         return;
@@ -209,16 +218,7 @@ fn monitors(m: &Monitors, record: &mut Table) {
     let tables = m.state.iter().map(|s| {
         let mut t = Table::new();
         t.insert("population".into(), s.population.clone().into());
-        match &s.neurons {
-            Neurons::All => {}
-            Neurons::First(n) => {
-                t.insert("n".into(), Toml::Integer(*n as i64));
-            }
-            Neurons::Ids(ids) => {
-                let ids = ids.iter().map(|&i| Toml::Integer(i as i64)).collect();
-                t.insert("ids".into(), Toml::Array(ids));
-            }
-        }
+        neurons(&s.neurons, &mut t);
         let vars = s
             .variables
             .iter()
@@ -237,6 +237,28 @@ fn monitors(m: &Monitors, record: &mut Table) {
         Toml::Table(t)
     });
     record.insert("state".into(), Toml::Array(tables.collect()));
+}
+
+/// A choice of neurons as `n` or `ids` (a list or `{ start, stop }`); all: neither.
+fn neurons(neurons: &Neurons, t: &mut Table) {
+    let int = |i: usize| Toml::Integer(i as i64);
+    match neurons {
+        Neurons::All => {}
+        Neurons::First(n) => {
+            t.insert("n".into(), int(*n));
+        }
+        Neurons::Ids(ids) => {
+            let ids = ids.iter().map(|&i| int(i)).collect();
+            t.insert("ids".into(), Toml::Array(ids));
+        }
+        Neurons::Range { start, stop } => {
+            let range = Table::from_iter([
+                ("start".to_string(), int(*start)),
+                ("stop".to_string(), int(*stop)),
+            ]);
+            t.insert("ids".into(), Toml::Table(range));
+        }
+    }
 }
 
 fn record_name(mode: RecordMode) -> &'static str {

@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::io::npy::{self, Elem};
 use crate::io::output::OutputFile;
 use crate::io::stream::{self, EventStream, EventStreamWriter, StreamHeader, StreamPosition};
+use crate::monitor::SpikeFilter;
 use crate::recording::{RecordMode, SpikeRecord, SpikeSink};
 
 /// The population name used when none is given.
@@ -161,6 +162,8 @@ pub struct SpikeOutput {
     format: OutputFormat,
     out: PathBuf,
     stream: EventStreamWriter,
+    /// Which neurons' spikes are written (`[[record.spikes_from]]`); none: all.
+    filter: Option<SpikeFilter>,
 }
 
 impl SpikeOutput {
@@ -186,6 +189,7 @@ impl SpikeOutput {
             format,
             out: out.to_path_buf(),
             stream,
+            filter: None,
         })
     }
 
@@ -206,7 +210,35 @@ impl SpikeOutput {
             format,
             out: out.to_path_buf(),
             stream,
+            filter: None,
         })
+    }
+
+    /// Writes only the spikes `filter` records (the stream and the file
+    /// then hold those neurons' spikes alone; the others are counted by
+    /// the filter, [`Self::unrecorded`]).
+    pub fn with_filter(mut self, filter: Option<SpikeFilter>) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// Per population, the spikes not written (of neurons the filter does
+    /// not record); empty without a filter.
+    pub fn unrecorded(&self) -> &[u64] {
+        self.filter.as_ref().map_or(&[], |f| f.unrecorded())
+    }
+
+    /// Goes on counting the spikes not written from a checkpoint's
+    /// [`Self::unrecorded`].
+    pub fn resume_unrecorded(&mut self, unrecorded: &[u64]) -> Result<()> {
+        match &mut self.filter {
+            Some(f) => f.resume_from(unrecorded),
+            None if unrecorded.is_empty() => Ok(()),
+            None => Err(Error::param(
+                "spikes_from",
+                "the checkpoint is of a run that recorded some neurons' spikes; the network now records every neuron's (did the network file change?)",
+            )),
+        }
     }
 
     /// The output file.
@@ -271,6 +303,7 @@ impl SpikeOutput {
             counts,
             raster: None,
             events: None,
+            unrecorded: self.unrecorded().to_vec(),
         })
     }
 }
@@ -278,7 +311,10 @@ impl SpikeOutput {
 impl SpikeSink for SpikeOutput {
     #[inline]
     fn record(&mut self, step: usize, fired: &[u32]) {
-        self.stream.record(step, fired);
+        match &mut self.filter {
+            None => self.stream.record(step, fired),
+            Some(f) => self.stream.record(step, f.split(fired)),
+        }
     }
 
     fn failed(&self) -> bool {

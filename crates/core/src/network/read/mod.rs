@@ -176,6 +176,8 @@ struct RawRecord {
     state: Vec<monitors::RawState>,
     rate: Option<monitors::RawRate>,
     state_to: Option<String>,
+    #[serde(default)]
+    spikes_from: Vec<monitors::RawSpikesFrom>,
 }
 
 /// `Err(Error::param(name, "in <where>: <msg>"))`.
@@ -357,6 +359,8 @@ impl NetworkDescription {
             }
             desc.monitors = monitors::read(record.state, record.rate, &desc)?;
             desc.monitors.stream = monitors::state_to(record.state_to.as_deref())?;
+            desc.monitors.spikes = monitors::spikes_from(record.spikes_from)?;
+            crate::monitor::spikes::plan(&desc)?;
         }
         desc.check_connectivity()?;
         Ok(desc)

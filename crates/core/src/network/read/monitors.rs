@@ -1,10 +1,11 @@
-//! `[record]`'s monitors: `[[record.state]]` tables and `rate`, read into
-//! [`Monitors`] and checked against the network ([`crate::monitor`]).
+//! `[record]`'s monitors: `[[record.state]]` tables, `rate` and
+//! `[[record.spikes_from]]`, read into [`Monitors`] and checked against the
+//! network ([`crate::monitor`]).
 
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::monitor::{Monitors, Neurons, RateSpec, StateMonitorSpec};
+use crate::monitor::{Monitors, Neurons, RateSpec, SpikesFrom, StateMonitorSpec};
 use crate::network::description::NetworkDescription;
 
 /// A `[[record.state]]` table as written.
@@ -12,12 +13,69 @@ use crate::network::description::NetworkDescription;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawState {
     population: String,
-    ids: Option<Vec<usize>>,
+    ids: Option<RawIds>,
     n: Option<usize>,
     variables: Option<Vec<String>>,
     interval: Option<f64>,
     start: Option<f64>,
     stop: Option<f64>,
+}
+
+/// A `[[record.spikes_from]]` table as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSpikesFrom {
+    population: String,
+    ids: Option<RawIds>,
+    n: Option<usize>,
+}
+
+/// `ids = [0, 5, 9]` or `ids = { start = 10, stop = 60 }` (population-local).
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawIds {
+    List(Vec<usize>),
+    Range(RawRange),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRange {
+    start: usize,
+    stop: usize,
+}
+
+/// The neurons `ids` or `n` choose (neither: all); `place` names the table.
+fn neurons(ids: Option<RawIds>, n: Option<usize>, place: &str) -> Result<Neurons> {
+    Ok(match (ids, n) {
+        (Some(_), Some(_)) => {
+            return Err(Error::param(
+                "ids",
+                format!("{place}: give one of ids and n"),
+            ))
+        }
+        (Some(RawIds::List(ids)), None) => Neurons::Ids(ids),
+        (Some(RawIds::Range(r)), None) => Neurons::Range {
+            start: r.start,
+            stop: r.stop,
+        },
+        (None, Some(n)) => Neurons::First(n),
+        (None, None) => Neurons::All,
+    })
+}
+
+/// `[[record.spikes_from]]` as written (the caller checks them against the
+/// network, [`crate::monitor::spikes::plan`]).
+pub(super) fn spikes_from(tables: Vec<RawSpikesFrom>) -> Result<Vec<SpikesFrom>> {
+    let mut out = Vec::new();
+    for t in tables {
+        let place = format!("spikes_from {:?}", t.population);
+        out.push(SpikesFrom {
+            neurons: neurons(t.ids, t.n, &place)?,
+            population: t.population,
+        });
+    }
+    Ok(out)
 }
 
 /// `rate = true` or `rate = { bin = 1.0 }`.
@@ -45,17 +103,7 @@ pub(super) fn read(
     let mut monitors = Monitors::default();
     for s in state {
         let place = format!("state monitor of {:?}", s.population);
-        let neurons = match (s.ids, s.n) {
-            (Some(_), Some(_)) => {
-                return Err(Error::param(
-                    "ids",
-                    format!("{place}: give one of ids and n"),
-                ))
-            }
-            (Some(ids), None) => Neurons::Ids(ids),
-            (None, Some(n)) => Neurons::First(n),
-            (None, None) => Neurons::All,
-        };
+        let neurons = neurons(s.ids, s.n, &place)?;
         let spec = StateMonitorSpec {
             population: s.population,
             neurons,
