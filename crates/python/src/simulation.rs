@@ -121,8 +121,11 @@ fn engine<T: Real>(
 pub struct Simulation {
     engine: Engine,
     desc: NetworkDescription,
-    /// Every spike so far (step, id), in step order.
+    /// Every spike so far (step, id), in step order: of the chosen
+    /// neurons only where the network chooses (`chosen`).
     events: Events,
+    /// Whose spikes are kept (`[[record.spikes_from]]`); `None`: everyone's.
+    chosen: Option<monitors::Chosen>,
 }
 
 impl Simulation {
@@ -143,6 +146,7 @@ impl Simulation {
             engine,
             desc: desc.clone(),
             events: Events::default(),
+            chosen: monitors::Chosen::new(desc).map_err(errors::from_core)?,
         })
     }
 
@@ -187,9 +191,14 @@ impl Simulation {
         let n = self.desc.n();
         let mut recorder = Recorder::new(RecordMode::Events, n, 0).map_err(errors::from_core)?;
         let dt = self.desc.dt;
-        let engine = &mut self.engine;
-        let flow = py
-            .detach(|| Driver::new(dt).run(engine.stepper(), until, &mut recorder, &mut observer));
+        let (engine, chosen) = (&mut self.engine, &mut self.chosen);
+        let flow = py.detach(|| {
+            let sim = engine.stepper();
+            match chosen {
+                None => Driver::new(dt).run(sim, until, &mut recorder, &mut observer),
+                Some(c) => Driver::new(dt).run(sim, until, &mut c.sink(&mut recorder), &mut observer),
+            }
+        });
         // Keep what was simulated, stopped or not.
         let from = self.events.ids.len();
         let record = recorder.finish(dt);
@@ -250,7 +259,16 @@ impl Simulation {
         bin: Option<f64>,
     ) -> PyResult<monitors::RateArrays<'py>> {
         let events = (&self.events.steps[..], &self.events.ids[..]);
-        monitors::rate(py, &self.desc, population, bin, events, self.engine.step())
+        let chosen = self.chosen.as_ref();
+        monitors::rate(py, &self.desc, population, bin, events, chosen, self.engine.step())
+    }
+
+    /// The global ids whose spikes are kept, by population name (absent:
+    /// none of its neurons), where the network chooses
+    /// (`[[record.spikes_from]]`); `None`: every neuron's.
+    #[getter]
+    fn _recorded<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        monitors::recorded(py, &self.desc)
     }
 
     /// Every spike so far, as (times in ms, neuron ids), sorted by time then id.

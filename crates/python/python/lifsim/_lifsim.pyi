@@ -221,6 +221,9 @@ class Simulation:
     def _state_record(self, m: int) -> dict[str, Any]:
         """State monitor m so far: population, ids, times (ms), values (name: (samples, neurons))."""
     @property
+    def _recorded(self) -> Optional[dict[str, npt.NDArray[np.uint32]]]:
+        """Global ids whose spikes are kept, by population ([[record.spikes_from]]); None: all."""
+    @property
     def _state_monitors(self) -> int:
         """The number of state monitors."""
     def _rate(

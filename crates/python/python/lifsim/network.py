@@ -359,6 +359,21 @@ class Network:
             entry["ids"] = [_int(i, "ids") for i in np.asarray(ids).ravel().tolist()]
         self._desc = self._desc.with_entry("record.state", entry)
 
+    def record_spikes(self, population: str, *, n: Optional[int] = None, ids: Any = None) -> None:
+        """Records the spikes of neurons ``ids`` (population-local: a list, or
+        a ``range`` with step 1) or the first ``n`` of ``population`` (default:
+        all of it), as Brian2's ``SpikeMonitor(G[:n])`` (a
+        ``[[record.spikes_from]]`` table). Once any population is named, only
+        the named neurons' spikes are kept (Simulation.run, spikes(); the
+        spike file of ``lifsim run``); ``Simulation.rate`` still counts every
+        neuron. Call it once per population."""
+        entry: Dict[str, Any] = {"population": population, "n": _int(n, "n")}
+        if isinstance(ids, range) and ids.step == 1:
+            entry["ids"] = {"start": ids.start, "stop": ids.stop}
+        elif ids is not None:
+            entry["ids"] = [_int(i, "ids") for i in np.asarray(ids).ravel().tolist()]
+        self._desc = self._desc.with_entry("record.spikes_from", entry)
+
     def record_rate(self, bin: Optional[float] = None) -> None:
         """Records every population's rate (``[record] rate``), in bins of
         ``bin`` ms (default: one step): a ``.rate.npz`` file from ``lifsim
@@ -436,11 +451,17 @@ class Spikes:
         names: the population names, in neuron order.
     ``spikes["E"]`` is the spikes of population E alone (ids still global;
     ``spikes["E"].ids - net["E"].start`` numbers them within it).
+    ``recorded``: where the network records some neurons' spikes only
+    (Network.record_spikes), the global ids recorded by population name
+    (None: every neuron's). rates() and psth() are then those of the
+    recorded neurons, and the per-neuron measures are NaN for the others.
     """
 
-    def __init__(self, times: np.ndarray, ids: np.ndarray, populations: Sequence[tuple], t_start: float, t_stop: float) -> None:
+    def __init__(self, times: np.ndarray, ids: np.ndarray, populations: Sequence[tuple], t_start: float, t_stop: float,
+                 recorded: Optional[Dict[str, np.ndarray]] = None) -> None:
         self.times = times
         self.ids = ids
+        self.recorded = recorded
         self._populations = list(populations)
         self.names = [p[0] for p in self._populations]
         stops = np.array([p[2] for p in self._populations], dtype=np.int64)
@@ -454,8 +475,7 @@ class Spikes:
     def __getitem__(self, name: str) -> "Spikes":
         k = self.names.index(name)
         keep = self.population == k
-        sub = Spikes(self.times[keep], self.ids[keep], self._populations, self.t_start, self.t_stop)
-        return sub
+        return Spikes(self.times[keep], self.ids[keep], self._populations, self.t_start, self.t_stop, self.recorded)
 
     def by_population(self) -> Dict[str, "Spikes"]:
         """The spikes of each population, by name."""
@@ -467,24 +487,43 @@ class Spikes:
         out = {}
         for k, (name, start, stop) in enumerate(self._populations):
             count = int(np.count_nonzero(self.population == k))
-            out[name] = count / ((stop - start) * span) if span > 0 else 0.0
+            out[name] = count / (self._size(name) * span) if span > 0 else 0.0
+        return out
+
+    def _size(self, name: str) -> float:
+        """Neurons of ``name`` whose spikes these are (NaN: none recorded)."""
+        k = self.names.index(name)
+        if self.recorded is None:
+            return self._populations[k][2] - self._populations[k][1]
+        return len(self.recorded[name]) if name in self.recorded else float("nan")
+
+    def _per_neuron(self, name: str, values: np.ndarray) -> np.ndarray:
+        """``values`` of each neuron of ``name``, NaN where its spikes are not recorded."""
+        if self.recorded is None:
+            return values
+        start = self._populations[self.names.index(name)][1]
+        out = np.full(len(values), np.nan)
+        kept = np.asarray(self.recorded.get(name, []), dtype=np.int64) - start
+        out[kept] = values[kept]
         return out
 
     def rates_per_neuron(self, name: str) -> np.ndarray:
         """Firing rate of each neuron of population ``name``, Hz (see ``lifsim.analysis``)."""
-        return analysis.rates_per_neuron(self.times, self.ids, self._populations, name, self.t_start, self.t_stop)
+        return self._per_neuron(name, analysis.rates_per_neuron(self.times, self.ids, self._populations, name, self.t_start, self.t_stop))
 
     def isi_cv(self, name: str) -> np.ndarray:
         """ISI coefficient of variation of each neuron of ``name`` (NaN below 3 spikes)."""
-        return analysis.isi_cv(self.times, self.ids, self._populations, name)
+        return self._per_neuron(name, analysis.isi_cv(self.times, self.ids, self._populations, name))
 
     def fano_factor(self, name: str, bin: float = 100.0) -> np.ndarray:
         """Fano factor of each neuron's spike counts in bins of ``bin`` ms (NaN if silent)."""
-        return analysis.fano_factor(self.times, self.ids, self._populations, name, self.t_start, self.t_stop, bin)
+        return self._per_neuron(name, analysis.fano_factor(self.times, self.ids, self._populations, name, self.t_start, self.t_stop, bin))
 
     def psth(self, name: str, bin: float = 1.0) -> Tuple[np.ndarray, np.ndarray]:
         """Population ``name``'s rate in bins of ``bin`` ms: (bin start times, Hz)."""
-        return analysis.psth(self.times, self.ids, self._populations, name, self.t_start, self.t_stop, bin)
+        t, r = analysis.psth(self.times, self.ids, self._populations, name, self.t_start, self.t_stop, bin)
+        k = self.names.index(name)
+        return t, r * (self._populations[k][2] - self._populations[k][1]) / self._size(name)
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame, one row a spike: time_ms, id, population, index."""
@@ -523,7 +562,7 @@ class Simulation(Running):
         """
         t0 = self._sim.t
         times, ids = self._piece(progress, lambda bar: self._sim.run(duration, progress=bar))
-        return Spikes(times, ids, self._sim.populations, t0, self._sim.t)
+        return Spikes(times, ids, self._sim.populations, t0, self._sim.t, self._sim._recorded)
 
     def record_state(
         self,
@@ -562,7 +601,7 @@ class Simulation(Running):
     def spikes(self) -> Spikes:
         """Every spike since the simulation was built (or resumed)."""
         times, ids = self._sim.spikes()
-        return Spikes(times, ids, self._sim.populations, 0.0, self._sim.t)
+        return Spikes(times, ids, self._sim.populations, 0.0, self._sim.t, self._sim._recorded)
 
     def set(self, target: Union[Population, str, Input], **values: Any) -> None:
         """Changes parameters for the rest of the run, keeping the state.
