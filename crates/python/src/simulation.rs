@@ -196,7 +196,9 @@ impl Simulation {
             let sim = engine.stepper();
             match chosen {
                 None => Driver::new(dt).run(sim, until, &mut recorder, &mut observer),
-                Some(c) => Driver::new(dt).run(sim, until, &mut c.sink(&mut recorder), &mut observer),
+                Some(c) => {
+                    Driver::new(dt).run(sim, until, &mut c.sink(&mut recorder), &mut observer)
+                }
             }
         });
         // Keep what was simulated, stopped or not.
@@ -260,7 +262,15 @@ impl Simulation {
     ) -> PyResult<monitors::RateArrays<'py>> {
         let events = (&self.events.steps[..], &self.events.ids[..]);
         let chosen = self.chosen.as_ref();
-        monitors::rate(py, &self.desc, population, bin, events, chosen, self.engine.step())
+        monitors::rate(
+            py,
+            &self.desc,
+            population,
+            bin,
+            events,
+            chosen,
+            self.engine.step(),
+        )
     }
 
     /// The global ids whose spikes are kept, by population name (absent:

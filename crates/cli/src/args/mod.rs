@@ -192,9 +192,11 @@ pub struct RunArgs {
     /// A network file's simulated time instead of its `duration`, ms
     #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     pub duration: Option<f64>,
-    /// A network file's population parameter instead of the file's: POP.PARAM=VALUE, the
-    /// value as the file writes it (E.i_ext=0.5, E.size=400, 'E.v0={ distribution = "uniform",
-    /// low = -65, high = -50 }'); repeat the flag for several
+    /// A network file's population or projection parameter instead of the file's:
+    /// POP.PARAM=VALUE or projection.K.PARAM=VALUE (K from 1, as lifsim info numbers them),
+    /// the value as the file writes it (E.i_ext=0.5, E.size=400, 'E.v0={ distribution =
+    /// "uniform", low = -65, high = -50 }', projection.2.weight=-9, projection.1.p=0.05);
+    /// repeat the flag for several
     #[arg(long = "set", value_name = "POP.PARAM=VALUE", value_parser = parse_setting)]
     pub set: Vec<Setting>,
     /// Population name in SONATA output (/spikes/<population>) [default: lifsim]

@@ -1,5 +1,11 @@
 //! Changes to a network file made when it is run, without editing it:
-//! `lifsim run net.toml --dt 0.05 --duration 200 --set E.i_ext=0.5`.
+//! `lifsim run net.toml --dt 0.05 --duration 200 --set E.i_ext=0.5
+//! --set projection.2.weight=-9`.
+//!
+//! `--set` addresses a population by its name and a projection as
+//! `projection.K`, K its number in the file from 1: the number `lifsim
+//! info` and every error about a projection give it (`projection 2 (I ->
+//! E, I)`).
 //!
 //! They are applied to the file as written (the `Raw*` tables), before any
 //! check, so an overridden value goes through the same checks as the file's
@@ -12,6 +18,7 @@ use std::path::PathBuf;
 
 use toml::Spanned;
 
+use super::projection::RawProjection;
 use super::{RawFile, RawPopulation};
 use crate::error::{Error, Result};
 use crate::network::distribution::Value;
@@ -22,13 +29,34 @@ pub const SETTABLE: [&str; 10] = [
     "size", "tau_m", "v_rest", "v_reset", "v_thresh", "r", "t_ref", "i_ext", "v0", "model",
 ];
 
+/// The parameters of a `[[projection]]` that `--set projection.K.PARAM`
+/// can change: those of the file's table but its populations and matrix
+/// file (which make it another projection).
+pub const PROJECTION_SETTABLE: [&str; 14] = [
+    "rule",
+    "p",
+    "indegree",
+    "outdegree",
+    "n",
+    "weight",
+    "delay",
+    "synapse",
+    "tau_syn",
+    "e_rev",
+    "weight_scale",
+    "allow_autapses",
+    "allow_multapses",
+    "connectivity",
+];
+
 /// One `--set POP.PARAM=VALUE`: parameter `param` of population `population`
-/// becomes `value`, written as in the file (a number, a distribution table
+/// (or of projection K, where `population` is `projection.K`) becomes
+/// `value`, written as in the file (a number, a distribution table
 /// `{ distribution = "uniform", low = 0, high = 1 }`, a list, or a model's
 /// name).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Setting {
-    /// The population's name.
+    /// The population's name, or `projection.K` for projection K (from 1).
     pub population: String,
     /// The parameter's name, as the file writes it.
     pub param: String,
@@ -109,13 +137,81 @@ impl Overrides {
             raw.duration = d;
         }
         for s in &self.set {
-            s.apply(&mut raw.populations)?;
+            match s.projection(raw)? {
+                Some(k) => s.apply_projection(&mut raw.projections[k])?,
+                None => s.apply(&mut raw.populations)?,
+            }
         }
         Ok(())
     }
 }
 
 impl Setting {
+    /// The index of the projection this setting addresses (`projection.K`,
+    /// K from 1), if it addresses one; refuses K beyond the file's
+    /// projections, and a key that is a population's name as well.
+    fn projection(&self, raw: &RawFile) -> Result<Option<usize>> {
+        let Some(k) = self.population.strip_prefix("projection.") else {
+            return Ok(None);
+        };
+        if raw.populations.iter().any(|p| p.name == self.population) {
+            return Err(self.error(format!(
+                "{:?} is a population's name and names a projection too; rename the population",
+                self.population
+            )));
+        }
+        let count = raw.projections.len();
+        match k.parse::<usize>() {
+            Ok(k) if (1..=count).contains(&k) => Ok(Some(k - 1)),
+            _ => Err(self.error(format!(
+                "the network has no projection {k:?} (projections are numbered 1 to {count} in file order, as lifsim info lists them)"
+            ))),
+        }
+    }
+
+    fn apply_projection(&self, p: &mut RawProjection) -> Result<()> {
+        let int = |what: &str| {
+            self.value
+                .parse::<u64>()
+                .map_err(|_| self.error(format!("{} takes a whole number of {what}", self.param)))
+        };
+        let flag = || match self.value.as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(self.error(format!("{} takes true or false", self.param))),
+        };
+        let text = || self.value.trim_matches('"').to_string();
+        match self.param.as_str() {
+            "rule" => p.rule = text(),
+            "p" => p.p = Some(self.number("a probability")?),
+            "indegree" => p.indegree = Some(int("synapses")? as usize),
+            "outdegree" => p.outdegree = Some(int("synapses")? as usize),
+            "n" => p.n = Some(int("synapses")?),
+            "weight" => p.weight = Some(self.value()?),
+            "delay" => p.delay = Some(self.value()?),
+            "synapse" => p.synapse = Some(text()),
+            "tau_syn" => p.tau_syn = Some(self.number("ms")?),
+            "e_rev" => p.e_rev = Some(self.number("mV")?),
+            "weight_scale" => p.weight_scale = Some(self.number("a factor")?),
+            "allow_autapses" => p.allow_autapses = Some(flag()?),
+            "allow_multapses" => p.allow_multapses = Some(flag()?),
+            "connectivity" => p.connectivity = Some(text()),
+            "source" | "target" | "file" => {
+                return Err(self.error(format!(
+                "a projection's {} cannot be set: it would be another projection (edit the file)",
+                self.param
+            )))
+            }
+            other => {
+                return Err(self.error(format!(
+                    "a projection has no parameter {other:?} (--set takes {})",
+                    PROJECTION_SETTABLE.join(", ")
+                )))
+            }
+        }
+        Ok(())
+    }
+
     fn apply(&self, populations: &mut [RawPopulation]) -> Result<()> {
         let names: Vec<&str> = populations.iter().map(|p| p.name.as_str()).collect();
         let names = names.join(", ");
@@ -291,6 +387,120 @@ mod tests {
             with(&set(&["E.tau_m=5", "E.tau_m=10"])).unwrap(),
             edited("tau_m = 20.0", "tau_m = 10.0").unwrap()
         );
+    }
+
+    #[test]
+    fn projection_settings_give_the_description_of_the_edited_file() {
+        let cases = [
+            ("projection.1.weight=0.25", "weight = 0.5", "weight = 0.25"),
+            (
+                "projection.1.weight={ distribution = \"normal\", mean = 0.5, std = 0.1 }",
+                "weight = 0.5",
+                "weight = { distribution = \"normal\", mean = 0.5, std = 0.1 }",
+            ),
+            ("projection.1.delay=2.5", "delay = 1.0", "delay = 2.5"),
+            ("projection.1.indegree=2", "indegree = 3", "indegree = 2"),
+            (
+                "projection.1.allow_autapses=false",
+                "indegree = 3",
+                "indegree = 3\nallow_autapses = false",
+            ),
+        ];
+        for (setting, from, to) in cases {
+            let got = with(&set(&[setting])).unwrap();
+            assert_eq!(got, edited(from, to).unwrap(), "{setting}");
+            assert_ne!(got, with(&Overrides::default()).unwrap(), "{setting}");
+        }
+        // Several parameters of one projection: a synapse with its time
+        // constant, a rule with its own parameter.
+        let got = with(&set(&[
+            "projection.1.synapse=exponential",
+            "projection.1.tau_syn=5",
+        ]))
+        .unwrap();
+        let want = edited(
+            "delay = 1.0",
+            "delay = 1.0\nsynapse = \"exponential\"\ntau_syn = 5.0",
+        );
+        assert_eq!(got, want.unwrap());
+        let got = with(&set(&[
+            "projection.1.rule=fixed_outdegree",
+            "projection.1.indegree=0",
+        ]));
+        let file = edited("rule = \"fixed_indegree\"", "rule = \"fixed_outdegree\"");
+        // A rule that does not take the file's other parameters fails as the
+        // edited file does.
+        assert_eq!(
+            with(&set(&["projection.1.rule=fixed_outdegree"]))
+                .unwrap_err()
+                .to_string(),
+            file.unwrap_err().to_string()
+        );
+        assert!(got.is_err());
+        assert_eq!(
+            with(&set(&["projection.1.connectivity=procedural"]))
+                .unwrap_err()
+                .to_string(),
+            edited(
+                "indegree = 3",
+                "indegree = 3\nconnectivity = \"procedural\""
+            )
+            .unwrap_err()
+            .to_string()
+        );
+    }
+
+    #[test]
+    fn projection_settings_no_file_could_say_name_the_setting() {
+        let cases = [
+            (
+                "projection.2.weight=1",
+                "--set projection.2.weight=1: the network has no projection \"2\" (projections are numbered 1 to 1 in file order, as lifsim info lists them)",
+            ),
+            (
+                "projection.E.weight=1",
+                "--set projection.E.weight=1: the network has no projection \"E\" (projections are numbered 1 to 1 in file order, as lifsim info lists them)",
+            ),
+            (
+                "projection.1.source=I.fast",
+                "--set projection.1.source=I.fast: a projection's source cannot be set: it would be another projection (edit the file)",
+            ),
+            (
+                "projection.1.wieght=1",
+                "--set projection.1.wieght=1: a projection has no parameter \"wieght\" (--set takes rule, p, indegree, outdegree, n, weight, delay, synapse, tau_syn, e_rev, weight_scale, allow_autapses, allow_multapses, connectivity)",
+            ),
+            (
+                "projection.1.allow_autapses=yes",
+                "--set projection.1.allow_autapses=yes: allow_autapses takes true or false",
+            ),
+            (
+                "projection.1.indegree=2.5",
+                "--set projection.1.indegree=2.5: indegree takes a whole number of synapses",
+            ),
+            (
+                "projection.1.tau_syn=slow",
+                "--set projection.1.tau_syn=slow: tau_syn takes a number (ms)",
+            ),
+        ];
+        for (setting, want) in cases {
+            let e = with(&set(&[setting])).unwrap_err().to_string();
+            assert_eq!(e, format!(": {want}"), "{setting}");
+        }
+        // A population may not be named as a projection is addressed.
+        let odd = FILE
+            .replace("name = \"E\"", "name = \"projection.1\"")
+            .replace("\"E\"", "\"projection.1\"");
+        let odd = NetworkDescription::read_text_with(
+            &odd,
+            Path::new(""),
+            "t",
+            false,
+            &set(&["projection.1.tau_m=5"]),
+        );
+        assert!(odd
+            .unwrap_err()
+            .to_string()
+            .contains("is a population's name and names a projection too"));
     }
 
     #[test]

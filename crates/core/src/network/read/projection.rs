@@ -16,25 +16,25 @@ use crate::synapses::SynapseKind;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawProjection {
-    source: OneOrMany,
-    target: OneOrMany,
-    rule: String,
-    p: Option<f64>,
-    indegree: Option<usize>,
-    outdegree: Option<usize>,
+    pub(super) source: OneOrMany,
+    pub(super) target: OneOrMany,
+    pub(super) rule: String,
+    pub(super) p: Option<f64>,
+    pub(super) indegree: Option<usize>,
+    pub(super) outdegree: Option<usize>,
     /// NEST writes `N`.
     #[serde(alias = "N")]
-    n: Option<u64>,
-    file: Option<PathBuf>,
-    weight_scale: Option<f64>,
-    allow_autapses: Option<bool>,
-    allow_multapses: Option<bool>,
-    weight: RawValueField,
-    delay: RawValueField,
-    synapse: Option<String>,
-    tau_syn: Option<f64>,
-    e_rev: Option<f64>,
-    connectivity: Option<String>,
+    pub(super) n: Option<u64>,
+    pub(super) file: Option<PathBuf>,
+    pub(super) weight_scale: Option<f64>,
+    pub(super) allow_autapses: Option<bool>,
+    pub(super) allow_multapses: Option<bool>,
+    pub(super) weight: RawValueField,
+    pub(super) delay: RawValueField,
+    pub(super) synapse: Option<String>,
+    pub(super) tau_syn: Option<f64>,
+    pub(super) e_rev: Option<f64>,
+    pub(super) connectivity: Option<String>,
 }
 
 impl NetworkDescription {
