@@ -16,6 +16,7 @@ mod network;
 mod result;
 mod signals;
 mod simulation;
+mod state_files;
 mod weights;
 
 use std::path::PathBuf;

@@ -25,6 +25,7 @@ use crate::convert::out;
 use crate::errors;
 use crate::monitors;
 use crate::signals::SignalCheck;
+use crate::state_files::StateFiles;
 
 /// Spikes as NumPy arrays: (times in ms, neuron ids).
 type SpikeArrays<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<u32>>);
@@ -126,6 +127,8 @@ pub struct Simulation {
     events: Events,
     /// Whose spikes are kept (`[[record.spikes_from]]`); `None`: everyone's.
     chosen: Option<monitors::Chosen>,
+    /// The state monitors streamed to disk (`record_state(..., to=path)`).
+    state_files: StateFiles,
 }
 
 impl Simulation {
@@ -147,6 +150,7 @@ impl Simulation {
             desc: desc.clone(),
             events: Events::default(),
             chosen: monitors::Chosen::new(desc).map_err(errors::from_core)?,
+            state_files: StateFiles::default(),
         })
     }
 
@@ -192,12 +196,22 @@ impl Simulation {
         let mut recorder = Recorder::new(RecordMode::Events, n, 0).map_err(errors::from_core)?;
         let dt = self.desc.dt;
         let (engine, chosen) = (&mut self.engine, &mut self.chosen);
-        let flow = py.detach(|| {
-            let sim = engine.stepper();
-            match chosen {
-                None => Driver::new(dt).run(sim, until, &mut recorder, &mut observer),
-                Some(c) => {
-                    Driver::new(dt).run(sim, until, &mut c.sink(&mut recorder), &mut observer)
+        let files = &mut self.state_files;
+        // In blocks whose streamed state samples fit in memory (one block
+        // when nothing is streamed), each drained to its file.
+        let result = py.detach(|| -> lifsim_core::Result<ControlFlow<()>> {
+            let mut driver = Driver::new(dt);
+            loop {
+                let next = files.block_end(engine, engine.step(), until);
+                let sim = engine.stepper();
+                let flow = match chosen {
+                    None => driver.run(sim, next, &mut recorder, &mut observer),
+                    Some(c) => driver.run(sim, next, &mut c.sink(&mut recorder), &mut observer),
+                };
+                files.drain(engine)?;
+                if flow.is_break() || engine.step() >= until {
+                    files.write()?;
+                    return Ok(flow);
                 }
             }
         });
@@ -208,7 +222,7 @@ impl Simulation {
             self.events.steps.extend(e.steps);
             self.events.ids.extend(e.ids);
         }
-        if flow.is_break() {
+        if result.map_err(errors::from_core)?.is_break() {
             return Err(observer.stopped(self.engine.step(), until));
         }
         Ok(self.spikes_from(py, from))
@@ -216,7 +230,8 @@ impl Simulation {
 
     /// Adds a state monitor of `population` from the next step on (see
     /// lifsim.Simulation.record_state); its index for `_state_record`.
-    #[pyo3(signature = (population, variables, *, ids = None, n = None, interval = None, start = None, stop = None))]
+    /// With `to`, its samples stream to that file (`_state_file`).
+    #[pyo3(signature = (population, variables, *, ids = None, n = None, interval = None, start = None, stop = None, to = None))]
     #[allow(clippy::too_many_arguments)] // record_state's keywords
     fn _record_state(
         &mut self,
@@ -227,11 +242,19 @@ impl Simulation {
         interval: Option<f64>,
         start: Option<f64>,
         stop: Option<f64>,
+        to: Option<PathBuf>,
     ) -> PyResult<usize> {
         let spec = monitors::state_spec(population, variables, ids, n, interval, start, stop)?;
-        self.engine
-            .add_state_monitor(&spec)
-            .map_err(errors::from_core)
+        match to {
+            None => self.engine.add_state_monitor(&spec),
+            Some(path) => self.state_files.add(&mut self.engine, &spec, &path),
+        }
+        .map_err(errors::from_core)
+    }
+
+    /// The file state monitor `m` streams to, if it does.
+    fn _state_file(&self, m: usize) -> Option<PathBuf> {
+        self.state_files.path(m)
     }
 
     /// State monitor `m`'s samples so far: a dict of population, ids,

@@ -43,9 +43,9 @@ impl Column {
             .map_err(|e| written(&self.path, e))
     }
 
-    /// Flushes and closes the file (before it is read back).
-    fn close(&mut self) -> Result<()> {
-        if let Some(mut w) = self.file.take() {
+    /// Flushes the file (before it is read back); appending goes on after.
+    fn flush(&mut self) -> Result<()> {
+        if let Some(w) = &mut self.file {
             w.flush().map_err(|e| written(&self.path, e))?;
         }
         Ok(())
@@ -119,8 +119,16 @@ impl StateStream {
     /// Writes `<stem>.state.npz` from the temporary files (atomically) and
     /// removes them.
     pub fn finish(mut self) -> Result<()> {
+        self.write()
+    }
+
+    /// Writes `<stem>.state.npz` from the temporary files (atomically) with
+    /// every sample so far, keeping them: the stream goes on, and a later
+    /// write replaces the file with more samples (a Python simulation run
+    /// in pieces writes it after each).
+    pub fn write(&mut self) -> Result<()> {
         for col in self.columns.iter_mut().flatten() {
-            col.close()?;
+            col.flush()?;
         }
         let names = prefixes(&self.heads);
         let shared = self.same_times()?;

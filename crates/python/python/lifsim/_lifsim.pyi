@@ -216,8 +216,11 @@ class Simulation:
         interval: Optional[float] = None,
         start: Optional[float] = None,
         stop: Optional[float] = None,
+        to: Optional[str] = None,
     ) -> int:
-        """Adds a state monitor from the next step on; its index (lifsim.monitors)."""
+        """Adds a state monitor from the next step on (streamed to the file to, if given); its index."""
+    def _state_file(self, m: int) -> Optional[str]:
+        """The file state monitor m streams to, if it does."""
     def _state_record(self, m: int) -> dict[str, Any]:
         """State monitor m so far: population, ids, times (ms), values (name: (samples, neurons))."""
     @property

@@ -14,7 +14,8 @@ iaf_psc_alpha and lif_euler, ``g_ex`` and ``g_in`` (µS) for iaf_cond_exp.
 
 from __future__ import annotations
 
-from typing import Any, Dict, NamedTuple, Optional, Sequence
+import os
+from typing import Any, Dict, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
@@ -34,7 +35,11 @@ class StateMonitor:
     ``times`` (ms, shape (samples,)), ``ids`` (population-local, ascending)
     and ``values`` (a dict: variable -> array of shape (samples, neurons));
     ``monitor["V_m"]`` is ``monitor.values["V_m"]``. Each read gives the
-    samples taken so far.
+    samples taken so far. A monitor streamed to disk
+    (``record_state(..., to=path)``) holds one block of samples in memory;
+    its file (``path``, the layout of ``lifsim run``'s ``.state.npz``) is
+    written with every sample so far after each ``run()``, and reads come
+    from it.
     """
 
     def __init__(self, sim: Any, index: int) -> None:
@@ -46,8 +51,27 @@ class StateMonitor:
         # The merge over partitions is redone only after more steps.
         step = self._sim.step
         if self._cache is None or self._cache[0] != step:
-            self._cache = (step, self._sim._state_record(self._index))
+            self._cache = (step, self._read())
         return self._cache[1]
+
+    def _read(self) -> Dict[str, Any]:
+        record = self._sim._state_record(self._index)
+        path = self.path
+        if path is None or not os.path.exists(path):
+            return record
+        # Streamed: the engine holds nothing past the last run's end; the
+        # file holds every sample.
+        with np.load(path) as z:
+            prefix = next(k[: -len("/ids")] for k in z.files if k.endswith("/ids"))
+            record["times"] = z[f"{prefix}/times_ms"]
+            record["values"] = {v: z[f"{prefix}/{v}"] for v in record["values"]}
+        return record
+
+    @property
+    def path(self) -> Optional[str]:
+        """The file the samples stream to, if they do (``to=``)."""
+        path = self._sim._state_file(self._index)
+        return None if path is None else os.fspath(path)
 
     @property
     def population(self) -> str:
@@ -101,8 +125,10 @@ def record_state(
     interval: Optional[float] = None,
     start: Optional[float] = None,
     stop: Optional[float] = None,
+    to: Optional[Union[str, os.PathLike]] = None,
 ) -> StateMonitor:
-    """Adds a state monitor to the engine ``sim`` (a ``_lifsim.Simulation``)."""
+    """Adds a state monitor to the engine ``sim`` (a ``_lifsim.Simulation``),
+    its samples streamed to the file ``to`` if given."""
     if isinstance(variables, str):
         variables = [variables]
     id_list = None if ids is None else [int(i) for i in np.asarray(ids).ravel()]
@@ -114,6 +140,7 @@ def record_state(
         interval=interval,
         start=start,
         stop=stop,
+        to=None if to is None else os.fspath(to),
     )
     return StateMonitor(sim, index)
 

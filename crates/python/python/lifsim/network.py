@@ -574,16 +574,21 @@ class Simulation(Running):
         interval: Optional[float] = None,
         start: Optional[float] = None,
         stop: Optional[float] = None,
+        to: Optional[Union[str, os.PathLike]] = None,
     ) -> StateMonitor:
         """Records ``variables`` (``V_m``; ``I_syn``; ``g_ex``, ``g_in``: see
         lifsim.monitors) of neurons ``ids`` (population-local) or the first
         ``n`` of ``population`` (default: all) every ``interval`` ms (default
         dt), from now on: a StateMonitor whose ``times`` and ``values`` fill
         as the simulation runs. A sample at ``t`` is the state at the end of
-        the step ending at ``t`` (NEST's multimeter).
+        the step ending at ``t`` (NEST's multimeter). With ``to``, the
+        samples stream to that .npz file as the run goes (memory holds one
+        block of 64 MiB at most), written after each run() as ``lifsim run``
+        writes its ``.state.npz`` (its temporary ``<to>.partial-*`` files
+        stay beside it until the simulation is gone).
         """
         return _monitors.record_state(self._sim, population, variables, ids=ids, n=n,
-                                      interval=interval, start=start, stop=stop)
+                                      interval=interval, start=start, stop=stop, to=to)
 
     @property
     def monitors(self) -> "list[StateMonitor]":

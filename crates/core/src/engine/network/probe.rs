@@ -191,12 +191,25 @@ impl<T: Real> NetworkSimulation<'_, T> {
     /// [`Self::state_record`]. Refuses a monitor the rest of the run
     /// (its planned steps) would fill beyond half the memory available.
     pub fn add_state_monitor(&mut self, spec: &StateMonitorSpec) -> Result<usize> {
+        let streamed = self.shared.net.description.monitors.stream;
+        self.add_state_monitor_streamed(spec, streamed)
+    }
+
+    /// [`Self::add_state_monitor`], the monitor's samples being drained to
+    /// disk every block (`streamed`: memory holds one block of them, and the
+    /// check is of that block) or kept to the end, whatever the network's
+    /// `state_to` says (Python's `record_state(..., to=path)`).
+    pub fn add_state_monitor_streamed(
+        &mut self,
+        spec: &StateMonitorSpec,
+        streamed: bool,
+    ) -> Result<usize> {
         let desc = &self.shared.net.description;
         let plan = spec.plan(desc)?;
         let from = self.run.step;
         let mut samples = sample_count(&plan, from, self.run.steps);
         let values = (plan.ids.len() * plan.variables.len()) as u64;
-        if desc.monitors.stream {
+        if streamed {
             // Streamed: memory holds one block between drains at most.
             samples = samples.min(monitor::block_samples(values));
         }
