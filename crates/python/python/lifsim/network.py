@@ -621,6 +621,15 @@ class Simulation(Running):
         """
         self._sim.set(target_key(target), dict(values))
 
+    def batch(self, values: Dict[str, Sequence[Any]], *, duration: Optional[float] = None,
+              jobs: Optional[int] = None) -> Any:
+        """Branches from now, one per point of the grid ``values``
+        ({"E.i_ext": [0.1, 0.2], ...}), run concurrently for ``duration`` ms
+        each: a lifsim.Sweep of Spikes, bit for bit what set() and run() give
+        each branch one by one (lifsim/sweep.py's batch)."""
+        from .sweep import batch
+        return batch(self, values, duration=duration, jobs=jobs)
+
     def save_checkpoint(self, path: Union[str, os.PathLike]) -> None:
         """Writes the network and its state; lifsim.resume(path) goes on from it."""
         self._sim.save_checkpoint(os.fspath(path))
