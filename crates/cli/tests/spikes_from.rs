@@ -192,6 +192,21 @@ fn the_file_holds_the_chosen_neurons_and_the_summary_every_neuron() {
             );
         }
     }
+    // `lifsim info` says what a run will record.
+    let info = lifsim_in(d, &["info", "sub.toml"]);
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        text.contains(
+            "spikes       events of E: 20 of 240 (the first 20); I: 15 of 60 (ids 10..25)"
+        ),
+        "{text}"
+    );
+    let info = lifsim_in(d, &["info", "full.toml"]);
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        text.contains("spikes       events of every neuron"),
+        "{text}"
+    );
     // Without a choice the summary says every neuron is recorded.
     let full = std::fs::read_to_string(d.join("full.json")).unwrap();
     assert!(full.contains(r#""recorded": "every neuron""#), "{full}");
