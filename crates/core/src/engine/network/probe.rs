@@ -191,6 +191,9 @@ impl<T: Real> NetworkSimulation<'_, T> {
     /// [`Self::state_record`]. Refuses a monitor the rest of the run
     /// (its planned steps) would fill beyond half the memory available.
     pub fn add_state_monitor(&mut self, spec: &StateMonitorSpec) -> Result<usize> {
+        if self.is_distributed() {
+            return Err(super::distributed_refusal("state monitors"));
+        }
         let desc = &self.shared.net.description;
         let plan = spec.plan(desc)?;
         let from = self.run.step;
