@@ -1,0 +1,158 @@
+//! `mpirun -np K lifsim run NETWORK.toml` (feature `mpi`): one network over
+//! K processes writes the same spike file, byte for byte, as one process,
+//! for 1, 2 and 3 ranks of 1 and 2 threads each, on brunel and on a scaled
+//! PD14 microcircuit; what ranks cannot do yet is refused with its reason.
+//! Open MPI's `mpirun` runs the ranks oversubscribed (more ranks than
+//! cores), unbound, and yielding while they wait (`mpi_yield_when_idle`).
+#![cfg(feature = "mpi")]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{binary, lifsim_in};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `mpirun -np NP lifsim ARGS` in `cwd`, killed after two minutes.
+fn mpirun(cwd: &Path, np: usize, args: &[&str]) -> Output {
+    let np = np.to_string();
+    let mut child = Command::new("mpirun")
+        .args(["--oversubscribe", "--bind-to", "none"])
+        .args(["--mca", "mpi_yield_when_idle", "1", "-np", &np])
+        .arg(binary())
+        .args(args)
+        .current_dir(cwd)
+        // The test machines run as root; Open MPI refuses that unless told.
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mpirun runs (scripts/system-deps.sh installs Open MPI)");
+    let start = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > Duration::from_secs(120) {
+            child.kill().expect("kill");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The one-process run's spike file, then every rank and thread count's,
+/// compared byte for byte; the summary is printed once, by rank 0.
+fn same_on_every_split(file: &Path, extra: &[&str], splits: &[(usize, usize)]) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = file.to_str().unwrap();
+    let run = |out: &str, threads: usize| -> Vec<String> {
+        let mut a: Vec<String> = ["run", file, "--out", out, "--threads"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        a.push(threads.to_string());
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let args = run("one.npz", 1);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let one = lifsim_in(d, &args);
+    assert!(one.status.success(), "{}", text(&one.stderr));
+    let want = std::fs::read(d.join("one.npz")).unwrap();
+    let spikes = |o: &Output| {
+        text(&o.stdout)
+            .lines()
+            .find(|l| l.starts_with("spikes"))
+            .map(str::to_string)
+    };
+    assert!(spikes(&one).is_some());
+    for &(np, threads) in splits {
+        let out = format!("r{np}t{threads}.npz");
+        let args = run(&out, threads);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = mpirun(d, np, &args);
+        let stdout = text(&o.stdout);
+        assert!(o.status.success(), "{np} x {threads}: {}", text(&o.stderr));
+        let got = std::fs::read(d.join(&out)).unwrap();
+        assert!(got == want, "{np} ranks x {threads} threads: the spike file differs");
+        assert_eq!(spikes(&o), spikes(&one), "{np} x {threads}");
+        assert_eq!(stdout.matches("network ").count(), 1, "{stdout}");
+        if np > 1 {
+            assert!(stdout.contains(&format!("{np} ranks x {threads} thread(s)")), "{stdout}");
+        }
+        // No rank leaves a file of its own behind.
+        let names: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| n.ends_with(".npz")), "{names:?}");
+    }
+}
+
+#[test]
+fn brunel_gives_the_same_spike_file_on_every_split() {
+    same_on_every_split(
+        &root().join("examples/brunel.toml"),
+        &["--duration", "200"],
+        &[(1, 1), (1, 2), (2, 1), (2, 2), (3, 1), (3, 2)],
+    );
+}
+
+#[test]
+fn a_scaled_microcircuit_gives_the_same_spike_file_on_every_split() {
+    same_on_every_split(
+        &root().join("crates/cli/tests/data/microcircuit_small.toml"),
+        &["--duration", "300"],
+        &[(2, 1), (2, 2), (3, 1), (3, 2)],
+    );
+}
+
+#[test]
+fn what_ranks_cannot_do_yet_is_refused_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let brunel = root().join("examples/brunel.toml");
+    let brunel = brunel.to_str().unwrap();
+    std::fs::write(
+        d.join("monitored.toml"),
+        std::fs::read_to_string(brunel).unwrap()
+            + "\n[[record.state]]\npopulation = \"E\"\nids = [0, 1]\nvariables = [\"V_m\"]\n",
+    )
+    .unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["run", brunel, "--duration", "5", "--checkpoint", "c.npz", "--checkpoint-every", "1"],
+            "--checkpoint is not supported over MPI ranks yet; run on one process (this is one of 2 ranks)",
+        ),
+        (
+            &["run", "monitored.toml", "--duration", "5"],
+            "state monitors ([[record.state]], --stream-state) is not supported over MPI ranks yet",
+        ),
+        (
+            &["run", "--workload", "seed-active", "--out", "s.npy"],
+            "the seed model (--weights, --workload) runs on one process; this is one of 2 processes started by mpirun/srun",
+        ),
+    ];
+    for (args, message) in cases {
+        let o = mpirun(d, 2, args);
+        let stderr = text(&o.stderr);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        // Nothing written.
+        for f in ["c.npz", "s.npy", "lifsim.npz", "spikes.npz"] {
+            assert!(!d.join(f).exists(), "{args:?} wrote {f}");
+        }
+    }
+}
