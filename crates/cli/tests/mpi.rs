@@ -85,11 +85,17 @@ fn same_on_every_split(file: &Path, extra: &[&str], splits: &[(usize, usize)]) {
         let stdout = text(&o.stdout);
         assert!(o.status.success(), "{np} x {threads}: {}", text(&o.stderr));
         let got = std::fs::read(d.join(&out)).unwrap();
-        assert!(got == want, "{np} ranks x {threads} threads: the spike file differs");
+        assert!(
+            got == want,
+            "{np} ranks x {threads} threads: the spike file differs"
+        );
         assert_eq!(spikes(&o), spikes(&one), "{np} x {threads}");
         assert_eq!(stdout.matches("network ").count(), 1, "{stdout}");
         if np > 1 {
-            assert!(stdout.contains(&format!("{np} ranks x {threads} thread(s)")), "{stdout}");
+            assert!(
+                stdout.contains(&format!("{np} ranks x {threads} thread(s)")),
+                "{stdout}"
+            );
         }
         // No rank leaves a file of its own behind.
         let names: Vec<_> = std::fs::read_dir(d)
@@ -130,14 +136,10 @@ fn what_ranks_cannot_do_yet_is_refused_with_its_reason() {
             + "\n[[record.state]]\npopulation = \"E\"\nids = [0, 1]\nvariables = [\"V_m\"]\n",
     )
     .unwrap();
-    let cases: [(&[&str], &str); 3] = [
-        (
-            &["run", brunel, "--duration", "5", "--checkpoint", "c.npz", "--checkpoint-every", "1"],
-            "--checkpoint is not supported over MPI ranks yet; run on one process (this is one of 2 ranks)",
-        ),
+    let cases: [(&[&str], &str); 2] = [
         (
             &["run", "monitored.toml", "--duration", "5"],
-            "state monitors ([[record.state]], --stream-state) is not supported over MPI ranks yet",
+            "state monitors ([[record.state]], --stream-state) are not supported over MPI ranks yet; run on one process (this is one of 2 ranks)",
         ),
         (
             &["run", "--workload", "seed-active", "--out", "s.npy"],
@@ -151,8 +153,77 @@ fn what_ranks_cannot_do_yet_is_refused_with_its_reason() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
         // Nothing written.
-        for f in ["c.npz", "s.npy", "lifsim.npz", "spikes.npz"] {
+        for f in ["s.npy", "lifsim.npz", "spikes.npz"] {
             assert!(!d.join(f).exists(), "{args:?} wrote {f}");
         }
     }
+}
+
+/// The step a checkpoint holds, once it can be read.
+fn checkpoint_step(ck: &Path) -> Option<u64> {
+    let mut z = lifsim_core::io::npz::NpzReader::open(ck).ok()?;
+    z.array("step").ok()?.to_u64_vec().ok()?.first().copied()
+}
+
+#[test]
+fn checkpoints_of_ranks_resume_onto_any_split_with_the_same_spikes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let brunel = root().join("examples/brunel.toml");
+    let brunel = brunel.to_str().unwrap();
+    let run = ["run", brunel, "--duration", "300", "--threads", "1"];
+    let one = lifsim_in(d, &[&run[..], &["--out", "one.npz"]].concat());
+    assert!(one.status.success(), "{}", text(&one.stderr));
+    let want = std::fs::read(d.join("one.npz")).unwrap();
+    // Two ranks write checkpoints (rank 0 gathers the state) until killed.
+    let np = ["--oversubscribe", "--bind-to", "none", "-np", "2"];
+    let mut child = Command::new("mpirun")
+        .args(np)
+        .args(["--mca", "mpi_yield_when_idle", "1"])
+        .arg(binary())
+        .args(run)
+        .args([
+            "--out",
+            "s.npz",
+            "--checkpoint",
+            "ck.npz",
+            "--checkpoint-every",
+            "5",
+        ])
+        .args(["--quiet"])
+        .current_dir(d)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while checkpoint_step(&d.join("ck.npz")).is_none_or(|s| s < 500) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // SIGTERM: mpirun passes it on to the ranks.
+    // SAFETY: a signal to the child we started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    child.wait().unwrap();
+    let step = checkpoint_step(&d.join("ck.npz")).expect("a checkpoint was left");
+    assert!((500..3000).contains(&step), "checkpoint at step {step}");
+    assert!(!d.join("s.npz").exists(), "the killed run wrote no output");
+    std::fs::copy(d.join("ck.npz"), d.join("ck2.npz")).unwrap();
+    std::fs::copy(d.join("s.npz.spikes"), d.join("saved.spikes")).unwrap();
+    // Onto three ranks of two threads.
+    let o = mpirun(d, 3, &["resume", "ck.npz", "--threads", "2", "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        std::fs::read(d.join("s.npz")).unwrap() == want,
+        "resumed on 3 x 2: differs"
+    );
+    // Onto one process.
+    std::fs::copy(d.join("saved.spikes"), d.join("s.npz.spikes")).unwrap();
+    let o = lifsim_in(d, &["resume", "ck2.npz", "--out", "s1.npz", "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        std::fs::read(d.join("s1.npz")).unwrap() == want,
+        "resumed on 1: differs"
+    );
 }

@@ -143,8 +143,8 @@ impl<T: Real> Stepper for NetworkSimulation<'_, T> {
         NetworkSimulation::run_until(self, until, sink)
     }
     fn save_state(&self) -> Option<EngineState> {
-        // One rank holds only its own neurons' state.
-        (!self.is_distributed()).then(|| Checkpoint::save_state(self))
+        // Over several ranks: collective, the state on rank 0 only.
+        self.gathered_state()
     }
     fn restore_state(&mut self, state: &EngineState) -> Result<()> {
         Checkpoint::restore_state(self, state)

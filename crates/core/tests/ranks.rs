@@ -208,3 +208,109 @@ fn rank_ranges_follow_the_expected_synapses_onto_each_neuron() {
     assert_eq!(r.iter().map(|r| r.len()).sum::<usize>(), N);
     assert!(r.iter().any(|r| r.is_empty()), "{r:?}");
 }
+
+#[test]
+fn state_monitors_are_refused_on_several_ranks() {
+    let text = format!("{NET}\n[[record.state]]\npopulation = \"E\"\nvariables = [\"V_m\"]\n");
+    let desc = NetworkDescription::from_toml(&text, std::path::Path::new("."), "ranks").unwrap();
+    let recipe = Recipe::<f64>::new(&desc).unwrap();
+    let errors: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = InProcess::group(2)
+            .into_iter()
+            .map(|x| {
+                let recipe = &recipe;
+                s.spawn(move || {
+                    let x: Arc<dyn Exchange> = Arc::new(x);
+                    match NetworkSimulation::distributed(recipe, &options(1), x) {
+                        Ok(_) => String::new(),
+                        Err(e) => e.to_string(),
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for e in errors {
+        assert_eq!(e, "invalid parameter MPI: state monitors ([[record.state]]) are not supported on more than one rank yet; run on one process (without mpirun)");
+    }
+}
+
+/// The spikes of steps `from..` of a run.
+fn after(run: &[(u64, u32)], from: u64) -> Vec<(u64, u32)> {
+    run.iter().copied().filter(|&(s, _)| s >= from).collect()
+}
+
+#[test]
+fn a_state_gathered_from_ranks_restores_onto_any_split_and_back() {
+    use lifsim_core::checkpoint::Checkpoint;
+    let desc = description(false);
+    let want = single(&desc, 1);
+    let recipe = Recipe::<f64>::new(&desc).unwrap();
+    let cut = 277;
+    // Three ranks of two threads run to `cut`; rank 0 gathers the state.
+    let states: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = InProcess::group(3)
+            .into_iter()
+            .map(|x| {
+                let (recipe, desc) = (&recipe, &desc);
+                s.spawn(move || {
+                    let x: Arc<dyn Exchange> = Arc::new(x);
+                    let mut sim = NetworkSimulation::distributed(recipe, &options(2), x).unwrap();
+                    let mut rec = Recorder::new(RecordMode::Counts, N, desc.steps()).unwrap();
+                    sim.run_until(cut, &mut rec);
+                    sim.gathered_state()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        states[1..].iter().all(Option::is_none),
+        "only rank 0 gets it"
+    );
+    let state = states[0].clone().expect("rank 0 gets the state");
+    let mut one = NetworkSimulation::with_options(&recipe, &options(1)).unwrap();
+    let mut reference = NetworkSimulation::with_options(&recipe, &options(1)).unwrap();
+    let mut rec = Recorder::new(RecordMode::Counts, N, desc.steps()).unwrap();
+    reference.run_until(cut, &mut rec);
+    // The same state as one process's, but for the dirty flags (a
+    // partition's, repeated per neuron: they follow the split).
+    let whole = reference.save_state();
+    let strip = |s: &lifsim_core::checkpoint::EngineState| {
+        let mut j = s.joined().unwrap();
+        j.arrays.retain(|a| !a.name.starts_with("dirty"));
+        (s.step, s.pending.clone(), j)
+    };
+    assert!(
+        strip(&state) == strip(&whole),
+        "the gathered state is the one process's"
+    );
+    one.restore_state(&state).unwrap();
+    let mut rec = Recorder::new(RecordMode::Events, N, desc.steps()).unwrap();
+    one.run(&mut rec);
+    let events = rec.finish(desc.dt).events.unwrap();
+    let got: Vec<(u64, u32)> = events.steps.into_iter().zip(events.ids).collect();
+    assert_eq!(got, after(&want.0, cut), "3 ranks x 2 threads -> 1 process");
+    // And one process's state onto two ranks.
+    let back: Vec<Vec<(u64, u32)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = InProcess::group(2)
+            .into_iter()
+            .map(|x| {
+                let (recipe, state, desc) = (&recipe, &state, &desc);
+                s.spawn(move || {
+                    let x: Arc<dyn Exchange> = Arc::new(x);
+                    let mut sim = NetworkSimulation::distributed(recipe, &options(1), x).unwrap();
+                    sim.restore_state(state).unwrap();
+                    let mut rec = Recorder::new(RecordMode::Events, N, desc.steps()).unwrap();
+                    sim.run(&mut rec);
+                    let events = rec.finish(desc.dt).events.unwrap();
+                    events.steps.into_iter().zip(events.ids).collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for got in back {
+        assert_eq!(got, after(&want.0, cut), "1 process -> 2 ranks");
+    }
+}

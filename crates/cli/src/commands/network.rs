@@ -15,11 +15,12 @@ use lifsim_core::io::stream::StreamHeader;
 use lifsim_core::monitor::files::{self, monitor_paths};
 use lifsim_core::network::description::Rule;
 use lifsim_core::network::Recipe;
-use lifsim_core::progress::Driver;
+use lifsim_core::progress::{Driver, Silent, Stepper};
 use lifsim_core::recording::rate_hz;
 use lifsim_core::resources::peak_rss_bytes;
 use lifsim_core::{
     Dtype, EngineOptions, NetworkDescription, NetworkSimulation, Real, RecordMode, Recorder,
+    SpikeRecord,
 };
 use serde::Serialize;
 
@@ -100,25 +101,11 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
 }
 
 /// What a run over several ranks cannot do yet, refused before anything runs.
-fn refuse_on_ranks(
-    args: &RunArgs,
-    desc: &NetworkDescription,
-    resume: bool,
-    k: usize,
-) -> Result<()> {
-    let what = if resume {
-        Some("lifsim resume")
-    } else if args.checkpoint.is_some() {
-        Some("--checkpoint")
-    } else if !desc.monitors.state.is_empty() || args.stream_state {
-        Some("state monitors ([[record.state]], --stream-state)")
-    } else {
-        None
-    };
-    match what {
-        Some(what) => bail!("{what} is not supported over MPI ranks yet; run on one process (this is one of {k} ranks)"),
-        None => Ok(()),
+fn refuse_on_ranks(args: &RunArgs, desc: &NetworkDescription, k: usize) -> Result<()> {
+    if !desc.monitors.state.is_empty() || args.stream_state {
+        bail!("state monitors ([[record.state]], --stream-state) are not supported over MPI ranks yet; run on one process (this is one of {k} ranks)");
     }
+    Ok(())
 }
 
 fn run_network_on(
@@ -146,7 +133,7 @@ fn run_network_on(
         desc.monitors.stream = true;
     }
     if ranks.count() > 1 {
-        refuse_on_ranks(args, &desc, resume.is_some(), ranks.count())?;
+        refuse_on_ranks(args, &desc, ranks.count())?;
     }
     // Rank 0 writes every file; the other ranks only compute.
     let root = ranks.is_root();
@@ -281,6 +268,7 @@ fn simulate<T: Real>(
     let sim = &mut stream;
     // The other ranks record counts (every rank sees every spike) and write nothing.
     let (record, sim_time) = match format.filter(|_| root) {
+        None if format.is_some() => follow(sim, args, resume, desc.dt, net.n(), steps)?,
         Some(format) => {
             let header = StreamHeader {
                 n: net.n() as u64,
@@ -361,6 +349,45 @@ fn simulate<T: Real>(
         overrides: args.overrides().flags(),
         monitor_files,
     })
+}
+
+/// A rank other than 0 of a run with a spike output: the same steps as
+/// rank 0, and at its checkpoints the same collective gather of the state
+/// (rank 0 writes it); from a checkpoint's state when resumed. Records
+/// counts only; returns them and the simulation's time.
+fn follow(
+    sim: &mut dyn Stepper,
+    args: &RunArgs,
+    resume: Option<Resume>,
+    dt: f64,
+    n: usize,
+    steps: usize,
+) -> Result<(SpikeRecord, std::time::Duration)> {
+    if let Some(r) = &resume {
+        sim.restore_state(&r.state)
+            .with_context(|| r.source.display().to_string())?;
+    }
+    // As `checkpoint_plan` computes it on rank 0 (which refuses a bad one).
+    let every = match (&args.checkpoint, args.checkpoint_every) {
+        (Some(_), Some(e)) => Some(((e / dt).round() as u64).max(1)),
+        _ => None,
+    };
+    let mut recorder = Recorder::new(RecordMode::Counts, n, steps)?;
+    let mut driver = Driver::new(dt);
+    let t = Instant::now();
+    loop {
+        let until = match every {
+            Some(e) => (sim.step_index() / e + 1).saturating_mul(e),
+            None => u64::MAX,
+        };
+        let _ = driver.run(sim, until, &mut recorder, &mut Silent);
+        if every.is_none() || sim.step_index() >= sim.steps() {
+            break;
+        }
+        // Collective: rank 0 gathers every rank's state and writes it.
+        let _ = sim.save_state();
+    }
+    Ok((recorder.finish(dt), t.elapsed()))
 }
 
 /// Writes the monitors' records beside `out`; the files written.

@@ -102,6 +102,10 @@ pub trait Exchange: Send + Sync {
 
     /// `value` reduced over all ranks, on every rank.
     fn reduce(&self, value: u64, op: Reduce) -> u64;
+
+    /// Every rank's `bytes`, in rank order, on rank 0 (`None` on the
+    /// others): a checkpoint's state, gathered for rank 0 to write.
+    fn gather_bytes(&self, bytes: &[u8]) -> Option<Vec<Vec<u8>>>;
 }
 
 /// A group of ranks in one process: each rank is a thread holding one of
@@ -116,7 +120,16 @@ pub struct InProcess {
 struct Group {
     ranks: usize,
     barrier: Barrier,
-    slots: Mutex<Vec<(Vec<u32>, Vec<u32>, u64)>>,
+    slots: Mutex<Vec<Slot>>,
+}
+
+/// What one rank puts in for a collective.
+#[derive(Clone, Default)]
+struct Slot {
+    ids: Vec<u32>,
+    counts: Vec<u32>,
+    value: u64,
+    bytes: Vec<u8>,
 }
 
 impl InProcess {
@@ -138,11 +151,7 @@ impl InProcess {
     /// Puts this rank's contribution in its slot, waits for every rank's,
     /// reads them all with `read`, and waits again so that no rank
     /// overwrites its slot before every rank has read it.
-    fn collective<R>(
-        &self,
-        put: impl FnOnce(&mut (Vec<u32>, Vec<u32>, u64)),
-        read: impl FnOnce(&[(Vec<u32>, Vec<u32>, u64)]) -> R,
-    ) -> R {
+    fn collective<R>(&self, put: impl FnOnce(&mut Slot), read: impl FnOnce(&[Slot]) -> R) -> R {
         put(&mut self.lock()[self.rank]);
         self.shared.barrier.wait();
         let r = read(&self.lock());
@@ -150,7 +159,7 @@ impl InProcess {
         r
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Vec<u32>, Vec<u32>, u64)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Slot>> {
         self.shared.slots.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -167,17 +176,17 @@ impl Exchange for InProcess {
     fn all_gather(&self, ids: &[u32], counts: &[u32], out: &mut Gathered) {
         self.collective(
             |slot| {
-                slot.0.clear();
-                slot.0.extend_from_slice(ids);
-                slot.1.clear();
-                slot.1.extend_from_slice(counts);
+                slot.ids.clear();
+                slot.ids.extend_from_slice(ids);
+                slot.counts.clear();
+                slot.counts.extend_from_slice(counts);
             },
             |slots| {
                 out.ids.clear();
                 out.counts.clear();
-                for (i, c, _) in slots {
-                    out.ids.extend_from_slice(i);
-                    out.counts.extend_from_slice(c);
+                for s in slots {
+                    out.ids.extend_from_slice(&s.ids);
+                    out.counts.extend_from_slice(&s.counts);
                 }
             },
         );
@@ -186,9 +195,17 @@ impl Exchange for InProcess {
 
     fn reduce(&self, value: u64, op: Reduce) -> u64 {
         self.collective(
-            |slot| slot.2 = value,
-            |slots| op.apply(slots.iter().map(|s| s.2)),
+            |slot| slot.value = value,
+            |slots| op.apply(slots.iter().map(|s| s.value)),
         )
+    }
+
+    fn gather_bytes(&self, bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+        let all = self.collective(
+            |slot| slot.bytes = bytes.to_vec(),
+            |slots| slots.iter().map(|s| s.bytes.clone()).collect(),
+        );
+        (self.rank == 0).then_some(all)
     }
 }
 

@@ -126,6 +126,50 @@ impl Exchange for MpiExchange {
         world.comm.all_reduce_into(&value, &mut out, op);
         out
     }
+
+    fn gather_bytes(&self, bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+        let world = self.lock();
+        let comm = &world.comm;
+        let root = comm.process_at_rank(0);
+        let k = self.ranks;
+        // In rounds of at most this much per rank, so that a round's total
+        // stays within MPI's `int` counts (a state of gigabytes goes too).
+        let chunk = (Count::MAX as usize / k).max(1);
+        let mut longest = 0u64;
+        comm.all_reduce_into(&(bytes.len() as u64), &mut longest, SystemOperation::max());
+        let mut all = vec![Vec::new(); if self.rank == 0 { k } else { 0 }];
+        for round in 0..(longest as usize).div_ceil(chunk) {
+            let at = |i: usize| (i * chunk).min(bytes.len());
+            let piece = &bytes[at(round)..at(round + 1)];
+            let size = count(piece.len());
+            if self.rank != 0 {
+                root.gather_into(&size);
+                root.gather_varcount_into(piece);
+                continue;
+            }
+            let mut sizes = vec![0 as Count; k];
+            root.gather_into_root(&size, &mut sizes[..]);
+            let displs: Vec<Count> = sizes
+                .iter()
+                .scan(0, |acc, &s| {
+                    let d = *acc;
+                    *acc += s;
+                    Some(d)
+                })
+                .collect();
+            let total: usize = sizes.iter().map(|&s| s as usize).sum();
+            let mut buf = vec![0u8; total];
+            {
+                let mut recv = PartitionMut::new(&mut buf[..], &sizes[..], &displs[..]);
+                root.gather_varcount_into_root(piece, &mut recv);
+            }
+            for (r, out) in all.iter_mut().enumerate() {
+                let d = displs[r] as usize;
+                out.extend_from_slice(&buf[d..d + sizes[r] as usize]);
+            }
+        }
+        (self.rank == 0).then_some(all)
+    }
 }
 
 /// `n` as MPI's element count: an interval's spikes of all ranks together

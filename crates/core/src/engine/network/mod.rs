@@ -114,9 +114,10 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     /// the neurons of its range ([`balance::rank_ranges`]), split over
     /// `options.threads` threads, with the synapses onto them and no
     /// others. Its runs are collective (every rank runs the same steps) and
-    /// hand the whole network's spikes to the sink, on every rank. State
-    /// monitors and saving a checkpoint are not supported (refused);
-    /// restoring one is.
+    /// hand the whole network's spikes to the sink, on every rank. A
+    /// checkpoint's state is gathered on rank 0 ([`Self::gathered_state`];
+    /// `Checkpoint::save_state` is this rank's alone) and restores onto any
+    /// split. State monitors are not supported (refused).
     pub fn distributed(
         net: &'n Recipe<T>,
         options: &EngineOptions,
@@ -304,6 +305,31 @@ fn state_layout<T: Real>(net: &Recipe<T>) -> Result<(Vec<String>, Vec<Option<usi
         })
         .collect();
     Ok((names, direct))
+}
+
+impl<T: Real> NetworkSimulation<'_, T> {
+    /// The whole network's state now, for a checkpoint. Over several ranks
+    /// the call is collective: every rank's range is gathered on rank 0,
+    /// which gets the state (the others get `None`), in the same format as
+    /// a one-process run's, so it restores onto any number of ranks and
+    /// threads. With one rank, [`crate::checkpoint::Checkpoint::save_state`].
+    pub fn gathered_state(&self) -> Option<EngineState> {
+        use crate::checkpoint::{wire, Checkpoint};
+        let local = self.save_state();
+        let Some(ranks) = self.ranks.as_deref().filter(|r| r.ranks() > 1) else {
+            return Some(local);
+        };
+        let mine = local.joined().expect("a rank's partitions are contiguous");
+        let all = ranks.gather_bytes(&wire::encode(&mine))?;
+        let partitions = all
+            .iter()
+            .map(|b| wire::decode(b).expect("encoded by this binary in this job"))
+            .collect();
+        Some(EngineState {
+            partitions,
+            ..local
+        })
+    }
 }
 
 impl<T: Real> crate::checkpoint::Checkpoint for NetworkSimulation<'_, T> {
