@@ -227,3 +227,51 @@ fn checkpoints_of_ranks_resume_onto_any_split_with_the_same_spikes() {
         "resumed on 1: differs"
     );
 }
+
+#[test]
+fn rate_monitors_counts_and_dense_rasters_are_the_same_on_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let brunel = std::fs::read_to_string(root().join("examples/brunel.toml")).unwrap();
+    assert!(brunel.contains("\nspikes = \"events\""));
+    let rated = brunel.replace(
+        "\nspikes = \"events\"",
+        "\nrate = { bin = 1.0 }\nspikes = \"events\"",
+    );
+    std::fs::write(d.join("rated.toml"), rated).unwrap();
+    for (format, ext) in [("events", "npz"), ("counts", "npy"), ("dense", "npy")] {
+        let args = |out: &str| {
+            [
+                "run",
+                "rated.toml",
+                "--duration",
+                "100",
+                "--format",
+                format,
+                "--out",
+                out,
+            ]
+            .map(String::from)
+            .to_vec()
+        };
+        let (a, b) = (format!("a.{ext}"), format!("b.{ext}"));
+        let one = lifsim_in(d, &args(&a).iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(one.status.success(), "{}", text(&one.stderr));
+        let two = mpirun(
+            d,
+            2,
+            &args(&b).iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        assert!(two.status.success(), "{}", text(&two.stderr));
+        for (x, y) in [
+            (a.clone(), b.clone()),
+            ("a.rate.npz".to_string(), "b.rate.npz".to_string()),
+        ] {
+            let (x, y) = (
+                std::fs::read(d.join(&x)).unwrap(),
+                std::fs::read(d.join(&y)).unwrap(),
+            );
+            assert!(x == y, "{format}: {a} and {b} differ");
+        }
+    }
+}

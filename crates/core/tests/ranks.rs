@@ -108,6 +108,9 @@ const N: usize = 205;
 
 type Run = (Vec<(u64, u32)>, Vec<u64>);
 
+/// A rank's spikes, its neurons' final potentials (bits) and its synapses.
+type RankRun = (Vec<(u64, u32)>, Vec<u64>, usize);
+
 fn description(procedural: bool) -> NetworkDescription {
     let mut d = NetworkDescription::from_toml(NET, std::path::Path::new("."), "ranks").unwrap();
     if procedural {
@@ -144,7 +147,7 @@ fn single(desc: &NetworkDescription, threads: usize) -> Run {
 /// steps that differ from rank to rank (the ranks agree on each).
 fn ranked(desc: &NetworkDescription, ranks: usize, threads: usize) -> (Vec<Run>, usize) {
     let recipe = Recipe::<f64>::new(desc).unwrap();
-    let results: Vec<(Vec<(u64, u32)>, Vec<u64>, usize)> = std::thread::scope(|s| {
+    let results: Vec<RankRun> = std::thread::scope(|s| {
         let handles: Vec<_> = InProcess::group(ranks)
             .into_iter()
             .map(|x| {
