@@ -275,3 +275,32 @@ fn rate_monitors_counts_and_dense_rasters_are_the_same_on_ranks() {
         }
     }
 }
+
+/// SONATA reports too: rank 0 writes the same HDF5 file as one process.
+#[cfg(feature = "sonata")]
+#[test]
+fn a_sonata_report_is_the_same_on_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let brunel = root().join("examples/brunel.toml");
+    let run = |out: &str| {
+        [
+            "run",
+            brunel.to_str().unwrap(),
+            "--duration",
+            "50",
+            "--out",
+            out,
+        ]
+        .map(String::from)
+    };
+    let one = lifsim_in(d, &run("a.h5").each_ref().map(String::as_str));
+    assert!(one.status.success(), "{}", text(&one.stderr));
+    let three = mpirun(d, 3, &run("b.h5").each_ref().map(String::as_str));
+    assert!(three.status.success(), "{}", text(&three.stderr));
+    let (a, b) = (
+        std::fs::read(d.join("a.h5")).unwrap(),
+        std::fs::read(d.join("b.h5")).unwrap(),
+    );
+    assert!(a == b, "the SONATA files differ");
+}
