@@ -133,13 +133,13 @@ fn what_ranks_cannot_do_yet_is_refused_with_its_reason() {
     std::fs::write(
         d.join("monitored.toml"),
         std::fs::read_to_string(brunel).unwrap()
-            + "\n[[record.state]]\npopulation = \"E\"\nids = [0, 1]\nvariables = [\"V_m\"]\n",
+            + "\n[[record.state]]\npopulation = \"E\"\nids = [0, 1, 6000, 9999]\nvariables = [\"V_m\"]\n",
     )
     .unwrap();
     let cases: [(&[&str], &str); 2] = [
         (
-            &["run", "monitored.toml", "--duration", "5"],
-            "state monitors ([[record.state]], --stream-state) are not supported over MPI ranks yet; run on one process (this is one of 2 ranks)",
+            &["run", "monitored.toml", "--duration", "5", "--stream-state"],
+            "streamed state monitors (--stream-state) are not supported over MPI ranks yet; run on one process (this is one of 2 ranks)",
         ),
         (
             &["run", "--workload", "seed-active", "--out", "s.npy"],
@@ -303,4 +303,30 @@ fn a_sonata_report_is_the_same_on_ranks() {
         std::fs::read(d.join("b.h5")).unwrap(),
     );
     assert!(a == b, "the SONATA files differ");
+}
+
+/// State monitors: each rank samples its own neurons, rank 0 gathers them
+/// into the same `.state.npz` as one process writes.
+#[test]
+fn state_monitors_over_ranks_write_the_one_process_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let brunel = std::fs::read_to_string(root().join("examples/brunel.toml")).unwrap();
+    let monitored = brunel
+        + "\n[[record.state]]\npopulation = \"E\"\nids = [0, 1, 6000, 9999]\nvariables = [\"V_m\"]\n"
+        + "\n[[record.state]]\npopulation = \"I\"\nvariables = [\"V_m\"]\ninterval = 1.0\n";
+    std::fs::write(d.join("monitored.toml"), monitored).unwrap();
+    let run =
+        |out: &str| ["run", "monitored.toml", "--duration", "50", "--out", out].map(String::from);
+    let one = lifsim_in(d, &run("a.npz").each_ref().map(String::as_str));
+    assert!(one.status.success(), "{}", text(&one.stderr));
+    let three = mpirun(d, 3, &run("b.npz").each_ref().map(String::as_str));
+    assert!(three.status.success(), "{}", text(&three.stderr));
+    for (a, b) in [("a.npz", "b.npz"), ("a.state.npz", "b.state.npz")] {
+        let (x, y) = (
+            std::fs::read(d.join(a)).unwrap(),
+            std::fs::read(d.join(b)).unwrap(),
+        );
+        assert!(x == y, "{a} and {b} differ");
+    }
 }

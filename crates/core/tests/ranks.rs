@@ -213,9 +213,47 @@ fn rank_ranges_follow_the_expected_synapses_onto_each_neuron() {
 }
 
 #[test]
-fn state_monitors_are_refused_on_several_ranks() {
-    let text = format!("{NET}\n[[record.state]]\npopulation = \"E\"\nvariables = [\"V_m\"]\n");
-    let desc = NetworkDescription::from_toml(&text, std::path::Path::new("."), "ranks").unwrap();
+fn state_monitors_over_ranks_record_what_one_process_records() {
+    let text = format!(
+        "{NET}\n[[record.state]]\npopulation = \"E\"\nids = [0, 5, 63, 64, 100, 119]\nvariables = [\"V_m\"]\n\n[[record.state]]\npopulation = \"X\"\nvariables = [\"V_m\"]\ninterval = 0.3\n"
+    );
+    let mut desc =
+        NetworkDescription::from_toml(&text, std::path::Path::new("."), "ranks").unwrap();
+    let recipe = Recipe::<f64>::new(&desc).unwrap();
+    let mut one = NetworkSimulation::with_options(&recipe, &options(1)).unwrap();
+    let mut rec = Recorder::new(RecordMode::Counts, N, desc.steps()).unwrap();
+    one.run(&mut rec);
+    let want: Vec<_> = (0..2).map(|m| one.state_record(m)).collect();
+    assert!(want[0].times_ms.len() > 500);
+    for ranks in [2, 3] {
+        let got: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = InProcess::group(ranks)
+                .into_iter()
+                .map(|x| {
+                    let (recipe, desc) = (&recipe, &desc);
+                    s.spawn(move || {
+                        let x: Arc<dyn Exchange> = Arc::new(x);
+                        let mut sim =
+                            NetworkSimulation::distributed(recipe, &options(2), x).unwrap();
+                        let mut rec = Recorder::new(RecordMode::Counts, N, desc.steps()).unwrap();
+                        sim.run(&mut rec);
+                        (0..2)
+                            .map(|m| sim.gathered_state_record(m))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let root: Vec<_> = got[0]
+            .iter()
+            .map(|r| r.clone().expect("rank 0 gets it"))
+            .collect();
+        assert!(root == want, "{ranks} ranks");
+        assert!(got[1..].iter().flatten().all(Option::is_none));
+    }
+    // Streamed monitors (drained to disk as the run goes) are refused.
+    desc.monitors.stream = true;
     let recipe = Recipe::<f64>::new(&desc).unwrap();
     let errors: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = InProcess::group(2)
@@ -234,7 +272,7 @@ fn state_monitors_are_refused_on_several_ranks() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     for e in errors {
-        assert_eq!(e, "invalid parameter MPI: state monitors ([[record.state]]) are not supported on more than one rank yet; run on one process (without mpirun)");
+        assert_eq!(e, "invalid parameter MPI: streamed state monitors (--stream-state) are not supported on more than one rank yet; run on one process (without mpirun)");
     }
 }
 

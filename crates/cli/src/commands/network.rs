@@ -102,8 +102,8 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
 
 /// What a run over several ranks cannot do yet, refused before anything runs.
 fn refuse_on_ranks(args: &RunArgs, desc: &NetworkDescription, k: usize) -> Result<()> {
-    if !desc.monitors.state.is_empty() || args.stream_state {
-        bail!("state monitors ([[record.state]], --stream-state) are not supported over MPI ranks yet; run on one process (this is one of {k} ranks)");
+    if !desc.monitors.state.is_empty() && (desc.monitors.stream || args.stream_state) {
+        bail!("streamed state monitors (--stream-state) are not supported over MPI ranks yet; run on one process (this is one of {k} ranks)");
     }
     Ok(())
 }
@@ -305,9 +305,7 @@ fn simulate<T: Real>(
     };
     let mut monitor_files = stream.finish()?;
     let sim = stream.sim();
-    if root {
-        monitor_files.extend(save_monitors(sim, out, desc.monitors.stream)?);
-    }
+    monitor_files.extend(save_monitors(sim, out, desc.monitors.stream, root)?);
     let duration_ms = steps as f64 * desc.dt;
     let populations = net
         .populations
@@ -391,20 +389,30 @@ fn follow(
 }
 
 /// Writes the monitors' records beside `out`; the files written.
+/// Over several ranks every rank calls it (the state records are gathered
+/// on rank 0, the `root`, which alone writes).
 fn save_monitors<T: Real>(
     sim: &NetworkSimulation<'_, T>,
     out: &Path,
     streamed: bool,
+    root: bool,
 ) -> Result<Vec<String>> {
     let (state, rate) = monitor_paths(out);
     let mut written = Vec::new();
     // Streamed state monitors are written by `StateStreaming::finish`.
     if sim.state_monitors() > 0 && !streamed {
+        // Every monitor's gather on every rank (`None` off rank 0).
         let records: Vec<_> = (0..sim.state_monitors())
-            .map(|m| sim.state_record(m))
+            .map(|m| sim.gathered_state_record(m))
             .collect();
-        files::save_state(&state, &records)?;
-        written.push(state.display().to_string());
+        if root {
+            let records: Vec<_> = records.into_iter().flatten().collect();
+            files::save_state(&state, &records)?;
+            written.push(state.display().to_string());
+        }
+    }
+    if !root {
+        return Ok(written);
     }
     if let Some(r) = sim.rate_record() {
         files::save_rate(&rate, &r)?;

@@ -134,13 +134,19 @@ impl Exchange for MpiExchange {
         let k = self.ranks;
         // In rounds of at most this much per rank, so that a round's total
         // stays within MPI's `int` counts (a state of gigabytes goes too).
-        let chunk = (Count::MAX as usize / k).max(1);
+        let chunk = (Count::MAX as usize / k).max(2) - 1;
         let mut longest = 0u64;
         comm.all_reduce_into(&(bytes.len() as u64), &mut longest, SystemOperation::max());
         let mut all = vec![Vec::new(); if self.rank == 0 { k } else { 0 }];
+        // Each piece goes with a leading byte, so that none is empty: an
+        // empty slice's address is 1, which Open MPI reads as MPI_IN_PLACE.
+        let mut piece = Vec::with_capacity(chunk.min(bytes.len()) + 1);
         for round in 0..(longest as usize).div_ceil(chunk) {
             let at = |i: usize| (i * chunk).min(bytes.len());
-            let piece = &bytes[at(round)..at(round + 1)];
+            piece.clear();
+            piece.push(0u8);
+            piece.extend_from_slice(&bytes[at(round)..at(round + 1)]);
+            let piece = &piece[..];
             let size = count(piece.len());
             if self.rank != 0 {
                 root.gather_into(&size);
@@ -165,7 +171,7 @@ impl Exchange for MpiExchange {
             }
             for (r, out) in all.iter_mut().enumerate() {
                 let d = displs[r] as usize;
-                out.extend_from_slice(&buf[d..d + sizes[r] as usize]);
+                out.extend_from_slice(&buf[d + 1..d + sizes[r] as usize]);
             }
         }
         (self.rank == 0).then_some(all)

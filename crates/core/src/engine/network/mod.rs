@@ -117,14 +117,18 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     /// hand the whole network's spikes to the sink, on every rank. A
     /// checkpoint's state is gathered on rank 0 ([`Self::gathered_state`];
     /// `Checkpoint::save_state` is this rank's alone) and restores onto any
-    /// split. State monitors are not supported (refused).
+    /// split; so are the state monitors' records
+    /// ([`Self::gathered_state_record`]; `state_record` is this rank's
+    /// neurons'). Streamed state monitors are not supported (refused).
     pub fn distributed(
         net: &'n Recipe<T>,
         options: &EngineOptions,
         ranks: Arc<dyn Exchange>,
     ) -> Result<Self> {
-        if !net.description.monitors.state.is_empty() {
-            return Err(distributed_refusal("state monitors ([[record.state]])"));
+        if !net.description.monitors.state.is_empty() && net.description.monitors.stream {
+            return Err(distributed_refusal(
+                "streamed state monitors (--stream-state)",
+            ));
         }
         Self::build(Cow::Borrowed(net), options, Some(ranks))
     }
@@ -329,6 +333,43 @@ impl<T: Real> NetworkSimulation<'_, T> {
             partitions,
             ..local
         })
+    }
+}
+
+impl<T: Real> NetworkSimulation<'_, T> {
+    /// What state monitor `m` has sampled so far, of every neuron it
+    /// records. Over several ranks the call is collective: each rank's
+    /// samples of its own neurons are gathered on rank 0, which gets the
+    /// record (the others get `None`), the same as one process's.
+    pub fn gathered_state_record(&self, m: usize) -> Option<crate::monitor::StateRecord> {
+        let mut record = self.state_record(m);
+        let Some(ranks) = self.ranks.as_deref().filter(|r| r.ranks() > 1) else {
+            return Some(record);
+        };
+        // This rank's columns: one row of its recorded neurons per sample.
+        let mut bytes = Vec::new();
+        for (_, v) in &record.values {
+            bytes.extend(v.iter().flat_map(|x| x.to_le_bytes()));
+        }
+        let all = ranks.gather_bytes(&bytes)?;
+        let (samples, vars) = (record.times_ms.len(), record.values.len());
+        for (k, (_, out)) in record.values.iter_mut().enumerate() {
+            out.clear();
+            for s in 0..samples {
+                for b in &all {
+                    // Each rank sent `vars` blocks of `samples` rows.
+                    let per_var = b.len() / 8 / vars.max(1);
+                    let w = per_var.checked_div(samples).unwrap_or(0);
+                    let row = (k * per_var + s * w) * 8;
+                    out.extend(
+                        b[row..row + w * 8]
+                            .chunks_exact(8)
+                            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))),
+                    );
+                }
+            }
+        }
+        Some(record)
     }
 }
 

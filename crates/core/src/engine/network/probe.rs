@@ -191,8 +191,8 @@ impl<T: Real> NetworkSimulation<'_, T> {
     /// [`Self::state_record`]. Refuses a monitor the rest of the run
     /// (its planned steps) would fill beyond half the memory available.
     pub fn add_state_monitor(&mut self, spec: &StateMonitorSpec) -> Result<usize> {
-        if self.is_distributed() {
-            return Err(super::distributed_refusal("state monitors"));
+        if self.is_distributed() && self.shared.net.description.monitors.stream {
+            return Err(super::distributed_refusal("streamed state monitors"));
         }
         let desc = &self.shared.net.description;
         let plan = spec.plan(desc)?;
