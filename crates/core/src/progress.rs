@@ -143,7 +143,8 @@ impl<T: Real> Stepper for NetworkSimulation<'_, T> {
         NetworkSimulation::run_until(self, until, sink)
     }
     fn save_state(&self) -> Option<EngineState> {
-        Some(Checkpoint::save_state(self))
+        // Over several ranks: collective, the state on rank 0 only.
+        self.gathered_state()
     }
     fn restore_state(&mut self, state: &EngineState) -> Result<()> {
         Checkpoint::restore_state(self, state)

@@ -7,6 +7,7 @@ pub mod info;
 pub mod info_network;
 pub mod network;
 pub mod plot;
+pub mod ranks;
 pub mod resume;
 pub mod run;
 pub mod state_stream;

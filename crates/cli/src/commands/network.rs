@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use lifsim_core::engine::exchange::Reduce;
 use lifsim_core::io::output::{check_writable, OutputFile, RunFiles};
 use lifsim_core::io::save_npy;
 use lifsim_core::io::spikes::{OutputFormat, DEFAULT_POPULATION};
@@ -15,12 +16,16 @@ use lifsim_core::monitor::files::{self, monitor_paths};
 use lifsim_core::monitor::SpikeFilter;
 use lifsim_core::network::description::Rule;
 use lifsim_core::network::Recipe;
-use lifsim_core::progress::Driver;
+use lifsim_core::progress::{Driver, Silent, Stepper};
 use lifsim_core::recording::rate_hz;
 use lifsim_core::resources::peak_rss_bytes;
-use lifsim_core::{Dtype, NetworkDescription, NetworkSimulation, Real, RecordMode, Recorder};
+use lifsim_core::{
+    Dtype, EngineOptions, NetworkDescription, NetworkSimulation, Real, RecordMode, Recorder,
+    SpikeRecord,
+};
 use serde::Serialize;
 
+use super::ranks::Ranks;
 use super::run::{checkpoint_plan, run_checkpointed, Resume};
 use super::state_stream::StateStreaming;
 use crate::args::{choose_format, RunArgs};
@@ -60,8 +65,10 @@ pub struct NetworkReport {
     pub duration_ms: f64,
     /// Float type.
     pub dtype: String,
-    /// Threads (partitions) of the simulation loop.
+    /// Threads (partitions) of the simulation loop (of each rank).
     pub threads: usize,
+    /// Processes (MPI ranks) the network was split over.
+    pub ranks: usize,
     /// Reading the file, building the network and its state (s).
     pub setup_s: f64,
     /// The simulation loop (s).
@@ -74,7 +81,8 @@ pub struct NetworkReport {
     pub rate_hz: f64,
     /// Per population.
     pub populations: Vec<PopulationReport>,
-    /// Peak resident memory of the process (bytes, `VmHWM`), if the system reports it.
+    /// Peak resident memory of the process (bytes, `VmHWM`), if the system
+    /// reports it; over several ranks, the largest of any rank's.
     pub peak_rss_bytes: Option<u64>,
     /// The spike file written.
     pub output: String,
@@ -89,8 +97,28 @@ pub struct NetworkReport {
     pub recorded: String,
 }
 
-/// Runs a network file.
+/// Runs a network file: over the ranks of an MPI job where one launched
+/// this process (`mpirun -np K lifsim run ...`), else in this process.
 pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Result<()> {
+    let ranks = Ranks::init()?;
+    let result = run_network_on(args, path, resume, &ranks);
+    ranks.finish(result)
+}
+
+/// What a run over several ranks cannot do yet, refused before anything runs.
+fn refuse_on_ranks(args: &RunArgs, desc: &NetworkDescription, k: usize) -> Result<()> {
+    if !desc.monitors.state.is_empty() && (desc.monitors.stream || args.stream_state) {
+        bail!("streamed state monitors (--stream-state) are not supported over MPI ranks yet; run on one process (this is one of {k} ranks)");
+    }
+    Ok(())
+}
+
+fn run_network_on(
+    args: &RunArgs,
+    path: &Path,
+    resume: Option<Resume>,
+    ranks: &Ranks,
+) -> Result<()> {
     let start = Instant::now();
     // The seed model's flags have no meaning for a network file: refuse them
     // rather than ignore them.
@@ -109,6 +137,11 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
     if args.stream_state {
         desc.monitors.stream = true;
     }
+    if ranks.count() > 1 {
+        refuse_on_ranks(args, &desc, ranks.count())?;
+    }
+    // Rank 0 writes every file; the other ranks only compute.
+    let root = ranks.is_root();
     let chosen = choose_format(
         args.format.as_deref(),
         args.out.as_deref(),
@@ -123,21 +156,50 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(chosen.default_file()));
-    super::run::check_files(
-        network_files(&desc, path, &out),
-        args,
-        &out,
-        format,
-        resume.as_ref(),
-    )?;
-    check_writable(&out)?;
+    if root {
+        check_outputs(&desc, path, args, format, &out, resume.as_ref())?;
+    }
+    let report = match desc.dtype {
+        Dtype::Float64 => simulate::<f64>(&desc, path, args, format, &out, start, resume, ranks)?,
+        Dtype::Float32 => simulate::<f32>(&desc, path, args, format, &out, start, resume, ranks)?,
+    };
+    if !root {
+        return Ok(());
+    }
+    // `--quiet`: nothing on stdout either; errors still reach stderr.
+    if !args.quiet {
+        print_report(&report);
+    }
+    if let Some(png) = &args.plot {
+        super::run::plot_output(&out, &desc.name, desc.dt, png, args.quiet)?;
+    }
+    if let Some(json) = &args.json {
+        let mut file = OutputFile::create(json)?;
+        serde_json::to_writer_pretty(&mut file, &report)
+            .with_context(|| json.display().to_string())?;
+        file.commit()?;
+    }
+    Ok(())
+}
+
+/// Refuses, before anything is built, outputs that cannot be written.
+fn check_outputs(
+    desc: &NetworkDescription,
+    path: &Path,
+    args: &RunArgs,
+    format: Option<OutputFormat>,
+    out: &Path,
+    resume: Option<&Resume>,
+) -> Result<()> {
+    super::run::check_files(network_files(desc, path, out), args, out, format, resume)?;
+    check_writable(out)?;
     if format == Some(OutputFormat::Dense) {
         // Before the synapses are built, not only before the first step:
         // the raster has a byte per neuron and step, spikes or not.
         let bytes = (desc.n() as u64).saturating_mul(desc.steps() as u64);
-        lifsim_core::io::output::check_space(&out, bytes, "the dense spike array")?;
+        lifsim_core::io::output::check_space(out, bytes, "the dense spike array")?;
     }
-    let (state, rate) = monitor_paths(&out);
+    let (state, rate) = monitor_paths(out);
     if !desc.monitors.state.is_empty() {
         check_writable(&state)?;
     }
@@ -152,23 +214,6 @@ pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Resul
     }
     if let Some(json) = &args.json {
         check_writable(json)?;
-    }
-    let report = match desc.dtype {
-        Dtype::Float64 => simulate::<f64>(&desc, path, args, format, &out, start, resume)?,
-        Dtype::Float32 => simulate::<f32>(&desc, path, args, format, &out, start, resume)?,
-    };
-    // `--quiet`: nothing on stdout either; errors still reach stderr.
-    if !args.quiet {
-        print_report(&report);
-    }
-    if let Some(png) = &args.plot {
-        super::run::plot_output(&out, &desc.name, desc.dt, png, args.quiet)?;
-    }
-    if let Some(json) = &args.json {
-        let mut file = OutputFile::create(json)?;
-        serde_json::to_writer_pretty(&mut file, &report)
-            .with_context(|| json.display().to_string())?;
-        file.commit()?;
     }
     Ok(())
 }
@@ -193,6 +238,7 @@ fn network_files(desc: &NetworkDescription, path: &Path, out: &Path) -> RunFiles
     files
 }
 
+#[allow(clippy::too_many_arguments)] // the run's inputs, outputs and ranks
 fn simulate<T: Real>(
     desc: &NetworkDescription,
     path: &Path,
@@ -201,19 +247,33 @@ fn simulate<T: Real>(
     out: &Path,
     start: Instant,
     resume: Option<Resume>,
+    ranks: &Ranks,
 ) -> Result<NetworkReport> {
     // The recipe holds no synapses: each partition of the simulation builds
-    // those onto its own neurons (on `--threads` threads).
+    // those onto its own neurons (on `--threads` threads); over several
+    // ranks, each builds only its own range's partitions.
     let net = Recipe::<T>::new(desc)?;
-    let mut sim = NetworkSimulation::new(&net, args.model.threads)?;
+    let mut sim = match ranks.exchange() {
+        None => NetworkSimulation::new(&net, args.model.threads)?,
+        Some(x) => {
+            let options = EngineOptions {
+                threads: args.model.threads.or(ranks.default_threads(net.n())),
+                isa: None,
+            };
+            NetworkSimulation::distributed(&net, &options, x)?
+        }
+    };
     let steps = desc.steps();
     let setup = start.elapsed();
-    let mut reporter = ProgressReporter::new(args.progress, args.quiet);
+    let root = ranks.is_root();
+    let mut reporter = ProgressReporter::new(args.progress, args.quiet || !root);
     // Created before the first step (its disk space checked), dropped on
     // any error below, which removes its temporary files.
     let mut stream = StateStreaming::start(&mut sim, desc.monitors.stream, out)?;
     let sim = &mut stream;
-    let (record, sim_time) = match format {
+    // The other ranks record counts (every rank sees every spike) and write nothing.
+    let (record, sim_time) = match format.filter(|_| root) {
+        None if format.is_some() => follow(sim, args, resume, desc.dt, net.n(), steps)?,
         Some(format) => {
             let header = StreamHeader {
                 n: net.n() as u64,
@@ -243,7 +303,7 @@ fn simulate<T: Real>(
             )?
         }
         None => {
-            if args.checkpoint.is_some() || resume.is_some() {
+            if format.is_none() && (args.checkpoint.is_some() || resume.is_some()) {
                 bail!("checkpoints need a spike output (--format events, dense or sonata), not counts");
             }
             let mut recorder = Recorder::new(RecordMode::Counts, net.n(), steps)?;
@@ -252,13 +312,15 @@ fn simulate<T: Real>(
             let sim_time = t.elapsed();
             reporter.finish();
             let record = recorder.finish(desc.dt);
-            save_npy(out, &record.counts, &[record.counts.len()], false)?;
+            if root {
+                save_npy(out, &record.counts, &[record.counts.len()], false)?;
+            }
             (record, sim_time)
         }
     };
     let mut monitor_files = stream.finish()?;
     let sim = stream.sim();
-    monitor_files.extend(save_monitors(sim, out, desc.monitors.stream)?);
+    monitor_files.extend(save_monitors(sim, out, desc.monitors.stream, root)?);
     let duration_ms = steps as f64 * desc.dt;
     // The output may hold some neurons' spikes only; the summary counts
     // every neuron's, those not written included.
@@ -281,13 +343,15 @@ fn simulate<T: Real>(
         network: desc.name.clone(),
         file: path.display().to_string(),
         neurons: net.n(),
-        synapses: sim.synapses(),
-        synapse_bytes: sim.synapse_bytes(),
+        // Each rank holds the synapses onto its own neurons.
+        synapses: ranks.reduce(sim.synapses() as u64, Reduce::Sum) as usize,
+        synapse_bytes: ranks.reduce(sim.synapse_bytes() as u64, Reduce::Sum) as usize,
         dt_ms: desc.dt,
         steps,
         duration_ms,
         dtype: desc.dtype.to_string(),
         threads: sim.partitions(),
+        ranks: ranks.count(),
         setup_s: setup.as_secs_f64(),
         sim_s: sim_time.as_secs_f64(),
         total_s: start.elapsed().as_secs_f64(),
@@ -298,7 +362,10 @@ fn simulate<T: Real>(
             duration_ms,
         ),
         populations,
-        peak_rss_bytes: peak_rss_bytes(),
+        peak_rss_bytes: match ranks.count() {
+            1 => peak_rss_bytes(),
+            _ => Some(ranks.reduce(peak_rss_bytes().unwrap_or(0), Reduce::Max)).filter(|&b| b > 0),
+        },
         output: out.display().to_string(),
         overrides: args.overrides().flags(),
         monitor_files,
@@ -310,21 +377,70 @@ fn simulate<T: Real>(
     })
 }
 
+/// A rank other than 0 of a run with a spike output: the same steps as
+/// rank 0, and at its checkpoints the same collective gather of the state
+/// (rank 0 writes it); from a checkpoint's state when resumed. Records
+/// counts only; returns them and the simulation's time.
+fn follow(
+    sim: &mut dyn Stepper,
+    args: &RunArgs,
+    resume: Option<Resume>,
+    dt: f64,
+    n: usize,
+    steps: usize,
+) -> Result<(SpikeRecord, std::time::Duration)> {
+    if let Some(r) = &resume {
+        sim.restore_state(&r.state)
+            .with_context(|| r.source.display().to_string())?;
+    }
+    // As `checkpoint_plan` computes it on rank 0 (which refuses a bad one).
+    let every = match (&args.checkpoint, args.checkpoint_every) {
+        (Some(_), Some(e)) => Some(((e / dt).round() as u64).max(1)),
+        _ => None,
+    };
+    let mut recorder = Recorder::new(RecordMode::Counts, n, steps)?;
+    let mut driver = Driver::new(dt);
+    let t = Instant::now();
+    loop {
+        let until = match every {
+            Some(e) => (sim.step_index() / e + 1).saturating_mul(e),
+            None => u64::MAX,
+        };
+        let _ = driver.run(sim, until, &mut recorder, &mut Silent);
+        if every.is_none() || sim.step_index() >= sim.steps() {
+            break;
+        }
+        // Collective: rank 0 gathers every rank's state and writes it.
+        let _ = sim.save_state();
+    }
+    Ok((recorder.finish(dt), t.elapsed()))
+}
+
 /// Writes the monitors' records beside `out`; the files written.
+/// Over several ranks every rank calls it (the state records are gathered
+/// on rank 0, the `root`, which alone writes).
 fn save_monitors<T: Real>(
     sim: &NetworkSimulation<'_, T>,
     out: &Path,
     streamed: bool,
+    root: bool,
 ) -> Result<Vec<String>> {
     let (state, rate) = monitor_paths(out);
     let mut written = Vec::new();
     // Streamed state monitors are written by `StateStreaming::finish`.
     if sim.state_monitors() > 0 && !streamed {
+        // Every monitor's gather on every rank (`None` off rank 0).
         let records: Vec<_> = (0..sim.state_monitors())
-            .map(|m| sim.state_record(m))
+            .map(|m| sim.gathered_state_record(m))
             .collect();
-        files::save_state(&state, &records)?;
-        written.push(state.display().to_string());
+        if root {
+            let records: Vec<_> = records.into_iter().flatten().collect();
+            files::save_state(&state, &records)?;
+            written.push(state.display().to_string());
+        }
+    }
+    if !root {
+        return Ok(written);
     }
     if let Some(r) = sim.rate_record() {
         files::save_rate(&rate, &r)?;
@@ -341,9 +457,13 @@ fn print_report(r: &NetworkReport) {
     if !r.overrides.is_empty() {
         println!("changed     {}", r.overrides.join(", "));
     }
+    let split = match r.ranks {
+        1 => format!("{} thread(s)", r.threads),
+        k => format!("{k} ranks x {} thread(s)", r.threads),
+    };
     println!(
-        "steps       {} (dt {} ms, {} ms simulated), {} thread(s)",
-        r.steps, r.dt_ms, r.duration_ms, r.threads
+        "steps       {} (dt {} ms, {} ms simulated), {split}",
+        r.steps, r.dt_ms, r.duration_ms
     );
     println!("setup       {:.3} s (read, connect, initialise)", r.setup_s);
     println!("simulation  {:.3} s", r.sim_s);

@@ -48,6 +48,9 @@ pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
     if let Some(network) = &args.network {
         return super::network::run_network(args, network, resume);
     }
+    // The seed's dense model (zero delay: an exchange every step) is not
+    // split over MPI ranks.
+    super::ranks::refuse_several("the seed model (--weights, --workload)")?;
     if args.duration.is_some() || !args.set.is_empty() {
         let flag = if args.duration.is_some() {
             "--duration"

@@ -291,6 +291,7 @@ pub const CHECKPOINT_VERSION: u32 = 2;
 mod read;
 #[cfg(test)]
 mod tests;
+pub(crate) mod wire;
 mod write;
 
 pub use read::load;

@@ -2,6 +2,7 @@
 //! [`crate::model`], over one or more neuron ranges.
 
 mod dense;
+pub mod exchange;
 pub mod kernel;
 pub mod network;
 mod partition;

@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 
+use super::exchange::Exchange;
 use super::threads::{self, RangeStep};
 use crate::checkpoint::{EngineState, PartitionState};
 use crate::error::{Error, Result};
@@ -46,12 +47,35 @@ impl<P> Partitions<P> {
     ) where
         P: RangeStep<C>,
     {
+        self.run_until_over(until, interval, ctx, sink, None);
+    }
+
+    /// As [`Self::run_until`], these partitions being one rank's of
+    /// `ranks` (collective: every rank calls it with the same `until`).
+    pub(super) fn run_until_over<C: Sync + ?Sized>(
+        &mut self,
+        until: u64,
+        interval: u64,
+        ctx: &C,
+        sink: &mut dyn SpikeSink,
+        ranks: Option<&dyn Exchange>,
+    ) where
+        P: RangeStep<C>,
+    {
         let until = until.min(self.steps);
         if self.step >= until {
             return;
         }
         let steps = self.step..until;
-        threads::run_steps(&mut self.parts, &mut self.fired, steps, interval, ctx, sink);
+        threads::run_steps(
+            &mut self.parts,
+            &mut self.fired,
+            steps,
+            interval,
+            ctx,
+            sink,
+            ranks,
+        );
         self.step = until;
     }
 

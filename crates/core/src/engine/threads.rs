@@ -7,13 +7,14 @@
 //! by step parity; after the barrier every thread gathers all partitions'
 //! spikes of the step (the sorted, network-wide list the next step reads)
 //! while the owners may already be writing the next step's into the other
-//! buffer. That exchange is the only communication, as it will be between
-//! MPI ranks.
+//! buffer. That exchange is the only communication; between MPI ranks it
+//! goes through [`super::exchange`] once per interval.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, RwLock};
 
+use super::exchange::{Exchange, Gathered};
 use crate::recording::SpikeSink;
 
 /// A barrier for a fixed number of threads that spins first and sleeps only
@@ -171,6 +172,14 @@ impl Batch {
 /// One partition's batches of the last two intervals, by interval parity.
 type Outbox = [Mutex<Batch>; 2];
 
+/// A rank's spikes of an interval as it sends them to the other ranks:
+/// each step's ids, one step after the other, and how many each step has.
+#[derive(Default)]
+struct RankBatch {
+    ids: Vec<u32>,
+    counts: Vec<u32>,
+}
+
 /// Runs `steps`, exchanging spikes between the partitions once every
 /// `interval` steps, the network's minimum delay in steps (NEST's scheme:
 /// a spike cannot act before that, so no partition needs another's spikes
@@ -188,6 +197,13 @@ type Outbox = [Mutex<Batch>; 2];
 /// latest, before anything it acts on is read, and in emission order: the
 /// same additions in the same order as delivering every step, so the same
 /// bits for every interval and every partitioning.
+///
+/// With `ranks` of more than one rank (these partitions are one rank's
+/// range), this thread also gathers its partitions' batch after the
+/// barrier, exchanges it with the other ranks' (`exchange`) and meets its
+/// threads at a second barrier; then every thread reads the network's
+/// batch, rank after rank, as it would read its partitions'. Every rank
+/// must call this with the same `steps` and `interval`.
 pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
     parts: &mut [P],
     fired: &mut Vec<u32>,
@@ -195,8 +211,10 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
     interval: u64,
     ctx: &C,
     sink: &mut dyn SpikeSink,
+    ranks: Option<&dyn Exchange>,
 ) {
-    if let [part] = parts {
+    let ranks = ranks.filter(|x| x.ranks() > 1);
+    if let ([part], None) = (&mut *parts, ranks) {
         for step in steps {
             if P::RECORD_INPUT {
                 sink.record(step as usize, fired);
@@ -213,6 +231,11 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
     let interval = interval.max(1);
     let barrier = SpinBarrier::new(parts.len());
     let outboxes: Vec<Outbox> = parts.iter().map(|_| Default::default()).collect();
+    // The network's batch of the last interval, across ranks: written by
+    // this thread between the two barriers, read by all after the second
+    // (the next write is after every thread's next first barrier).
+    let gathered = RwLock::new(Gathered::default());
+    let distributed = ranks.is_some();
     let (first, rest) = parts.split_first_mut().expect("at least one partition");
     let start: &[u32] = fired;
     // One stretch of steps per interval (the last may be shorter).
@@ -224,7 +247,7 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
     };
     let last = std::thread::scope(|scope| {
         for (me, part) in rest.iter_mut().enumerate() {
-            let (barrier, outboxes) = (&barrier, &outboxes);
+            let (barrier, outboxes, gathered) = (&barrier, &outboxes, &gathered);
             scope.spawn(move || {
                 barrier.guard(|| {
                     let (mut global, mut copies) = (start.to_vec(), Vec::new());
@@ -232,22 +255,29 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
                         run_interval(part, &outboxes[me + 1], n, steps.clone(), &global, ctx);
                         barrier.wait();
                         let copies = &mut copies;
-                        exchange(
-                            part,
-                            outboxes,
-                            n,
-                            steps,
-                            &mut global,
-                            copies,
-                            ctx,
-                            &mut |_, _| {},
-                        );
+                        if distributed {
+                            barrier.wait();
+                            let g = read(gathered);
+                            deliver_gathered(part, &g, steps, &mut global, ctx, &mut |_, _| {});
+                        } else {
+                            exchange(
+                                part,
+                                outboxes,
+                                n,
+                                steps,
+                                &mut global,
+                                copies,
+                                ctx,
+                                &mut |_, _| {},
+                            );
+                        }
                     }
                 })
             });
         }
         barrier.guard(|| {
             let (mut global, mut copies) = (start.to_vec(), Vec::new());
+            let mut batch = RankBatch::default();
             for (n, steps) in intervals() {
                 if P::RECORD_INPUT {
                     // Zero-delay networks: one step per interval.
@@ -261,21 +291,73 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
                         sink.record(step as usize, spikes);
                     }
                 };
-                exchange(
-                    first,
-                    &outboxes,
-                    n,
-                    steps,
-                    &mut global,
-                    &mut copies,
-                    ctx,
-                    &mut record,
-                );
+                if let Some(ranks) = ranks {
+                    {
+                        let mut g = gathered.write().unwrap_or_else(|e| e.into_inner());
+                        local_batch(&outboxes, n, steps.end - steps.start, &mut batch);
+                        ranks.all_gather(&batch.ids, &batch.counts, &mut g);
+                    }
+                    barrier.wait();
+                    let g = read(&gathered);
+                    deliver_gathered(first, &g, steps, &mut global, ctx, &mut record);
+                } else {
+                    exchange(
+                        first,
+                        &outboxes,
+                        n,
+                        steps,
+                        &mut global,
+                        &mut copies,
+                        ctx,
+                        &mut record,
+                    );
+                }
             }
             global
         })
     });
     *fired = last;
+}
+
+fn read(g: &RwLock<Gathered>) -> std::sync::RwLockReadGuard<'_, Gathered> {
+    g.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// This rank's batch of interval `n` (of `steps` steps): each step's spikes
+/// of every partition, in range order, and per step how many.
+fn local_batch(outboxes: &[Outbox], n: usize, steps: u64, batch: &mut RankBatch) {
+    batch.ids.clear();
+    batch.counts.clear();
+    let boxes: Vec<_> = outboxes.iter().map(|o| lock(&o[n & 1])).collect();
+    for k in 0..steps as usize {
+        let before = batch.ids.len();
+        for b in &boxes {
+            batch.ids.extend_from_slice(b.step(k));
+        }
+        batch.counts.push((batch.ids.len() - before) as u32);
+    }
+}
+
+/// After the exchange of an interval between ranks: the network's spikes
+/// of each of its steps (each handed to `record`), delivered to `part` but
+/// for the last step's, which are left in `global`.
+fn deliver_gathered<C: Sync + ?Sized, P: RangeStep<C>>(
+    part: &mut P,
+    gathered: &Gathered,
+    steps: Range<u64>,
+    global: &mut Vec<u32>,
+    ctx: &C,
+    record: &mut dyn FnMut(u64, &[u32]),
+) {
+    let last = steps.end - 1;
+    for (k, step) in steps.enumerate() {
+        global.clear();
+        gathered.step_into(k, global);
+        record(step, global);
+        if step != last {
+            part.deliver(step + 1, global, ctx);
+        }
+    }
 }
 
 /// A partition's steps of interval number `n`, its spikes into its outbox;
@@ -381,7 +463,15 @@ mod tests {
                     })
                     .collect();
                 let mut count = Count(0);
-                run_steps(&mut parts, &mut Vec::new(), 0..100, 7, &(), &mut count);
+                run_steps(
+                    &mut parts,
+                    &mut Vec::new(),
+                    0..100,
+                    7,
+                    &(),
+                    &mut count,
+                    None,
+                );
                 count.0
             });
             let _ = tx.send(result);

@@ -41,6 +41,7 @@
 //! (`engine::threads`, shared with the dense engine). Every neuron receives its inputs in the same order whatever
 //! the partitioning, so threads never change a bit. Checkpoints: `state.rs`.
 
+pub mod balance;
 mod delivery;
 mod inputs;
 mod part;
@@ -50,9 +51,11 @@ mod state;
 mod update;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use part::Part;
 
+use super::exchange::{Exchange, Reduce};
 use super::kernel::Isa;
 use super::stepper::Partitions;
 use super::{split, EngineOptions};
@@ -86,6 +89,9 @@ pub struct NetworkSimulation<'n, T: Real> {
     run: Partitions<Part<T>>,
     /// State and rate monitors (`probe.rs`).
     monitors: probe::Monitors,
+    /// The ranks of a distributed run, this simulation being one rank's
+    /// range of neurons ([`Self::distributed`]); `None`: the whole network.
+    ranks: Option<Arc<dyn Exchange>>,
 }
 
 impl<'n, T: Real> NetworkSimulation<'n, T> {
@@ -101,7 +107,41 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     /// As [`Self::new`], with every option of [`EngineOptions`] (threads,
     /// and the instruction set, which tests force to compare them).
     pub fn with_options(net: &'n Recipe<T>, options: &EngineOptions) -> Result<Self> {
-        Self::build(Cow::Borrowed(net), options)
+        Self::build(Cow::Borrowed(net), options, None)
+    }
+
+    /// One rank's share of a network run over the ranks of `ranks` (MPI):
+    /// the neurons of its range ([`balance::rank_ranges`]), split over
+    /// `options.threads` threads, with the synapses onto them and no
+    /// others. Its runs are collective (every rank runs the same steps) and
+    /// hand the whole network's spikes to the sink, on every rank. A
+    /// checkpoint's state is gathered on rank 0 ([`Self::gathered_state`];
+    /// `Checkpoint::save_state` is this rank's alone) and restores onto any
+    /// split; so are the state monitors' records
+    /// ([`Self::gathered_state_record`]; `state_record` is this rank's
+    /// neurons'). Streamed state monitors are not supported (refused).
+    pub fn distributed(
+        net: &'n Recipe<T>,
+        options: &EngineOptions,
+        ranks: Arc<dyn Exchange>,
+    ) -> Result<Self> {
+        if !net.description.monitors.state.is_empty() && net.description.monitors.stream {
+            return Err(distributed_refusal(
+                "streamed state monitors (--stream-state)",
+            ));
+        }
+        Self::build(Cow::Borrowed(net), options, Some(ranks))
+    }
+
+    /// The neurons this simulation holds: all of them, or its rank's range.
+    pub fn neuron_range(&self) -> std::ops::Range<usize> {
+        let parts = &self.run.parts;
+        parts[0].range.start..parts[parts.len() - 1].range.end
+    }
+
+    /// Whether this is one rank's share of a run over several ranks.
+    pub fn is_distributed(&self) -> bool {
+        self.ranks.as_ref().is_some_and(|r| r.ranks() > 1)
     }
 
     /// As [`Self::with_options`], holding the recipe itself: a simulation
@@ -111,16 +151,28 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
         net: Recipe<T>,
         options: &EngineOptions,
     ) -> Result<NetworkSimulation<'static, T>> {
-        NetworkSimulation::build(Cow::Owned(net), options)
+        NetworkSimulation::build(Cow::Owned(net), options, None)
     }
 
-    fn build(net: Cow<'n, Recipe<T>>, options: &EngineOptions) -> Result<Self> {
-        let n = net.n();
+    fn build(
+        net: Cow<'n, Recipe<T>>,
+        options: &EngineOptions,
+        ranks: Option<Arc<dyn Exchange>>,
+    ) -> Result<Self> {
+        // This rank's neurons (all of them with one rank), split over threads.
+        let own = match &ranks {
+            Some(x) => balance::rank_ranges(&net.description, x.ranks())?[x.rank()].clone(),
+            None => 0..net.n(),
+        };
         // The pool the synapses are built on: the threads asked for, else the current one.
         let pool = options.threads;
-        let threads = options.threads_for(n)?;
+        let threads = options.threads_for(own.len())?;
+        let ranges = split(own.len(), threads)
+            .into_iter()
+            .map(|r| r.start + own.start..r.end + own.start)
+            .collect();
         let (names, direct) = state_layout(&net)?;
-        let built = part::partitions(&net, split(n, threads), &names, pool)?;
+        let built = part::partitions(&net, ranges, &names, pool, ranks.as_deref())?;
         let (parts, slots) = (built.parts, built.slots);
         let steps = net.description.steps() as u64;
         let mut sim = Self {
@@ -134,6 +186,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
             names,
             run: Partitions::new("network", parts, Vec::new(), steps),
             monitors: probe::Monitors::default(),
+            ranks,
         };
         sim.add_described_monitors()?;
         Ok(sim)
@@ -201,12 +254,28 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     /// Runs up to (not including) step `until`, or the end of the run. With
     /// several partitions, each has a thread for the whole stretch and they
     /// exchange spikes once per minimum delay (`threads::run_steps`).
+    /// Distributed, the call is collective: the ranks run to the
+    /// smallest `until` any of them asks for.
     pub fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink) {
         let interval = self.shared.interval;
+        let ranks = self.ranks.as_deref().filter(|r| r.ranks() > 1);
+        let until = match ranks {
+            Some(r) => r.reduce(until.min(self.run.steps), Reduce::Min),
+            None => until,
+        };
         let (run, shared) = (&mut self.run, &self.shared);
-        self.monitors
-            .with_sink(sink, |sink| run.run_until(until, interval, shared, sink));
+        self.monitors.with_sink(sink, |sink| {
+            run.run_until_over(until, interval, shared, sink, ranks)
+        });
     }
+}
+
+/// The error for what a distributed simulation cannot do yet.
+pub(super) fn distributed_refusal(what: &str) -> crate::error::Error {
+    crate::error::Error::param(
+        "MPI",
+        format!("{what} are not supported on more than one rank yet; run on one process (without mpirun)"),
+    )
 }
 
 /// The names of the state arrays of every population's model, in order of
@@ -240,6 +309,68 @@ fn state_layout<T: Real>(net: &Recipe<T>) -> Result<(Vec<String>, Vec<Option<usi
         })
         .collect();
     Ok((names, direct))
+}
+
+impl<T: Real> NetworkSimulation<'_, T> {
+    /// The whole network's state now, for a checkpoint. Over several ranks
+    /// the call is collective: every rank's range is gathered on rank 0,
+    /// which gets the state (the others get `None`), in the same format as
+    /// a one-process run's, so it restores onto any number of ranks and
+    /// threads. With one rank, [`crate::checkpoint::Checkpoint::save_state`].
+    pub fn gathered_state(&self) -> Option<EngineState> {
+        use crate::checkpoint::{wire, Checkpoint};
+        let local = self.save_state();
+        let Some(ranks) = self.ranks.as_deref().filter(|r| r.ranks() > 1) else {
+            return Some(local);
+        };
+        let mine = local.joined().expect("a rank's partitions are contiguous");
+        let all = ranks.gather_bytes(&wire::encode(&mine))?;
+        let partitions = all
+            .iter()
+            .map(|b| wire::decode(b).expect("encoded by this binary in this job"))
+            .collect();
+        Some(EngineState {
+            partitions,
+            ..local
+        })
+    }
+}
+
+impl<T: Real> NetworkSimulation<'_, T> {
+    /// What state monitor `m` has sampled so far, of every neuron it
+    /// records. Over several ranks the call is collective: each rank's
+    /// samples of its own neurons are gathered on rank 0, which gets the
+    /// record (the others get `None`), the same as one process's.
+    pub fn gathered_state_record(&self, m: usize) -> Option<crate::monitor::StateRecord> {
+        let mut record = self.state_record(m);
+        let Some(ranks) = self.ranks.as_deref().filter(|r| r.ranks() > 1) else {
+            return Some(record);
+        };
+        // This rank's columns: one row of its recorded neurons per sample.
+        let mut bytes = Vec::new();
+        for (_, v) in &record.values {
+            bytes.extend(v.iter().flat_map(|x| x.to_le_bytes()));
+        }
+        let all = ranks.gather_bytes(&bytes)?;
+        let (samples, vars) = (record.times_ms.len(), record.values.len());
+        for (k, (_, out)) in record.values.iter_mut().enumerate() {
+            out.clear();
+            for s in 0..samples {
+                for b in &all {
+                    // Each rank sent `vars` blocks of `samples` rows.
+                    let per_var = b.len() / 8 / vars.max(1);
+                    let w = per_var.checked_div(samples).unwrap_or(0);
+                    let row = (k * per_var + s * w) * 8;
+                    out.extend(
+                        b[row..row + w * 8]
+                            .chunks_exact(8)
+                            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))),
+                    );
+                }
+            }
+        }
+        Some(record)
+    }
 }
 
 impl<T: Real> crate::checkpoint::Checkpoint for NetworkSimulation<'_, T> {

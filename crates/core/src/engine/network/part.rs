@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use super::inputs::LocalInputs;
 use super::Shared;
+use crate::engine::exchange::{Exchange, Reduce};
 use crate::engine::threads::RangeStep;
 use crate::error::Result;
 use crate::model::Real;
@@ -82,14 +83,17 @@ pub(super) fn partitions<T: Real>(
     ranges: Vec<Range<usize>>,
     names: &[String],
     threads: Option<usize>,
+    ranks: Option<&dyn Exchange>,
 ) -> Result<Partitioned<T>> {
     let desc = &net.description;
     let projections = desc.projections.len();
-    // Refuse a projection the whole network's memory would not hold (with
-    // its whole count, as a whole build did) before any range allocates.
+    // Refuse a projection the whole network's memory (a rank's: its
+    // neurons') would not hold before any range allocates.
+    let own = ranges.first().map_or(0, |r| r.start)..ranges.last().map_or(0, |r| r.end);
+    let own = if ranks.is_some() { own } else { 0..net.n() };
     for (k, p) in desc.projections.iter().enumerate() {
         if p.connectivity == Connectivity::Stored {
-            crate::network::connectivity::check_projection_memory::<T>(desc, k, &(0..net.n()))?;
+            crate::network::connectivity::check_projection_memory::<T>(desc, k, &own)?;
         }
     }
     // A range's projections build side by side (a projection's rows are
@@ -114,8 +118,14 @@ pub(super) fn partitions<T: Real>(
         None => connect(),
     }?;
     let all = || connections.iter().flatten();
-    let slots = (build::max_delay_steps(all()) + 2).next_power_of_two();
-    let interval = build::min_delay_steps(all());
+    let mut slots = (build::max_delay_steps(all()) + 2).next_power_of_two();
+    let mut interval = build::min_delay_steps(all());
+    if let Some(ranks) = ranks {
+        // Every rank exchanges on the same steps and keeps the same ring
+        // (the state of a checkpoint), whichever synapses it holds.
+        slots = ranks.reduce(slots, Reduce::Max);
+        interval = ranks.reduce(interval, Reduce::Min);
+    }
     let parts = ranges
         .into_iter()
         .zip(connections)

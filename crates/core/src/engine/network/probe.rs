@@ -204,6 +204,9 @@ impl<T: Real> NetworkSimulation<'_, T> {
         spec: &StateMonitorSpec,
         streamed: bool,
     ) -> Result<usize> {
+        if self.is_distributed() && streamed {
+            return Err(super::distributed_refusal("streamed state monitors"));
+        }
         let desc = &self.shared.net.description;
         let plan = spec.plan(desc)?;
         let from = self.run.step;

@@ -1,0 +1,332 @@
+//! `mpirun -np K lifsim run NETWORK.toml` (feature `mpi`): one network over
+//! K processes writes the same spike file, byte for byte, as one process,
+//! for 1, 2 and 3 ranks of 1 and 2 threads each, on brunel and on a scaled
+//! PD14 microcircuit; what ranks cannot do yet is refused with its reason.
+//! Open MPI's `mpirun` runs the ranks oversubscribed (more ranks than
+//! cores), unbound, and yielding while they wait (`mpi_yield_when_idle`).
+#![cfg(feature = "mpi")]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{binary, lifsim_in};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `mpirun -np NP lifsim ARGS` in `cwd`, killed after two minutes.
+fn mpirun(cwd: &Path, np: usize, args: &[&str]) -> Output {
+    let np = np.to_string();
+    let mut child = Command::new("mpirun")
+        .args(["--oversubscribe", "--bind-to", "none"])
+        .args(["--mca", "mpi_yield_when_idle", "1", "-np", &np])
+        .arg(binary())
+        .args(args)
+        .current_dir(cwd)
+        // The test machines run as root; Open MPI refuses that unless told.
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mpirun runs (scripts/system-deps.sh installs Open MPI)");
+    let start = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > Duration::from_secs(120) {
+            child.kill().expect("kill");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The one-process run's spike file, then every rank and thread count's,
+/// compared byte for byte; the summary is printed once, by rank 0.
+fn same_on_every_split(file: &Path, extra: &[&str], splits: &[(usize, usize)]) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = file.to_str().unwrap();
+    let run = |out: &str, threads: usize| -> Vec<String> {
+        let mut a: Vec<String> = ["run", file, "--out", out, "--threads"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        a.push(threads.to_string());
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let args = run("one.npz", 1);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let one = lifsim_in(d, &args);
+    assert!(one.status.success(), "{}", text(&one.stderr));
+    let want = std::fs::read(d.join("one.npz")).unwrap();
+    let spikes = |o: &Output| {
+        text(&o.stdout)
+            .lines()
+            .find(|l| l.starts_with("spikes"))
+            .map(str::to_string)
+    };
+    assert!(spikes(&one).is_some());
+    for &(np, threads) in splits {
+        let out = format!("r{np}t{threads}.npz");
+        let args = run(&out, threads);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = mpirun(d, np, &args);
+        let stdout = text(&o.stdout);
+        assert!(o.status.success(), "{np} x {threads}: {}", text(&o.stderr));
+        let got = std::fs::read(d.join(&out)).unwrap();
+        assert!(
+            got == want,
+            "{np} ranks x {threads} threads: the spike file differs"
+        );
+        assert_eq!(spikes(&o), spikes(&one), "{np} x {threads}");
+        assert_eq!(stdout.matches("network ").count(), 1, "{stdout}");
+        if np > 1 {
+            assert!(
+                stdout.contains(&format!("{np} ranks x {threads} thread(s)")),
+                "{stdout}"
+            );
+        }
+        // No rank leaves a file of its own behind.
+        let names: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| n.ends_with(".npz")), "{names:?}");
+    }
+}
+
+#[test]
+fn brunel_gives_the_same_spike_file_on_every_split() {
+    same_on_every_split(
+        &root().join("examples/brunel.toml"),
+        &["--duration", "200"],
+        &[(1, 1), (1, 2), (2, 1), (2, 2), (3, 1), (3, 2)],
+    );
+}
+
+#[test]
+fn a_scaled_microcircuit_gives_the_same_spike_file_on_every_split() {
+    same_on_every_split(
+        &root().join("crates/cli/tests/data/microcircuit_small.toml"),
+        &["--duration", "300"],
+        &[(2, 1), (2, 2), (3, 1), (3, 2)],
+    );
+}
+
+#[test]
+fn what_ranks_cannot_do_yet_is_refused_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let brunel = root().join("examples/brunel.toml");
+    let brunel = brunel.to_str().unwrap();
+    std::fs::write(
+        d.join("monitored.toml"),
+        std::fs::read_to_string(brunel).unwrap()
+            + "\n[[record.state]]\npopulation = \"E\"\nids = [0, 1, 6000, 9999]\nvariables = [\"V_m\"]\n",
+    )
+    .unwrap();
+    let cases: [(&[&str], &str); 2] = [
+        (
+            &["run", "monitored.toml", "--duration", "5", "--stream-state"],
+            "streamed state monitors (--stream-state) are not supported over MPI ranks yet; run on one process (this is one of 2 ranks)",
+        ),
+        (
+            &["run", "--workload", "seed-active", "--out", "s.npy"],
+            "the seed model (--weights, --workload) runs on one process; this is one of 2 processes started by mpirun/srun",
+        ),
+    ];
+    for (args, message) in cases {
+        let o = mpirun(d, 2, args);
+        let stderr = text(&o.stderr);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        // Nothing written.
+        for f in ["s.npy", "lifsim.npz", "spikes.npz"] {
+            assert!(!d.join(f).exists(), "{args:?} wrote {f}");
+        }
+    }
+}
+
+/// The step a checkpoint holds, once it can be read.
+fn checkpoint_step(ck: &Path) -> Option<u64> {
+    let mut z = lifsim_core::io::npz::NpzReader::open(ck).ok()?;
+    z.array("step").ok()?.to_u64_vec().ok()?.first().copied()
+}
+
+#[test]
+fn checkpoints_of_ranks_resume_onto_any_split_with_the_same_spikes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let brunel = root().join("examples/brunel.toml");
+    let brunel = brunel.to_str().unwrap();
+    let run = ["run", brunel, "--duration", "300", "--threads", "1"];
+    let one = lifsim_in(d, &[&run[..], &["--out", "one.npz"]].concat());
+    assert!(one.status.success(), "{}", text(&one.stderr));
+    let want = std::fs::read(d.join("one.npz")).unwrap();
+    // Two ranks write checkpoints (rank 0 gathers the state) until killed.
+    let np = ["--oversubscribe", "--bind-to", "none", "-np", "2"];
+    let mut child = Command::new("mpirun")
+        .args(np)
+        .args(["--mca", "mpi_yield_when_idle", "1"])
+        .arg(binary())
+        .args(run)
+        .args([
+            "--out",
+            "s.npz",
+            "--checkpoint",
+            "ck.npz",
+            "--checkpoint-every",
+            "5",
+        ])
+        .args(["--quiet"])
+        .current_dir(d)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while checkpoint_step(&d.join("ck.npz")).is_none_or(|s| s < 500) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // SIGTERM: mpirun passes it on to the ranks.
+    // SAFETY: a signal to the child we started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    child.wait().unwrap();
+    let step = checkpoint_step(&d.join("ck.npz")).expect("a checkpoint was left");
+    assert!((500..3000).contains(&step), "checkpoint at step {step}");
+    assert!(!d.join("s.npz").exists(), "the killed run wrote no output");
+    std::fs::copy(d.join("ck.npz"), d.join("ck2.npz")).unwrap();
+    std::fs::copy(d.join("s.npz.spikes"), d.join("saved.spikes")).unwrap();
+    // Onto three ranks of two threads.
+    let o = mpirun(d, 3, &["resume", "ck.npz", "--threads", "2", "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        std::fs::read(d.join("s.npz")).unwrap() == want,
+        "resumed on 3 x 2: differs"
+    );
+    // Onto one process.
+    std::fs::copy(d.join("saved.spikes"), d.join("s.npz.spikes")).unwrap();
+    let o = lifsim_in(d, &["resume", "ck2.npz", "--out", "s1.npz", "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        std::fs::read(d.join("s1.npz")).unwrap() == want,
+        "resumed on 1: differs"
+    );
+}
+
+#[test]
+fn rate_monitors_counts_and_dense_rasters_are_the_same_on_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let brunel = std::fs::read_to_string(root().join("examples/brunel.toml")).unwrap();
+    assert!(brunel.contains("\nspikes = \"events\""));
+    let rated = brunel.replace(
+        "\nspikes = \"events\"",
+        "\nrate = { bin = 1.0 }\nspikes = \"events\"",
+    );
+    std::fs::write(d.join("rated.toml"), rated).unwrap();
+    for (format, ext) in [("events", "npz"), ("counts", "npy"), ("dense", "npy")] {
+        let args = |out: &str| {
+            [
+                "run",
+                "rated.toml",
+                "--duration",
+                "100",
+                "--format",
+                format,
+                "--out",
+                out,
+            ]
+            .map(String::from)
+            .to_vec()
+        };
+        let (a, b) = (format!("a.{ext}"), format!("b.{ext}"));
+        let one = lifsim_in(d, &args(&a).iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(one.status.success(), "{}", text(&one.stderr));
+        let two = mpirun(
+            d,
+            2,
+            &args(&b).iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        assert!(two.status.success(), "{}", text(&two.stderr));
+        for (x, y) in [
+            (a.clone(), b.clone()),
+            ("a.rate.npz".to_string(), "b.rate.npz".to_string()),
+        ] {
+            let (x, y) = (
+                std::fs::read(d.join(&x)).unwrap(),
+                std::fs::read(d.join(&y)).unwrap(),
+            );
+            assert!(x == y, "{format}: {a} and {b} differ");
+        }
+    }
+}
+
+/// SONATA reports too: rank 0 writes the same HDF5 file as one process.
+#[cfg(feature = "sonata")]
+#[test]
+fn a_sonata_report_is_the_same_on_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let brunel = root().join("examples/brunel.toml");
+    let run = |out: &str| {
+        [
+            "run",
+            brunel.to_str().unwrap(),
+            "--duration",
+            "50",
+            "--out",
+            out,
+        ]
+        .map(String::from)
+    };
+    let one = lifsim_in(d, &run("a.h5").each_ref().map(String::as_str));
+    assert!(one.status.success(), "{}", text(&one.stderr));
+    let three = mpirun(d, 3, &run("b.h5").each_ref().map(String::as_str));
+    assert!(three.status.success(), "{}", text(&three.stderr));
+    let (a, b) = (
+        std::fs::read(d.join("a.h5")).unwrap(),
+        std::fs::read(d.join("b.h5")).unwrap(),
+    );
+    assert!(a == b, "the SONATA files differ");
+}
+
+/// State monitors: each rank samples its own neurons, rank 0 gathers them
+/// into the same `.state.npz` as one process writes.
+#[test]
+fn state_monitors_over_ranks_write_the_one_process_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let brunel = std::fs::read_to_string(root().join("examples/brunel.toml")).unwrap();
+    let monitored = brunel
+        + "\n[[record.state]]\npopulation = \"E\"\nids = [0, 1, 6000, 9999]\nvariables = [\"V_m\"]\n"
+        + "\n[[record.state]]\npopulation = \"I\"\nvariables = [\"V_m\"]\ninterval = 1.0\n";
+    std::fs::write(d.join("monitored.toml"), monitored).unwrap();
+    let run =
+        |out: &str| ["run", "monitored.toml", "--duration", "50", "--out", out].map(String::from);
+    let one = lifsim_in(d, &run("a.npz").each_ref().map(String::as_str));
+    assert!(one.status.success(), "{}", text(&one.stderr));
+    let three = mpirun(d, 3, &run("b.npz").each_ref().map(String::as_str));
+    assert!(three.status.success(), "{}", text(&three.stderr));
+    for (a, b) in [("a.npz", "b.npz"), ("a.state.npz", "b.state.npz")] {
+        let (x, y) = (
+            std::fs::read(d.join(a)).unwrap(),
+            std::fs::read(d.join(b)).unwrap(),
+        );
+        assert!(x == y, "{a} and {b} differ");
+    }
+}

@@ -1,0 +1,357 @@
+//! One network over several ranks (the MPI model, here on in-process ranks:
+//! `engine::exchange::InProcess`): every rank builds only its own range's
+//! neurons and the synapses onto them, the ranks exchange spikes once per
+//! minimum delay, and every rank hands the whole network's spikes to its
+//! sink: the same spikes and potentials, bit for bit, as one process, for
+//! any number of ranks and threads per rank (ranks left without neurons
+//! included).
+
+use std::sync::Arc;
+
+use lifsim_core::engine::exchange::{Exchange, InProcess};
+use lifsim_core::engine::network::balance::rank_ranges;
+use lifsim_core::network::description::Connectivity;
+use lifsim_core::network::Recipe;
+use lifsim_core::recording::{RecordMode, Recorder};
+use lifsim_core::{EngineOptions, NetworkDescription, NetworkSimulation};
+
+/// Populations E, I, X (205 neurons: four blocks of 64, so five ranks leave
+/// one without neurons), rules drawn by target and by source, delays from
+/// 0.2 to 2.5 ms (the interval is the shortest: 2 steps), delta and
+/// exponential synapses, Poisson and spike-time inputs.
+const NET: &str = r#"
+dt = 0.1
+duration = 60.0
+seed = 11
+[[population]]
+name = "E"
+size = 120
+[[population]]
+name = "I"
+size = 60
+[[population]]
+name = "X"
+size = 25
+
+[[projection]]
+source = ["I", "X"]
+target = ["I", "E"]
+rule = "fixed_probability"
+p = 0.1
+weight = -0.4
+delay = 1.0
+synapse = "delta"
+
+[[projection]]
+source = "E"
+target = "E"
+rule = "all_to_all"
+allow_autapses = false
+weight = 0.004
+delay = { distribution = "uniform", low = 0.2, high = 0.6 }
+
+[[projection]]
+source = ["E", "I"]
+target = ["I", "X"]
+rule = "fixed_total_number"
+n = 3000
+allow_autapses = false
+weight = { distribution = "normal", mean = -0.3, std = 0.1, max = 0.0, bound = "redraw" }
+delay = { distribution = "normal", mean = 1.0, std = 0.5, min = 0.2, bound = "redraw" }
+synapse = "delta"
+
+[[projection]]
+source = "X"
+target = ["E", "X"]
+rule = "fixed_outdegree"
+outdegree = 25
+allow_autapses = false
+allow_multapses = false
+weight = 0.2
+delay = 2.5
+synapse = "delta"
+
+[[projection]]
+source = "E"
+target = "I"
+rule = "pairwise_bernoulli"
+p = 0.2
+weight = { distribution = "normal", mean = 0.05, std = 0.02 }
+delay = { distribution = "uniform", low = 0.2, high = 0.4 }
+synapse = "exponential"
+tau_syn = 2.0
+
+[[projection]]
+source = "I"
+target = "E"
+rule = "fixed_indegree"
+indegree = 10
+weight = -0.3
+delay = 1.2
+synapse = "delta"
+
+[[input]]
+type = "poisson"
+target = ["E", "I", "X"]
+rate = 16000.0
+weight = 0.1
+
+[[input]]
+type = "spike_generator"
+target = ["X", "E"]
+times = [5.0, 5.0, 20.0]
+delay = 1.0
+weight = 3.0
+"#;
+
+const N: usize = 205;
+
+type Run = (Vec<(u64, u32)>, Vec<u64>);
+
+/// A rank's spikes, its neurons' final potentials (bits) and its synapses.
+type RankRun = (Vec<(u64, u32)>, Vec<u64>, usize);
+
+fn description(procedural: bool) -> NetworkDescription {
+    let mut d = NetworkDescription::from_toml(NET, std::path::Path::new("."), "ranks").unwrap();
+    if procedural {
+        // The rules drawn by source (all but fixed_indegree).
+        let last = d.projections.len() - 1;
+        for p in &mut d.projections[..last] {
+            p.connectivity = Connectivity::Procedural;
+        }
+        d.check_connectivity().unwrap();
+    }
+    d
+}
+
+fn options(threads: usize) -> EngineOptions {
+    EngineOptions {
+        threads: Some(threads),
+        isa: None,
+    }
+}
+
+/// The spikes and final potentials (bits) of a one-process run.
+fn single(desc: &NetworkDescription, threads: usize) -> Run {
+    let recipe = Recipe::<f64>::new(desc).unwrap();
+    let mut sim = NetworkSimulation::with_options(&recipe, &options(threads)).unwrap();
+    let mut rec = Recorder::new(RecordMode::Events, N, desc.steps()).unwrap();
+    sim.run(&mut rec);
+    let events = rec.finish(desc.dt).events.unwrap();
+    let v = sim.voltages().iter().map(|v| v.to_bits()).collect();
+    (events.steps.into_iter().zip(events.ids).collect(), v)
+}
+
+/// Every rank's spikes (each rank records the whole network's), and the
+/// potentials of all ranks' neurons in rank order, run in `chunks` of
+/// steps that differ from rank to rank (the ranks agree on each).
+fn ranked(desc: &NetworkDescription, ranks: usize, threads: usize) -> (Vec<Run>, usize) {
+    let recipe = Recipe::<f64>::new(desc).unwrap();
+    let results: Vec<RankRun> = std::thread::scope(|s| {
+        let handles: Vec<_> = InProcess::group(ranks)
+            .into_iter()
+            .map(|x| {
+                let recipe = &recipe;
+                s.spawn(move || {
+                    let rank = x.rank();
+                    let x: Arc<dyn Exchange> = Arc::new(x);
+                    let mut sim =
+                        NetworkSimulation::distributed(recipe, &options(threads), x).unwrap();
+                    assert_eq!(sim.is_distributed(), ranks > 1);
+                    let mut rec = Recorder::new(RecordMode::Events, N, desc.steps()).unwrap();
+                    // Rank-dependent chunks: the run is still collective.
+                    let chunk = 7 + 13 * rank as u64;
+                    while sim.step_index() < sim.steps() {
+                        sim.run_until(sim.step_index() + chunk, &mut rec);
+                    }
+                    let events = rec.finish(desc.dt).events.unwrap();
+                    let v = sim.voltages().iter().map(|v| v.to_bits()).collect();
+                    let spikes = events.steps.into_iter().zip(events.ids).collect();
+                    (spikes, v, sim.synapses())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let synapses = results.iter().map(|r| r.2).sum();
+    let v: Vec<u64> = results.iter().flat_map(|r| r.1.clone()).collect();
+    let runs = results.into_iter().map(|r| (r.0, v.clone())).collect();
+    (runs, synapses)
+}
+
+#[test]
+fn every_rank_and_thread_count_gives_the_one_process_spikes_bit_for_bit() {
+    for procedural in [false, true] {
+        let desc = description(procedural);
+        let want = single(&desc, 1);
+        assert!(want.0.len() > 300, "active: {} spikes", want.0.len());
+        assert_eq!(single(&desc, 2), want);
+        let recipe = Recipe::<f64>::new(&desc).unwrap();
+        let whole = NetworkSimulation::new(&recipe, Some(1)).unwrap().synapses();
+        for ranks in [1, 2, 3, 5] {
+            for threads in [1, 2] {
+                let (runs, synapses) = ranked(&desc, ranks, threads);
+                for (r, got) in runs.iter().enumerate() {
+                    assert!(
+                        got == &want,
+                        "procedural {procedural}, {ranks} ranks x {threads} threads: rank {r} differs"
+                    );
+                }
+                // Each synapse is held by exactly one rank.
+                assert_eq!(synapses, whole, "{ranks} ranks x {threads} threads");
+            }
+        }
+    }
+}
+
+#[test]
+fn rank_ranges_follow_the_expected_synapses_onto_each_neuron() {
+    let desc = description(false);
+    let r = rank_ranges(&desc, 5).unwrap();
+    assert_eq!(r.iter().map(|r| r.len()).sum::<usize>(), N);
+    assert!(r.iter().any(|r| r.is_empty()), "{r:?}");
+}
+
+#[test]
+fn state_monitors_over_ranks_record_what_one_process_records() {
+    let text = format!(
+        "{NET}\n[[record.state]]\npopulation = \"E\"\nids = [0, 5, 63, 64, 100, 119]\nvariables = [\"V_m\"]\n\n[[record.state]]\npopulation = \"X\"\nvariables = [\"V_m\"]\ninterval = 0.3\n"
+    );
+    let mut desc =
+        NetworkDescription::from_toml(&text, std::path::Path::new("."), "ranks").unwrap();
+    let recipe = Recipe::<f64>::new(&desc).unwrap();
+    let mut one = NetworkSimulation::with_options(&recipe, &options(1)).unwrap();
+    let mut rec = Recorder::new(RecordMode::Counts, N, desc.steps()).unwrap();
+    one.run(&mut rec);
+    let want: Vec<_> = (0..2).map(|m| one.state_record(m)).collect();
+    assert!(want[0].times_ms.len() > 500);
+    for ranks in [2, 3] {
+        let got: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = InProcess::group(ranks)
+                .into_iter()
+                .map(|x| {
+                    let (recipe, desc) = (&recipe, &desc);
+                    s.spawn(move || {
+                        let x: Arc<dyn Exchange> = Arc::new(x);
+                        let mut sim =
+                            NetworkSimulation::distributed(recipe, &options(2), x).unwrap();
+                        let mut rec = Recorder::new(RecordMode::Counts, N, desc.steps()).unwrap();
+                        sim.run(&mut rec);
+                        (0..2)
+                            .map(|m| sim.gathered_state_record(m))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let root: Vec<_> = got[0]
+            .iter()
+            .map(|r| r.clone().expect("rank 0 gets it"))
+            .collect();
+        assert!(root == want, "{ranks} ranks");
+        assert!(got[1..].iter().flatten().all(Option::is_none));
+    }
+    // Streamed monitors (drained to disk as the run goes) are refused.
+    desc.monitors.stream = true;
+    let recipe = Recipe::<f64>::new(&desc).unwrap();
+    let errors: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = InProcess::group(2)
+            .into_iter()
+            .map(|x| {
+                let recipe = &recipe;
+                s.spawn(move || {
+                    let x: Arc<dyn Exchange> = Arc::new(x);
+                    match NetworkSimulation::distributed(recipe, &options(1), x) {
+                        Ok(_) => String::new(),
+                        Err(e) => e.to_string(),
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for e in errors {
+        assert_eq!(e, "invalid parameter MPI: streamed state monitors (--stream-state) are not supported on more than one rank yet; run on one process (without mpirun)");
+    }
+}
+
+/// The spikes of steps `from..` of a run.
+fn after(run: &[(u64, u32)], from: u64) -> Vec<(u64, u32)> {
+    run.iter().copied().filter(|&(s, _)| s >= from).collect()
+}
+
+#[test]
+fn a_state_gathered_from_ranks_restores_onto_any_split_and_back() {
+    use lifsim_core::checkpoint::Checkpoint;
+    let desc = description(false);
+    let want = single(&desc, 1);
+    let recipe = Recipe::<f64>::new(&desc).unwrap();
+    let cut = 277;
+    // Three ranks of two threads run to `cut`; rank 0 gathers the state.
+    let states: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = InProcess::group(3)
+            .into_iter()
+            .map(|x| {
+                let (recipe, desc) = (&recipe, &desc);
+                s.spawn(move || {
+                    let x: Arc<dyn Exchange> = Arc::new(x);
+                    let mut sim = NetworkSimulation::distributed(recipe, &options(2), x).unwrap();
+                    let mut rec = Recorder::new(RecordMode::Counts, N, desc.steps()).unwrap();
+                    sim.run_until(cut, &mut rec);
+                    sim.gathered_state()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        states[1..].iter().all(Option::is_none),
+        "only rank 0 gets it"
+    );
+    let state = states[0].clone().expect("rank 0 gets the state");
+    let mut one = NetworkSimulation::with_options(&recipe, &options(1)).unwrap();
+    let mut reference = NetworkSimulation::with_options(&recipe, &options(1)).unwrap();
+    let mut rec = Recorder::new(RecordMode::Counts, N, desc.steps()).unwrap();
+    reference.run_until(cut, &mut rec);
+    // The same state as one process's, but for the dirty flags (a
+    // partition's, repeated per neuron: they follow the split).
+    let whole = reference.save_state();
+    let strip = |s: &lifsim_core::checkpoint::EngineState| {
+        let mut j = s.joined().unwrap();
+        j.arrays.retain(|a| !a.name.starts_with("dirty"));
+        (s.step, s.pending.clone(), j)
+    };
+    assert!(
+        strip(&state) == strip(&whole),
+        "the gathered state is the one process's"
+    );
+    one.restore_state(&state).unwrap();
+    let mut rec = Recorder::new(RecordMode::Events, N, desc.steps()).unwrap();
+    one.run(&mut rec);
+    let events = rec.finish(desc.dt).events.unwrap();
+    let got: Vec<(u64, u32)> = events.steps.into_iter().zip(events.ids).collect();
+    assert_eq!(got, after(&want.0, cut), "3 ranks x 2 threads -> 1 process");
+    // And one process's state onto two ranks.
+    let back: Vec<Vec<(u64, u32)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = InProcess::group(2)
+            .into_iter()
+            .map(|x| {
+                let (recipe, state, desc) = (&recipe, &state, &desc);
+                s.spawn(move || {
+                    let x: Arc<dyn Exchange> = Arc::new(x);
+                    let mut sim = NetworkSimulation::distributed(recipe, &options(1), x).unwrap();
+                    sim.restore_state(state).unwrap();
+                    let mut rec = Recorder::new(RecordMode::Events, N, desc.steps()).unwrap();
+                    sim.run(&mut rec);
+                    let events = rec.finish(desc.dt).events.unwrap();
+                    events.steps.into_iter().zip(events.ids).collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for got in back {
+        assert_eq!(got, after(&want.0, cut), "1 process -> 2 ranks");
+    }
+}
