@@ -8,6 +8,9 @@ use super::Shared;
 use crate::model::Real;
 use std::ops::Range;
 
+use crate::engine::kernel::{self, Isa};
+use crate::network::build::Connections;
+use crate::network::dense_columns::DenseColumns;
 use crate::network::sparse::{Csr, Delays, Weights};
 
 /// The weight of the `i`-th synapse of a stretch, for each way weights are
@@ -98,6 +101,21 @@ impl<T: Real> Part<T> {
                 procedural::deliver(gen, proj, fired, dest);
                 continue;
             }
+            if let Some(columns) = &proj.dense {
+                let d = columns.delay() as u64;
+                let dest = match direct.as_deref_mut() {
+                    Some(state) if d == 0 => &mut state[..],
+                    _ => {
+                        let slot = ((k + d) & s.mask) as usize;
+                        if fired.iter().any(|&j| proj.row_of(j as usize).is_some()) {
+                            dirty[slot] = true;
+                        }
+                        &mut ring[slot * len..(slot + 1) * len]
+                    }
+                };
+                deliver_columns(dest, columns, proj, fired, s.isa);
+                continue;
+            }
             let csr = &proj.csr;
             let all = csr.targets();
             // First touch every row: the loads of the row bounds are
@@ -147,6 +165,32 @@ impl<T: Real> Part<T> {
                 }
             }
         }
+    }
+}
+
+/// Adds the columns of the sources in `fired` (in id order) into `dest`,
+/// four at a time ([`kernel::accumulate4`]: the very sums of adding them
+/// one by one, so the same bits as sparse rows or the seed's `W @ fired`,
+/// with four columns streaming at once).
+fn deliver_columns<T: Real>(
+    dest: &mut [T],
+    columns: &DenseColumns<T>,
+    proj: &Connections<T>,
+    fired: &[u32],
+    isa: Isa,
+) {
+    let mut four: [&[T]; 4] = [&[]; 4];
+    let mut n = 0;
+    for row in fired.iter().filter_map(|&j| proj.row_of(j as usize)) {
+        four[n] = columns.column(row);
+        n += 1;
+        if n == 4 {
+            kernel::accumulate4(isa, dest, four[0], four[1], four[2], four[3]);
+            n = 0;
+        }
+    }
+    for column in &four[..n] {
+        kernel::accumulate(isa, dest, column);
     }
 }
 

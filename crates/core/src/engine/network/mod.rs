@@ -60,6 +60,7 @@ use crate::checkpoint::EngineState;
 use crate::error::Result;
 use crate::model::Real;
 use crate::network::build::{Connections, Recipe};
+use crate::network::description::Timing;
 use crate::recording::SpikeSink;
 
 /// Constants every partition reads.
@@ -123,6 +124,8 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
         let built = part::partitions(&net, split(n, threads), &names, pool)?;
         let (parts, slots) = (built.parts, built.slots);
         let steps = net.description.steps() as u64;
+        // The spikes the first step delivers: on the seed's time axis, those at `t_0`.
+        let fired = parts.iter().flat_map(|p| p.fired.iter().copied()).collect();
         let mut sim = Self {
             shared: Shared {
                 net,
@@ -132,7 +135,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
                 isa: options.isa.unwrap_or_else(Isa::detect),
             },
             names,
-            run: Partitions::new("network", parts, Vec::new(), steps),
+            run: Partitions::new("network", parts, fired, steps),
             monitors: probe::Monitors::default(),
         };
         sim.add_described_monitors()?;
@@ -168,14 +171,17 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     }
 
     /// Number of synapses, summed over the partitions (each holds those
-    /// onto its own neurons; procedural projections hold none).
+    /// onto its own neurons; procedural projections hold none, dense ones
+    /// a weight for every pair, zero or not).
     pub fn synapses(&self) -> usize {
-        self.connections().flatten().map(|c| c.csr.len()).sum()
+        let each = |c: &Connections<T>| c.csr.len() + c.dense.as_ref().map_or(0, |d| d.len());
+        self.connections().flatten().map(each).sum()
     }
 
     /// Bytes held by the synapses of all partitions.
     pub fn synapse_bytes(&self) -> usize {
-        self.connections().flatten().map(|c| c.csr.bytes()).sum()
+        let each = |c: &Connections<T>| c.csr.bytes() + c.dense.as_ref().map_or(0, |d| d.bytes());
+        self.connections().flatten().map(each).sum()
     }
 
     /// Per partition, in range order: its connections, one per projection,
@@ -204,8 +210,38 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     pub fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink) {
         let interval = self.shared.interval;
         let (run, shared) = (&mut self.run, &self.shared);
-        self.monitors
-            .with_sink(sink, |sink| run.run_until(until, interval, shared, sink));
+        let timing = shared.net.description.timing;
+        self.monitors.with_sink(sink, |sink| {
+            let until = until.min(run.steps);
+            if timing == Timing::Network || run.step >= until {
+                return run.run_until(until, interval, shared, sink);
+            }
+            // The seed's rows: each step's row holds the spikes it
+            // delivers; the spikes the last step finds are the next
+            // stretch's first row.
+            sink.record(run.step as usize, &run.fired);
+            let mut rows = SeedRows { inner: sink, until };
+            run.run_until(until, interval, shared, &mut rows);
+        });
+    }
+}
+
+/// On the seed's time axis ([`Timing::Seed`]), the spikes found by step `k`
+/// go to row `k + 1`, below `until`.
+struct SeedRows<'s> {
+    inner: &'s mut dyn SpikeSink,
+    until: u64,
+}
+
+impl SpikeSink for SeedRows<'_> {
+    fn record(&mut self, step: usize, fired: &[u32]) {
+        if (step as u64) + 1 < self.until {
+            self.inner.record(step + 1, fired);
+        }
+    }
+
+    fn failed(&self) -> bool {
+        self.inner.failed()
     }
 }
 

@@ -12,7 +12,7 @@ use crate::engine::threads::RangeStep;
 use crate::error::Result;
 use crate::model::Real;
 use crate::network::build::{self, Connections, Recipe};
-use crate::network::description::Connectivity;
+use crate::network::description::{Connectivity, Timing};
 use crate::neuron::{Arrivals, Current, Dynamics, Receptor, State, StepIo};
 
 /// A population's share of a partition.
@@ -168,7 +168,7 @@ impl<T: Real> Part<T> {
             let i_ext = &net.i_ext[lo..hi];
             segments.push(Segment {
                 i_const: uniform_current(i_ext),
-                refractory_steps: pop.refractory_steps(desc.dt),
+                refractory_steps: desc.hold_steps(pop),
                 local,
                 dynamics,
                 slots,
@@ -187,11 +187,16 @@ impl<T: Real> Part<T> {
                 )
             })
             .collect::<Result<Vec<_>>>()?;
+        let mut until = vec![0.0; len];
+        let fired = match desc.timing {
+            Timing::Network => Vec::new(),
+            Timing::Seed => initial_spikes(net, &range, &segments, &arrays, &mut until),
+        };
         Ok(Self {
             connections,
             segments,
             arrays,
-            until: vec![0.0; len],
+            until,
             i_ext: net.i_ext[range.clone()]
                 .iter()
                 .map(|&x| T::from_f64(x))
@@ -201,7 +206,7 @@ impl<T: Real> Part<T> {
             scratch: vec![T::ZERO; len],
             ids: vec![0; len],
             inputs: LocalInputs::new(net, &range),
-            fired: Vec::new(),
+            fired,
             range,
             probe: None,
         })
@@ -269,6 +274,37 @@ impl<T: Real> Part<T> {
             probe.sample(k, &self.arrays, &self.segments);
         }
     }
+}
+
+/// On the seed's time axis ([`Timing::Seed`]): the neurons of `range` at or
+/// above their threshold at `t_0` (sorted global ids), spikes at `t_0` that
+/// the first step delivers; each is held at `v_reset` from that step on, as
+/// a spike found by a step before the first would be.
+fn initial_spikes<T: Real>(
+    net: &Recipe<T>,
+    range: &Range<usize>,
+    segments: &[Segment<T>],
+    arrays: &[Vec<T>],
+    until: &mut [f64],
+) -> Vec<u32> {
+    let desc = &net.description;
+    let mut fired = Vec::new();
+    for seg in segments {
+        let g = range.start + seg.local.start;
+        let (pop, _) = (desc.populations.iter().zip(&net.populations))
+            .find(|(_, (_, span))| span.contains(&g))
+            .expect("every neuron is in a population");
+        // The comparison of the update's threshold test, in the model's
+        // coordinates and the simulation's float type.
+        let theta = seg.dynamics.initial(pop.v_thresh);
+        for i in seg.local.clone() {
+            if arrays[seg.slots[0]][i] >= theta {
+                fired.push((range.start + i) as u32);
+                until[i] = seg.refractory_steps as f64;
+            }
+        }
+    }
+    fired
 }
 
 /// The external current of a population's neurons when it is the same

@@ -93,7 +93,7 @@ impl<T: Real> Part<T> {
             }
             let global = range.start + seg.local.start..range.start + seg.local.end;
             seg.i_const = uniform_current(&recipe.i_ext[global]);
-            seg.refractory_steps = desc.populations[pop].refractory_steps(desc.dt);
+            seg.refractory_steps = desc.hold_steps(&desc.populations[pop]);
             seg.dynamics = new;
         }
         for (x, &i) in self.i_ext.iter_mut().zip(&recipe.i_ext[range]) {
