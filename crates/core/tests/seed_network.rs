@@ -86,7 +86,11 @@ fn dense<T: Real>(c: &Case, threads: usize) -> (Events, Vec<u64>) {
     let mut sim = Simulation::new(view, &c.params, &c.current, &v0, &options(threads)).unwrap();
     let mut rec = Recorder::new(RecordMode::Events, c.n, c.params.steps()).unwrap();
     sim.run(&mut rec);
-    let bits = sim.voltages().iter().map(|v| v.to_f64().to_bits()).collect();
+    let bits = sim
+        .voltages()
+        .iter()
+        .map(|v| v.to_f64().to_bits())
+        .collect();
     (rec.finish(c.params.dt).events.unwrap(), bits)
 }
 
@@ -125,7 +129,13 @@ fn same_as_the_dense_engine<T: Real>(dtype: Dtype) {
         for threads in [1, 2] {
             assert!(dense::<T>(&c, threads) == want);
             let got = network::<T>(&c, &file, threads);
-            let at = |e: &Events| e.steps.iter().zip(&e.ids).map(|(&s, &i)| (s, i)).collect::<Vec<_>>();
+            let at = |e: &Events| {
+                e.steps
+                    .iter()
+                    .zip(&e.ids)
+                    .map(|(&s, &i)| (s, i))
+                    .collect::<Vec<_>>()
+            };
             let (g, w) = (at(&got.0), at(&want.0));
             let diff = g.iter().zip(&w).position(|(a, b)| a != b);
             assert!(
@@ -161,4 +171,70 @@ fn the_seed_network_gives_the_dense_engines_spikes_in_float64() {
 #[test]
 fn the_seed_network_gives_the_dense_engines_spikes_in_float32() {
     same_as_the_dense_engine::<f32>(Dtype::Float32);
+}
+
+#[test]
+fn what_the_seed_axis_and_dense_columns_refuse() {
+    let net = |top: &str, delay: &str| {
+        format!(
+            "duration = 10.0\n{top}\n[[population]]\nname = \"E\"\nsize = 10\nmodel = \"lif_euler\"\n\
+             [[projection]]\nsource = \"E\"\ntarget = \"E\"\nrule = \"all_to_all\"\nweight = 0.5\n\
+             delay = {delay}\nsynapse = \"exponential\"\ntau_syn = 0.1\nconnectivity = \"dense\"\n"
+        )
+    };
+    let read = |text: &str| {
+        lifsim_core::NetworkDescription::from_toml(text, Path::new("."), "x").map(|_| ())
+    };
+    let err = read(&net(
+        "",
+        "{ distribution = \"uniform\", low = 0.1, high = 0.5 }",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        "invalid parameter connectivity: projection 1 (E -> E): dense connectivity stores one delay for all its synapses; give a constant delay or use connectivity = \"stored\""
+    );
+    let err = read(&net("timing = \"nest\"", "0.5"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid parameter timing: the network: must be \"network\" or \"seed\", got \"nest\""
+    );
+    // The seed's axis takes any duration (ceil - 1 steps); network files' a multiple of dt.
+    assert!(read(&net("timing = \"seed\"\ndt = 0.1", "0.5").replace("10.0", "10.05")).is_ok());
+    assert!(read(&net("dt = 0.1", "0.5").replace("10.0", "10.05")).is_err());
+}
+
+/// A dense projection with a delay gives the spikes of the same projection
+/// stored as sparse rows: the same sums in the same order.
+#[test]
+fn dense_columns_give_the_spikes_of_sparse_rows() {
+    let text = |connectivity: &str| {
+        format!(
+            "duration = 200.0\ndt = 0.1\n[[population]]\nname = \"E\"\nsize = 200\n\
+             model = \"lif_euler\"\ntau_m = 10.0\nr = 10.0\ni_ext = 1.6\n\
+             v0 = {{ distribution = \"uniform\", low = -65.0, high = -50.0 }}\n\
+             [[projection]]\nsource = \"E\"\ntarget = \"E\"\nrule = \"fixed_probability\"\np = 0.1\n\
+             weight = {{ distribution = \"normal\", mean = 0.0, std = 0.6 }}\ndelay = 1.5\n\
+             synapse = \"exponential\"\ntau_syn = 2.0\nconnectivity = \"{connectivity}\"\n"
+        )
+    };
+    let events = |connectivity: &str, threads: usize| {
+        let desc =
+            lifsim_core::NetworkDescription::from_toml(&text(connectivity), Path::new("."), "x")
+                .unwrap();
+        let recipe = Recipe::<f64>::new(&desc).unwrap();
+        let mut sim = NetworkSimulation::with_options(&recipe, &options(threads)).unwrap();
+        let mut rec = Recorder::new(RecordMode::Events, desc.n(), desc.steps()).unwrap();
+        sim.run(&mut rec);
+        rec.finish(desc.dt).events.unwrap()
+    };
+    let sparse = events("stored", 1);
+    assert!(sparse.ids.len() > 500, "{} spikes", sparse.ids.len());
+    for threads in [1, 2] {
+        let dense = events("dense", threads);
+        assert!(dense == sparse, "{threads} threads");
+    }
 }

@@ -33,6 +33,11 @@
 //!
 //! Units: ms, mV, nA, MOhm (so `r * I` is in mV) and Hz. Neurons are numbered
 //! by population, in file order.
+//!
+//! `timing = "seed"` counts steps and spike rows on the seed's time axis
+//! ([`Timing`]); `connectivity = "dense"` on a projection (or the network)
+//! stores its synapses as one column per source ([`Connectivity::Dense`]).
+//! The seed's run is such a network (`crate::network::seed`).
 
 use crate::error::{Error, Result};
 use crate::model::Dtype;

@@ -1,6 +1,7 @@
 //! The network engine: populations of any neuron model ([`crate::neuron`]),
-//! sparse projections with delays, Poisson and spike-time inputs, split over
-//! neuron ranges.
+//! projections with delays stored as sparse rows, dense columns or drawn
+//! again (procedural), Poisson and spike-time inputs, split over neuron
+//! ranges.
 //!
 //! # The step, written down once
 //!
@@ -28,6 +29,24 @@
 //!
 //! This is NEST's order of operations, so a delta synapse needs a delay of at
 //! least one step and a spike can make its target fire at `t_spike + delay`.
+//!
+//! # The seed's run on this schedule
+//!
+//! The seed's step (`crate::model`: `fired = V >= v_thresh`, reset,
+//! `I_syn = W @ fired`, Euler update, clamp) is this step seen from the
+//! other end: its `fired` at step `k` are the spikes at `t_k` that this
+//! step `k` delivers, and its `I_syn` is an exponential current with
+//! `tau_syn = dt` and no delay, taken in at `t_k` and gone (`1 - dt/tau_syn
+//! = 0`) after the step (`network::seed`). What differs is only the time
+//! axis ([`Timing::Seed`]): potentials at or above threshold at `t_0` are
+//! spikes at `t_0`, delivered by step 0; each step's row holds the spikes
+//! it delivers (`SeedRows`: row `k + 1` for those found by step `k`, row 0
+//! for `t_0`'s), `ceil(t_max / dt) - 1` steps; and the step that delivers
+//! a spike holds its neuron too (`NetworkDescription::hold_steps`). One
+//! difference is visible between steps: the engine resets a neuron to
+//! `v_reset` when it finds it at threshold, the seed when it delivers the
+//! spike, so the potentials read after a step differ for the neurons about
+//! to spike (and only for them).
 //!
 //! # Partitions
 //!
