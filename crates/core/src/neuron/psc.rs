@@ -36,6 +36,11 @@ pub(super) struct Psc<T> {
     reset: T,
     /// The receptor whose weights are jumps of the potential, if any.
     jump: Option<usize>,
+    /// Under Euler, the one exponential receptor whose current lasts a
+    /// single step (`tau_syn = dt`: it decays by `1 - dt/tau_syn = 0`), if
+    /// it is the only one: it holds no state, its arrivals at `t_k` are
+    /// read from the ring and used once (the seed's `I_syn = W @ fired`).
+    instant: Option<usize>,
     /// The exponential receptors: (receptor index, P21, P11); their currents
     /// are the state arrays after `y`, in this order.
     exp: Vec<(usize, T, T)>,
@@ -84,6 +89,15 @@ impl<T: Real> Psc<T> {
                 _ => jump = Some(k),
             }
         }
+        // A current that is gone after its step needs no state array.
+        let instant = match exp.as_slice() {
+            [(k, _, p11)] if !exact && *p11 == T::ZERO => Some(*k),
+            _ => None,
+        };
+        if instant.is_some() {
+            exp.clear();
+            names.truncate(1);
+        }
         Self {
             model,
             exact,
@@ -96,6 +110,7 @@ impl<T: Real> Psc<T> {
             theta: T::from_f64(p.v_thresh - offset),
             reset: T::from_f64(p.v_reset - offset),
             jump,
+            instant,
             exp,
             names,
         }
@@ -150,11 +165,14 @@ impl<T: Real> Psc<T> {
     /// Up to two exponential channels: one fused pass (arrivals, membrane,
     /// decay, threshold).
     fn update_fused(&self, y: &mut [T], isyn: [Option<&mut [T]>; 2], io: &mut StepIo<'_, T>) {
-        let arriving = self.exp.iter().any(|e| io.arrivals.fresh(e.0));
+        let arriving = self.exp.iter().any(|e| io.arrivals.fresh(e.0))
+            || self.instant.is_some_and(|s| io.arrivals.fresh(s));
         let jumping = self.jump.is_some_and(|j| io.arrivals.fresh(j));
         let c = |k: usize| self.exp.get(k).map_or((T::ZERO, T::ZERO), |e| (e.1, e.2));
         let (p21, p11) = ([c(0).0, c(1).0], [c(0).1, c(1).1]);
-        let (e0, e1) = (self.exp.first().map(|e| e.0), self.exp.get(1).map(|e| e.0));
+        // With no exponential channel, the first arriving row is the instant one's.
+        let e0 = self.exp.first().map(|e| e.0).or(self.instant);
+        let e1 = self.exp.get(1).map(|e| e.0);
         let [r0, r1, rd] = io.arrivals.rows([
             e0.filter(|_| arriving),
             e1.filter(|_| arriving),
@@ -314,7 +332,7 @@ fn by_channels<T: Real, const X: bool>(isa: Isa, job: Job<'_, T>) {
 fn by_jumps<T: Real, const X: bool, const E: usize>(isa: Isa, job: Job<'_, T>) {
     match (
         job.lanes.jumps.is_some(),
-        job.lanes.arriving[0].is_some() && E > 0,
+        job.lanes.arriving[0].is_some(),
     ) {
         (true, true) => by_current::<T, X, E, true, true>(isa, job),
         (true, false) => by_current::<T, X, E, true, false>(isa, job),
@@ -336,7 +354,7 @@ fn by_current<T: Real, const X: bool, const E: usize, const D: bool, const A: bo
 
 multiversion! {
     /// The loop itself: `X` exact (else Euler), `E` exponential channels, `D`
-    /// delta jumps, `A` arrivals in the exponential channels, `I` per-neuron current.
+    /// delta jumps, `A` arrivals in the exponential channels (with `E = 0`: in the instant one), `I` per-neuron current.
     fn fused_impl<T: Real, const X: bool, const E: usize, const D: bool, const A: bool, const I: bool>(job: Job<'_, T>) {
         let Job {
             c,
@@ -370,7 +388,7 @@ multiversion! {
         let jumps = lanes.jumps.unwrap_or(e4);
         let i0 = if E >= 1 { &mut i0[..n] } else { i0 };
         let i1 = if E >= 2 { &mut i1[..n] } else { i1 };
-        let a0 = if A && E >= 1 { &mut a0[..n] } else { a0 };
+        let a0 = if A { &mut a0[..n] } else { a0 };
         let a1 = if A && E >= 2 { &mut a1[..n] } else { a1 };
         let jumps = if D { &mut jumps[..n] } else { jumps };
         let ids = &mut ids[..n];
@@ -412,6 +430,11 @@ multiversion! {
                     acc + ext * p20
                 } else {
                     let mut current = ext;
+                    if E == 0 && A {
+                        // The instant current: what arrives, used once.
+                        current = current + a0[i];
+                        a0[i] = T::ZERO;
+                    }
                     if E >= 1 {
                         current = current + cur[0];
                     }
