@@ -198,6 +198,17 @@ pub struct StepIo<'a, T> {
     pub scratch: &'a mut [T],
     /// The global id of the block's first neuron.
     pub base: u32,
+    /// The neurons of the block (indices into it) that may be held this
+    /// step: every neuron whose `until` is above `now` is one of them, so a
+    /// model may look at these instead of every `until`.
+    pub held: &'a [u32],
+    /// Upper bounds of the first state variable, one per block of
+    /// `kernel::BLOCK` neurons, that a model may keep from step to step
+    /// (the seed's kernels skip the threshold test of blocks whose bound
+    /// is below it); `+inf` is unknown, and the engine sets them all to
+    /// unknown whenever it sets the state itself (restore, update). A
+    /// model that keeps none leaves them alone.
+    pub bounds: &'a mut [T],
     /// Room for one id per neuron: the ids at threshold after the step go
     /// here, ascending...
     pub ids: &'a mut [u32],

@@ -17,7 +17,7 @@
 use super::{Current, Dynamics, Receptor, State, StepIo};
 use crate::engine::kernel::{self, multiversion};
 use crate::engine::Isa;
-use crate::model::Real;
+use crate::model::{Coefficients, Real};
 use crate::network::description::Population;
 use crate::synapses::{self, SynapseKind};
 
@@ -41,6 +41,10 @@ pub(super) struct Psc<T> {
     /// it is the only one: it holds no state, its arrivals at `t_k` are
     /// read from the ring and used once (the seed's `I_syn = W @ fired`).
     instant: Option<usize>,
+    /// Set where the population is the seed's neuron (Euler, no state but
+    /// `y`, no jumps): the constants of the seed's kernels, which then do
+    /// the update (`update_seed`).
+    seed: Option<Coefficients<T>>,
     /// The exponential receptors: (receptor index, P21, P11); their currents
     /// are the state arrays after `y`, in this order.
     exp: Vec<(usize, T, T)>,
@@ -98,19 +102,30 @@ impl<T: Real> Psc<T> {
             exp.clear();
             names.truncate(1);
         }
+        let dt_over_tau = T::from_f64(dt) / T::from_f64(p.tau_m);
+        let seed = (!exact && exp.is_empty() && jump.is_none()).then(|| Coefficients {
+            dt_over_tau,
+            v_rest: T::from_f64(p.v_rest),
+            v_reset: T::from_f64(p.v_reset),
+            v_thresh: T::from_f64(p.v_thresh),
+            r: T::from_f64(p.r),
+            // The engine holds refractory neurons (`until`), not the kernels.
+            refractory_steps: 0,
+        });
         Self {
             model,
             exact,
             offset,
             p22: T::from_f64(synapses::decay(dt, p.tau_m)),
             p20: T::from_f64(synapses::p_current(dt, p.tau_m, p.r)),
-            dt_over_tau: T::from_f64(dt) / T::from_f64(p.tau_m),
+            dt_over_tau,
             v_rest: T::from_f64(p.v_rest - offset),
             r: T::from_f64(p.r),
             theta: T::from_f64(p.v_thresh - offset),
             reset: T::from_f64(p.v_reset - offset),
             jump,
             instant,
+            seed,
             exp,
             names,
         }
@@ -139,6 +154,10 @@ impl<T: Real> Dynamics<T> for Psc<T> {
     }
 
     fn update(&self, mut state: State<'_, T>, io: &mut StepIo<'_, T>) {
+        if let Some(c) = &self.seed {
+            let [y] = state.arrays([0]);
+            return self.update_seed(c, y, io);
+        }
         match self.exp.len() {
             0 => {
                 let [y] = state.arrays([0]);
@@ -162,6 +181,84 @@ impl<T: Real> Dynamics<T> for Psc<T> {
 }
 
 impl<T: Real> Psc<T> {
+    /// The seed's neuron, by the seed's kernels (`engine::kernel`): a step
+    /// without input relaxes every neuron towards `v_rest + r i_ext` and
+    /// tests only the blocks whose bound may reach the threshold; a step
+    /// with input (the instant current's row) integrates it and tests every
+    /// block. The same operations as the fused loop, in the same order, so
+    /// the same bits. Held neurons are then put back at `v_reset` (and
+    /// dropped from the spikes), as the seed's clamp does.
+    fn update_seed(&self, c: &Coefficients<T>, y: &mut [T], io: &mut StepIo<'_, T>) {
+        let arriving = self.instant.is_some_and(|s| io.arrivals.fresh(s));
+        let (isa, base) = (io.isa, io.base);
+        let (ids, count) = (&mut *io.ids, &mut io.count);
+        let carried = match (arriving, io.current) {
+            (false, Current::Uniform(e)) => {
+                let drive = c.r * (T::ZERO + e);
+                kernel::relax_constant(isa, y, drive, c, base, ids, count, io.bounds);
+                true
+            }
+            (true, current) => {
+                let [row] = io.arrivals.rows([self.instant]);
+                let input = row.expect("the instant row");
+                match current {
+                    Current::Uniform(e) => {
+                        kernel::take_constant(isa, y, input, e, c, base, ids, count)
+                    }
+                    Current::PerNeuron(e) => {
+                        kernel::take_per_neuron(isa, y, input, e, c, base, ids, count)
+                    }
+                }
+                false
+            }
+            (false, Current::PerNeuron(e)) => {
+                // No input: a row of zeros (a clean row holds zeros), so
+                // `euler(v, 0, e)` is the seed's `relax(v, r (0 + e))`.
+                let [row] = io.arrivals.rows([self.instant]);
+                let zeros = match row {
+                    Some(row) => row,
+                    None => {
+                        io.scratch.fill(T::ZERO);
+                        &mut *io.scratch
+                    }
+                };
+                kernel::take_per_neuron(isa, y, zeros, e, c, base, ids, count);
+                false
+            }
+        };
+        // Only a quiet step with one drive for all carries the bounds; after
+        // any other each neuron has moved its own way, and the next quiet
+        // step finds them again by testing.
+        if !carried {
+            io.bounds.fill(T::from_f64(f64::INFINITY));
+        }
+        if !io.held.is_empty() {
+            let (now, until) = (io.now, io.until);
+            for &i in io.held {
+                let i = i as usize;
+                if now < until[i] {
+                    y[i] = self.reset;
+                    // Clamping may raise a neuron (one below v_reset): keep
+                    // its block's bound above it.
+                    let top = &mut io.bounds[kernel::bound_of(i)];
+                    if self.reset > *top {
+                        *top = self.reset;
+                    }
+                }
+            }
+            // The kernels tested the threshold before this clamp.
+            let mut kept = 0;
+            for k in 0..*count {
+                let id = ids[k];
+                if y[(id - base) as usize] >= self.theta {
+                    ids[kept] = id;
+                    kept += 1;
+                }
+            }
+            *count = kept;
+        }
+    }
+
     /// Up to two exponential channels: one fused pass (arrivals, membrane,
     /// decay, threshold).
     fn update_fused(&self, y: &mut [T], isyn: [Option<&mut [T]>; 2], io: &mut StepIo<'_, T>) {
@@ -330,10 +427,7 @@ fn by_channels<T: Real, const X: bool>(isa: Isa, job: Job<'_, T>) {
 }
 
 fn by_jumps<T: Real, const X: bool, const E: usize>(isa: Isa, job: Job<'_, T>) {
-    match (
-        job.lanes.jumps.is_some(),
-        job.lanes.arriving[0].is_some(),
-    ) {
+    match (job.lanes.jumps.is_some(), job.lanes.arriving[0].is_some()) {
         (true, true) => by_current::<T, X, E, true, true>(isa, job),
         (true, false) => by_current::<T, X, E, true, false>(isa, job),
         (false, true) => by_current::<T, X, E, false, true>(isa, job),

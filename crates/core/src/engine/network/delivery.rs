@@ -80,6 +80,10 @@ impl<T: Real> Part<T> {
     /// order, synapse by synapse in row order: the same order into every
     /// slot, however the network is partitioned.
     pub(super) fn deliver(&mut self, k: u64, fired: &[u32], s: &Shared<'_, T>) {
+        // Most steps of a quiet network deliver nothing.
+        if fired.is_empty() {
+            return;
+        }
         let len = self.range.len();
         let lo = self.range.start as u32;
         for proj in &self.connections {
@@ -103,17 +107,18 @@ impl<T: Real> Part<T> {
             }
             if let Some(columns) = &proj.dense {
                 let d = columns.delay() as u64;
-                let dest = match direct.as_deref_mut() {
-                    Some(state) if d == 0 => &mut state[..],
+                let (dest, clean) = match direct.as_deref_mut() {
+                    Some(state) if d == 0 => (&mut state[..], false),
                     _ => {
                         let slot = ((k + d) & s.mask) as usize;
+                        let clean = !dirty[slot];
                         if fired.iter().any(|&j| proj.row_of(j as usize).is_some()) {
                             dirty[slot] = true;
                         }
-                        &mut ring[slot * len..(slot + 1) * len]
+                        (&mut ring[slot * len..(slot + 1) * len], clean)
                     }
                 };
-                deliver_columns(dest, columns, proj, fired, s.isa);
+                deliver_columns(dest, clean, columns, proj, fired, s.isa);
                 continue;
             }
             let csr = &proj.csr;
@@ -171,17 +176,32 @@ impl<T: Real> Part<T> {
 /// Adds the columns of the sources in `fired` (in id order) into `dest`,
 /// four at a time ([`kernel::accumulate4`]: the very sums of adding them
 /// one by one, so the same bits as sparse rows or the seed's `W @ fired`,
-/// with four columns streaming at once).
+/// with four columns streaming at once). Into a `clean` row (all zeros)
+/// the first column is copied and the first two summed instead (`w0 + w1`
+/// is `(0 + w0) + w1` but for the sign of a zero, which cannot change a
+/// potential), as the seed's engine did.
 fn deliver_columns<T: Real>(
     dest: &mut [T],
+    clean: bool,
     columns: &DenseColumns<T>,
     proj: &Connections<T>,
     fired: &[u32],
     isa: Isa,
 ) {
+    let mut rows = fired.iter().filter_map(|&j| proj.row_of(j as usize));
+    if clean {
+        match (rows.next(), rows.clone().next()) {
+            (None, _) => return,
+            (Some(a), None) => return dest.copy_from_slice(columns.column(a)),
+            (Some(a), Some(b)) => {
+                rows.next();
+                kernel::sum2(isa, dest, columns.column(a), columns.column(b));
+            }
+        }
+    }
     let mut four: [&[T]; 4] = [&[]; 4];
     let mut n = 0;
-    for row in fired.iter().filter_map(|&j| proj.row_of(j as usize)) {
+    for row in rows {
         four[n] = columns.column(row);
         n += 1;
         if n == 4 {

@@ -26,6 +26,22 @@ pub(super) struct Segment<T: Real> {
     /// The external current, when the same for all these neurons.
     pub(super) i_const: Option<T>,
     pub(super) refractory_steps: u32,
+    /// The model's bounds of its first state variable ([`StepIo::bounds`]).
+    pub(super) bounds: Vec<T>,
+    /// The neurons (indices into the segment) that may still be held: every
+    /// held one is here, in the order they spiked ([`StepIo::held`]).
+    pub(super) held: Vec<u32>,
+}
+
+impl<T: Real> Segment<T> {
+    /// Marks the bounds unknown and finds the neurons that may be held
+    /// again from `until` (these neurons'), after the engine set the state.
+    pub(super) fn state_was_set(&mut self, until: &[f64]) {
+        self.bounds.fill(T::from_f64(f64::INFINITY));
+        self.held.clear();
+        self.held
+            .extend((0..until.len() as u32).filter(|&i| until[i as usize] > 0.0));
+    }
 }
 
 /// The state of neurons `range` and the buffers of their inputs.
@@ -169,6 +185,11 @@ impl<T: Real> Part<T> {
             segments.push(Segment {
                 i_const: uniform_current(i_ext),
                 refractory_steps: desc.hold_steps(pop),
+                bounds: vec![
+                    T::from_f64(f64::INFINITY);
+                    crate::engine::kernel::bounds_len(hi - lo)
+                ],
+                held: Vec::new(),
                 local,
                 dynamics,
                 slots,
@@ -192,6 +213,9 @@ impl<T: Real> Part<T> {
             Timing::Network => Vec::new(),
             Timing::Seed => initial_spikes(net, &range, &segments, &arrays, &mut until),
         };
+        for seg in &mut segments {
+            seg.state_was_set(&until[seg.local.clone()]);
+        }
         Ok(Self {
             connections,
             segments,
@@ -227,9 +251,16 @@ impl<T: Real> Part<T> {
         self.inputs
             .apply(k, s.mask, len, &mut self.ring, &mut self.dirty);
         self.fired.clear();
-        for seg in &self.segments {
+        for seg in &mut self.segments {
             let l = seg.local.clone();
             let mut io = StepIo {
+                held: {
+                    // Released neurons leave the list (`until` at or below `now`).
+                    let until = &self.until[l.clone()];
+                    seg.held.retain(|&i| until[i as usize] > k as f64);
+                    &seg.held
+                },
+                bounds: &mut seg.bounds,
                 now: k as f64,
                 until: &self.until[l.clone()],
                 current: match seg.i_const {
@@ -260,10 +291,15 @@ impl<T: Real> Part<T> {
             // Threshold and reset: integration resumes after
             // `refractory_steps` held steps.
             let (reset, v) = (seg.dynamics.reset(), &mut self.arrays[seg.slots[0]]);
+            let until = (k + 1 + seg.refractory_steps as u64) as f64;
             for &g in &self.fired[first..] {
                 let i = g as usize - self.range.start;
                 v[i] = reset;
-                self.until[i] = (k + 1 + seg.refractory_steps as u64) as f64;
+                self.until[i] = until;
+            }
+            if seg.refractory_steps > 0 {
+                let lo = (self.range.start + l.start) as u32;
+                seg.held.extend(self.fired[first..].iter().map(|&g| g - lo));
             }
         }
         let (sk, sn) = ((k & s.mask) as usize, ((k + 1) & s.mask) as usize);

@@ -95,6 +95,7 @@ impl<T: Real> Part<T> {
             seg.i_const = uniform_current(&recipe.i_ext[global]);
             seg.refractory_steps = desc.hold_steps(&desc.populations[pop]);
             seg.dynamics = new;
+            seg.state_was_set(&self.until[seg.local.clone()]);
         }
         for (x, &i) in self.i_ext.iter_mut().zip(&recipe.i_ext[range]) {
             *x = T::from_f64(i);
