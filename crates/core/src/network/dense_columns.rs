@@ -28,7 +28,7 @@ impl<T: Real> DenseColumns<T> {
     /// one pair (multapses) are summed into one weight, in row order.
     pub fn from_csr(csr: &Csr<T>, targets: Range<usize>, delay: u16) -> Result<Self> {
         let (rows, len) = (csr.n_sources(), targets.len());
-        let size = rows.checked_mul(len).unwrap_or(usize::MAX);
+        let size = rows.saturating_mul(len);
         let mut values: Vec<T> = crate::resources::zeroed_vec(
             "the dense columns of a projection",
             size,

@@ -13,6 +13,14 @@
 //! `t_k`, and `J` the delta jumps arriving at `t_{k+1}`. A refractory neuron
 //! keeps `v_reset` and loses its delta input (NEST's `iaf_psc_delta`). Then
 //! `I_c *= P11_c`.
+//!
+//! Under Euler an exponential current with `tau_syn = dt` is gone after its
+//! step (`P11 = 1 - dt/tau_syn = 0`): alone, it holds no state and its
+//! arrivals are used once (the seed's `I_syn = W @ fired`). A population
+//! with only such a current (or none) and no delta jumps is the seed's
+//! neuron, and the seed's kernels (`engine::kernel`: voltage bounds that
+//! let quiet steps skip the threshold test, the input taken in as it is
+//! read) update it; held neurons are put back at `v_reset` after them.
 
 use super::{Current, Dynamics, Receptor, State, StepIo};
 use crate::engine::kernel::{self, multiversion};
@@ -173,6 +181,10 @@ impl<T: Real> Dynamics<T> for Psc<T> {
             }
             _ => self.update_in_passes(state, io),
         }
+    }
+
+    fn lists_held(&self) -> bool {
+        self.seed.is_some()
     }
 
     fn direct_input(&self, r: usize) -> Option<usize> {

@@ -31,6 +31,8 @@ pub(super) struct Segment<T: Real> {
     /// The neurons (indices into the segment) that may still be held: every
     /// held one is here, in the order they spiked ([`StepIo::held`]).
     pub(super) held: Vec<u32>,
+    /// Whether the model reads `held` ([`Dynamics::lists_held`]).
+    lists_held: bool,
 }
 
 impl<T: Real> Segment<T> {
@@ -39,8 +41,11 @@ impl<T: Real> Segment<T> {
     pub(super) fn state_was_set(&mut self, until: &[f64]) {
         self.bounds.fill(T::from_f64(f64::INFINITY));
         self.held.clear();
-        self.held
-            .extend((0..until.len() as u32).filter(|&i| until[i as usize] > 0.0));
+        self.lists_held = self.dynamics.lists_held();
+        if self.lists_held {
+            let held = (0..until.len() as u32).filter(|&i| until[i as usize] > 0.0);
+            self.held.extend(held);
+        }
     }
 }
 
@@ -190,6 +195,7 @@ impl<T: Real> Part<T> {
                     crate::engine::kernel::bounds_len(hi - lo)
                 ],
                 held: Vec::new(),
+                lists_held: false,
                 local,
                 dynamics,
                 slots,
@@ -297,7 +303,7 @@ impl<T: Real> Part<T> {
                 v[i] = reset;
                 self.until[i] = until;
             }
-            if seg.refractory_steps > 0 {
+            if seg.refractory_steps > 0 && seg.lists_held {
                 let lo = (self.range.start + l.start) as u32;
                 seg.held.extend(self.fired[first..].iter().map(|&g| g - lo));
             }
