@@ -78,7 +78,7 @@ def test_what_cannot_be_procedural_is_refused(lifsim_bin, tmp_path):
                           "procedural connectivity draws a source's synapses again when it fires, "
                           "and rule \"fixed_indegree\" draws each target's sources"), msg
     msg = error(lifsim_bin, tmp_path, "run", brunel, "--connectivity", "lazy", "--out", "o.npz")
-    assert msg == ('lifsim: error: invalid parameter connectivity: must be "stored" or '
+    assert msg == ('lifsim: error: invalid parameter connectivity: must be "stored", "dense" or '
                    '"procedural", got "lazy"'), msg
     msg = error(lifsim_bin, tmp_path, "run", "--weights", "w.npy", "--connectivity", "procedural",
                 "--out", "o.npy")

@@ -355,7 +355,7 @@ fn rules_not_drawn_by_source_are_refused_naming_the_projection() {
         .to_string();
     assert_eq!(
         err,
-        "invalid parameter connectivity: projection 2 (E -> E): must be \"stored\" or \"procedural\", got \"lazy\""
+        "invalid parameter connectivity: projection 2 (E -> E): must be \"stored\", \"dense\" or \"procedural\", got \"lazy\""
     );
 }
 

@@ -355,3 +355,31 @@ fn a_state_gathered_from_ranks_restores_onto_any_split_and_back() {
         assert_eq!(got, after(&want.0, cut), "1 process -> 2 ranks");
     }
 }
+
+/// The seed's time axis needs every neuron's spikes at `t_0` for its first
+/// row, which a rank does not have: refused on more than one rank.
+#[test]
+fn the_seed_time_axis_is_refused_on_more_than_one_rank() {
+    let mut desc = description(false);
+    desc.timing = lifsim_core::network::description::Timing::Seed;
+    let recipe = Recipe::<f64>::new(&desc).unwrap();
+    let errors: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = InProcess::group(2)
+            .into_iter()
+            .map(|x| {
+                let recipe = &recipe;
+                s.spawn(move || {
+                    let x: Arc<dyn Exchange> = Arc::new(x);
+                    match NetworkSimulation::distributed(recipe, &options(1), x) {
+                        Ok(_) => String::new(),
+                        Err(e) => e.to_string(),
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for e in errors {
+        assert_eq!(e, "invalid parameter MPI: networks on the seed's time axis (timing = \"seed\") are not supported on more than one rank yet; run on one process (without mpirun)");
+    }
+}

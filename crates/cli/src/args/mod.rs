@@ -164,11 +164,12 @@ pub struct RunArgs {
     /// Also write a JSON summary (setup and simulation times, rates, peak memory); network files only
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// Network files: keep every projection's synapses (stored), or store none and draw a
-    /// firing neuron's synapses again each time (procedural: rules fixed_outdegree,
-    /// fixed_total_number, pairwise_bernoulli, all_to_all, one_to_one; the same spikes)
-    /// [default: the file's connectivity, else stored]
-    #[arg(long, value_name = "stored|procedural")]
+    /// Network files: keep every projection's synapses as sparse rows (stored) or as
+    /// dense columns, one per source (dense: one delay per projection; the seed's W),
+    /// or store none and draw a firing neuron's synapses again each time (procedural:
+    /// rules fixed_outdegree, fixed_total_number, pairwise_bernoulli, all_to_all,
+    /// one_to_one; the same spikes) [default: the file's connectivity, else stored]
+    #[arg(long, value_name = "stored|dense|procedural")]
     pub connectivity: Option<String>,
     /// Network files: write the state monitors' samples to disk as the run goes
     /// (memory holds one block of at most 64 MiB) rather than keep them to the end

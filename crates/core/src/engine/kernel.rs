@@ -367,6 +367,36 @@ multiversion! {
 }
 
 multiversion! {
+    /// As [`integrate_constant`], taking the input in: each `i_syn[i]` is
+    /// set to zero as it is read (a ring row of the network engine, left
+    /// clean for its next use in the same pass).
+    #[allow(clippy::too_many_arguments)] // the state, the input, and where spikes go
+    pub fn take_constant<T: Real>(v: &mut [T], i_syn: &mut [T], i_ext: T, c: &Coefficients<T>, offset: u32, ids: &mut [u32], fired: &mut usize) {
+        update_blocks(v, c.v_thresh, offset, ids, fired, |start, block| {
+            let end = start + block.len();
+            for (v, s) in block.iter_mut().zip(&mut i_syn[start..end]) {
+                *v = c.euler(*v, *s, i_ext);
+                *s = T::ZERO;
+            }
+        });
+    }
+}
+
+multiversion! {
+    /// As [`take_constant`] with one external current per neuron.
+    #[allow(clippy::too_many_arguments)] // the state, the input, and where spikes go
+    pub fn take_per_neuron<T: Real>(v: &mut [T], i_syn: &mut [T], i_ext: &[T], c: &Coefficients<T>, offset: u32, ids: &mut [u32], fired: &mut usize) {
+        update_blocks(v, c.v_thresh, offset, ids, fired, |start, block| {
+            let end = start + block.len();
+            for ((v, s), &e) in block.iter_mut().zip(&mut i_syn[start..end]).zip(&i_ext[start..end]) {
+                *v = c.euler(*v, *s, e);
+                *s = T::ZERO;
+            }
+        });
+    }
+}
+
+multiversion! {
     /// The update of a step without synaptic input, with one drive term
     /// `r * (0 + i_ext)` for all neurons (`Coefficients::relax`), then the
     /// threshold test of the blocks whose bound in `tops` (an upper bound of

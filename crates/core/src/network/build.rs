@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::model::Real;
 use crate::network::connectivity::{build_projection, ids};
+use crate::network::dense_columns::DenseColumns;
 use crate::network::description::{Connectivity, InputKind, NetworkDescription};
 use crate::network::distribution::Value;
 use crate::network::source_keyed::SourceKeyed;
@@ -39,6 +40,9 @@ pub struct Connections<T> {
     /// For a procedural projection (`connectivity = "procedural"`): what
     /// draws a firing source's synapses again; `csr` then holds none.
     pub procedural: Option<Arc<SourceKeyed>>,
+    /// For a dense projection in a run (`connectivity = "dense"`): the
+    /// synapses as one column per source row; `csr` then holds none.
+    pub dense: Option<DenseColumns<T>>,
 }
 
 impl<T: Real> Connections<T> {
@@ -46,9 +50,10 @@ impl<T: Real> Connections<T> {
     /// (`u16::MAX` and 0 for none); for a procedural projection, what its
     /// delay distribution can reach.
     pub fn delay_range(&self) -> (u16, u16) {
-        match &self.procedural {
-            Some(gen) => gen.delay_reach(),
-            None => (self.csr.min_delay(), self.csr.max_delay()),
+        match (&self.procedural, &self.dense) {
+            (Some(gen), _) => gen.delay_reach(),
+            (None, Some(d)) => (d.delay(), d.delay()),
+            (None, None) => (self.csr.min_delay(), self.csr.max_delay()),
         }
     }
 }
@@ -248,6 +253,7 @@ impl<T: Real> Recipe<T> {
             targets,
             channel: self.projection_channels[k],
             procedural: None,
+            dense: None,
         })
     }
 
@@ -258,8 +264,24 @@ impl<T: Real> Recipe<T> {
     pub fn connections_for_run(&self, k: usize, targets: Range<usize>) -> Result<Connections<T>> {
         let desc = &self.description;
         let p = &desc.projections[k];
-        if p.connectivity == Connectivity::Stored {
-            return self.connections_onto(k, targets);
+        match p.connectivity {
+            Connectivity::Stored => return self.connections_onto(k, targets),
+            Connectivity::Dense => {
+                // The synapses as rows, then as columns: the rows of one
+                // range at a time, never the whole projection's.
+                let mut c = self.connections_onto(k, targets)?;
+                let delay = p.delay.constant().map_or(0, |d| desc.delay_steps(d));
+                let columns = DenseColumns::from_csr(&c.csr, c.targets.clone(), delay as u16)?;
+                c.csr = Csr::from_parts(
+                    vec![0; c.csr.n_sources() + 1],
+                    Vec::new(),
+                    Weights::Constant(T::ZERO),
+                    Delays::Constant(delay as u16),
+                );
+                c.dense = Some(columns);
+                return Ok(c);
+            }
+            Connectivity::Procedural => {}
         }
         let gen = SourceKeyed::new(desc, k)?;
         let sources = desc.ranges(&p.source)?;
@@ -276,6 +298,7 @@ impl<T: Real> Recipe<T> {
             targets: targets.start.min(self.n())..targets.end.min(self.n()),
             channel: self.projection_channels[k],
             procedural: Some(Arc::new(gen)),
+            dense: None,
         })
     }
 }

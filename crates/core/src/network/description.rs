@@ -33,6 +33,11 @@
 //!
 //! Units: ms, mV, nA, MOhm (so `r * I` is in mV) and Hz. Neurons are numbered
 //! by population, in file order.
+//!
+//! `timing = "seed"` counts steps and spike rows on the seed's time axis
+//! ([`Timing`]); `connectivity = "dense"` on a projection (or the network)
+//! stores its synapses as one column per source ([`Connectivity::Dense`]).
+//! The seed's run is such a network (`crate::network::seed`).
 
 use crate::error::{Error, Result};
 use crate::model::Dtype;
@@ -137,18 +142,24 @@ pub struct Projection {
     pub delay: Value,
     /// What a spike does to its target.
     pub synapse: SynapseKind,
-    /// Whether a run stores the synapses or draws a source's again each
-    /// time it fires.
+    /// How a run stores the synapses (sparse rows, dense columns) or
+    /// whether it draws a source's again each time it fires.
     pub connectivity: Connectivity,
 }
 
-/// How a run keeps a projection's synapses (`connectivity = "stored"` or
-/// `"procedural"`, on a projection or for the whole network).
+/// How a run keeps a projection's synapses (`connectivity = "stored"`,
+/// `"dense"` or `"procedural"`, on a projection or for the whole network).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Connectivity {
     /// Built once, onto each partition's neurons, and kept.
     #[default]
     Stored,
+    /// Built once, onto each partition's neurons, as one column of weights
+    /// per source (zero where there is no synapse), all with one delay: a
+    /// spike costs one contiguous vector add, the seed's `W @ fired`. For
+    /// dense matrices (the seed's `W`), where rows of targets would cost
+    /// more than the weights.
+    Dense,
     /// Not stored: a firing source's synapses are drawn again from its
     /// stream (GeNN's procedural connectivity); the same synapses, and the
     /// same spikes, as stored, for rules drawn by source
@@ -161,6 +172,7 @@ impl Connectivity {
     pub fn name(self) -> &'static str {
         match self {
             Connectivity::Stored => "stored",
+            Connectivity::Dense => "dense",
             Connectivity::Procedural => "procedural",
         }
     }
@@ -172,10 +184,61 @@ impl std::str::FromStr for Connectivity {
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "stored" => Ok(Connectivity::Stored),
+            "dense" => Ok(Connectivity::Dense),
             "procedural" => Ok(Connectivity::Procedural),
             _ => Err(Error::param(
                 "connectivity",
-                format!("must be \"stored\" or \"procedural\", got {s:?}"),
+                format!("must be \"stored\", \"dense\" or \"procedural\", got {s:?}"),
+            )),
+        }
+    }
+}
+
+/// The time axis a run counts its steps and spike rows on. The step itself
+/// is one (`crate::engine::network`, "The step, written down once"): step
+/// `k` delivers the spikes at `t_k` and finds those at `t_{k+1}`. The two
+/// axes differ only in where the rows start and what is held:
+///
+/// - `Network` (network files, NEST's): the initial state is no spike; the
+///   spikes step `k` finds are row `k`; `round(duration / dt)` steps; a
+///   neuron is held at `v_reset` for `t_ref / dt` steps after its spike.
+/// - `Seed` (the seed's run: `fired = V >= v_thresh` at the start of each
+///   step): a neuron at or above `v_thresh` at `t_0` is a spike at `t_0`,
+///   row 0; the spikes step `k` finds are row `k + 1` (each row holds the
+///   spikes its step delivers); `ceil(duration / dt) - 1` steps
+///   (`len(arange(0, t_max, dt)) - 1`); the step that delivers a spike
+///   holds its neuron at `v_reset` too, so `t_ref = 0` is a one-step hold.
+///
+/// Written `timing = "seed"` in a network file (default `"network"`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Timing {
+    /// Network files' axis.
+    #[default]
+    Network,
+    /// The seed's axis.
+    Seed,
+}
+
+impl Timing {
+    /// As written in a network file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Timing::Network => "network",
+            Timing::Seed => "seed",
+        }
+    }
+}
+
+impl std::str::FromStr for Timing {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "network" => Ok(Timing::Network),
+            "seed" => Ok(Timing::Seed),
+            _ => Err(Error::param(
+                "timing",
+                format!("must be \"network\" or \"seed\", got {s:?}"),
             )),
         }
     }
@@ -235,8 +298,11 @@ pub struct NetworkDescription {
     pub name: String,
     /// Time step (ms).
     pub dt: f64,
-    /// Simulated time (ms); the run has `round(duration / dt)` steps.
+    /// Simulated time (ms); the run has `round(duration / dt)` steps
+    /// (`ceil(duration / dt) - 1` on the seed's time axis, [`Timing`]).
     pub duration: f64,
+    /// Which time axis the run's steps and spike rows are counted on.
+    pub timing: Timing,
     /// Seed of every random number drawn (connectivity, weights, inputs, v0).
     pub seed: u64,
     /// Float type of the simulation.
@@ -256,9 +322,20 @@ pub struct NetworkDescription {
 }
 
 impl NetworkDescription {
-    /// Number of steps: `round(duration / dt)`.
+    /// Number of steps: `round(duration / dt)`, or on the seed's time axis
+    /// `ceil(duration / dt) - 1` ([`Timing`]).
     pub fn steps(&self) -> usize {
-        (self.duration / self.dt).round() as usize
+        match self.timing {
+            Timing::Network => (self.duration / self.dt).round() as usize,
+            Timing::Seed => crate::params::seed_steps(self.duration, self.dt),
+        }
+    }
+
+    /// The steps a neuron of `p` is held at `v_reset` after its spike: its
+    /// `t_ref` in steps, and on the seed's time axis one more, the step
+    /// that delivers the spike ([`Timing::Seed`]).
+    pub fn hold_steps(&self, p: &Population) -> u32 {
+        p.refractory_steps(self.dt) + u32::from(self.timing == Timing::Seed)
     }
 
     /// Total number of neurons.
@@ -318,11 +395,23 @@ impl NetworkDescription {
     }
 
     /// The error naming the first projection asked to be procedural whose
-    /// rule cannot be drawn by source (`fixed_indegree`, a file).
+    /// rule cannot be drawn by source (`fixed_indegree`, a file), or dense
+    /// with delays that differ.
     pub fn check_connectivity(&self) -> Result<()> {
         for (k, p) in self.projections.iter().enumerate() {
-            if p.connectivity == Connectivity::Procedural {
-                crate::network::source_keyed::check_rule(k, p)?;
+            match p.connectivity {
+                Connectivity::Procedural => crate::network::source_keyed::check_rule(k, p)?,
+                Connectivity::Dense if p.delay.constant().is_none() => {
+                    return Err(Error::param(
+                        "connectivity",
+                        format!(
+                            "projection {} ({}): dense connectivity stores one delay for all its synapses; give a constant delay or use connectivity = \"stored\"",
+                            k + 1,
+                            p.label()
+                        ),
+                    ))
+                }
+                _ => {}
             }
         }
         Ok(())

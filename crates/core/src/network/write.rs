@@ -156,6 +156,9 @@ impl NetworkDescription {
         t.insert("name".into(), self.name.clone().into());
         t.insert("dt".into(), self.dt.into());
         t.insert("duration".into(), self.duration.into());
+        if self.timing != super::description::Timing::Network {
+            t.insert("timing".into(), self.timing.name().into());
+        }
         t.insert("seed".into(), seed_value(self.seed)?);
         t.insert("dtype".into(), self.dtype.name().into());
         let list = |items: Vec<Table>| Toml::Array(items.into_iter().map(Toml::Table).collect());

@@ -198,6 +198,18 @@ pub struct StepIo<'a, T> {
     pub scratch: &'a mut [T],
     /// The global id of the block's first neuron.
     pub base: u32,
+    /// For a model that lists its held neurons ([`Dynamics::lists_held`]):
+    /// the neurons of the block (indices into it) that may be held this
+    /// step, every neuron whose `until` is above `now` among them, so that
+    /// it can look at these instead of every `until`; empty otherwise.
+    pub held: &'a [u32],
+    /// Upper bounds of the first state variable, one per block of
+    /// `kernel::BLOCK` neurons, that a model may keep from step to step
+    /// (the seed's kernels skip the threshold test of blocks whose bound
+    /// is below it); `+inf` is unknown, and the engine sets them all to
+    /// unknown whenever it sets the state itself (restore, update). A
+    /// model that keeps none leaves them alone.
+    pub bounds: &'a mut [T],
     /// Room for one id per neuron: the ids at threshold after the step go
     /// here, ascending...
     pub ids: &'a mut [u32],
@@ -240,6 +252,12 @@ pub trait Dynamics<T: Real>: Send + Sync {
     /// current or conductance), so that a spike without delay can go there
     /// directly instead of through a ring buffer.
     fn direct_input(&self, r: usize) -> Option<usize>;
+
+    /// Whether the update reads [`StepIo::held`] (the engine keeps the list
+    /// only for models that do: it costs a look at each held neuron a step).
+    fn lists_held(&self) -> bool {
+        false
+    }
 }
 
 /// Mutable references to up to `N` distinct elements of `v`, without allocating.

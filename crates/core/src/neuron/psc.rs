@@ -13,11 +13,19 @@
 //! `t_k`, and `J` the delta jumps arriving at `t_{k+1}`. A refractory neuron
 //! keeps `v_reset` and loses its delta input (NEST's `iaf_psc_delta`). Then
 //! `I_c *= P11_c`.
+//!
+//! Under Euler an exponential current with `tau_syn = dt` is gone after its
+//! step (`P11 = 1 - dt/tau_syn = 0`): alone, it holds no state and its
+//! arrivals are used once (the seed's `I_syn = W @ fired`). A population
+//! with only such a current (or none) and no delta jumps is the seed's
+//! neuron, and the seed's kernels (`engine::kernel`: voltage bounds that
+//! let quiet steps skip the threshold test, the input taken in as it is
+//! read) update it; held neurons are put back at `v_reset` after them.
 
 use super::{Current, Dynamics, Receptor, State, StepIo};
 use crate::engine::kernel::{self, multiversion};
 use crate::engine::Isa;
-use crate::model::Real;
+use crate::model::{Coefficients, Real};
 use crate::network::description::Population;
 use crate::synapses::{self, SynapseKind};
 
@@ -36,6 +44,15 @@ pub(super) struct Psc<T> {
     reset: T,
     /// The receptor whose weights are jumps of the potential, if any.
     jump: Option<usize>,
+    /// Under Euler, the one exponential receptor whose current lasts a
+    /// single step (`tau_syn = dt`: it decays by `1 - dt/tau_syn = 0`), if
+    /// it is the only one: it holds no state, its arrivals at `t_k` are
+    /// read from the ring and used once (the seed's `I_syn = W @ fired`).
+    instant: Option<usize>,
+    /// Set where the population is the seed's neuron (Euler, no state but
+    /// `y`, no jumps): the constants of the seed's kernels, which then do
+    /// the update (`update_seed`).
+    seed: Option<Coefficients<T>>,
     /// The exponential receptors: (receptor index, P21, P11); their currents
     /// are the state arrays after `y`, in this order.
     exp: Vec<(usize, T, T)>,
@@ -84,18 +101,39 @@ impl<T: Real> Psc<T> {
                 _ => jump = Some(k),
             }
         }
+        // A current that is gone after its step needs no state array.
+        let instant = match exp.as_slice() {
+            [(k, _, p11)] if !exact && *p11 == T::ZERO => Some(*k),
+            _ => None,
+        };
+        if instant.is_some() {
+            exp.clear();
+            names.truncate(1);
+        }
+        let dt_over_tau = T::from_f64(dt) / T::from_f64(p.tau_m);
+        let seed = (!exact && exp.is_empty() && jump.is_none()).then(|| Coefficients {
+            dt_over_tau,
+            v_rest: T::from_f64(p.v_rest),
+            v_reset: T::from_f64(p.v_reset),
+            v_thresh: T::from_f64(p.v_thresh),
+            r: T::from_f64(p.r),
+            // The engine holds refractory neurons (`until`), not the kernels.
+            refractory_steps: 0,
+        });
         Self {
             model,
             exact,
             offset,
             p22: T::from_f64(synapses::decay(dt, p.tau_m)),
             p20: T::from_f64(synapses::p_current(dt, p.tau_m, p.r)),
-            dt_over_tau: T::from_f64(dt) / T::from_f64(p.tau_m),
+            dt_over_tau,
             v_rest: T::from_f64(p.v_rest - offset),
             r: T::from_f64(p.r),
             theta: T::from_f64(p.v_thresh - offset),
             reset: T::from_f64(p.v_reset - offset),
             jump,
+            instant,
+            seed,
             exp,
             names,
         }
@@ -124,6 +162,10 @@ impl<T: Real> Dynamics<T> for Psc<T> {
     }
 
     fn update(&self, mut state: State<'_, T>, io: &mut StepIo<'_, T>) {
+        if let Some(c) = &self.seed {
+            let [y] = state.arrays([0]);
+            return self.update_seed(c, y, io);
+        }
         match self.exp.len() {
             0 => {
                 let [y] = state.arrays([0]);
@@ -141,20 +183,105 @@ impl<T: Real> Dynamics<T> for Psc<T> {
         }
     }
 
+    fn lists_held(&self) -> bool {
+        self.seed.is_some()
+    }
+
     fn direct_input(&self, r: usize) -> Option<usize> {
         self.exp.iter().position(|e| e.0 == r).map(|k| k + 1)
     }
 }
 
 impl<T: Real> Psc<T> {
+    /// The seed's neuron, by the seed's kernels (`engine::kernel`): a step
+    /// without input relaxes every neuron towards `v_rest + r i_ext` and
+    /// tests only the blocks whose bound may reach the threshold; a step
+    /// with input (the instant current's row) integrates it and tests every
+    /// block. The same operations as the fused loop, in the same order, so
+    /// the same bits. Held neurons are then put back at `v_reset` (and
+    /// dropped from the spikes), as the seed's clamp does.
+    fn update_seed(&self, c: &Coefficients<T>, y: &mut [T], io: &mut StepIo<'_, T>) {
+        let arriving = self.instant.is_some_and(|s| io.arrivals.fresh(s));
+        let (isa, base) = (io.isa, io.base);
+        let (ids, count) = (&mut *io.ids, &mut io.count);
+        let carried = match (arriving, io.current) {
+            (false, Current::Uniform(e)) => {
+                let drive = c.r * (T::ZERO + e);
+                kernel::relax_constant(isa, y, drive, c, base, ids, count, io.bounds);
+                true
+            }
+            (true, current) => {
+                let [row] = io.arrivals.rows([self.instant]);
+                let input = row.expect("the instant row");
+                match current {
+                    Current::Uniform(e) => {
+                        kernel::take_constant(isa, y, input, e, c, base, ids, count)
+                    }
+                    Current::PerNeuron(e) => {
+                        kernel::take_per_neuron(isa, y, input, e, c, base, ids, count)
+                    }
+                }
+                false
+            }
+            (false, Current::PerNeuron(e)) => {
+                // No input: a row of zeros (a clean row holds zeros), so
+                // `euler(v, 0, e)` is the seed's `relax(v, r (0 + e))`.
+                let [row] = io.arrivals.rows([self.instant]);
+                let zeros = match row {
+                    Some(row) => row,
+                    None => {
+                        io.scratch.fill(T::ZERO);
+                        &mut *io.scratch
+                    }
+                };
+                kernel::take_per_neuron(isa, y, zeros, e, c, base, ids, count);
+                false
+            }
+        };
+        // Only a quiet step with one drive for all carries the bounds; after
+        // any other each neuron has moved its own way, and the next quiet
+        // step finds them again by testing.
+        if !carried {
+            io.bounds.fill(T::from_f64(f64::INFINITY));
+        }
+        if !io.held.is_empty() {
+            let (now, until) = (io.now, io.until);
+            for &i in io.held {
+                let i = i as usize;
+                if now < until[i] {
+                    y[i] = self.reset;
+                    // Clamping may raise a neuron (one below v_reset): keep
+                    // its block's bound above it.
+                    let top = &mut io.bounds[kernel::bound_of(i)];
+                    if self.reset > *top {
+                        *top = self.reset;
+                    }
+                }
+            }
+            // The kernels tested the threshold before this clamp.
+            let mut kept = 0;
+            for k in 0..*count {
+                let id = ids[k];
+                if y[(id - base) as usize] >= self.theta {
+                    ids[kept] = id;
+                    kept += 1;
+                }
+            }
+            *count = kept;
+        }
+    }
+
     /// Up to two exponential channels: one fused pass (arrivals, membrane,
     /// decay, threshold).
     fn update_fused(&self, y: &mut [T], isyn: [Option<&mut [T]>; 2], io: &mut StepIo<'_, T>) {
-        let arriving = self.exp.iter().any(|e| io.arrivals.fresh(e.0));
+        let arriving = self.exp.iter().any(|e| io.arrivals.fresh(e.0))
+            || self.instant.is_some_and(|s| io.arrivals.fresh(s));
         let jumping = self.jump.is_some_and(|j| io.arrivals.fresh(j));
         let c = |k: usize| self.exp.get(k).map_or((T::ZERO, T::ZERO), |e| (e.1, e.2));
         let (p21, p11) = ([c(0).0, c(1).0], [c(0).1, c(1).1]);
-        let (e0, e1) = (self.exp.first().map(|e| e.0), self.exp.get(1).map(|e| e.0));
+        // With no exponential channel, the first arriving row is the instant one's.
+        let e0 = self.exp.first().map(|e| e.0).or(self.instant);
+        let e1 = self.exp.get(1).map(|e| e.0);
         let [r0, r1, rd] = io.arrivals.rows([
             e0.filter(|_| arriving),
             e1.filter(|_| arriving),
@@ -312,10 +439,7 @@ fn by_channels<T: Real, const X: bool>(isa: Isa, job: Job<'_, T>) {
 }
 
 fn by_jumps<T: Real, const X: bool, const E: usize>(isa: Isa, job: Job<'_, T>) {
-    match (
-        job.lanes.jumps.is_some(),
-        job.lanes.arriving[0].is_some() && E > 0,
-    ) {
+    match (job.lanes.jumps.is_some(), job.lanes.arriving[0].is_some()) {
         (true, true) => by_current::<T, X, E, true, true>(isa, job),
         (true, false) => by_current::<T, X, E, true, false>(isa, job),
         (false, true) => by_current::<T, X, E, false, true>(isa, job),
@@ -336,7 +460,7 @@ fn by_current<T: Real, const X: bool, const E: usize, const D: bool, const A: bo
 
 multiversion! {
     /// The loop itself: `X` exact (else Euler), `E` exponential channels, `D`
-    /// delta jumps, `A` arrivals in the exponential channels, `I` per-neuron current.
+    /// delta jumps, `A` arrivals in the exponential channels (with `E = 0`: in the instant one), `I` per-neuron current.
     fn fused_impl<T: Real, const X: bool, const E: usize, const D: bool, const A: bool, const I: bool>(job: Job<'_, T>) {
         let Job {
             c,
@@ -370,7 +494,7 @@ multiversion! {
         let jumps = lanes.jumps.unwrap_or(e4);
         let i0 = if E >= 1 { &mut i0[..n] } else { i0 };
         let i1 = if E >= 2 { &mut i1[..n] } else { i1 };
-        let a0 = if A && E >= 1 { &mut a0[..n] } else { a0 };
+        let a0 = if A { &mut a0[..n] } else { a0 };
         let a1 = if A && E >= 2 { &mut a1[..n] } else { a1 };
         let jumps = if D { &mut jumps[..n] } else { jumps };
         let ids = &mut ids[..n];
@@ -412,6 +536,11 @@ multiversion! {
                     acc + ext * p20
                 } else {
                     let mut current = ext;
+                    if E == 0 && A {
+                        // The instant current: what arrives, used once.
+                        current = current + a0[i];
+                        a0[i] = T::ZERO;
+                    }
                     if E >= 1 {
                         current = current + cur[0];
                     }

@@ -1,6 +1,7 @@
 //! The network engine: populations of any neuron model ([`crate::neuron`]),
-//! sparse projections with delays, Poisson and spike-time inputs, split over
-//! neuron ranges.
+//! projections with delays stored as sparse rows, dense columns or drawn
+//! again (procedural), Poisson and spike-time inputs, split over neuron
+//! ranges.
 //!
 //! # The step, written down once
 //!
@@ -28,6 +29,24 @@
 //!
 //! This is NEST's order of operations, so a delta synapse needs a delay of at
 //! least one step and a spike can make its target fire at `t_spike + delay`.
+//!
+//! # The seed's run on this schedule
+//!
+//! The seed's step (`crate::model`: `fired = V >= v_thresh`, reset,
+//! `I_syn = W @ fired`, Euler update, clamp) is this step seen from the
+//! other end: its `fired` at step `k` are the spikes at `t_k` that this
+//! step `k` delivers, and its `I_syn` is an exponential current with
+//! `tau_syn = dt` and no delay, taken in at `t_k` and gone (`1 - dt/tau_syn
+//! = 0`) after the step (`network::seed`). What differs is only the time
+//! axis ([`Timing::Seed`]): potentials at or above threshold at `t_0` are
+//! spikes at `t_0`, delivered by step 0; each step's row holds the spikes
+//! it delivers (`SeedRows`: row `k + 1` for those found by step `k`, row 0
+//! for `t_0`'s), `ceil(t_max / dt) - 1` steps; and the step that delivers
+//! a spike holds its neuron too (`NetworkDescription::hold_steps`). One
+//! difference is visible between steps: the engine resets a neuron to
+//! `v_reset` when it finds it at threshold, the seed when it delivers the
+//! spike, so the potentials read after a step differ for the neurons about
+//! to spike (and only for them).
 //!
 //! # Partitions
 //!
@@ -63,6 +82,7 @@ use crate::checkpoint::EngineState;
 use crate::error::Result;
 use crate::model::Real;
 use crate::network::build::{Connections, Recipe};
+use crate::network::description::Timing;
 use crate::recording::SpikeSink;
 
 /// Constants every partition reads.
@@ -164,6 +184,12 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
             Some(x) => balance::rank_ranges(&net.description, x.ranks())?[x.rank()].clone(),
             None => 0..net.n(),
         };
+        if ranks.as_ref().is_some_and(|x| x.ranks() > 1) && net.description.timing == Timing::Seed {
+            // Each rank knows only its own spikes at t_0, which the seed's first row needs whole.
+            return Err(distributed_refusal(
+                "networks on the seed's time axis (timing = \"seed\")",
+            ));
+        }
         // The pool the synapses are built on: the threads asked for, else the current one.
         let pool = options.threads;
         let threads = options.threads_for(own.len())?;
@@ -175,6 +201,8 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
         let built = part::partitions(&net, ranges, &names, pool, ranks.as_deref())?;
         let (parts, slots) = (built.parts, built.slots);
         let steps = net.description.steps() as u64;
+        // The spikes the first step delivers: on the seed's time axis, those at `t_0`.
+        let fired = parts.iter().flat_map(|p| p.fired.iter().copied()).collect();
         let mut sim = Self {
             shared: Shared {
                 net,
@@ -184,7 +212,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
                 isa: options.isa.unwrap_or_else(Isa::detect),
             },
             names,
-            run: Partitions::new("network", parts, Vec::new(), steps),
+            run: Partitions::new("network", parts, fired, steps),
             monitors: probe::Monitors::default(),
             ranks,
         };
@@ -221,14 +249,17 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     }
 
     /// Number of synapses, summed over the partitions (each holds those
-    /// onto its own neurons; procedural projections hold none).
+    /// onto its own neurons; procedural projections hold none, dense ones
+    /// a weight for every pair, zero or not).
     pub fn synapses(&self) -> usize {
-        self.connections().flatten().map(|c| c.csr.len()).sum()
+        let each = |c: &Connections<T>| c.csr.len() + c.dense.as_ref().map_or(0, |d| d.len());
+        self.connections().flatten().map(each).sum()
     }
 
     /// Bytes held by the synapses of all partitions.
     pub fn synapse_bytes(&self) -> usize {
-        self.connections().flatten().map(|c| c.csr.bytes()).sum()
+        let each = |c: &Connections<T>| c.csr.bytes() + c.dense.as_ref().map_or(0, |d| d.bytes());
+        self.connections().flatten().map(each).sum()
     }
 
     /// Per partition, in range order: its connections, one per projection,
@@ -264,9 +295,38 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
             None => until,
         };
         let (run, shared) = (&mut self.run, &self.shared);
+        let timing = shared.net.description.timing;
         self.monitors.with_sink(sink, |sink| {
-            run.run_until_over(until, interval, shared, sink, ranks)
+            let until = until.min(run.steps);
+            if timing == Timing::Network || run.step >= until {
+                return run.run_until_over(until, interval, shared, sink, ranks);
+            }
+            // The seed's rows: each step's row holds the spikes it
+            // delivers; the spikes the last step finds are the next
+            // stretch's first row.
+            sink.record(run.step as usize, &run.fired);
+            let mut rows = SeedRows { inner: sink, until };
+            run.run_until_over(until, interval, shared, &mut rows, ranks);
         });
+    }
+}
+
+/// On the seed's time axis ([`Timing::Seed`]), the spikes found by step `k`
+/// go to row `k + 1`, below `until`.
+struct SeedRows<'s> {
+    inner: &'s mut dyn SpikeSink,
+    until: u64,
+}
+
+impl SpikeSink for SeedRows<'_> {
+    fn record(&mut self, step: usize, fired: &[u32]) {
+        if (step as u64) + 1 < self.until {
+            self.inner.record(step + 1, fired);
+        }
+    }
+
+    fn failed(&self) -> bool {
+        self.inner.failed()
     }
 }
 

@@ -13,7 +13,7 @@ use crate::engine::threads::RangeStep;
 use crate::error::Result;
 use crate::model::Real;
 use crate::network::build::{self, Connections, Recipe};
-use crate::network::description::Connectivity;
+use crate::network::description::{Connectivity, Timing};
 use crate::neuron::{Arrivals, Current, Dynamics, Receptor, State, StepIo};
 
 /// A population's share of a partition.
@@ -27,6 +27,27 @@ pub(super) struct Segment<T: Real> {
     /// The external current, when the same for all these neurons.
     pub(super) i_const: Option<T>,
     pub(super) refractory_steps: u32,
+    /// The model's bounds of its first state variable ([`StepIo::bounds`]).
+    pub(super) bounds: Vec<T>,
+    /// The neurons (indices into the segment) that may still be held: every
+    /// held one is here, in the order they spiked ([`StepIo::held`]).
+    pub(super) held: Vec<u32>,
+    /// Whether the model reads `held` ([`Dynamics::lists_held`]).
+    lists_held: bool,
+}
+
+impl<T: Real> Segment<T> {
+    /// Marks the bounds unknown and finds the neurons that may be held
+    /// again from `until` (these neurons'), after the engine set the state.
+    pub(super) fn state_was_set(&mut self, until: &[f64]) {
+        self.bounds.fill(T::from_f64(f64::INFINITY));
+        self.held.clear();
+        self.lists_held = self.dynamics.lists_held();
+        if self.lists_held {
+            let held = (0..until.len() as u32).filter(|&i| until[i as usize] > 0.0);
+            self.held.extend(held);
+        }
+    }
 }
 
 /// The state of neurons `range` and the buffers of their inputs.
@@ -178,7 +199,13 @@ impl<T: Real> Part<T> {
             let i_ext = &net.i_ext[lo..hi];
             segments.push(Segment {
                 i_const: uniform_current(i_ext),
-                refractory_steps: pop.refractory_steps(desc.dt),
+                refractory_steps: desc.hold_steps(pop),
+                bounds: vec![
+                    T::from_f64(f64::INFINITY);
+                    crate::engine::kernel::bounds_len(hi - lo)
+                ],
+                held: Vec::new(),
+                lists_held: false,
                 local,
                 dynamics,
                 slots,
@@ -197,11 +224,19 @@ impl<T: Real> Part<T> {
                 )
             })
             .collect::<Result<Vec<_>>>()?;
+        let mut until = vec![0.0; len];
+        let fired = match desc.timing {
+            Timing::Network => Vec::new(),
+            Timing::Seed => initial_spikes(net, &range, &segments, &arrays, &mut until),
+        };
+        for seg in &mut segments {
+            seg.state_was_set(&until[seg.local.clone()]);
+        }
         Ok(Self {
             connections,
             segments,
             arrays,
-            until: vec![0.0; len],
+            until,
             i_ext: net.i_ext[range.clone()]
                 .iter()
                 .map(|&x| T::from_f64(x))
@@ -211,7 +246,7 @@ impl<T: Real> Part<T> {
             scratch: vec![T::ZERO; len],
             ids: vec![0; len],
             inputs: LocalInputs::new(net, &range),
-            fired: Vec::new(),
+            fired,
             range,
             probe: None,
         })
@@ -232,9 +267,16 @@ impl<T: Real> Part<T> {
         self.inputs
             .apply(k, s.mask, len, &mut self.ring, &mut self.dirty);
         self.fired.clear();
-        for seg in &self.segments {
+        for seg in &mut self.segments {
             let l = seg.local.clone();
             let mut io = StepIo {
+                held: {
+                    // Released neurons leave the list (`until` at or below `now`).
+                    let until = &self.until[l.clone()];
+                    seg.held.retain(|&i| until[i as usize] > k as f64);
+                    &seg.held
+                },
+                bounds: &mut seg.bounds,
                 now: k as f64,
                 until: &self.until[l.clone()],
                 current: match seg.i_const {
@@ -265,10 +307,15 @@ impl<T: Real> Part<T> {
             // Threshold and reset: integration resumes after
             // `refractory_steps` held steps.
             let (reset, v) = (seg.dynamics.reset(), &mut self.arrays[seg.slots[0]]);
+            let until = (k + 1 + seg.refractory_steps as u64) as f64;
             for &g in &self.fired[first..] {
                 let i = g as usize - self.range.start;
                 v[i] = reset;
-                self.until[i] = (k + 1 + seg.refractory_steps as u64) as f64;
+                self.until[i] = until;
+            }
+            if seg.refractory_steps > 0 && seg.lists_held {
+                let lo = (self.range.start + l.start) as u32;
+                seg.held.extend(self.fired[first..].iter().map(|&g| g - lo));
             }
         }
         let (sk, sn) = ((k & s.mask) as usize, ((k + 1) & s.mask) as usize);
@@ -279,6 +326,37 @@ impl<T: Real> Part<T> {
             probe.sample(k, &self.arrays, &self.segments);
         }
     }
+}
+
+/// On the seed's time axis ([`Timing::Seed`]): the neurons of `range` at or
+/// above their threshold at `t_0` (sorted global ids), spikes at `t_0` that
+/// the first step delivers; each is held at `v_reset` from that step on, as
+/// a spike found by a step before the first would be.
+fn initial_spikes<T: Real>(
+    net: &Recipe<T>,
+    range: &Range<usize>,
+    segments: &[Segment<T>],
+    arrays: &[Vec<T>],
+    until: &mut [f64],
+) -> Vec<u32> {
+    let desc = &net.description;
+    let mut fired = Vec::new();
+    for seg in segments {
+        let g = range.start + seg.local.start;
+        let (pop, _) = (desc.populations.iter().zip(&net.populations))
+            .find(|(_, (_, span))| span.contains(&g))
+            .expect("every neuron is in a population");
+        // The comparison of the update's threshold test, in the model's
+        // coordinates and the simulation's float type.
+        let theta = seg.dynamics.initial(pop.v_thresh);
+        for i in seg.local.clone() {
+            if arrays[seg.slots[0]][i] >= theta {
+                fired.push((range.start + i) as u32);
+                until[i] = seg.refractory_steps as f64;
+            }
+        }
+    }
+    fired
 }
 
 /// The external current of a population's neurons when it is the same

@@ -135,6 +135,9 @@ impl<T: Real> Part<T> {
                 *rng = Xoshiro256pp::from_state(w);
             }
         }
+        for seg in &mut self.segments {
+            seg.state_was_set(&self.until[seg.local.clone()]);
+        }
         self.inputs.rewind(step);
         self.fired.clear();
         self.fired

@@ -93,8 +93,9 @@ impl<T: Real> Part<T> {
             }
             let global = range.start + seg.local.start..range.start + seg.local.end;
             seg.i_const = uniform_current(&recipe.i_ext[global]);
-            seg.refractory_steps = desc.populations[pop].refractory_steps(desc.dt);
+            seg.refractory_steps = desc.hold_steps(&desc.populations[pop]);
             seg.dynamics = new;
+            seg.state_was_set(&self.until[seg.local.clone()]);
         }
         for (x, &i) in self.i_ext.iter_mut().zip(&recipe.i_ext[range]) {
             *x = T::from_f64(i);

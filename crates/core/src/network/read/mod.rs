@@ -11,7 +11,9 @@ use toml::Spanned;
 
 use crate::error::{Error, Result};
 use crate::model::{Dtype, MAX_TIME_MS};
-use crate::network::description::{Connectivity, Input, InputKind, NetworkDescription, Population};
+use crate::network::description::{
+    Connectivity, Input, InputKind, NetworkDescription, Population, Timing,
+};
 use crate::network::distribution::Value;
 use crate::neuron::Model;
 use crate::recording::RecordMode;
@@ -60,6 +62,8 @@ struct RawFile {
     record: Option<RawRecord>,
     /// Every projection's, where it does not say its own.
     connectivity: Option<String>,
+    /// The time axis (`"network"`, `"seed"`).
+    timing: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -292,7 +296,14 @@ impl NetworkDescription {
                 format!("must be at most {MAX_TIME_MS:e} ms, got {duration}"),
             );
         }
-        steps_of(duration, dt, "duration", "the network")?;
+        let timing: Timing = match raw.timing {
+            Some(t) => t.parse().map_err(|e| within("timing", "the network", e))?,
+            None => Timing::Network,
+        };
+        // The seed's axis counts the steps of any duration (ceil - 1).
+        if timing == Timing::Network {
+            steps_of(duration, dt, "duration", "the network")?;
+        }
         let dtype = match raw.dtype {
             Some(d) => d.parse()?,
             None => Dtype::Float64,
@@ -329,6 +340,7 @@ impl NetworkDescription {
             name: raw.name.unwrap_or_else(|| default_name.to_string()),
             dt,
             duration,
+            timing,
             seed: raw.seed.unwrap_or(1),
             dtype,
             populations,
