@@ -72,6 +72,10 @@ pub struct StreamHeader {
     /// for the seed's dense model, which has none). Spike files carry them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub populations: Vec<PopulationRange>,
+    /// The neurons whose spikes the stream holds, where a run recorded some
+    /// only ([`crate::io::recorded`]); absent (and not written): every neuron.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<crate::io::recorded::IdRanges>,
 }
 
 /// A population's name and its neurons' ids, `start..stop`, as every spike
@@ -678,15 +682,7 @@ impl EventStream {
             z.add("n", &[self.header.n], &[])?;
             z.add("dt", &[dt], &[])?;
             z.add("steps", &[self.steps_complete], &[])?;
-            let pops = &self.header.populations;
-            if !pops.is_empty() {
-                let names: Vec<&str> = pops.iter().map(|p| p.name.as_str()).collect();
-                z.add_strings("population_names", &names)?;
-                let starts: Vec<u64> = pops.iter().map(|p| p.start).collect();
-                z.add("population_starts", &starts, &[pops.len()])?;
-                let stops: Vec<u64> = pops.iter().map(|p| p.stop).collect();
-                z.add("population_stops", &stops, &[pops.len()])?;
-            }
+            crate::io::recorded::add_npz_fields(z, &self.header)?;
             Ok(())
         })
     }
@@ -759,6 +755,7 @@ mod tests {
             steps: 10,
             population: "p".into(),
             populations: Vec::new(),
+            recorded: None,
         };
         let mut w = EventStreamWriter::create(&path, header).unwrap();
         w.record(3, &[1, 2]);
@@ -783,6 +780,8 @@ mod tests {
                     steps: 10,
                     population: "p".into(),
                     populations: Vec::new(),
+                    recorded: None,
+            recorded: None,
                 },
             )
             .unwrap();
