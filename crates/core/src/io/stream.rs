@@ -781,7 +781,6 @@ mod tests {
                     population: "p".into(),
                     populations: Vec::new(),
                     recorded: None,
-            recorded: None,
                 },
             )
             .unwrap();
