@@ -383,9 +383,20 @@ class Network:
 
     # -- running it ------------------------------------------------------
 
-    def build(self, *, threads: Optional[int] = None) -> "Simulation":
-        """Builds the synapses and the initial state: a Simulation at t = 0."""
-        return Simulation(self._desc.build(threads=threads), self)
+    def build(self, *, threads: Optional[int] = None,
+              state_to: Union[None, str, os.PathLike, bool] = None) -> "Simulation":
+        """Builds the synapses and the initial state: a Simulation at t = 0.
+
+        ``state_to`` says where the network's own state monitors
+        (``[[record.state]]``, Network.record_state) go. None (default): as
+        the network says: with ``[record] state_to = "disk"`` they stream,
+        together, to ``<network name>.state.npz`` in the current folder (as
+        ``lifsim run`` streams them to ``<stem>.state.npz``; a name that is
+        no file name raises ValueError asking for a path), else they stay
+        in memory. A path: they stream to it, whatever the network says.
+        False: they stay in memory.
+        """
+        return Simulation(self._desc.build(threads=threads, state_to=state_to), self)
 
     def run(self, duration: Optional[float] = None, *, threads: Optional[int] = None, progress: bool = False) -> "Spikes":
         """Builds and runs the network for ``duration`` ms (default: its duration)."""
@@ -641,6 +652,8 @@ class Simulation(Running):
 
 
 
-def resume(path: Union[str, os.PathLike], *, threads: Optional[int] = None) -> Simulation:
-    """A Simulation from a checkpoint of Simulation.save_checkpoint, at its step."""
-    return Simulation(_resume(os.fspath(path), threads=threads))
+def resume(path: Union[str, os.PathLike], *, threads: Optional[int] = None,
+           state_to: Union[None, str, os.PathLike, bool] = None) -> Simulation:
+    """A Simulation from a checkpoint of Simulation.save_checkpoint, at its
+    step; ``state_to`` as in Network.build."""
+    return Simulation(_resume(os.fspath(path), threads=threads, state_to=state_to))
