@@ -252,6 +252,9 @@ class Simulation:
     def populations(self) -> list[Tuple[str, int, int]]:
         """(name, first id, one past the last id) of each population."""
 
+def _read_spikes(path: _Path, *, dt: Optional[float] = None, population: Optional[str] = None) -> dict[str, Any]:
+    """A spike file's times, ids, populations, t_stop and recorded ids (None: every neuron's)."""
+
 def resume(path: _Path, *, threads: Optional[int] = None, state_to: Union[None, _Path, bool] = None) -> Simulation:
     """A Simulation from a checkpoint of Simulation.save_checkpoint, at its step."""
 

@@ -27,6 +27,7 @@ from . import monitors as _monitors
 from .monitors import Rate, StateMonitor
 from ._lifsim import PARAMETERS, NetworkDescription
 from ._lifsim import Simulation as _Simulation
+from ._lifsim import _read_spikes
 from ._lifsim import resume as _resume
 
 __all__ = ["Input", "Network", "Population", "Simulation", "Spikes", "resume"]
@@ -657,3 +658,15 @@ def resume(path: Union[str, os.PathLike], *, threads: Optional[int] = None,
     """A Simulation from a checkpoint of Simulation.save_checkpoint, at its
     step; ``state_to`` as in Network.build."""
     return Simulation(_resume(os.fspath(path), threads=threads, state_to=state_to))
+
+
+def read_spikes(path: Union[str, os.PathLike], *, dt: Optional[float] = None,
+                population: Optional[str] = None) -> Spikes:
+    """The Spikes of a spike file lifsim writes (events .npz, .spikes stream,
+    SONATA .h5; a dense .npy with its ``dt``), read as ``lifsim info`` and
+    ``lifsim plot`` read it: its populations, and where it holds some
+    neurons' spikes only, ``recorded`` (so rates() are over those neurons,
+    as ``lifsim info`` gives them). ``population`` chooses one of a SONATA
+    file's populations."""
+    d = _read_spikes(os.fspath(path), dt=dt, population=population)
+    return Spikes(d["times"], d["ids"], d["populations"], 0.0, d["t_stop"], d["recorded"])
