@@ -298,7 +298,11 @@ fn bad_choices_are_one_line_naming_the_file() {
 /// The `lifsim info` line `key` of `file`, less its key.
 fn info_line(dir: &Path, file: &str, key: &str) -> String {
     let out = lifsim_in(dir, &["info", file]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let line = text
         .lines()
@@ -321,7 +325,10 @@ fn files_of_some_neurons_say_which_and_info_and_plot_use_it() {
         files.push(("sonata", "sub.h5"));
     }
     for (format, out) in &files {
-        run(d, &["run", "sub.toml", "--format", format, "--out", out, "-q"]);
+        run(
+            d,
+            &["run", "sub.toml", "--format", format, "--out", out, "-q"],
+        );
     }
     run(d, &["run", "full.toml", "--out", "full.npz", "-q"]);
     run(d, &["run", "every.toml", "--out", "every.npz", "-q"]);
@@ -330,13 +337,22 @@ fn files_of_some_neurons_say_which_and_info_and_plot_use_it() {
         std::fs::read(d.join("full.npz")).unwrap(),
         "recording every neuron writes the same bytes as recording without a choice"
     );
-    assert_eq!(SpikeTrain::load(&d.join("full.npz"), None).unwrap().recorded, None);
+    assert_eq!(
+        SpikeTrain::load(&d.join("full.npz"), None)
+            .unwrap()
+            .recorded,
+        None
+    );
     for (format, out) in &files {
         let t = SpikeTrain::load(&d.join(out), None).unwrap();
         // E's 0..20, I's 10..25 (ids 250..265).
         assert_eq!(t.recorded, Some(vec![[0, 20], [250, 265]]), "{format}");
         let rate = t.len() as f64 / (35.0 * 0.3);
-        assert_eq!(info_line(d, out, "recorded"), "35 of 300 neurons", "{format}");
+        assert_eq!(
+            info_line(d, out, "recorded"),
+            "35 of 300 neurons",
+            "{format}"
+        );
         assert_eq!(
             info_line(d, out, "mean rate"),
             format!("{rate:.3} Hz (over the recorded neurons)"),
@@ -346,6 +362,10 @@ fn files_of_some_neurons_say_which_and_info_and_plot_use_it() {
     assert!(!info_line(d, "full.npz", "mean rate").contains("recorded"));
     // The raster: rows of the 35 recorded neurons, not 300.
     let out = lifsim_in(d, &["plot", "sub.npz", "--out", "sub.png"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(d.join("sub.png").exists());
 }

@@ -79,8 +79,8 @@ fn events_files_and_streams_say_which_neurons_they_hold() {
     );
     // The stream, as a killed run leaves it.
     let out = dir.path().join("k.npz");
-    let mut o = SpikeOutput::create(OutputFormat::Events, &out, header(Some(RECORDED.to_vec())))
-        .unwrap();
+    let mut o =
+        SpikeOutput::create(OutputFormat::Events, &out, header(Some(RECORDED.to_vec()))).unwrap();
     for k in 0..12 {
         o.record(k, &spikes_of_step(k));
     }
@@ -153,6 +153,9 @@ fn events_with(dir: &Path, starts: Option<&[u64]>, stops: Option<&[u64]>) -> Pat
     path
 }
 
+/// Optional `recorded_starts` or `recorded_stops` of a case.
+type Ranges<'a> = Option<&'a [u64]>;
+
 #[test]
 fn contradictory_recorded_ranges_are_refused_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -162,11 +165,23 @@ fn contradictory_recorded_ranges_are_refused_naming_the_file() {
         SpikeTrain::load(&ok, None).unwrap().recorded,
         Some(vec![[0, 5]])
     );
-    let cases: [(Option<&[u64]>, Option<&[u64]>, &str); 4] = [
-        (Some(&[0]), None, "has one of recorded_starts, recorded_stops but not both"),
-        (Some(&[0, 1]), Some(&[2]), "has 2 recorded_starts but 1 stops"),
+    let cases: [(Ranges, Ranges, &str); 4] = [
+        (
+            Some(&[0]),
+            None,
+            "has one of recorded_starts, recorded_stops but not both",
+        ),
+        (
+            Some(&[0, 1]),
+            Some(&[2]),
+            "has 2 recorded_starts but 1 stops",
+        ),
         (Some(&[0]), Some(&[11]), "recorded range 0 is ids 0..11"),
-        (Some(&[0]), Some(&[3]), "ids[1] is 4, a neuron the file says was not recorded"),
+        (
+            Some(&[0]),
+            Some(&[3]),
+            "ids[1] is 4, a neuron the file says was not recorded",
+        ),
     ];
     for (starts, stops, want) in cases {
         let path = events_with(d, starts, stops);

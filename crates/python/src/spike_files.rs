@@ -36,7 +36,9 @@ pub fn _read_spikes<'py>(
         vec![(name, 0, train.n as u64)]
     } else {
         let p = &train.populations;
-        p.iter().map(|p| (p.name.clone(), p.start, p.stop)).collect()
+        p.iter()
+            .map(|p| (p.name.clone(), p.start, p.stop))
+            .collect()
     };
     let d = PyDict::new(py);
     if let Some(r) = &train.recorded {

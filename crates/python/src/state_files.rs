@@ -160,7 +160,10 @@ impl StateTo {
         } else if let Ok(path) = v.extract::<PathBuf>() {
             return Ok(StateTo::File(path));
         }
-        let got = v.get_type().name().map_or_else(|_| "?".into(), |n| n.to_string());
+        let got = v
+            .get_type()
+            .name()
+            .map_or_else(|_| "?".into(), |n| n.to_string());
         Err(crate::errors::wrong_type(
             "state_to",
             "a file path, False or None",

@@ -143,7 +143,11 @@ mod tests {
         assert!(from_arrays("recorded_starts", vec![0], vec![], 6)
             .unwrap_err()
             .contains("1 recorded_starts but 0 stops"));
-        for (a, b) in [(vec![0, 1], vec![2, 3]), (vec![3], vec![3]), (vec![0], vec![7])] {
+        for (a, b) in [
+            (vec![0, 1], vec![2, 3]),
+            (vec![3], vec![3]),
+            (vec![0], vec![7]),
+        ] {
             let e = from_arrays("recorded_starts", a, b, 6).unwrap_err();
             assert!(e.contains("must be non-empty, ascending, disjoint"), "{e}");
         }

@@ -15,6 +15,8 @@
 //! bytes 8..12   u32    format version (1)
 //! bytes 12..16  u32    length L of the JSON header that follows
 //! bytes 16..16+L       JSON: {"n": .., "dt": .., "steps": .., "population": ..},
+//!                      and, where present, "populations" and "recorded"
+//!                      ([[start, stop], ...]: crate::io::recorded),
 //!                      space-padded so records start on a 16-byte boundary
 //! then records of 12 bytes: u64 step, u32 neuron id
 //! ```

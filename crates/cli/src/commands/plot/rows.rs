@@ -201,7 +201,10 @@ mod tests {
         // The first 2 recorded of each population.
         let r = Rows::new(&t, Some(2));
         assert_eq!(r.rows, 3);
-        assert_eq!((r.of(3), r.of(5), r.of(9)), (Some((1, 0)), None, Some((2, 1))));
+        assert_eq!(
+            (r.of(3), r.of(5), r.of(9)),
+            (Some((1, 0)), None, Some((2, 1)))
+        );
     }
 
     #[test]

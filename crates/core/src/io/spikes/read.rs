@@ -358,11 +358,7 @@ impl SpikeTrain {
     /// Mean firing rate over the neurons whose spikes the file holds (Hz):
     /// all N, or the recorded ones.
     pub fn mean_rate_hz(&self) -> f64 {
-        crate::recording::rate_hz(
-            self.len() as u64,
-            self.recorded_neurons(),
-            self.duration_ms,
-        )
+        crate::recording::rate_hz(self.len() as u64, self.recorded_neurons(), self.duration_ms)
     }
 }
 
