@@ -196,7 +196,10 @@ impl StateTo {
                         ),
                     ));
                 }
-                Ok(Some(PathBuf::from(format!("{name}.state.npz"))))
+                // Absolute: the monitors read it back wherever the
+                // current folder is by then.
+                let path = PathBuf::from(format!("{name}.state.npz"));
+                Ok(Some(std::path::absolute(&path).unwrap_or(path)))
             }
         }
     }
