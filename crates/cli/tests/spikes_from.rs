@@ -294,3 +294,78 @@ fn bad_choices_are_one_line_naming_the_file() {
         }
     }
 }
+
+/// The `lifsim info` line `key` of `file`, less its key.
+fn info_line(dir: &Path, file: &str, key: &str) -> String {
+    let out = lifsim_in(dir, &["info", file]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{key}  ")))
+        .unwrap_or_else(|| panic!("no {key} in {text}"));
+    line.trim_start()[key.len()..].trim().to_string()
+}
+
+#[test]
+fn files_of_some_neurons_say_which_and_info_and_plot_use_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("full.toml"), NETWORK).unwrap();
+    std::fs::write(d.join("sub.toml"), format!("{NETWORK}{CHOICE}")).unwrap();
+    // Tables naming every neuron record what no table does.
+    let every = "[[record.spikes_from]]\npopulation = \"E\"\n[[record.spikes_from]]\npopulation = \"I\"\nn = 60\n";
+    std::fs::write(d.join("every.toml"), format!("{NETWORK}{every}")).unwrap();
+    let mut files = vec![("events", "sub.npz")];
+    if cfg!(feature = "sonata") {
+        files.push(("sonata", "sub.h5"));
+    }
+    for (format, out) in &files {
+        run(
+            d,
+            &["run", "sub.toml", "--format", format, "--out", out, "-q"],
+        );
+    }
+    run(d, &["run", "full.toml", "--out", "full.npz", "-q"]);
+    run(d, &["run", "every.toml", "--out", "every.npz", "-q"]);
+    assert_eq!(
+        std::fs::read(d.join("every.npz")).unwrap(),
+        std::fs::read(d.join("full.npz")).unwrap(),
+        "recording every neuron writes the same bytes as recording without a choice"
+    );
+    assert_eq!(
+        SpikeTrain::load(&d.join("full.npz"), None)
+            .unwrap()
+            .recorded,
+        None
+    );
+    for (format, out) in &files {
+        let t = SpikeTrain::load(&d.join(out), None).unwrap();
+        // E's 0..20, I's 10..25 (ids 250..265).
+        assert_eq!(t.recorded, Some(vec![[0, 20], [250, 265]]), "{format}");
+        let rate = t.len() as f64 / (35.0 * 0.3);
+        assert_eq!(
+            info_line(d, out, "recorded"),
+            "35 of 300 neurons",
+            "{format}"
+        );
+        assert_eq!(
+            info_line(d, out, "mean rate"),
+            format!("{rate:.3} Hz (over the recorded neurons)"),
+            "{format}"
+        );
+    }
+    assert!(!info_line(d, "full.npz", "mean rate").contains("recorded"));
+    // The raster: rows of the 35 recorded neurons, not 300.
+    let out = lifsim_in(d, &["plot", "sub.npz", "--out", "sub.png"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(d.join("sub.png").exists());
+}

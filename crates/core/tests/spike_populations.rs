@@ -27,6 +27,7 @@ fn write(format: OutputFormat, out: &Path) {
         steps: 10,
         population: "net".into(),
         populations: pops(),
+        recorded: None,
     };
     let mut o = SpikeOutput::create(format, out, header).unwrap();
     for k in 0..10 {

@@ -88,6 +88,7 @@ fn a_ten_times_longer_run_needs_no_more_memory() {
                 steps: s.steps(),
                 population: "lifsim".into(),
                 populations: Vec::new(),
+                recorded: None,
             };
             let mut o = SpikeOutput::create(OutputFormat::Events, &out, header).unwrap();
             let _ = Driver::new(p.dt).run(&mut s, u64::MAX, &mut o, &mut Silent);

@@ -16,6 +16,7 @@ mod network;
 mod result;
 mod signals;
 mod simulation;
+mod spike_files;
 mod state_files;
 mod weights;
 
@@ -408,6 +409,7 @@ fn _lifsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<network::Description>()?;
     m.add_class::<simulation::Simulation>()?;
     m.add_function(wrap_pyfunction!(simulation::resume, m)?)?;
+    m.add_function(wrap_pyfunction!(spike_files::_read_spikes, m)?)?;
     m.add_class::<dense::DenseSimulation>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("WORKLOADS", workloads::NAMES.to_vec())?;

@@ -122,13 +122,20 @@ impl Description {
     }
 
     /// Builds the network (its synapses, on `threads` threads) and its
-    /// initial state: a Simulation at time 0.
-    #[pyo3(signature = (*, threads = None))]
-    fn build(&self, py: Python<'_>, threads: Option<&Bound<'_, PyAny>>) -> PyResult<Simulation> {
+    /// initial state: a Simulation at time 0. `state_to`: where the
+    /// network's state monitors go (see lifsim.Network.build).
+    #[pyo3(signature = (*, threads = None, state_to = None))]
+    fn build(
+        &self,
+        py: Python<'_>,
+        threads: Option<&Bound<'_, PyAny>>,
+        state_to: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Simulation> {
         self.require_populations()?;
         let threads = crate::threads_option(py, threads)?;
         let options = EngineOptions { threads, isa: None };
-        Simulation::build(py, &self.desc, &options)
+        let state = crate::state_files::StateTo::from_py(state_to)?;
+        Simulation::build(py, &self.desc, &options, &state)
     }
 
     /// The populations: (name, size, model) in neuron order.

@@ -25,7 +25,7 @@ use crate::convert::out;
 use crate::errors;
 use crate::monitors;
 use crate::signals::SignalCheck;
-use crate::state_files::StateFiles;
+use crate::state_files::{StateFiles, StateTo};
 
 /// Spikes as NumPy arrays: (times in ms, neuron ids).
 type SpikeArrays<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<u32>>);
@@ -134,24 +134,39 @@ pub struct Simulation {
 impl Simulation {
     /// Builds `desc` (its synapses on `options.threads` threads), with the
     /// GIL released.
+    /// `state` says where the network's state monitors go: streamed to a
+    /// file (they are then added after the build, streamed, in file order)
+    /// or kept in memory.
     pub fn build(
         py: Python<'_>,
         desc: &NetworkDescription,
         options: &EngineOptions,
+        state: &StateTo,
     ) -> PyResult<Self> {
+        let streamed_to = state.resolve(desc).map_err(errors::from_core)?;
+        let mut built = desc.clone();
+        if streamed_to.is_some() {
+            built.monitors.state.clear();
+        }
         let engine = py
             .detach(|| match desc.dtype {
-                Dtype::Float64 => engine::<f64>(desc, options).map(Engine::F64),
-                Dtype::Float32 => engine::<f32>(desc, options).map(Engine::F32),
+                Dtype::Float64 => engine::<f64>(&built, options).map(Engine::F64),
+                Dtype::Float32 => engine::<f32>(&built, options).map(Engine::F32),
             })
             .map_err(errors::from_core)?;
-        Ok(Self {
+        let mut sim = Self {
             engine,
             desc: desc.clone(),
             events: Events::default(),
             chosen: monitors::Chosen::new(desc).map_err(errors::from_core)?,
             state_files: StateFiles::default(),
-        })
+        };
+        if let Some(path) = streamed_to {
+            sim.state_files
+                .add_all(&mut sim.engine, &desc.monitors.state, &path)
+                .map_err(errors::from_core)?;
+        }
+        Ok(sim)
     }
 
     /// Spikes `from..` of the record as (times in ms, ids).
@@ -255,6 +270,17 @@ impl Simulation {
     /// The file state monitor `m` streams to, if it does.
     fn _state_file(&self, m: usize) -> Option<PathBuf> {
         self.state_files.path(m)
+    }
+
+    /// The key prefix of state monitor `m`'s arrays in its file (`E`,
+    /// `E#2`), if it streams to one.
+    fn _state_key(&self, m: usize) -> Option<String> {
+        let population = |k| {
+            self.engine
+                .state_record(k)
+                .map_or_else(String::new, |r| r.population)
+        };
+        self.state_files.key(m, population)
     }
 
     /// State monitor `m`'s samples so far: a dict of population, ids,
@@ -447,12 +473,14 @@ impl Simulation {
 /// Simulation.save_checkpoint: the network is built again (on `threads`
 /// threads) and put in the saved state. Its spikes start at the checkpoint.
 #[pyfunction]
-#[pyo3(signature = (path, *, threads = None))]
+#[pyo3(signature = (path, *, threads = None, state_to = None))]
 pub fn resume(
     py: Python<'_>,
     path: PathBuf,
     threads: Option<&Bound<'_, PyAny>>,
+    state_to: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Simulation> {
+    let state_to = StateTo::from_py(state_to)?;
     let (meta, state) = py
         .detach(|| checkpoint::load(&path))
         .map_err(errors::from_core)?;
@@ -466,7 +494,8 @@ pub fn resume(
     let desc = NetworkDescription::from_toml(&network, &base, "network")
         .map_err(|e| errors::from_core(lifsim_core::Error::file(&path, e.to_string())))?;
     let threads = crate::threads_option(py, threads)?;
-    let mut sim = Simulation::build(py, &desc, &EngineOptions { threads, isa: None })?;
+    let options = EngineOptions { threads, isa: None };
+    let mut sim = Simulation::build(py, &desc, &options, &state_to)?;
     sim.engine
         .restore_state(&state)
         .map_err(|e| errors::from_core(lifsim_core::Error::file(&path, e.to_string())))?;

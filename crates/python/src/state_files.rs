@@ -13,12 +13,18 @@ use lifsim_core::monitor::stream::StateStream;
 use lifsim_core::monitor::{StateMonitorSpec, STREAM_BLOCK_BYTES};
 use lifsim_core::{Error, Result};
 
+use lifsim_core::NetworkDescription;
+use pyo3::prelude::*;
+use pyo3::types::PyBool;
+
 use crate::simulation::Engine;
 
-/// The streamed monitors of a simulation: each one's index and stream.
+/// The streamed monitors of a simulation: each stream and the indices of
+/// its monitors (one for `record_state(..., to=)`, every state monitor of
+/// the network file for its `state_to = "disk"`).
 #[derive(Default)]
 pub struct StateFiles {
-    streams: Vec<(usize, StateStream)>,
+    streams: Vec<(Vec<usize>, StateStream)>,
 }
 
 impl StateFiles {
@@ -30,24 +36,44 @@ impl StateFiles {
         spec: &StateMonitorSpec,
         path: &Path,
     ) -> Result<usize> {
-        if let Some((m, _)) = self
+        let ms = self.add_all(engine, std::slice::from_ref(spec), path)?;
+        Ok(ms[0])
+    }
+
+    /// Adds monitors of `specs` streamed together to `path`, as `lifsim
+    /// run` streams a network file's monitors to its `.state.npz`; their
+    /// indices. Refuses a path that cannot be written or that another
+    /// monitor writes.
+    pub fn add_all(
+        &mut self,
+        engine: &mut Engine,
+        specs: &[StateMonitorSpec],
+        path: &Path,
+    ) -> Result<Vec<usize>> {
+        if let Some((ms, _)) = self
             .streams
             .iter()
             .find(|(_, s)| same_file(s.target(), path))
         {
             return Err(Error::file(
                 path,
-                format!("is the file of state monitor {m} already; give each monitor its own"),
+                format!(
+                    "is the file of state monitor {} already; give each monitor its own",
+                    ms[0]
+                ),
             ));
         }
         check_writable(path)?;
-        let m = engine.add_state_monitor_streamed(spec)?;
-        // The first (empty) block gives the stream its population, ids and
-        // variables.
-        let first = engine.drain_state_record(m);
-        let stream = StateStream::create(path, &[first])?;
-        self.streams.push((m, stream));
-        Ok(m)
+        let ms = specs
+            .iter()
+            .map(|spec| engine.add_state_monitor_streamed(spec))
+            .collect::<Result<Vec<usize>>>()?;
+        // The first (empty) blocks give the stream its populations, ids
+        // and variables.
+        let first: Vec<_> = ms.iter().map(|&m| engine.drain_state_record(m)).collect();
+        let stream = StateStream::create(path, &first)?;
+        self.streams.push((ms.clone(), stream));
+        Ok(ms)
     }
 
     /// Whether any monitor is streamed.
@@ -59,8 +85,25 @@ impl StateFiles {
     pub fn path(&self, m: usize) -> Option<PathBuf> {
         self.streams
             .iter()
-            .find(|(k, _)| *k == m)
+            .find(|(ms, _)| ms.contains(&m))
             .map(|(_, s)| s.target().to_path_buf())
+    }
+
+    /// The key prefix of monitor `m`'s arrays in its file (`E`, `E#2` for a
+    /// second monitor of `E` in the same file), if it is streamed;
+    /// `population` gives each monitor's population.
+    pub fn key(&self, m: usize, population: impl Fn(usize) -> String) -> Option<String> {
+        let (ms, _) = self.streams.iter().find(|(ms, _)| ms.contains(&m))?;
+        let own = population(m);
+        let before = ms
+            .iter()
+            .take_while(|&&k| k != m)
+            .filter(|&&k| population(k) == own)
+            .count();
+        Some(match before {
+            0 => own,
+            n => format!("{own}#{}", n + 1),
+        })
     }
 
     /// Where the next block ends, from step `at` towards `until`.
@@ -73,8 +116,10 @@ impl StateFiles {
 
     /// Appends each streamed monitor's samples since the last drain.
     pub fn drain(&mut self, engine: &mut Engine) -> Result<()> {
-        for (m, stream) in &mut self.streams {
-            stream.append(0, &engine.drain_state_record(*m))?;
+        for (ms, stream) in &mut self.streams {
+            for (k, &m) in ms.iter().enumerate() {
+                stream.append(k, &engine.drain_state_record(m))?;
+            }
         }
         Ok(())
     }
@@ -82,6 +127,81 @@ impl StateFiles {
     /// Writes every streamed monitor's file with its samples so far.
     pub fn write(&mut self) -> Result<()> {
         self.streams.iter_mut().try_for_each(|(_, s)| s.write())
+    }
+}
+
+/// Where the state monitors of a network file go in a Python build.
+#[derive(Clone, Debug, Default)]
+pub enum StateTo {
+    /// As the network says: with `[record] state_to = "disk"`, streamed to
+    /// `<network name>.state.npz` in the current folder (as `lifsim run
+    /// NAME.toml` writes `<stem>.state.npz` beside its output); else kept
+    /// in memory.
+    #[default]
+    Network,
+    /// Streamed to this file, whatever the network says.
+    File(PathBuf),
+    /// Kept in memory, whatever the network says (sweeps and batches,
+    /// which return spikes only).
+    Memory,
+}
+
+impl StateTo {
+    /// Python's `state_to=`: None (as the network says), a path (str or
+    /// os.PathLike), or False (in memory).
+    pub fn from_py(value: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let Some(v) = value.filter(|v| !v.is_none()) else {
+            return Ok(StateTo::Network);
+        };
+        if let Ok(b) = v.cast::<PyBool>() {
+            if !b.is_true() {
+                return Ok(StateTo::Memory);
+            }
+        } else if let Ok(path) = v.extract::<PathBuf>() {
+            return Ok(StateTo::File(path));
+        }
+        let got = v
+            .get_type()
+            .name()
+            .map_or_else(|_| "?".into(), |n| n.to_string());
+        Err(crate::errors::wrong_type(
+            "state_to",
+            "a file path, False or None",
+            &got,
+        ))
+    }
+
+    /// The file the state monitors of `desc` stream to, if they do: none
+    /// without state monitors. A network that streams but whose name is no
+    /// file name is refused, saying how to name the file.
+    pub fn resolve(&self, desc: &NetworkDescription) -> Result<Option<PathBuf>> {
+        if desc.monitors.state.is_empty() {
+            return Ok(None);
+        }
+        match self {
+            StateTo::Memory => Ok(None),
+            StateTo::File(path) => Ok(Some(path.clone())),
+            StateTo::Network if !desc.monitors.stream => Ok(None),
+            StateTo::Network => {
+                let name = &desc.name;
+                let bad = name.is_empty()
+                    || name.starts_with('.')
+                    || name.contains(['/', '\\'])
+                    || name.chars().any(char::is_control);
+                if bad {
+                    return Err(Error::param(
+                        "state_to",
+                        format!(
+                            "the network {name:?} streams its state monitors to disk ([record] state_to = \"disk\") to <name>.state.npz, but its name is not a file name; give the file: build(state_to=\"v.npz\")"
+                        ),
+                    ));
+                }
+                // Absolute: the monitors read it back wherever the
+                // current folder is by then.
+                let path = PathBuf::from(format!("{name}.state.npz"));
+                Ok(Some(std::path::absolute(&path).unwrap_or(path)))
+            }
+        }
     }
 }
 

@@ -385,7 +385,18 @@ fn spike_summary(t: &SpikeTrain) {
         "spikes",
         format!("{} in {} ms", t.len(), fmt_num(t.duration_ms)),
     );
-    row("mean rate", format!("{:.3} Hz", t.mean_rate_hz()));
+    if t.recorded.is_some() {
+        row(
+            "recorded",
+            format!("{} of {} neurons", t.recorded_neurons(), t.n),
+        );
+    }
+    let over = if t.recorded.is_some() {
+        " (over the recorded neurons)"
+    } else {
+        ""
+    };
+    row("mean rate", format!("{:.3} Hz{over}", t.mean_rate_hz()));
     if t.is_empty() {
         return;
     }
@@ -395,7 +406,15 @@ fn spike_summary(t: &SpikeTrain) {
     ids.sort_unstable();
     ids.dedup();
     let active = ids.len();
-    row("active", format!("{active} of {} neurons fired", t.n));
+    let of = if t.recorded.is_some() {
+        "recorded neurons"
+    } else {
+        "neurons"
+    };
+    row(
+        "active",
+        format!("{active} of {} {of} fired", t.recorded_neurons()),
+    );
     let first = t.times.iter().copied().fold(f64::INFINITY, f64::min);
     let last = t.times.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     row(

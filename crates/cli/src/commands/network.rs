@@ -284,6 +284,7 @@ fn simulate<T: Real>(
                     .clone()
                     .unwrap_or_else(|| DEFAULT_POPULATION.to_string()),
                 populations: desc.population_ranges(),
+                recorded: lifsim_core::monitor::spikes::recorded_ranges(desc)?,
             };
             let mut plan = checkpoint_plan(args, &resume, format, out, desc.dt)?;
             if let Some(p) = &mut plan {

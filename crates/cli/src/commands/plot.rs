@@ -530,6 +530,7 @@ mod tests {
             ids: spikes.iter().map(|s| s.1).collect(),
             population: None,
             populations: Vec::new(),
+            recorded: None,
             complete: true,
         }
     }

@@ -400,6 +400,7 @@ impl WeightsFn<(SpikeRecord, Duration)> for Streamed<'_> {
             steps: sim.steps(),
             population: self.population.unwrap_or(DEFAULT_POPULATION).to_string(),
             populations: Vec::new(),
+            recorded: None,
         };
         let mut plan = self.plan;
         if let Some(p) = &mut plan {

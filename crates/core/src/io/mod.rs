@@ -6,6 +6,7 @@
 pub mod npy;
 pub mod npz;
 pub mod output;
+pub mod recorded;
 #[cfg(feature = "sonata")]
 pub mod sonata;
 pub mod spikes;

@@ -93,6 +93,16 @@ fn write_file(stream: &EventStream, temp: &Path, out: &Path) -> Result<()> {
         .and_then(|a| a.write_scalar(&stream.steps_complete()))
         .map_err(e)?;
     write_populations(&pop, &h.populations).map_err(e)?;
+    if let Some(r) = &h.recorded {
+        for (attr, k) in [("lifsim_recorded_starts", 0), ("lifsim_recorded_stops", 1)] {
+            let values: Vec<u64> = r.iter().map(|r| r[k]).collect();
+            pop.new_attr::<u64>()
+                .shape(values.len())
+                .create(attr)
+                .and_then(|a| a.write_raw(&values))
+                .map_err(e)?;
+        }
+    }
     let times = pop
         .new_dataset::<f64>()
         .shape(count)
@@ -212,6 +222,7 @@ pub fn read(path: &Path, population: Option<&str>) -> Result<SpikeTrain> {
         _ => last,
     };
     let populations = read_populations(path, &pop, n)?;
+    let recorded = read_recorded(path, &pop, n)?;
     Ok(SpikeTrain {
         kind: SpikeFileKind::Sonata,
         n: n as usize,
@@ -221,6 +232,7 @@ pub fn read(path: &Path, population: Option<&str>) -> Result<SpikeTrain> {
         ids,
         population: Some(name),
         populations,
+        recorded,
         complete: true,
     })
 }
@@ -284,6 +296,31 @@ fn read_populations(path: &Path, group: &hdf5::Group, n: u64) -> Result<Vec<Popu
     );
     crate::io::stream::populations_from("lifsim_population_names", names, starts, stops, n)
         .map_err(|m| Error::file(path, m))
+}
+
+/// The `lifsim_recorded_starts` and `lifsim_recorded_stops` attributes
+/// (none: every neuron recorded; [`crate::io::recorded`]).
+fn read_recorded(
+    path: &Path,
+    group: &hdf5::Group,
+    n: u64,
+) -> Result<Option<crate::io::recorded::IdRanges>> {
+    let read = |a: &str| group.attr(a).and_then(|a| a.read_raw::<u64>()).ok();
+    match (
+        read("lifsim_recorded_starts"),
+        read("lifsim_recorded_stops"),
+    ) {
+        (None, None) => Ok(None),
+        (Some(starts), Some(stops)) => {
+            crate::io::recorded::from_arrays("lifsim_recorded_starts", starts, stops, n)
+                .map(Some)
+                .map_err(|m| Error::file(path, m))
+        }
+        _ => Err(Error::file(
+            path,
+            "has one of lifsim_recorded_starts, lifsim_recorded_stops but not both",
+        )),
+    }
 }
 
 fn read_string_attr(loc: &hdf5::Location, name: &str) -> Option<String> {
@@ -392,6 +429,7 @@ mod tests {
             steps: 50,
             population: "exc".into(),
             populations: Vec::new(),
+            recorded: None,
         };
         let mut o = SpikeOutput::create(OutputFormat::Sonata, &out, header).unwrap();
         let mut want = (Vec::new(), Vec::new());

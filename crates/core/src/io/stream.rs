@@ -15,6 +15,8 @@
 //! bytes 8..12   u32    format version (1)
 //! bytes 12..16  u32    length L of the JSON header that follows
 //! bytes 16..16+L       JSON: {"n": .., "dt": .., "steps": .., "population": ..},
+//!                      and, where present, "populations" and "recorded"
+//!                      ([[start, stop], ...]: crate::io::recorded),
 //!                      space-padded so records start on a 16-byte boundary
 //! then records of 12 bytes: u64 step, u32 neuron id
 //! ```
@@ -72,6 +74,10 @@ pub struct StreamHeader {
     /// for the seed's dense model, which has none). Spike files carry them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub populations: Vec<PopulationRange>,
+    /// The neurons whose spikes the stream holds, where a run recorded some
+    /// only ([`crate::io::recorded`]); absent (and not written): every neuron.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<crate::io::recorded::IdRanges>,
 }
 
 /// A population's name and its neurons' ids, `start..stop`, as every spike
@@ -678,15 +684,7 @@ impl EventStream {
             z.add("n", &[self.header.n], &[])?;
             z.add("dt", &[dt], &[])?;
             z.add("steps", &[self.steps_complete], &[])?;
-            let pops = &self.header.populations;
-            if !pops.is_empty() {
-                let names: Vec<&str> = pops.iter().map(|p| p.name.as_str()).collect();
-                z.add_strings("population_names", &names)?;
-                let starts: Vec<u64> = pops.iter().map(|p| p.start).collect();
-                z.add("population_starts", &starts, &[pops.len()])?;
-                let stops: Vec<u64> = pops.iter().map(|p| p.stop).collect();
-                z.add("population_stops", &stops, &[pops.len()])?;
-            }
+            crate::io::recorded::add_npz_fields(z, &self.header)?;
             Ok(())
         })
     }
@@ -759,6 +757,7 @@ mod tests {
             steps: 10,
             population: "p".into(),
             populations: Vec::new(),
+            recorded: None,
         };
         let mut w = EventStreamWriter::create(&path, header).unwrap();
         w.record(3, &[1, 2]);
@@ -783,6 +782,7 @@ mod tests {
                     steps: 10,
                     population: "p".into(),
                     populations: Vec::new(),
+                    recorded: None,
                 },
             )
             .unwrap();

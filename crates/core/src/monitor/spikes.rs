@@ -86,6 +86,25 @@ pub fn plan(desc: &NetworkDescription) -> Result<Vec<SpikesPlan>> {
     Ok(plans)
 }
 
+/// The global ids whose spikes `desc` records, as the ranges spike files
+/// store ([`crate::io::recorded`]); `None` where every neuron's are (no
+/// table, or tables that name them all).
+pub fn recorded_ranges(desc: &NetworkDescription) -> Result<Option<crate::io::recorded::IdRanges>> {
+    let mut plans = plan(desc)?;
+    if plans.is_empty() {
+        return Ok(None);
+    }
+    plans.sort_by_key(|p| p.offset);
+    let ids = plans
+        .iter()
+        .flat_map(|p| p.ids.iter().map(move |&i| (p.offset + i) as u64));
+    let ranges = crate::io::recorded::ranges_of(ids);
+    // Tables that name every neuron record what no table does: the file
+    // is then the same, byte for byte, as without them.
+    let n: usize = desc.populations.iter().map(|p| p.size).sum();
+    Ok((crate::io::recorded::count(&ranges) != n as u64).then_some(ranges))
+}
+
 /// What `desc` records of the spikes, in words: `every neuron`, or per
 /// population (`E: 50 of 10000 (the first 50); I: none`), for `lifsim
 /// info` and the run's summary.
@@ -304,6 +323,7 @@ mod tests {
             steps: 10,
             population: "p".into(),
             populations: desc.population_ranges(),
+            recorded: None,
         };
         let mut out =
             SpikeOutput::create(OutputFormat::Events, &dir.path().join("o.npz"), header).unwrap();

@@ -30,6 +30,7 @@ Networks of populations, projections and inputs (what a network file says)::
     Simulation        a built network, run piece by piece; state, checkpoints
     Spikes            times (ms), ids and population of each spike of a run
     resume            a Simulation from Simulation.save_checkpoint's file
+    read_spikes       Spikes of a spike file lifsim wrote (.npz, .spikes, .h5, .npy)
     sweep             runs over a grid of parameters and seeds, one per core
     NetworkDescription  the core's description a Network holds
     Input             an input of a Network (what poisson, current return)
@@ -57,7 +58,7 @@ from ._lifsim import (
 from .dense import DenseNetwork, DenseSimulation
 from .inputs import Input
 from .monitors import Rate, StateMonitor
-from .network import Network, Population, Simulation, Spikes, resume
+from .network import Network, Population, Simulation, Spikes, read_spikes, resume
 from .sweep import Sweep, sweep
 from ._arguments import naming_arguments
 
@@ -78,6 +79,7 @@ __all__ = [
     "Sweep",
     "sweep",
     "resume",
+    "read_spikes",
     "WORKLOADS",
     "SimulationResult",
     "Weights",

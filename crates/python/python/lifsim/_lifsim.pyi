@@ -163,7 +163,7 @@ class NetworkDescription:
         """The network file that says this network."""
     def save(self, path: _Path) -> None:
         """Writes the network file path, which `lifsim run` reads."""
-    def build(self, *, threads: Optional[int] = None) -> Simulation:
+    def build(self, *, threads: Optional[int] = None, state_to: Union[None, _Path, bool] = None) -> Simulation:
         """Builds the synapses and the initial state: a Simulation at t = 0."""
     @property
     def populations(self) -> list[Tuple[str, int, str]]:
@@ -219,6 +219,8 @@ class Simulation:
         to: Optional[str] = None,
     ) -> int:
         """Adds a state monitor from the next step on (streamed to the file to, if given); its index."""
+    def _state_key(self, m: int) -> Optional[str]:
+        """The key prefix of state monitor m's arrays in its file (E, E#2), if it streams to one."""
     def _state_file(self, m: int) -> Optional[str]:
         """The file state monitor m streams to, if it does."""
     def _state_record(self, m: int) -> dict[str, Any]:
@@ -250,7 +252,10 @@ class Simulation:
     def populations(self) -> list[Tuple[str, int, int]]:
         """(name, first id, one past the last id) of each population."""
 
-def resume(path: _Path, *, threads: Optional[int] = None) -> Simulation:
+def _read_spikes(path: _Path, *, dt: Optional[float] = None, population: Optional[str] = None) -> dict[str, Any]:
+    """A spike file's times, ids, populations, t_stop and recorded ids (None: every neuron's)."""
+
+def resume(path: _Path, *, threads: Optional[int] = None, state_to: Union[None, _Path, bool] = None) -> Simulation:
     """A Simulation from a checkpoint of Simulation.save_checkpoint, at its step."""
 
 def _cli_main(argv: list[str]) -> int:

@@ -62,7 +62,8 @@ class StateMonitor:
         # Streamed: the engine holds nothing past the last run's end; the
         # file holds every sample.
         with np.load(path) as z:
-            prefix = next(k[: -len("/ids")] for k in z.files if k.endswith("/ids"))
+            # One file may hold several monitors (a network's state_to = "disk").
+            prefix = self._sim._state_key(self._index)
             record["times"] = z[f"{prefix}/times_ms"]
             record["values"] = {v: z[f"{prefix}/{v}"] for v in record["values"]}
         return record

@@ -27,6 +27,7 @@ from . import monitors as _monitors
 from .monitors import Rate, StateMonitor
 from ._lifsim import PARAMETERS, NetworkDescription
 from ._lifsim import Simulation as _Simulation
+from ._lifsim import _read_spikes
 from ._lifsim import resume as _resume
 
 __all__ = ["Input", "Network", "Population", "Simulation", "Spikes", "resume"]
@@ -383,9 +384,20 @@ class Network:
 
     # -- running it ------------------------------------------------------
 
-    def build(self, *, threads: Optional[int] = None) -> "Simulation":
-        """Builds the synapses and the initial state: a Simulation at t = 0."""
-        return Simulation(self._desc.build(threads=threads), self)
+    def build(self, *, threads: Optional[int] = None,
+              state_to: Union[None, str, os.PathLike, bool] = None) -> "Simulation":
+        """Builds the synapses and the initial state: a Simulation at t = 0.
+
+        ``state_to`` says where the network's own state monitors
+        (``[[record.state]]``, Network.record_state) go. None (default): as
+        the network says: with ``[record] state_to = "disk"`` they stream,
+        together, to ``<network name>.state.npz`` in the current folder (as
+        ``lifsim run`` streams them to ``<stem>.state.npz``; a name that is
+        no file name raises ValueError asking for a path), else they stay
+        in memory. A path: they stream to it, whatever the network says.
+        False: they stay in memory.
+        """
+        return Simulation(self._desc.build(threads=threads, state_to=state_to), self)
 
     def run(self, duration: Optional[float] = None, *, threads: Optional[int] = None, progress: bool = False) -> "Spikes":
         """Builds and runs the network for ``duration`` ms (default: its duration)."""
@@ -641,6 +653,20 @@ class Simulation(Running):
 
 
 
-def resume(path: Union[str, os.PathLike], *, threads: Optional[int] = None) -> Simulation:
-    """A Simulation from a checkpoint of Simulation.save_checkpoint, at its step."""
-    return Simulation(_resume(os.fspath(path), threads=threads))
+def resume(path: Union[str, os.PathLike], *, threads: Optional[int] = None,
+           state_to: Union[None, str, os.PathLike, bool] = None) -> Simulation:
+    """A Simulation from a checkpoint of Simulation.save_checkpoint, at its
+    step; ``state_to`` as in Network.build."""
+    return Simulation(_resume(os.fspath(path), threads=threads, state_to=state_to))
+
+
+def read_spikes(path: Union[str, os.PathLike], *, dt: Optional[float] = None,
+                population: Optional[str] = None) -> Spikes:
+    """The Spikes of a spike file lifsim writes (events .npz, .spikes stream,
+    SONATA .h5; a dense .npy with its ``dt``), read as ``lifsim info`` and
+    ``lifsim plot`` read it: its populations, and where it holds some
+    neurons' spikes only, ``recorded`` (so rates() are over those neurons,
+    as ``lifsim info`` gives them). ``population`` chooses one of a SONATA
+    file's populations."""
+    d = _read_spikes(os.fspath(path), dt=dt, population=population)
+    return Spikes(d["times"], d["ids"], d["populations"], 0.0, d["t_stop"], d["recorded"])

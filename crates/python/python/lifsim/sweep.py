@@ -152,7 +152,8 @@ def _network_runner(net: Any, duration: Optional[float], points: List[Dict[str, 
         each = Network.from_description(net.description)
         if settings:
             each.set(**settings)
-        sim = each.build(threads=1)
+        # Points return spikes only: no point streams state to a file.
+        sim = each.build(threads=1, state_to=False)
         changes: Dict[str, Dict[str, Any]] = {}
         for key, value in point.items():
             if key not in _NETWORK_SETTINGS:
@@ -206,7 +207,7 @@ def batch(
         sim.save_checkpoint(checkpoint)
 
         def run(point: Dict[str, Any]) -> Any:
-            branch = resume(checkpoint, threads=1)
+            branch = resume(checkpoint, threads=1, state_to=False)
             changes: Dict[str, Dict[str, Any]] = {}
             for key, value in point.items():
                 pop, _, param = key.partition(".")

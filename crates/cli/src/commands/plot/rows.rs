@@ -1,8 +1,10 @@
 //! Which raster row each neuron is drawn on, and in which colour: a band of
 //! rows per population (the spike file's populations, or one for all), each
 //! in its own colour, optionally only the first K neurons of each (NEST's
-//! Brunel example plots 50 per population).
+//! Brunel example plots 50 per population). A file that holds some
+//! neurons' spikes only (its recorded ranges) has rows for those alone.
 
+use lifsim_core::io::recorded::{self, IdRanges};
 use lifsim_core::io::spikes::SpikeTrain;
 use plotters::style::RGBColor;
 
@@ -26,8 +28,11 @@ pub struct Band {
     pub name: String,
     /// Its first neuron id.
     pub start: u64,
-    /// Neurons drawn: its first `shown`.
+    /// Neurons drawn: its first `shown` (of the recorded ones, where the
+    /// file says which).
     pub shown: u64,
+    /// Recorded neurons of earlier bands (0 where every neuron is recorded).
+    rank0: u64,
     /// The row of its first neuron (row 0 at the bottom).
     pub row0: u64,
     /// Its colour.
@@ -41,6 +46,9 @@ pub struct Rows {
     pub bands: Vec<Band>,
     /// Rows in all.
     pub rows: u64,
+    /// The file's recorded ranges and, for each, the recorded neurons
+    /// before it (None: every neuron recorded).
+    recorded: Option<(IdRanges, Vec<u64>)>,
 }
 
 impl Rows {
@@ -54,16 +62,35 @@ impl Rows {
                 .map(|p| (p.name.clone(), p.start, p.stop))
                 .collect()
         };
+        let recorded = train.recorded.clone().map(|r| {
+            let before = r
+                .iter()
+                .scan(0, |sum, x| {
+                    let b = *sum;
+                    *sum += x[1] - x[0];
+                    Some(b)
+                })
+                .collect();
+            (r, before)
+        });
         let mut row0 = 0;
         let bands = pops
             .into_iter()
             .enumerate()
             .map(|(k, (name, start, stop))| {
-                let shown = per_population.map_or(stop - start, |m| m.min(stop - start));
+                let (size, rank0) = match &recorded {
+                    None => (stop - start, 0),
+                    Some((r, _)) => (
+                        recorded::count_within(r, start, stop),
+                        recorded::count_within(r, 0, start),
+                    ),
+                };
+                let shown = per_population.map_or(size, |m| m.min(size));
                 let band = Band {
                     name,
                     start,
                     shown,
+                    rank0,
                     row0,
                     color: PALETTE[k % PALETTE.len()],
                 };
@@ -71,7 +98,11 @@ impl Rows {
                 band
             })
             .collect();
-        Rows { bands, rows: row0 }
+        Rows {
+            bands,
+            rows: row0,
+            recorded,
+        }
     }
 
     /// The row and band of neuron `id`, or None where it is not drawn.
@@ -82,7 +113,16 @@ impl Rows {
             .partition_point(|b| b.start <= id)
             .checked_sub(1)?;
         let b = &self.bands[k];
-        (id - b.start < b.shown).then(|| (b.row0 + id - b.start, k))
+        // The neuron's place among the band's drawn neurons.
+        let local = match &self.recorded {
+            None => id - b.start,
+            Some((r, before)) => {
+                let j = r.partition_point(|x| x[1] <= id);
+                let x = r.get(j).filter(|x| x[0] <= id)?;
+                before[j] + id - x[0] - b.rank0
+            }
+        };
+        (local < b.shown).then(|| (b.row0 + local, k))
     }
 }
 
@@ -109,6 +149,7 @@ mod tests {
                     stop,
                 })
                 .collect(),
+            recorded: None,
             complete: true,
         }
     }
@@ -134,6 +175,36 @@ mod tests {
         assert_eq!(r.of(3), None);
         assert_eq!(r.of(8), Some((3, 1)));
         assert_eq!(r.of(9), Some((4, 1)));
+    }
+
+    #[test]
+    fn a_file_of_recorded_neurons_has_their_rows_only() {
+        // E records 2, 3, 5 of 0..8, I records 9 of 8..10.
+        let mut t = train(&[("E", 0, 8), ("I", 8, 10)]);
+        t.recorded = Some(vec![[2, 4], [5, 6], [9, 10]]);
+        let r = Rows::new(&t, None);
+        assert_eq!(r.rows, 4);
+        let rows: Vec<Option<(u64, usize)>> = (0..10).map(|i| r.of(i)).collect();
+        let want = [
+            None,
+            None,
+            Some((0, 0)),
+            Some((1, 0)),
+            None,
+            Some((2, 0)),
+            None,
+            None,
+            None,
+            Some((3, 1)),
+        ];
+        assert_eq!(rows, want);
+        // The first 2 recorded of each population.
+        let r = Rows::new(&t, Some(2));
+        assert_eq!(r.rows, 3);
+        assert_eq!(
+            (r.of(3), r.of(5), r.of(9)),
+            (Some((1, 0)), None, Some((2, 1)))
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::io::npy::{Elem, NpyArray};
 use crate::io::npz::NpzReader;
+use crate::io::recorded::{self, IdRanges};
 use crate::io::stream::{self, EventStream, PopulationRange};
 use crate::model::MAX_TIME_MS;
 use crate::resources;
@@ -37,6 +38,32 @@ fn populations_of_npz(
     let starts = z.array("population_starts")?.to_u64_vec()?;
     let stops = z.array("population_stops")?.to_u64_vec()?;
     stream::populations_from("population_names", names, starts, stops, n)
+        .map_err(|e| Error::file(path, e))
+}
+
+/// The `recorded_starts` and `recorded_stops` arrays of an events `.npz`
+/// (none: every neuron recorded), checked against its `n` ids.
+fn recorded_of_npz(
+    path: &Path,
+    z: &mut NpzReader,
+    members: &[String],
+    n: u64,
+) -> Result<Option<IdRanges>> {
+    let has = |m: &str| members.iter().any(|x| x == m);
+    match (has("recorded_starts"), has("recorded_stops")) {
+        (false, false) => return Ok(None),
+        (true, true) => {}
+        _ => {
+            return Err(Error::file(
+                path,
+                "has one of recorded_starts, recorded_stops but not both",
+            ))
+        }
+    }
+    let starts = z.array("recorded_starts")?.to_u64_vec()?;
+    let stops = z.array("recorded_stops")?.to_u64_vec()?;
+    recorded::from_arrays("recorded_starts", starts, stops, n)
+        .map(Some)
         .map_err(|e| Error::file(path, e))
 }
 
@@ -73,6 +100,9 @@ pub struct SpikeTrain {
     /// The network's populations and their id ranges, where the file says
     /// (every spike file of a network run but a dense `.npy`).
     pub populations: Vec<PopulationRange>,
+    /// The neurons whose spikes the file holds, where the run recorded some
+    /// only ([`crate::io::recorded`]); `None`: every neuron's.
+    pub recorded: Option<IdRanges>,
     /// False for the stream of a run that did not finish (its complete steps are read).
     pub complete: bool,
 }
@@ -136,6 +166,15 @@ impl SpikeTrain {
                 "ids[{k}] is {}, not below the file's {} neurons",
                 self.ids[k], self.n
             ));
+        }
+        if let Some(r) = &self.recorded {
+            recorded::check(r, self.n as u64).map_err(|e| Error::file(path, e))?;
+            if let Some(k) = self.ids.iter().position(|&i| !recorded::contains(r, i)) {
+                return bad(format!(
+                    "ids[{k}] is {}, a neuron the file says was not recorded",
+                    self.ids[k]
+                ));
+            }
         }
         if let Some(dt) = self.dt {
             check_dt(dt).map_err(|e| Error::file(path, format!("dt {e}")))?;
@@ -207,6 +246,7 @@ impl SpikeTrain {
             ids,
             population: None,
             populations: Vec::new(),
+            recorded: None,
             complete: true,
         })
     }
@@ -261,6 +301,7 @@ impl SpikeTrain {
             _ => last,
         };
         let populations = populations_of_npz(path, &mut z, &names, n)?;
+        let recorded = recorded_of_npz(path, &mut z, &names, n)?;
         Ok(Self {
             kind: SpikeFileKind::Events,
             n: n as usize,
@@ -270,6 +311,7 @@ impl SpikeTrain {
             ids,
             population: None,
             populations,
+            recorded,
             complete: true,
         })
     }
@@ -291,6 +333,7 @@ impl SpikeTrain {
             ids,
             population: Some(h.population.clone()),
             populations: h.populations.clone(),
+            recorded: h.recorded.clone(),
             complete: s.is_complete(),
         })
     }
@@ -305,9 +348,17 @@ impl SpikeTrain {
         self.times.is_empty()
     }
 
-    /// Mean firing rate over all neurons (Hz).
+    /// Neurons whose spikes the file holds: the recorded ones, or all N.
+    pub fn recorded_neurons(&self) -> usize {
+        self.recorded
+            .as_ref()
+            .map_or(self.n, |r| recorded::count(r) as usize)
+    }
+
+    /// Mean firing rate over the neurons whose spikes the file holds (Hz):
+    /// all N, or the recorded ones.
     pub fn mean_rate_hz(&self) -> f64 {
-        crate::recording::rate_hz(self.len() as u64, self.n, self.duration_ms)
+        crate::recording::rate_hz(self.len() as u64, self.recorded_neurons(), self.duration_ms)
     }
 }
 

@@ -8,6 +8,7 @@ fn header(n: u64, steps: u64) -> StreamHeader {
         steps,
         population: DEFAULT_POPULATION.into(),
         populations: Vec::new(),
+        recorded: None,
     }
 }
 
