@@ -254,24 +254,7 @@ fn state_monitors_over_ranks_record_what_one_process_records() {
     }
     // Streamed monitors (drained to disk as the run goes) are refused.
     desc.monitors.stream = true;
-    let recipe = Recipe::<f64>::new(&desc).unwrap();
-    let errors: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = InProcess::group(2)
-            .into_iter()
-            .map(|x| {
-                let recipe = &recipe;
-                s.spawn(move || {
-                    let x: Arc<dyn Exchange> = Arc::new(x);
-                    match NetworkSimulation::distributed(recipe, &options(1), x) {
-                        Ok(_) => String::new(),
-                        Err(e) => e.to_string(),
-                    }
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    for e in errors {
+    for e in errors_on_two_ranks(&desc) {
         assert_eq!(e, "invalid parameter MPI: streamed state monitors (--stream-state) are not supported on more than one rank yet; run on one process (without mpirun)");
     }
 }
@@ -362,8 +345,15 @@ fn a_state_gathered_from_ranks_restores_onto_any_split_and_back() {
 fn the_seed_time_axis_is_refused_on_more_than_one_rank() {
     let mut desc = description(false);
     desc.timing = lifsim_core::network::description::Timing::Seed;
-    let recipe = Recipe::<f64>::new(&desc).unwrap();
-    let errors: Vec<String> = std::thread::scope(|s| {
+    for e in errors_on_two_ranks(&desc) {
+        assert_eq!(e, "invalid parameter MPI: networks on the seed's time axis (timing = \"seed\") are not supported on more than one rank yet; run on one process (without mpirun)");
+    }
+}
+
+/// What building `desc` on each of two ranks gives: its error, or "" when it builds.
+fn errors_on_two_ranks(desc: &NetworkDescription) -> Vec<String> {
+    let recipe = Recipe::<f64>::new(desc).unwrap();
+    std::thread::scope(|s| {
         let handles: Vec<_> = InProcess::group(2)
             .into_iter()
             .map(|x| {
@@ -378,8 +368,5 @@ fn the_seed_time_axis_is_refused_on_more_than_one_rank() {
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    for e in errors {
-        assert_eq!(e, "invalid parameter MPI: networks on the seed's time axis (timing = \"seed\") are not supported on more than one rank yet; run on one process (without mpirun)");
-    }
+    })
 }

@@ -95,11 +95,7 @@ def sweep(
     from .network import Network
 
     points = grid(values or {})
-    if jobs is None:
-        jobs = os.cpu_count() or 1
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"sweep: jobs must be a positive integer, got {jobs!r}")
-    jobs = min(jobs, len(points))
+    jobs = _jobs("sweep", jobs, len(points))
     if isinstance(model, Network):
         if fixed:
             raise TypeError(f"sweep: a Network takes no simulate() keywords, got {', '.join(fixed)}")
@@ -108,6 +104,21 @@ def sweep(
         if duration is not None:
             raise TypeError("sweep: duration is for a Network; the dense model takes t_max")
         run = _dense_runner(model, fixed)
+    return _run_all("sweep", run, points, jobs)
+
+
+def _jobs(what: str, jobs: Optional[int], runs: int) -> int:
+    """The runs at a time: ``jobs``, checked, or the cores; at most ``runs``."""
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"{what}: jobs must be a positive integer, got {jobs!r}")
+    return min(jobs, runs)
+
+
+def _run_all(what: str, run: Any, points: List[Dict[str, Any]], jobs: int) -> "Sweep":
+    """``run(point)`` for every point, ``jobs`` at a time, in grid order; the
+    first error is raised again naming its point."""
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(run, p) for p in points]
         results = []
@@ -115,7 +126,7 @@ def sweep(
             try:
                 results.append(future.result())
             except (TypeError, ValueError) as e:
-                raise type(e)(f"sweep point {point}: {e}") from e
+                raise type(e)(f"{what} point {point}: {e}") from e
     return Sweep(points, results)
 
 
@@ -197,11 +208,7 @@ def batch(
                 raise ValueError(
                     f"batch: {key!r} is not POPULATION.parameter with a population of this network "
                     f"({', '.join(pops)}); a seed or dt needs a new build (lifsim.sweep)")
-    if jobs is None:
-        jobs = os.cpu_count() or 1
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"batch: jobs must be a positive integer, got {jobs!r}")
-    jobs = min(jobs, len(points))
+    jobs = _jobs("batch", jobs, len(points))
     with tempfile.TemporaryDirectory(prefix="lifsim-batch-") as folder:
         checkpoint = os.path.join(folder, "branch.npz")
         sim.save_checkpoint(checkpoint)
@@ -216,12 +223,4 @@ def batch(
                 branch.set(pop, **params)
             return branch.run(duration)
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(run, p) for p in points]
-            results = []
-            for point, future in zip(points, futures):
-                try:
-                    results.append(future.result())
-                except (TypeError, ValueError) as e:
-                    raise type(e)(f"batch point {point}: {e}") from e
-    return Sweep(points, results)
+        return _run_all("batch", run, points, jobs)
