@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use lifsim_core::engine::exchange::{Exchange, InProcess};
 use lifsim_core::engine::network::balance::rank_ranges;
-use lifsim_core::network::description::Connectivity;
-use lifsim_core::network::Recipe;
 use lifsim_core::io::npy::{header_bytes, Elem};
+use lifsim_core::network::description::Connectivity;
 use lifsim_core::network::seed::seed_network;
+use lifsim_core::network::Recipe;
 use lifsim_core::recording::{RecordMode, Recorder};
 use lifsim_core::{
     Dtype, EngineOptions, ExternalCurrent, InitialVoltage, LifParams, NetworkDescription,
@@ -163,7 +163,8 @@ fn ranked(desc: &NetworkDescription, ranks: usize, threads: usize) -> (Vec<Run>,
                     let mut sim =
                         NetworkSimulation::distributed(recipe, &options(threads), x).unwrap();
                     assert_eq!(sim.is_distributed(), ranks > 1);
-                    let mut rec = Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
+                    let mut rec =
+                        Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
                     // Rank-dependent chunks: the run is still collective.
                     let chunk = 7 + 13 * rank as u64;
                     while sim.step_index() < sim.steps() {
@@ -330,7 +331,8 @@ fn a_state_gathered_from_ranks_restores_onto_any_split_and_back() {
                     let x: Arc<dyn Exchange> = Arc::new(x);
                     let mut sim = NetworkSimulation::distributed(recipe, &options(1), x).unwrap();
                     sim.restore_state(state).unwrap();
-                    let mut rec = Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
+                    let mut rec =
+                        Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
                     sim.run(&mut rec);
                     let events = rec.finish(desc.dt).events.unwrap();
                     events.steps.into_iter().zip(events.ids).collect()
@@ -382,7 +384,12 @@ fn the_seed_network_over_ranks_gives_the_one_process_spikes_bit_for_bit() {
     let desc = seed_network(&file, n, &params, &current, v0, Dtype::Float64).unwrap();
     let want = single(&desc, 1);
     assert!(want.0.len() > 300, "active: {} spikes", want.0.len());
-    let first: Vec<u32> = want.0.iter().take_while(|e| e.0 == 0).map(|e| e.1).collect();
+    let first: Vec<u32> = want
+        .0
+        .iter()
+        .take_while(|e| e.0 == 0)
+        .map(|e| e.1)
+        .collect();
     assert_eq!(first, (0..n as u32).step_by(37).collect::<Vec<_>>());
     for ranks in [1, 2, 3] {
         for threads in [1, 2] {

@@ -25,11 +25,10 @@ use crate::args::{Resolved, WeightSource};
 use crate::progress::ProgressReporter;
 
 /// The ranks of a seed run: those of the MPI job that launched this
-/// process; a lifsim built without MPI refuses to be one of several
-/// processes (each would run the whole model and write the same file).
+/// process (a lifsim built without MPI refuses to be one of several
+/// processes, each of which would run the whole model and write the same
+/// file).
 pub fn ranks() -> Result<Ranks> {
-    #[cfg(not(feature = "mpi"))]
-    super::ranks::refuse_several("the seed model (--weights, --workload)")?;
     Ranks::init()
 }
 
@@ -58,16 +57,21 @@ pub fn simulate<T: Real>(
     let n = resolved.n;
     // A generated workload's `W` goes to a file of this rank's own, which
     // the network's dense projection reads (its rows onto this rank's range).
-    let dir = tempfile::tempdir()?;
+    let mut scratch = None;
     let file: PathBuf = match &resolved.weights {
         WeightSource::File(path) => path.clone(),
         WeightSource::Generated(w) => {
-            let path = dir.path().join("w.npy");
+            let path = std::env::temp_dir().join(format!(
+                "lifsim-seed-{}-{}.npy",
+                std::process::id(),
+                ranks.exchange().map_or(0, |x| x.rank())
+            ));
             let mut bytes = header_bytes(Elem::F64, true, &[n, n]);
             for v in w.column_major::<f64>()? {
                 bytes.extend_from_slice(&v.to_le_bytes());
             }
             std::fs::write(&path, bytes)?;
+            scratch = Some(path.clone());
             path
         }
     };
@@ -78,8 +82,12 @@ pub fn simulate<T: Real>(
         threads: spec.options.threads.or(ranks.default_threads(n)),
         isa: spec.options.isa,
     };
-    let mut sim = NetworkSimulation::distributed(&recipe, &options, x)?;
-    drop(dir);
+    let built = NetworkSimulation::distributed(&recipe, &options, x);
+    // Read at build (each rank its rows): the scratch copy has served.
+    if let Some(p) = scratch {
+        let _ = std::fs::remove_file(p);
+    }
+    let mut sim = built?;
     if !ranks.is_root() {
         let mut recorder = Recorder::new(RecordMode::Counts, n, desc.steps())?;
         let t = Instant::now();

@@ -46,7 +46,10 @@
 //! difference is visible between steps: the engine resets a neuron to
 //! `v_reset` when it finds it at threshold, the seed when it delivers the
 //! spike, so the potentials read after a step differ for the neurons about
-//! to spike (and only for them).
+//! to spike (and only for them). Over several ranks, each rank finds only
+//! its own neurons' spikes at `t_0`: `build` gathers them from every rank
+//! (one collective) so that row 0 and the first delivery are the network's;
+//! with no delay the ranks then exchange every step.
 //!
 //! # Partitions
 //!
