@@ -232,13 +232,13 @@ fn the_seed_model_over_ranks_writes_the_one_process_file() {
         } else {
             "npy"
         };
-        let run = |out: &str| {
+        fn run<'a>(out: &'a str, flags: &[&'a str]) -> Vec<&'a str> {
             let mut a = vec!["run", "--out", out];
             a.extend_from_slice(flags);
             a
-        };
+        }
         let one_out = format!("one{c}.{ext}");
-        let one = lifsim_in(d, &run(&one_out));
+        let one = lifsim_in(d, &run(&one_out, flags));
         assert!(one.status.success(), "{flags:?}: {}", text(&one.stderr));
         let want = std::fs::read(d.join(&one_out)).unwrap();
         let spikes = |o: &Output| {
@@ -251,7 +251,7 @@ fn the_seed_model_over_ranks_writes_the_one_process_file() {
         assert!(count > 100, "{flags:?}: {count} spikes");
         for np in [2, 3] {
             let out = format!("r{np}c{c}.{ext}");
-            let o = mpirun(d, np, &run(&out));
+            let o = mpirun(d, np, &run(&out, flags));
             assert!(
                 o.status.success(),
                 "{flags:?}, {np} ranks: {}",
