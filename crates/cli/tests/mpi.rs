@@ -142,8 +142,20 @@ fn what_ranks_cannot_do_yet_is_refused_with_its_reason() {
             "streamed state monitors (--stream-state) are not supported over MPI ranks yet; run on one process (this is one of 2 ranks)",
         ),
         (
-            &["run", "--workload", "seed-active", "--out", "s.npy"],
-            "the seed model (--weights, --workload) runs on one process; this is one of 2 processes started by mpirun/srun",
+            &[
+                "run",
+                "--workload",
+                "seed-active",
+                "--t-max",
+                "5",
+                "--out",
+                "s.npy",
+                "--checkpoint",
+                "ck.npz",
+                "--checkpoint-every",
+                "1",
+            ],
+            "checkpoints of the seed model (--checkpoint, lifsim resume) are not supported over MPI ranks yet; run on one process (this is one of 2 ranks)",
         ),
     ];
     for (args, message) in cases {
@@ -153,13 +165,113 @@ fn what_ranks_cannot_do_yet_is_refused_with_its_reason() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
         // Nothing written.
-        for f in ["s.npy", "lifsim.npz", "spikes.npz"] {
+        for f in ["s.npy", "ck.npz", "lifsim.npz", "spikes.npz"] {
             assert!(!d.join(f).exists(), "{args:?} wrote {f}");
         }
     }
 }
 
 /// The step a checkpoint holds, once it can be read.
+/// The seed's dense model (`--workload`, `--weights`) over 2 and 3 ranks
+/// (run as the seed network, an exchange every step) writes the file a
+/// one-process run (the dense engine) writes, byte for byte: the seed's
+/// dense raster and events, float64 and float32, neurons above threshold
+/// at `t_0` included.
+#[test]
+fn the_seed_model_over_ranks_writes_the_one_process_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gen = lifsim_in(
+        d,
+        &[
+            "gen-weights",
+            "--n",
+            "200",
+            "--std",
+            "40",
+            "--p",
+            "0.2",
+            "--seed",
+            "3",
+            "--out",
+            "w.npy",
+        ],
+    );
+    assert!(gen.status.success(), "{}", text(&gen.stderr));
+    let cases: [&[&str]; 3] = [
+        &["--workload", "seed-active", "--t-max", "40"],
+        &[
+            "--weights",
+            "w.npy",
+            "--i-ext",
+            "25",
+            "--v0=-49.5",
+            "--t-ref",
+            "1",
+            "--t-max",
+            "60.05",
+            "--format",
+            "events",
+        ],
+        &[
+            "--weights",
+            "w.npy",
+            "--i-ext",
+            "25",
+            "--v0",
+            "uniform",
+            "--dtype",
+            "float32",
+            "--t-max",
+            "60",
+        ],
+    ];
+    for (c, flags) in cases.iter().enumerate() {
+        let ext = if flags.contains(&"events") {
+            "npz"
+        } else {
+            "npy"
+        };
+        fn run<'a>(out: &'a str, flags: &[&'a str]) -> Vec<&'a str> {
+            let mut a = vec!["run", "--out", out];
+            a.extend_from_slice(flags);
+            a
+        }
+        let one_out = format!("one{c}.{ext}");
+        let one = lifsim_in(d, &run(&one_out, flags));
+        assert!(one.status.success(), "{flags:?}: {}", text(&one.stderr));
+        let want = std::fs::read(d.join(&one_out)).unwrap();
+        let spikes = |o: &Output| {
+            text(&o.stdout)
+                .lines()
+                .find(|l| l.starts_with("spikes"))
+                .map(str::to_string)
+        };
+        let count: u64 = spikes(&one).unwrap()[6..].trim().parse().unwrap();
+        assert!(count > 100, "{flags:?}: {count} spikes");
+        for np in [2, 3] {
+            let out = format!("r{np}c{c}.{ext}");
+            let o = mpirun(d, np, &run(&out, flags));
+            assert!(
+                o.status.success(),
+                "{flags:?}, {np} ranks: {}",
+                text(&o.stderr)
+            );
+            let got = std::fs::read(d.join(&out)).unwrap();
+            assert!(got == want, "{flags:?}, {np} ranks: the spike file differs");
+            assert_eq!(spikes(&o), spikes(&one), "{flags:?}, {np} ranks");
+            assert_eq!(text(&o.stdout).matches("network ").count(), 1);
+        }
+    }
+    // No rank leaves a file of its own behind.
+    let mut names: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 1 + 3 * 3, "{names:?}");
+}
+
 fn checkpoint_step(ck: &Path) -> Option<u64> {
     let mut z = lifsim_core::io::npz::NpzReader::open(ck).ok()?;
     z.array("step").ok()?.to_u64_vec().ok()?.first().copied()

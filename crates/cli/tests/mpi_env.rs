@@ -28,8 +28,9 @@ fn run_as_one_of(var: &str, k: &str, args: &[&str]) -> std::process::Output {
     o
 }
 
+#[cfg(not(feature = "mpi"))]
 #[test]
-fn the_seed_model_refuses_to_run_as_one_of_several_processes() {
+fn a_lifsim_without_mpi_refuses_to_run_the_seed_model_as_one_of_several_processes() {
     for var in ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"] {
         let o = run_as_one_of(
             var,
@@ -38,7 +39,7 @@ fn the_seed_model_refuses_to_run_as_one_of_several_processes() {
         );
         assert_error(
             &o,
-            &["the seed model (--weights, --workload) runs on one process; this is one of 3 processes started by mpirun/srun"],
+            &["this lifsim was built without MPI, so each of the 3 processes mpirun/srun started would run the whole network; build it with `cargo build --release --features lifsim-cli/mpi`"],
         );
     }
 }

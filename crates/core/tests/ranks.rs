@@ -10,10 +10,15 @@ use std::sync::Arc;
 
 use lifsim_core::engine::exchange::{Exchange, InProcess};
 use lifsim_core::engine::network::balance::rank_ranges;
+use lifsim_core::io::npy::{header_bytes, Elem};
 use lifsim_core::network::description::Connectivity;
+use lifsim_core::network::seed::seed_network;
 use lifsim_core::network::Recipe;
 use lifsim_core::recording::{RecordMode, Recorder};
-use lifsim_core::{EngineOptions, NetworkDescription, NetworkSimulation};
+use lifsim_core::{
+    Dtype, EngineOptions, ExternalCurrent, InitialVoltage, LifParams, NetworkDescription,
+    NetworkSimulation, WeightSpec,
+};
 
 /// Populations E, I, X (205 neurons: four blocks of 64, so five ranks leave
 /// one without neurons), rules drawn by target and by source, delays from
@@ -135,7 +140,7 @@ fn options(threads: usize) -> EngineOptions {
 fn single(desc: &NetworkDescription, threads: usize) -> Run {
     let recipe = Recipe::<f64>::new(desc).unwrap();
     let mut sim = NetworkSimulation::with_options(&recipe, &options(threads)).unwrap();
-    let mut rec = Recorder::new(RecordMode::Events, N, desc.steps()).unwrap();
+    let mut rec = Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
     sim.run(&mut rec);
     let events = rec.finish(desc.dt).events.unwrap();
     let v = sim.voltages().iter().map(|v| v.to_bits()).collect();
@@ -158,7 +163,8 @@ fn ranked(desc: &NetworkDescription, ranks: usize, threads: usize) -> (Vec<Run>,
                     let mut sim =
                         NetworkSimulation::distributed(recipe, &options(threads), x).unwrap();
                     assert_eq!(sim.is_distributed(), ranks > 1);
-                    let mut rec = Recorder::new(RecordMode::Events, N, desc.steps()).unwrap();
+                    let mut rec =
+                        Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
                     // Rank-dependent chunks: the run is still collective.
                     let chunk = 7 + 13 * rank as u64;
                     while sim.step_index() < sim.steps() {
@@ -310,7 +316,7 @@ fn a_state_gathered_from_ranks_restores_onto_any_split_and_back() {
         "the gathered state is the one process's"
     );
     one.restore_state(&state).unwrap();
-    let mut rec = Recorder::new(RecordMode::Events, N, desc.steps()).unwrap();
+    let mut rec = Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
     one.run(&mut rec);
     let events = rec.finish(desc.dt).events.unwrap();
     let got: Vec<(u64, u32)> = events.steps.into_iter().zip(events.ids).collect();
@@ -325,7 +331,8 @@ fn a_state_gathered_from_ranks_restores_onto_any_split_and_back() {
                     let x: Arc<dyn Exchange> = Arc::new(x);
                     let mut sim = NetworkSimulation::distributed(recipe, &options(1), x).unwrap();
                     sim.restore_state(state).unwrap();
-                    let mut rec = Recorder::new(RecordMode::Events, N, desc.steps()).unwrap();
+                    let mut rec =
+                        Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
                     sim.run(&mut rec);
                     let events = rec.finish(desc.dt).events.unwrap();
                     events.steps.into_iter().zip(events.ids).collect()
@@ -339,14 +346,61 @@ fn a_state_gathered_from_ranks_restores_onto_any_split_and_back() {
     }
 }
 
-/// The seed's time axis needs every neuron's spikes at `t_0` for its first
-/// row, which a rank does not have: refused on more than one rank.
+/// The seed's run as a network (`seed_network`: dense `W`, zero delay, the
+/// seed's time axis, neurons above threshold at `t_0` on every rank): an
+/// exchange every step, and the first row gathered from every rank at
+/// build. The same spikes and final potentials as one process, bit for bit.
 #[test]
-fn the_seed_time_axis_is_refused_on_more_than_one_rank() {
-    let mut desc = description(false);
-    desc.timing = lifsim_core::network::description::Timing::Seed;
-    for e in errors_on_two_ranks(&desc) {
-        assert_eq!(e, "invalid parameter MPI: networks on the seed's time axis (timing = \"seed\") are not supported on more than one rank yet; run on one process (without mpirun)");
+fn the_seed_network_over_ranks_gives_the_one_process_spikes_bit_for_bit() {
+    let n = 200;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("w.npy");
+    let spec = WeightSpec {
+        n,
+        mean: 0.0,
+        std: 40.0,
+        p: 0.2,
+        quantum: None,
+        seed: 3,
+    };
+    let w = spec.column_major::<f64>().unwrap();
+    let mut bytes = header_bytes(Elem::F64, true, &[n, n]);
+    for x in &w {
+        bytes.extend_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(&file, bytes).unwrap();
+    let params = LifParams {
+        t_max: 30.05,
+        t_ref: 1.0,
+        ..LifParams::default()
+    };
+    let current = ExternalCurrent::PerNeuron((0..n).map(|i| 20.0 + (i % 13) as f64).collect());
+    let mut v0 = InitialVoltage::Uniform { seed: 5 }
+        .voltages(n, &params)
+        .unwrap();
+    for i in (0..n).step_by(37) {
+        v0[i] = -49.5; // above v_thresh at t_0: row 0 holds spikes of every rank
+    }
+    let desc = seed_network(&file, n, &params, &current, v0, Dtype::Float64).unwrap();
+    let want = single(&desc, 1);
+    assert!(want.0.len() > 300, "active: {} spikes", want.0.len());
+    let first: Vec<u32> = want
+        .0
+        .iter()
+        .take_while(|e| e.0 == 0)
+        .map(|e| e.1)
+        .collect();
+    assert_eq!(first, (0..n as u32).step_by(37).collect::<Vec<_>>());
+    for ranks in [1, 2, 3] {
+        for threads in [1, 2] {
+            let (runs, _) = ranked(&desc, ranks, threads);
+            for (r, got) in runs.iter().enumerate() {
+                assert!(
+                    got == &want,
+                    "{ranks} ranks x {threads} threads: rank {r} differs"
+                );
+            }
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod plot;
 pub mod ranks;
 pub mod resume;
 pub mod run;
+pub mod seed_ranks;
 pub mod state_stream;
 pub mod workload;
 

@@ -5,13 +5,13 @@
 //!
 //! MPI is initialised only when a launcher started this process (its
 //! environment says so): a plain `lifsim run` never touches MPI. A lifsim
-//! built without the feature refuses to run a network as one of several
-//! processes of a job, where each would run the whole network and write
-//! the same file.
+//! built without the feature refuses to run a network (a network file or
+//! the seed model's) as one of several processes of a job, where each
+//! would run the whole network and write the same file.
 
 use std::sync::Arc;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use lifsim_core::engine::exchange::{Exchange, Reduce};
 
 /// The processes of this job according to the launcher's environment
@@ -21,17 +21,6 @@ pub fn launched_ranks() -> Option<usize> {
     ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"]
         .iter()
         .find_map(|v| std::env::var(v).ok()?.trim().parse().ok())
-}
-
-/// Refuses a run that cannot be split over ranks when the launcher started
-/// several processes: each would run the whole of it and write the same file.
-pub fn refuse_several(what: &str) -> Result<()> {
-    match launched_ranks() {
-        Some(k) if k > 1 => bail!(
-            "{what} runs on one process; this is one of {k} processes started by mpirun/srun (network files run over MPI ranks: lifsim run NETWORK.toml)"
-        ),
-        _ => Ok(()),
-    }
 }
 
 /// The ranks of this run: one (no MPI), or the processes of an MPI job.
@@ -54,7 +43,7 @@ impl Ranks {
         }
         #[cfg(not(feature = "mpi"))]
         match launched_ranks() {
-            Some(k) if k > 1 => bail!(
+            Some(k) if k > 1 => anyhow::bail!(
                 "this lifsim was built without MPI, so each of the {k} processes mpirun/srun started would run the whole network; build it with `cargo build --release --features lifsim-cli/mpi`"
             ),
             _ => Ok(Self {}),

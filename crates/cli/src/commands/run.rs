@@ -11,9 +11,10 @@ use lifsim_core::io::stream::StreamHeader;
 use lifsim_core::io::stream::StreamPosition;
 use lifsim_core::monitor::SpikeFilter;
 use lifsim_core::progress::{Driver, Stepper};
-use lifsim_core::{DenseWeights, Real, RecordMode, Simulation, SpikeRecord};
+use lifsim_core::{DenseWeights, Dtype, Real, RecordMode, Simulation, SpikeRecord};
 
 use super::plot::PlotOptions;
+use super::ranks::Ranks;
 use super::{with_weights, WeightsFn};
 use crate::args::{choose_format, Resolved, RunArgs};
 use crate::progress::ProgressReporter;
@@ -48,9 +49,17 @@ pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
     if let Some(network) = &args.network {
         return super::network::run_network(args, network, resume);
     }
-    // The seed's dense model (zero delay: an exchange every step) is not
-    // split over MPI ranks.
-    super::ranks::refuse_several("the seed model (--weights, --workload)")?;
+    // Under mpirun the seed's dense model runs over the ranks as a network
+    // (`seed_ranks`: an exchange every step); an error on any rank ends them all.
+    let ranks = super::seed_ranks::ranks()?;
+    let result = run_seed(args, resume, &ranks);
+    ranks.finish(result)
+}
+
+/// The seed's run of `args`: in this process (the dense engine), or over
+/// `ranks` where there are several (rank 0 writes and prints).
+fn run_seed(args: &RunArgs, resume: Option<Resume>, ranks: &Ranks) -> Result<()> {
+    let root = ranks.is_root();
     if args.duration.is_some() || !args.set.is_empty() {
         let flag = if args.duration.is_some() {
             "--duration"
@@ -80,24 +89,31 @@ pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format.default_file()));
-    check_files(resolved.files(), args, &out, Some(format), resume.as_ref())?;
-    if let Some(png) = &args.plot {
-        super::plot::check_out(png)?;
+    if root {
+        check_files(resolved.files(), args, &out, Some(format), resume.as_ref())?;
+        if let Some(png) = &args.plot {
+            super::plot::check_out(png)?;
+        }
     }
-    let mut reporter = ProgressReporter::new(args.progress, args.quiet);
+    let mut reporter = ProgressReporter::new(args.progress, args.quiet || !root);
     let plan = checkpoint_plan(args, &resume, format, &out, resolved.spec.params.dt)?;
-    let (record, wall) = with_weights(
-        &resolved,
-        Streamed {
-            resolved: &resolved,
-            format,
-            out: &out,
-            population: args.population.as_deref(),
-            reporter: &mut reporter,
-            plan,
-            resume,
-        },
-    )?;
+    let streamed = Streamed {
+        resolved: &resolved,
+        format,
+        out: &out,
+        population: args.population.as_deref(),
+        reporter: &mut reporter,
+        plan,
+        resume,
+    };
+    let (record, wall) = if ranks.count() > 1 {
+        streamed.on_ranks(ranks)?
+    } else {
+        with_weights(&resolved, streamed)?
+    };
+    if !root {
+        return Ok(());
+    }
     // `--quiet`: nothing on stdout either; errors still reach stderr.
     if !args.quiet {
         print_summary(&resolved, &record, wall, &out);
@@ -382,6 +398,26 @@ struct Streamed<'a> {
     reporter: &'a mut ProgressReporter,
     plan: Option<CheckpointPlan>,
     resume: Option<Resume>,
+}
+
+impl Streamed<'_> {
+    /// The run over several ranks, as a network (`seed_ranks`).
+    fn on_ranks(self, ranks: &Ranks) -> Result<(SpikeRecord, Duration)> {
+        let run = match self.resolved.dtype {
+            Dtype::Float64 => super::seed_ranks::simulate::<f64>,
+            Dtype::Float32 => super::seed_ranks::simulate::<f32>,
+        };
+        run(
+            self.resolved,
+            self.format,
+            self.out,
+            self.population,
+            self.reporter,
+            self.plan,
+            self.resume,
+            ranks,
+        )
+    }
 }
 
 impl WeightsFn<(SpikeRecord, Duration)> for Streamed<'_> {

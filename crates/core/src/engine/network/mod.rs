@@ -46,7 +46,10 @@
 //! difference is visible between steps: the engine resets a neuron to
 //! `v_reset` when it finds it at threshold, the seed when it delivers the
 //! spike, so the potentials read after a step differ for the neurons about
-//! to spike (and only for them).
+//! to spike (and only for them). Over several ranks, each rank finds only
+//! its own neurons' spikes at `t_0`: `build` gathers them from every rank
+//! (one collective) so that row 0 and the first delivery are the network's;
+//! with no delay the ranks then exchange every step.
 //!
 //! # Partitions
 //!
@@ -74,7 +77,7 @@ use std::sync::Arc;
 
 use part::Part;
 
-use super::exchange::{Exchange, Reduce};
+use super::exchange::{Exchange, Gathered, Reduce};
 use super::kernel::Isa;
 use super::stepper::Partitions;
 use super::{split, EngineOptions};
@@ -184,12 +187,6 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
             Some(x) => balance::rank_ranges(&net.description, x.ranks())?[x.rank()].clone(),
             None => 0..net.n(),
         };
-        if ranks.as_ref().is_some_and(|x| x.ranks() > 1) && net.description.timing == Timing::Seed {
-            // Each rank knows only its own spikes at t_0, which the seed's first row needs whole.
-            return Err(distributed_refusal(
-                "networks on the seed's time axis (timing = \"seed\")",
-            ));
-        }
         // The pool the synapses are built on: the threads asked for, else the current one.
         let pool = options.threads;
         let threads = options.threads_for(own.len())?;
@@ -202,7 +199,19 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
         let (parts, slots) = (built.parts, built.slots);
         let steps = net.description.steps() as u64;
         // The spikes the first step delivers: on the seed's time axis, those at `t_0`.
-        let fired = parts.iter().flat_map(|p| p.fired.iter().copied()).collect();
+        let mut fired: Vec<u32> = parts.iter().flat_map(|p| p.fired.iter().copied()).collect();
+        if let Some(x) = ranks.as_deref().filter(|x| x.ranks() > 1) {
+            if net.description.timing == Timing::Seed {
+                // A rank found only its own neurons' spikes at t_0; the first
+                // row and the first delivery are the network's (collective:
+                // every rank builds the same description).
+                let mut all = Gathered::default();
+                x.all_gather(&fired, &[fired.len() as u32], &mut all);
+                all.index(1);
+                fired.clear();
+                all.step_into(0, &mut fired);
+            }
+        }
         let mut sim = Self {
             shared: Shared {
                 net,
