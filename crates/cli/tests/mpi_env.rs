@@ -3,6 +3,8 @@
 //! `SLURM_STEP_NUM_TASKS`), what cannot be split over ranks refuses to run
 //! rather than have every process run it whole and write the same file.
 //! The environment alone is enough to show it: no `mpirun` needed.
+//! Only a lifsim built without MPI refuses (with MPI, `tests/mpi.rs`).
+#![cfg(not(feature = "mpi"))]
 
 use std::process::{Command, Stdio};
 
@@ -28,7 +30,6 @@ fn run_as_one_of(var: &str, k: &str, args: &[&str]) -> std::process::Output {
     o
 }
 
-#[cfg(not(feature = "mpi"))]
 #[test]
 fn a_lifsim_without_mpi_refuses_to_run_the_seed_model_as_one_of_several_processes() {
     for var in ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"] {
@@ -44,7 +45,6 @@ fn a_lifsim_without_mpi_refuses_to_run_the_seed_model_as_one_of_several_processe
     }
 }
 
-#[cfg(not(feature = "mpi"))]
 #[test]
 fn a_lifsim_without_mpi_refuses_to_run_a_network_as_one_of_several_processes() {
     let net = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/cuba.toml");
