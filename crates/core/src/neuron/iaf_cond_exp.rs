@@ -36,6 +36,8 @@
 //! conductances go on decaying, and arrivals are taken in at the step
 //! boundary.
 
+mod simd;
+
 use super::{Current, Dynamics, NeuronModel, Receptor, State, StepIo};
 use crate::engine::kernel::{self, multiversion, BLOCK};
 use crate::error::Result;
@@ -287,23 +289,46 @@ impl<T: Real> Dynamics<T> for Cond<T> {
             Current::Uniform(e) => (&[][..], e, false),
             Current::PerNeuron(e) => (e, T::ZERO, true),
         };
-        let state = Block {
+        let mut state = Block {
             v,
             g: [g0, g1],
             rows: [r0, r1],
         };
-        let input = Input {
+        let mut input = Input {
             ch,
             i_ext,
             i_const,
             c: self.c,
             free,
         };
-        let out = Out {
+        let mut out = Out {
             base: io.base,
             ids: &mut *io.ids,
             count: &mut io.count,
         };
+        // Two channels and one current: the whole blocks by the vector
+        // step (`simd.rs`), the rest below.
+        let done = match (n, per) {
+            (2, false) => simd::step_two(io.isa, &mut state, &input, &mut out, take),
+            _ => None,
+        };
+        if let Some(done) = done {
+            let Block {
+                v,
+                g: [g0, g1],
+                rows: [r0, r1],
+            } = state;
+            state = Block {
+                v: &mut v[done..],
+                g: [&mut g0[done..], &mut g1[done..]],
+                rows: [&mut r0[done..], &mut r1[done..]],
+            };
+            input.free.until = &input.free.until[done..];
+            out.base += done as u32;
+            if state.v.is_empty() {
+                return;
+            }
+        }
         macro_rules! go {
             ($n:literal) => {
                 match (per, take) {
