@@ -289,45 +289,26 @@ impl<T: Real> Dynamics<T> for Cond<T> {
             Current::Uniform(e) => (&[][..], e, false),
             Current::PerNeuron(e) => (e, T::ZERO, true),
         };
-        let mut state = Block {
+        let state = Block {
             v,
             g: [g0, g1],
             rows: [r0, r1],
         };
-        let mut input = Input {
+        let input = Input {
             ch,
             i_ext,
             i_const,
             c: self.c,
             free,
         };
-        let mut out = Out {
+        let out = Out {
             base: io.base,
             ids: &mut *io.ids,
             count: &mut io.count,
         };
-        // Two channels and one current: the whole blocks by the vector
-        // step (`simd.rs`), the rest below.
-        let done = match (n, per) {
-            (2, false) => simd::step_two(io.isa, &mut state, &input, &mut out, take),
-            _ => None,
-        };
-        if let Some(done) = done {
-            let Block {
-                v,
-                g: [g0, g1],
-                rows: [r0, r1],
-            } = state;
-            state = Block {
-                v: &mut v[done..],
-                g: [&mut g0[done..], &mut g1[done..]],
-                rows: [&mut r0[done..], &mut r1[done..]],
-            };
-            input.free.until = &input.free.until[done..];
-            out.base += done as u32;
-            if state.v.is_empty() {
-                return;
-            }
+        // Two channels and one current, in f64: the vector step (`simd.rs`).
+        if n == 2 && !per && simd::applies::<T>(io.isa) {
+            return simd::step_two(io.isa, state, input, out, take);
         }
         macro_rules! go {
             ($n:literal) => {

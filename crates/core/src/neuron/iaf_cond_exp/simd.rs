@@ -15,7 +15,7 @@
 //! and `kernel::block_lanes`), so the bits are the same on every path
 //! (`the_vector_step_is_the_scalar_step_bit_for_bit`).
 
-use super::{phi_exact, Block, Input, Out};
+use super::{phi_exact, step, Block, Free, Input, Out};
 use crate::engine::kernel::{self, Isa, BLOCK};
 use crate::model::Real;
 
@@ -197,6 +197,11 @@ struct Params {
     now: f64,
 }
 
+/// `x` as `f64` values, `T` being `f64` ([`applies`]).
+fn cast<T: Real>(x: &mut [T]) -> &mut [f64] {
+    as_f64(x).expect("checked by `applies`")
+}
+
 /// `x` as `f64` values when `T` is `f64`.
 fn as_f64<T: Real>(x: &mut [T]) -> Option<&mut [f64]> {
     (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f64>())
@@ -204,33 +209,29 @@ fn as_f64<T: Real>(x: &mut [T]) -> Option<&mut [f64]> {
         .then(|| unsafe { &mut *(x as *mut [T] as *mut [f64]) })
 }
 
-/// The whole [`BLOCK`]s of a population with two channels and a uniform
-/// current (`state`, `input`, `out` as for [`super::step`]), by the vector
-/// step where the instruction set and `f64` allow: returns how many neurons
-/// it stepped (from the first), or `None` where it does not apply. `take`:
-/// take in the ring rows (which are then zero).
-pub(super) fn step_two<T: Real>(
-    isa: Isa,
-    state: &mut Block<'_, T>,
-    input: &Input<'_, T>,
-    out: &mut Out<'_>,
-    take: bool,
-) -> Option<usize> {
-    if isa == Isa::Baseline || as_f64::<T>(&mut []).is_none() {
-        return None;
-    }
-    let Block { v, g, rows } = state;
-    let whole = v.len() - v.len() % BLOCK;
-    let v = &mut as_f64(v)?[..whole];
-    let [g0, g1] = g;
-    let (g0, g1) = (&mut as_f64(g0)?[..whole], &mut as_f64(g1)?[..whole]);
-    let [r0, r1] = rows;
-    let rows = if take {
-        Some((&mut as_f64(r0)?[..whole], &mut as_f64(r1)?[..whole]))
-    } else {
-        None
-    };
-    let until = &input.free.until[..whole];
+/// Whether [`step_two`] applies: `T` is `f64` and `isa` has vectors.
+pub(super) fn applies<T: Real>(isa: Isa) -> bool {
+    cfg!(target_arch = "x86_64") && isa != Isa::Baseline && as_f64::<T>(&mut []).is_some()
+}
+
+/// [`super::step`] for a population with two channels and a uniform current
+/// (where [`applies`]): the whole [`BLOCK`]s by the vector step, the rest
+/// (fewer than [`BLOCK`] neurons) by [`super::step`]. `take`: take in the
+/// ring rows (which are then zero).
+pub(super) fn step_two<T: Real>(isa: Isa, state: Block<'_, T>, input: Input<'_, T>, out: Out<'_>, take: bool) {
+    let Block {
+        v,
+        g: [g0, g1],
+        rows: [r0, r1],
+    } = state;
+    let done = v.len() - v.len() % BLOCK;
+    let (v, v_rest) = v.split_at_mut(done);
+    let (g0, g0_rest) = g0.split_at_mut(done);
+    let (g1, g1_rest) = g1.split_at_mut(done);
+    let (r0, r0_rest) = r0.split_at_mut(done);
+    let (r1, r1_rest) = r1.split_at_mut(done);
+    let (until, until_rest) = input.free.until.split_at(done);
+    let Out { base, ids, count } = out;
     let c = &input.c;
     let p = Params {
         nx_leak: c.nx_leak.to_f64(),
@@ -241,17 +242,45 @@ pub(super) fn step_two<T: Real>(
         ch: input.ch.map(|ch| [ch.nx.to_f64(), ch.y.to_f64(), ch.full.to_f64()]),
         now: input.free.now,
     };
-    let arrays = Arrays { v, g0, g1, until };
-    let (base, ids, count) = (out.base, &mut *out.ids, &mut *out.count);
+    let arrays = Arrays {
+        v: cast(v),
+        g0: cast(g0),
+        g1: cast(g1),
+        until,
+    };
+    let rows = take.then(|| (cast(r0), cast(r1)));
     match isa {
         // SAFETY: `Isa::detect` only returns what the CPU supports.
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => unsafe { avx512(&p, arrays, rows, base, ids, count) },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => unsafe { avx2(&p, arrays, rows, base, ids, count) },
-        _ => return None,
+        _ => unreachable!("checked by `applies`"),
     }
-    Some(whole)
+    if v_rest.is_empty() {
+        return;
+    }
+    let rest = Block {
+        v: v_rest,
+        g: [g0_rest, g1_rest],
+        rows: [r0_rest, r1_rest],
+    };
+    let input = Input {
+        free: Free {
+            until: until_rest,
+            now: input.free.now,
+        },
+        ..input
+    };
+    let out = Out {
+        base: base + done as u32,
+        ids,
+        count,
+    };
+    match take {
+        true => step::<T, 2, false, true>(isa, rest, input, out),
+        false => step::<T, 2, false, false>(isa, rest, input, out),
+    }
 }
 
 /// The state arrays of whole blocks, as `f64`.
@@ -377,7 +406,7 @@ unsafe fn outside<O: Ops>(x: O::V, nx: O::V, y: O::V, next: O::V, p: &Params) ->
 
 #[cfg(test)]
 mod tests {
-    use super::super::{step, Channel, Constants, Free};
+    use super::super::{Channel, Constants};
     use super::*;
     use crate::network::description::Population;
 
@@ -419,7 +448,7 @@ mod tests {
                 (v.clone(), g0.clone(), g1.clone(), r0.clone(), r1.clone());
             let mut ids = vec![0u32; n];
             let mut count = 0;
-            let mut state = Block {
+            let state = Block {
                 v: &mut v,
                 g: [&mut g0, &mut g1],
                 rows: [&mut r0, &mut r1],
@@ -434,41 +463,17 @@ mod tests {
                     now: 10.0,
                 },
             };
-            let mut out = Out {
+            let out = Out {
                 base: 1000,
                 ids: &mut ids,
                 count: &mut count,
             };
-            if isa == Isa::Baseline {
-                match take {
-                    true => step::<f64, 2, false, true>(isa, state, input, out),
-                    false => step::<f64, 2, false, false>(isa, state, input, out),
-                }
-            } else {
-                let done = step_two(isa, &mut state, &input, &mut out, take).unwrap();
-                assert_eq!(done, 192);
-                // The rest by the compiler's step, as `update` does.
-                let Block {
-                    v,
-                    g: [g0, g1],
-                    rows: [r0, r1],
-                } = state;
-                let rest = Block {
-                    v: &mut v[done..],
-                    g: [&mut g0[done..], &mut g1[done..]],
-                    rows: [&mut r0[done..], &mut r1[done..]],
-                };
-                let input = Input {
-                    free: Free {
-                        until: &until[done..],
-                        now: 10.0,
-                    },
-                    ..input
-                };
-                out.base += done as u32;
-                match take {
-                    true => step::<f64, 2, false, true>(isa, rest, input, out),
-                    false => step::<f64, 2, false, false>(isa, rest, input, out),
+            match (isa, take) {
+                (Isa::Baseline, true) => step::<f64, 2, false, true>(isa, state, input, out),
+                (Isa::Baseline, false) => step::<f64, 2, false, false>(isa, state, input, out),
+                _ => {
+                    assert!(applies::<f64>(isa) && !applies::<f32>(isa));
+                    step_two(isa, state, input, out, take)
                 }
             }
             let bits = |x: &[f64]| x.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
