@@ -1,8 +1,8 @@
 //! The fused step of `iaf_cond_exp` with two channels and one external
 //! current for all, in `f64`, written with explicit AVX2 instructions (four
-//! lanes; also on AVX-512 CPUs: the AVX-512 intrinsics need Rust 1.89, above
-//! the workspace's rust-version 1.85, and on Zen 4 a 512-bit FMA takes the
-//! two 256-bit units anyway): one pass per vector of neurons (take in, `nx` and `y`, the
+//! lanes, also on AVX-512 CPUs: the AVX-512 intrinsics need Rust 1.89, above
+//! the workspace's rust-version 1.85; the same kernel with them, commit
+//! 93f4b51, was about 15 % faster on coba on Zen 4, see BENCHMARKS.md): one pass per vector of neurons (take in, `nx` and `y`, the
 //! conductances' decay, `φ` by the polynomial, the step of `V`, the
 //! refractory hold, the threshold's running maximum), all in registers.
 //!
