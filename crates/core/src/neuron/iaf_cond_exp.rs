@@ -40,7 +40,7 @@
 //! explicit AVX2 instructions (`iaf_cond_exp/simd.rs`, one pass per vector
 //! instead of the compiler's two per block): the same operations in the
 //! same order, so the same bits and the same error against NEST as above
-//! (coba's simulation about 1.2-1.35x faster again, see BENCHMARKS.md).
+//! (coba's simulation about 1.2-1.4x faster again, see BENCHMARKS.md).
 
 mod simd;
 
