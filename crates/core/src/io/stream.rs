@@ -54,10 +54,15 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 /// The file extension of event streams.
 pub const EXTENSION: &str = "spikes";
 
-/// Records read or converted per chunk (768 KiB of file): large enough for
-/// full-speed reads, small enough that finishing a long run needs no more
-/// memory than a short one.
-const CHUNK_RECORDS: usize = 1 << 16;
+/// Records read or converted per chunk (96 KiB of file): large enough for
+/// full-speed reads (a few dozen per second of a coba run), small enough
+/// that finishing a long run needs no more memory than a short one, and
+/// that every buffer of a chunk (at most 96 KiB) stays below the C
+/// allocator's threshold for mapping fresh pages (128 KiB). Chunks of
+/// 768 KiB took about 4 MB of fresh pages to write a coba `.npz`, some 1000
+/// page faults of several microseconds each on a virtual machine, as
+/// much as a sixth of the whole process (BENCHMARKS.md, coba).
+const CHUNK_RECORDS: usize = 1 << 13;
 
 /// What a stream is about, stored in its header.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -35,6 +35,14 @@
 //! starts above it), a refractory neuron is held at `v_reset` while its
 //! conductances go on decaying, and arrivals are taken in at the step
 //! boundary.
+//!
+//! With two channels, one current for all and `f64`, the step runs in
+//! explicit AVX2 instructions (`iaf_cond_exp/simd.rs`, one pass per vector
+//! instead of the compiler's two per block): the same operations in the
+//! same order, so the same bits and the same error against NEST as above
+//! (coba's simulation about 1.2-1.4x faster again, see BENCHMARKS.md).
+
+mod simd;
 
 use super::{Current, Dynamics, NeuronModel, Receptor, State, StepIo};
 use crate::engine::kernel::{self, multiversion, BLOCK};
@@ -304,6 +312,10 @@ impl<T: Real> Dynamics<T> for Cond<T> {
             ids: &mut *io.ids,
             count: &mut io.count,
         };
+        // Two channels and one current, in f64: the vector step (`simd.rs`).
+        if n == 2 && !per && simd::applies::<T>(io.isa) {
+            return simd::step_two(io.isa, state, input, out, take);
+        }
         macro_rules! go {
             ($n:literal) => {
                 match (per, take) {
