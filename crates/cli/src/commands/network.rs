@@ -69,6 +69,14 @@ pub struct NetworkReport {
     pub threads: usize,
     /// Processes (MPI ranks) the network was split over.
     pub ranks: usize,
+    /// How the ranks exchanged spikes (`allgather`, `alltoall`); `none`
+    /// with one rank.
+    pub exchange: String,
+    /// Spike exchanges between the ranks (one per minimum delay).
+    pub exchanges: u64,
+    /// Bytes the ranks received from one another in those exchanges (spike
+    /// ids and per-step counts, 4 bytes each), summed over the ranks.
+    pub exchange_bytes: u64,
     /// Reading the file, building the network and its state (s).
     pub setup_s: f64,
     /// The simulation loop (s).
@@ -100,7 +108,7 @@ pub struct NetworkReport {
 /// Runs a network file: over the ranks of an MPI job where one launched
 /// this process (`mpirun -np K lifsim run ...`), else in this process.
 pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Result<()> {
-    let ranks = Ranks::init()?;
+    let ranks = Ranks::init(args.exchange.unwrap_or_default())?;
     let result = run_network_on(args, path, resume, &ranks);
     ranks.finish(result)
 }
@@ -353,6 +361,12 @@ fn simulate<T: Real>(
         dtype: desc.dtype.to_string(),
         threads: sim.partitions(),
         ranks: ranks.count(),
+        exchange: match ranks.exchange() {
+            Some(x) => x.scheme().name().into(),
+            None => "none".into(),
+        },
+        exchanges: sim.traffic().intervals(),
+        exchange_bytes: ranks.reduce(sim.traffic().bytes(), Reduce::Sum),
         setup_s: setup.as_secs_f64(),
         sim_s: sim_time.as_secs_f64(),
         total_s: start.elapsed().as_secs_f64(),

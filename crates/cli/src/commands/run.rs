@@ -51,7 +51,7 @@ pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
     }
     // Under mpirun the seed's dense model runs over the ranks as a network
     // (`seed_ranks`: an exchange every step); an error on any rank ends them all.
-    let ranks = super::seed_ranks::ranks()?;
+    let ranks = super::seed_ranks::ranks(args.exchange.unwrap_or_default())?;
     let result = run_seed(args, resume, &ranks);
     ranks.finish(result)
 }
