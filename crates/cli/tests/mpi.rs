@@ -353,7 +353,7 @@ fn checkpoints_of_ranks_resume_onto_any_split_with_the_same_spikes() {
     let one = lifsim_in(d, &[&run[..], &["--out", "one.npz"]].concat());
     assert!(one.status.success(), "{}", text(&one.stderr));
     let want = std::fs::read(d.join("one.npz")).unwrap();
-    // Two ranks write checkpoints (rank 0 gathers the state) until killed.
+    // Two ranks write checkpoints (each rank its own file) until killed.
     let np = ["--oversubscribe", "--bind-to", "none", "-np", "2"];
     let mut child = Command::new("mpirun")
         .args(np)
@@ -387,23 +387,71 @@ fn checkpoints_of_ranks_resume_onto_any_split_with_the_same_spikes() {
     let step = checkpoint_step(&d.join("ck.npz")).expect("a checkpoint was left");
     assert!((500..3000).contains(&step), "checkpoint at step {step}");
     assert!(!d.join("s.npz").exists(), "the killed run wrote no output");
-    std::fs::copy(d.join("ck.npz"), d.join("ck2.npz")).unwrap();
-    std::fs::copy(d.join("s.npz.spikes"), d.join("saved.spikes")).unwrap();
-    // Onto three ranks of two threads.
-    let o = mpirun(d, 3, &["resume", "ck.npz", "--threads", "2", "--quiet"]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    // Each rank wrote its own neurons' state beside rank 0's manifest,
+    // which holds none.
+    let parts = [0, 1].map(|r| format!("ck.npz.step{step}.rank{r}of2.npz"));
+    for p in &parts {
+        assert!(d.join(p).is_file(), "{p} is missing");
+    }
+    let mut z = lifsim_core::io::npz::NpzReader::open(&d.join("ck.npz")).unwrap();
+    assert!(!z.names().iter().any(|m| m.starts_with("state/")));
+    let saved = d.join("saved");
+    std::fs::create_dir(&saved).unwrap();
+    let mut files: Vec<String> = parts.to_vec();
+    files.extend(["ck.npz".into(), "s.npz.spikes".into()]);
+    for f in &files {
+        std::fs::copy(d.join(f), saved.join(f)).unwrap();
+    }
+    let restore = || {
+        for f in &files {
+            std::fs::copy(saved.join(f), d.join(f)).unwrap();
+        }
+    };
+    // Onto three ranks of two threads, one process, one process of two threads.
+    let resumes: [(usize, &[&str]); 3] = [
+        (3, &["resume", "ck.npz", "--threads", "2", "--quiet"]),
+        (1, &["resume", "ck.npz", "--quiet"]),
+        (1, &["resume", "ck.npz", "--threads", "2", "--quiet"]),
+    ];
+    for (np, args) in resumes {
+        restore();
+        let o = if np == 1 {
+            lifsim_in(d, args)
+        } else {
+            mpirun(d, np, args)
+        };
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+        assert!(
+            std::fs::read(d.join("s.npz")).unwrap() == want,
+            "resumed on {np} ranks, {args:?}: differs"
+        );
+        std::fs::remove_file(d.join("s.npz")).unwrap();
+        // The finished run removed its checkpoint, rank files included.
+        for f in &files {
+            assert!(!d.join(f).exists(), "{f} left behind");
+        }
+    }
+    // A missing rank file, and one of another checkpoint, are refused.
+    restore();
+    std::fs::remove_file(d.join(&parts[1])).unwrap();
+    let o = lifsim_in(d, &["resume", "ck.npz", "--quiet"]);
+    let stderr = text(&o.stderr);
+    assert!(!o.status.success());
     assert!(
-        std::fs::read(d.join("s.npz")).unwrap() == want,
-        "resumed on 3 x 2: differs"
+        stderr.contains(&format!("names the rank file {}", parts[1]))
+            && stderr.contains("which is missing"),
+        "{stderr}"
     );
-    // Onto one process.
-    std::fs::copy(d.join("saved.spikes"), d.join("s.npz.spikes")).unwrap();
-    let o = lifsim_in(d, &["resume", "ck2.npz", "--out", "s1.npz", "--quiet"]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    std::fs::copy(d.join(&parts[0]), d.join(&parts[1])).unwrap();
+    let o = lifsim_in(d, &["resume", "ck.npz", "--quiet"]);
+    let stderr = text(&o.stderr);
+    assert!(!o.status.success());
     assert!(
-        std::fs::read(d.join("s1.npz")).unwrap() == want,
-        "resumed on 1: differs"
+        stderr.contains("is not the rank file") && stderr.contains("the manifest says"),
+        "{stderr}"
     );
+    assert!(!d.join("s.npz").exists());
 }
 
 #[test]

@@ -425,8 +425,10 @@ fn follow(
         if every.is_none() || sim.step_index() >= sim.steps() {
             break;
         }
-        // Collective: rank 0 gathers every rank's state and writes it.
-        let _ = sim.save_state();
+        // Collective: each rank writes its own neurons' state, rank 0 the
+        // manifest (at the path rank 0 resolves alike: the same folder).
+        let path = std::env::current_dir()?.join(args.checkpoint.as_ref().expect("every"));
+        sim.save_checkpoint(&path, None)?;
     }
     Ok((recorder.finish(dt), t.elapsed()))
 }

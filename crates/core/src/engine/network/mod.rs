@@ -69,6 +69,7 @@ mod inputs;
 mod part;
 mod probe;
 mod procedural;
+mod rank_files;
 mod routing;
 mod state;
 mod update;
