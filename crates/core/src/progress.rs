@@ -111,9 +111,9 @@ pub trait Stepper {
     /// Over MPI ranks the call is collective and each rank writes its own
     /// neurons' state ([`NetworkSimulation::save_checkpoint`]).
     fn save_checkpoint(&self, path: &Path, meta: Option<&CheckpointMeta>) -> Result<()> {
-        let state = self.save_state().ok_or_else(|| {
-            Error::param("checkpoint", "this engine cannot save its state")
-        })?;
+        let state = self
+            .save_state()
+            .ok_or_else(|| Error::param("checkpoint", "this engine cannot save its state"))?;
         match meta {
             Some(meta) => crate::checkpoint::save(path, meta, &state),
             None => Ok(()),

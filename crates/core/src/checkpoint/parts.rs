@@ -87,7 +87,109 @@ pub fn remove(manifest: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{
+        load, save_manifest, save_part, CheckpointMeta, PartitionState, StateArray, StateData,
+        CHECKPOINT_VERSION,
+    };
     use super::*;
+    use crate::io::stream::StreamPosition;
+
+    /// The dense engine's state of neurons `range` (potentials `10 + i`).
+    fn part(range: std::ops::Range<usize>) -> PartitionState {
+        let v = range.clone().map(|i| 10.0 + i as f64).collect();
+        let until = range.clone().map(|i| i as u64).collect();
+        PartitionState {
+            range,
+            arrays: vec![
+                StateArray::new("v", 1, StateData::F64(v)),
+                StateArray::new("refractory_until", 1, StateData::U64(until)),
+            ],
+        }
+    }
+
+    fn meta(n: u64, step: u64, parts: Vec<PartFile>) -> CheckpointMeta {
+        CheckpointMeta {
+            version: CHECKPOINT_VERSION,
+            engine: "dense".into(),
+            n,
+            dt: 0.1,
+            steps: 100,
+            args: Vec::new(),
+            cwd: "/".into(),
+            format: "events".into(),
+            out: "s.npz".into(),
+            stream: "s.npz.spikes".into(),
+            position: StreamPosition {
+                step,
+                bytes: 64,
+                spikes: 0,
+            },
+            network: None,
+            unrecorded: Vec::new(),
+            parts,
+        }
+    }
+
+    /// Writes the parts of `ranges` at `steps` (one per part) and a
+    /// manifest at `step` of `n` neurons naming them; the load's result.
+    fn written(
+        dir: &Path,
+        n: u64,
+        step: u64,
+        ranges: &[(std::ops::Range<usize>, u64)],
+    ) -> crate::error::Result<(CheckpointMeta, crate::checkpoint::EngineState)> {
+        let ck = dir.join("ck.npz");
+        let mut files = Vec::new();
+        for (r, (range, s)) in ranges.iter().enumerate() {
+            let path = part_path(&ck, step, r, ranges.len());
+            let checksum = save_part(&path, *s, &part(range.clone())).unwrap();
+            files.push(PartFile {
+                file: path.file_name().unwrap().to_string_lossy().into_owned(),
+                start: range.start as u64,
+                end: range.end as u64,
+                checksum,
+            });
+        }
+        save_manifest(&ck, &meta(n, step, files), step, &[1, 4]).unwrap();
+        load(&ck)
+    }
+
+    #[test]
+    fn rank_files_are_stitched_by_neuron_and_checked_against_the_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (_, state) = written(d, 5, 5, &[(0..3, 5), (3..5, 5)]).unwrap();
+        assert_eq!(state.pending, vec![1, 4]);
+        assert_eq!(state.joined().unwrap(), part(0..5));
+        let fails = |n, ranges: &[(std::ops::Range<usize>, u64)]| {
+            let e = written(d, n, 5, ranges).unwrap_err().to_string();
+            assert_eq!(e.lines().count(), 1, "{e}");
+            e
+        };
+        let e = fails(5, &[(0..3, 5), (4..5, 5)]);
+        assert!(
+            e.contains("where neuron 3 is next: they do not cover"),
+            "{e}"
+        );
+        let e = fails(6, &[(0..3, 5), (3..5, 5)]);
+        assert!(
+            e.contains("names rank files of neurons 0..5; the network has 6 neurons"),
+            "{e}"
+        );
+        let e = fails(5, &[(0..3, 5), (3..5, 7)]);
+        assert!(
+            e.contains("holds step 7, neurons [3, 5]; the manifest"),
+            "{e}"
+        );
+        // A rank file of another checkpoint (other potentials) under the
+        // same name.
+        written(d, 5, 5, &[(0..3, 5), (3..5, 5)]).unwrap();
+        let mut other = part(3..5);
+        other.arrays[0].data = StateData::F64(vec![-1.0, -2.0]);
+        save_part(&part_path(&d.join("ck.npz"), 5, 1, 2), 5, &other).unwrap();
+        let e = load(&d.join("ck.npz")).unwrap_err().to_string();
+        assert!(e.contains("is not the rank file"), "{e}");
+    }
 
     #[test]
     fn part_files_are_named_by_step_and_rank_and_found_by_name() {

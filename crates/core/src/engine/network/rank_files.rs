@@ -93,10 +93,15 @@ fn parts_of(path: &Path, step: u64, reports: &[Vec<u8>]) -> Result<Vec<PartFile>
                 ),
             ));
         }
-        let word = |i: usize| u64::from_le_bytes(r[1 + 8 * i..9 + 8 * i].try_into().expect("8 bytes"));
+        let word =
+            |i: usize| u64::from_le_bytes(r[1 + 8 * i..9 + 8 * i].try_into().expect("8 bytes"));
         let file = checkpoint::part_path(path, step, q, k);
         parts.push(PartFile {
-            file: file.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+            file: file
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
             start: word(1),
             end: word(2),
             checksum: word(0),
