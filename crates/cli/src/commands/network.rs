@@ -77,6 +77,10 @@ pub struct NetworkReport {
     /// Bytes the ranks received from one another in those exchanges (spike
     /// ids and per-step counts, 4 bytes each), summed over the ranks.
     pub exchange_bytes: u64,
+    /// Seconds each rank spent in the exchanges (filtering, the collectives
+    /// and the wait for the slowest rank; part of `sim_s`), the mean over
+    /// the ranks.
+    pub exchange_s: f64,
     /// Reading the file, building the network and its state (s).
     pub setup_s: f64,
     /// The simulation loop (s).
@@ -367,6 +371,8 @@ fn simulate<T: Real>(
         },
         exchanges: sim.traffic().intervals(),
         exchange_bytes: ranks.reduce(sim.traffic().bytes(), Reduce::Sum),
+        exchange_s: ranks.reduce((sim.traffic().seconds() * 1e9) as u64, Reduce::Sum) as f64 * 1e-9
+            / ranks.count() as f64,
         setup_s: setup.as_secs_f64(),
         sim_s: sim_time.as_secs_f64(),
         total_s: start.elapsed().as_secs_f64(),

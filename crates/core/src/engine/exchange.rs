@@ -68,13 +68,15 @@ impl std::str::FromStr for Scheme {
     }
 }
 
-/// What one rank's spike exchanges moved so far: how many intervals, and
-/// the bytes it received from other ranks (ids and per-step counts; what a
-/// rank sends itself is not counted).
+/// What one rank's spike exchanges moved so far: how many intervals, the
+/// bytes it received from other ranks (ids and per-step counts; what a
+/// rank sends itself is not counted), and the time spent in them, waiting
+/// for the other ranks included.
 #[derive(Debug, Default)]
 pub struct Traffic {
     intervals: AtomicU64,
     bytes: AtomicU64,
+    nanos: AtomicU64,
 }
 
 impl Traffic {
@@ -86,6 +88,12 @@ impl Traffic {
     /// Bytes received from other ranks so far.
     pub fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Seconds spent in the exchanges so far (filtering, the collectives
+    /// and the wait for the slowest rank).
+    pub fn seconds(&self) -> f64 {
+        self.nanos.load(Ordering::Relaxed) as f64 * 1e-9
     }
 
     /// Counts one exchange of `steps` steps whose result is `got`.
@@ -134,6 +142,7 @@ impl Link<'_> {
     /// [`Scheme::AllGather`], each rank's filtered by the routes with
     /// [`Scheme::AllToAll`]). Collective.
     pub fn spikes(&self, out: &mut Outgoing, got: &mut Gathered) {
+        let start = std::time::Instant::now();
         match self.routes {
             None => self.exchange.all_gather(&out.ids, &out.counts, got),
             Some(routes) => {
@@ -148,6 +157,8 @@ impl Link<'_> {
             }
         }
         self.traffic.count(got, self.exchange.rank());
+        let nanos = start.elapsed().as_nanos() as u64;
+        self.traffic.nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 }
 
