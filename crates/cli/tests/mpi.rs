@@ -393,7 +393,7 @@ fn checkpoints_of_ranks_resume_onto_any_split_with_the_same_spikes() {
     for p in &parts {
         assert!(d.join(p).is_file(), "{p} is missing");
     }
-    let mut z = lifsim_core::io::npz::NpzReader::open(&d.join("ck.npz")).unwrap();
+    let z = lifsim_core::io::npz::NpzReader::open(&d.join("ck.npz")).unwrap();
     assert!(!z.names().iter().any(|m| m.starts_with("state/")));
     let saved = d.join("saved");
     std::fs::create_dir(&saved).unwrap();

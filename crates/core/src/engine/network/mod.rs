@@ -198,7 +198,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
         // This rank's neurons (all of them with one rank), split over threads.
         let all_ranges = match &ranks {
             Some(x) => balance::rank_ranges(&net.description, x.ranks())?,
-            None => vec![0..net.n()],
+            None => std::iter::once(0..net.n()).collect(),
         };
         let own = all_ranges[ranks.as_ref().map_or(0, |x| x.rank())].clone();
         // The pool the synapses are built on: the threads asked for, else the current one.
