@@ -77,19 +77,27 @@ fn same_on_every_split(file: &Path, extra: &[&str], splits: &[(usize, usize)]) {
             .map(str::to_string)
     };
     assert!(spikes(&one).is_some());
-    for &(np, threads) in splits {
-        let out = format!("r{np}t{threads}.npz");
-        let args = run(&out, threads);
+    // Both exchange schemes over several ranks (one rank has no exchange).
+    let cases = splits.iter().flat_map(|&(np, threads)| {
+        let schemes: &[&'static str] = if np > 1 {
+            &["allgather", "alltoall"]
+        } else {
+            &["allgather"]
+        };
+        schemes.iter().map(move |&s| (np, threads, s))
+    });
+    for (np, threads, scheme) in cases {
+        let out = format!("r{np}t{threads}{scheme}.npz");
+        let mut args = run(&out, threads);
+        args.extend(["--exchange".to_string(), scheme.to_string()]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let o = mpirun(d, np, &args);
         let stdout = text(&o.stdout);
-        assert!(o.status.success(), "{np} x {threads}: {}", text(&o.stderr));
+        let case = format!("{np} ranks x {threads} threads, {scheme}");
+        assert!(o.status.success(), "{case}: {}", text(&o.stderr));
         let got = std::fs::read(d.join(&out)).unwrap();
-        assert!(
-            got == want,
-            "{np} ranks x {threads} threads: the spike file differs"
-        );
-        assert_eq!(spikes(&o), spikes(&one), "{np} x {threads}");
+        assert!(got == want, "{case}: the spike file differs");
+        assert_eq!(spikes(&o), spikes(&one), "{case}");
         assert_eq!(stdout.matches("network ").count(), 1, "{stdout}");
         if np > 1 {
             assert!(
@@ -103,6 +111,64 @@ fn same_on_every_split(file: &Path, extra: &[&str], splits: &[(usize, usize)]) {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert!(names.iter().all(|n| n.ends_with(".npz")), "{names:?}");
+    }
+}
+
+/// The bytes the ranks received from one another (`--json`'s
+/// `exchange_bytes`) of `mpirun -np NP lifsim ARGS --exchange SCHEME`, and
+/// its spike file.
+fn exchanged(d: &Path, np: usize, args: &[&str], scheme: &str) -> (u64, Vec<u8>) {
+    let (out, json) = (format!("{scheme}{np}.npz"), format!("{scheme}{np}.json"));
+    let mut a = args.to_vec();
+    a.extend([
+        "--exchange",
+        scheme,
+        "--out",
+        &out,
+        "--json",
+        &json,
+        "--quiet",
+    ]);
+    let o = mpirun(d, np, &a);
+    assert!(o.status.success(), "{scheme}: {}", text(&o.stderr));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join(&json)).unwrap()).unwrap();
+    assert_eq!(report["exchange"], scheme);
+    assert!(report["exchanges"].as_u64().unwrap() > 0);
+    let bytes = report["exchange_bytes"].as_u64().unwrap();
+    (bytes, std::fs::read(d.join(&out)).unwrap())
+}
+
+/// Alltoall sends a rank only the spikes of neurons with synapses onto its
+/// own: on a sparse brunel (in-degrees 2 and 1, so that a rank's neurons
+/// miss about a third of the sources) the ranks receive fewer bytes than
+/// with allgather, and the spike file is the same.
+#[test]
+fn alltoall_moves_fewer_bytes_where_ranks_need_fewer_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let brunel = root().join("examples/brunel.toml");
+    let args = [
+        "run",
+        brunel.to_str().unwrap(),
+        "--duration",
+        "100",
+        "--threads",
+        "1",
+        "--set",
+        "projection.1.indegree=2",
+        "--set",
+        "projection.2.indegree=1",
+    ];
+    for np in [2, 3] {
+        let (all, a) = exchanged(d, np, &args, "allgather");
+        let (some, b) = exchanged(d, np, &args, "alltoall");
+        assert!(a == b, "{np} ranks: the spike files differ");
+        assert!(all > 10_000, "{np} ranks: {all} bytes");
+        assert!(
+            some < all * 9 / 10,
+            "{np} ranks: alltoall {some}, allgather {all}"
+        );
     }
 }
 
@@ -287,7 +353,7 @@ fn checkpoints_of_ranks_resume_onto_any_split_with_the_same_spikes() {
     let one = lifsim_in(d, &[&run[..], &["--out", "one.npz"]].concat());
     assert!(one.status.success(), "{}", text(&one.stderr));
     let want = std::fs::read(d.join("one.npz")).unwrap();
-    // Two ranks write checkpoints (rank 0 gathers the state) until killed.
+    // Two ranks write checkpoints (each rank its own file) until killed.
     let np = ["--oversubscribe", "--bind-to", "none", "-np", "2"];
     let mut child = Command::new("mpirun")
         .args(np)
@@ -321,23 +387,71 @@ fn checkpoints_of_ranks_resume_onto_any_split_with_the_same_spikes() {
     let step = checkpoint_step(&d.join("ck.npz")).expect("a checkpoint was left");
     assert!((500..3000).contains(&step), "checkpoint at step {step}");
     assert!(!d.join("s.npz").exists(), "the killed run wrote no output");
-    std::fs::copy(d.join("ck.npz"), d.join("ck2.npz")).unwrap();
-    std::fs::copy(d.join("s.npz.spikes"), d.join("saved.spikes")).unwrap();
-    // Onto three ranks of two threads.
-    let o = mpirun(d, 3, &["resume", "ck.npz", "--threads", "2", "--quiet"]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    // Each rank wrote its own neurons' state beside rank 0's manifest,
+    // which holds none.
+    let parts = [0, 1].map(|r| format!("ck.npz.step{step}.rank{r}of2.npz"));
+    for p in &parts {
+        assert!(d.join(p).is_file(), "{p} is missing");
+    }
+    let z = lifsim_core::io::npz::NpzReader::open(&d.join("ck.npz")).unwrap();
+    assert!(!z.names().iter().any(|m| m.starts_with("state/")));
+    let saved = d.join("saved");
+    std::fs::create_dir(&saved).unwrap();
+    let mut files: Vec<String> = parts.to_vec();
+    files.extend(["ck.npz".into(), "s.npz.spikes".into()]);
+    for f in &files {
+        std::fs::copy(d.join(f), saved.join(f)).unwrap();
+    }
+    let restore = || {
+        for f in &files {
+            std::fs::copy(saved.join(f), d.join(f)).unwrap();
+        }
+    };
+    // Onto three ranks of two threads, one process, one process of two threads.
+    let resumes: [(usize, &[&str]); 3] = [
+        (3, &["resume", "ck.npz", "--threads", "2", "--quiet"]),
+        (1, &["resume", "ck.npz", "--quiet"]),
+        (1, &["resume", "ck.npz", "--threads", "2", "--quiet"]),
+    ];
+    for (np, args) in resumes {
+        restore();
+        let o = if np == 1 {
+            lifsim_in(d, args)
+        } else {
+            mpirun(d, np, args)
+        };
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+        assert!(
+            std::fs::read(d.join("s.npz")).unwrap() == want,
+            "resumed on {np} ranks, {args:?}: differs"
+        );
+        std::fs::remove_file(d.join("s.npz")).unwrap();
+        // The finished run removed its checkpoint, rank files included.
+        for f in &files {
+            assert!(!d.join(f).exists(), "{f} left behind");
+        }
+    }
+    // A missing rank file, and one of another checkpoint, are refused.
+    restore();
+    std::fs::remove_file(d.join(&parts[1])).unwrap();
+    let o = lifsim_in(d, &["resume", "ck.npz", "--quiet"]);
+    let stderr = text(&o.stderr);
+    assert!(!o.status.success());
     assert!(
-        std::fs::read(d.join("s.npz")).unwrap() == want,
-        "resumed on 3 x 2: differs"
+        stderr.contains(&format!("names the rank file {}", parts[1]))
+            && stderr.contains("which is missing"),
+        "{stderr}"
     );
-    // Onto one process.
-    std::fs::copy(d.join("saved.spikes"), d.join("s.npz.spikes")).unwrap();
-    let o = lifsim_in(d, &["resume", "ck2.npz", "--out", "s1.npz", "--quiet"]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    std::fs::copy(d.join(&parts[0]), d.join(&parts[1])).unwrap();
+    let o = lifsim_in(d, &["resume", "ck.npz", "--quiet"]);
+    let stderr = text(&o.stderr);
+    assert!(!o.status.success());
     assert!(
-        std::fs::read(d.join("s1.npz")).unwrap() == want,
-        "resumed on 1: differs"
+        stderr.contains("is not the rank file") && stderr.contains("the manifest says"),
+        "{stderr}"
     );
+    assert!(!d.join("s.npz").exists());
 }
 
 #[test]

@@ -28,9 +28,10 @@
 //! ```
 
 use std::ops::ControlFlow;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::checkpoint::{Checkpoint, EngineState};
+use crate::checkpoint::{Checkpoint, CheckpointMeta, EngineState};
 use crate::engine::{NetworkSimulation, Simulation};
 use crate::error::{Error, Result};
 use crate::model::Real;
@@ -105,6 +106,19 @@ pub trait Stepper {
     fn save_state(&self) -> Option<EngineState> {
         None
     }
+    /// Writes a checkpoint of the state now to `path` with `meta` (which
+    /// only the process that writes the run's files, rank 0, is given).
+    /// Over MPI ranks the call is collective and each rank writes its own
+    /// neurons' state ([`NetworkSimulation::save_checkpoint`]).
+    fn save_checkpoint(&self, path: &Path, meta: Option<&CheckpointMeta>) -> Result<()> {
+        let state = self
+            .save_state()
+            .ok_or_else(|| Error::param("checkpoint", "this engine cannot save its state"))?;
+        match meta {
+            Some(meta) => crate::checkpoint::save(path, meta, &state),
+            None => Ok(()),
+        }
+    }
     /// Puts the simulation in a checkpoint's state.
     fn restore_state(&mut self, _state: &EngineState) -> Result<()> {
         Err(Error::param(
@@ -145,6 +159,9 @@ impl<T: Real> Stepper for NetworkSimulation<'_, T> {
     fn save_state(&self) -> Option<EngineState> {
         // Over several ranks: collective, the state on rank 0 only.
         self.gathered_state()
+    }
+    fn save_checkpoint(&self, path: &Path, meta: Option<&CheckpointMeta>) -> Result<()> {
+        NetworkSimulation::save_checkpoint(self, path, meta)
     }
     fn restore_state(&mut self, state: &EngineState) -> Result<()> {
         Checkpoint::restore_state(self, state)

@@ -61,6 +61,7 @@ fn through_a_file(engine: &str, n: usize, dt: f64, steps: u64, state: &EngineSta
         },
         network: None,
         unrecorded: Vec::new(),
+        parts: Vec::new(),
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ck.npz");

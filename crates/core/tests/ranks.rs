@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use lifsim_core::engine::exchange::{Exchange, InProcess};
+use lifsim_core::engine::exchange::{Exchange, InProcess, Scheme};
 use lifsim_core::engine::network::balance::rank_ranges;
 use lifsim_core::io::npy::{header_bytes, Elem};
 use lifsim_core::network::description::Connectivity;
@@ -113,8 +113,9 @@ const N: usize = 205;
 
 type Run = (Vec<(u64, u32)>, Vec<u64>);
 
-/// A rank's spikes, its neurons' final potentials (bits) and its synapses.
-type RankRun = (Vec<(u64, u32)>, Vec<u64>, usize);
+/// A rank's spikes, its neurons' final potentials (bits), its synapses and
+/// the bytes its exchanges received.
+type RankRun = (Vec<(u64, u32)>, Vec<u64>, usize, u64);
 
 fn description(procedural: bool) -> NetworkDescription {
     let mut d = NetworkDescription::from_toml(NET, std::path::Path::new("."), "ranks").unwrap();
@@ -151,9 +152,21 @@ fn single(desc: &NetworkDescription, threads: usize) -> Run {
 /// potentials of all ranks' neurons in rank order, run in `chunks` of
 /// steps that differ from rank to rank (the ranks agree on each).
 fn ranked(desc: &NetworkDescription, ranks: usize, threads: usize) -> (Vec<Run>, usize) {
+    let (runs, synapses, _) = ranked_by(desc, ranks, threads, Scheme::AllGather);
+    (runs, synapses)
+}
+
+/// As [`ranked`], the ranks exchanging spikes by `scheme`; also the bytes
+/// all ranks' exchanges received.
+fn ranked_by(
+    desc: &NetworkDescription,
+    ranks: usize,
+    threads: usize,
+    scheme: Scheme,
+) -> (Vec<Run>, usize, u64) {
     let recipe = Recipe::<f64>::new(desc).unwrap();
     let results: Vec<RankRun> = std::thread::scope(|s| {
-        let handles: Vec<_> = InProcess::group(ranks)
+        let handles: Vec<_> = InProcess::group_with(ranks, scheme)
             .into_iter()
             .map(|x| {
                 let recipe = &recipe;
@@ -173,16 +186,17 @@ fn ranked(desc: &NetworkDescription, ranks: usize, threads: usize) -> (Vec<Run>,
                     let events = rec.finish(desc.dt).events.unwrap();
                     let v = sim.voltages().iter().map(|v| v.to_bits()).collect();
                     let spikes = events.steps.into_iter().zip(events.ids).collect();
-                    (spikes, v, sim.synapses())
+                    (spikes, v, sim.synapses(), sim.traffic().bytes())
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let synapses = results.iter().map(|r| r.2).sum();
+    let bytes = results.iter().map(|r| r.3).sum();
     let v: Vec<u64> = results.iter().flat_map(|r| r.1.clone()).collect();
     let runs = results.into_iter().map(|r| (r.0, v.clone())).collect();
-    (runs, synapses)
+    (runs, synapses, bytes)
 }
 
 #[test]
@@ -205,6 +219,35 @@ fn every_rank_and_thread_count_gives_the_one_process_spikes_bit_for_bit() {
                 }
                 // Each synapse is held by exactly one rank.
                 assert_eq!(synapses, whole, "{ranks} ranks x {threads} threads");
+            }
+        }
+    }
+}
+
+/// NEST's scheme: each rank receives only the spikes of the neurons with
+/// synapses onto its own (rank 0, which records, all of them): the same
+/// spikes on rank 0 and the same potentials everywhere, bit for bit, and
+/// fewer bytes than every rank receiving every spike.
+#[test]
+fn alltoall_ranks_give_the_one_process_spikes_with_fewer_bytes() {
+    for procedural in [false, true] {
+        let desc = description(procedural);
+        let want = single(&desc, 1);
+        for ranks in [2, 3, 5] {
+            for threads in [1, 2] {
+                let (runs, _, bytes) = ranked_by(&desc, ranks, threads, Scheme::AllToAll);
+                let case = format!("procedural {procedural}, {ranks} ranks x {threads} threads");
+                assert!(runs[0] == want, "{case}: rank 0 differs");
+                assert!(runs.iter().all(|r| r.1 == want.1), "{case}: potentials");
+                let (_, _, all) = ranked_by(&desc, ranks, threads, Scheme::AllGather);
+                // Procedural projections need every source; stored ones
+                // leave out the sources with no synapse on a rank, which
+                // small ranks (five, of 64 neurons or none) have.
+                if procedural || ranks < 5 {
+                    assert!(bytes <= all, "{case}: {bytes} > {all}");
+                } else {
+                    assert!(bytes < all, "{case}: {bytes} bytes, allgather {all}");
+                }
             }
         }
     }

@@ -453,6 +453,7 @@ impl Simulation {
             },
             network: Some(network),
             unrecorded: Vec::new(),
+            parts: Vec::new(),
         };
         checkpoint::save(&path, &meta, &self.engine.save_state()).map_err(errors::from_core)
     }

@@ -12,6 +12,7 @@ pub use resolve::{output_format, record_mode, Resolved, WeightSource};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use lifsim_core::engine::exchange::Scheme;
 use lifsim_core::io::spikes::OutputFormat;
 use lifsim_core::network::{Overrides, Setting};
 use lifsim_core::params;
@@ -176,6 +177,12 @@ pub struct RunArgs {
     /// (as `[record]`'s state_to = "disk")
     #[arg(long)]
     pub stream_state: bool,
+    /// Over MPI ranks: how the ranks exchange spikes once per minimum delay:
+    /// allgather (every rank receives every spike, MPI_Allgatherv) or alltoall
+    /// (each rank receives only the spikes of neurons with synapses onto its
+    /// own, MPI_Alltoallv); the same spikes either way [default: allgather]
+    #[arg(long, value_name = Scheme::CHOICES, value_parser = parse_scheme)]
+    pub exchange: Option<Scheme>,
     /// Also draw the spike raster and population rate into this PNG
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,
@@ -226,6 +233,14 @@ impl RunArgs {
             set: self.set.clone(),
         }
     }
+}
+
+/// `--exchange`'s parser.
+fn parse_scheme(s: &str) -> Result<Scheme, String> {
+    s.parse::<Scheme>().map_err(|e| match e {
+        lifsim_core::Error::Parameter { message, .. } => message,
+        other => other.to_string(),
+    })
 }
 
 /// `--set`'s parser: a usage error for a value that is not `POP.PARAM=VALUE`.

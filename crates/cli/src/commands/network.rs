@@ -69,6 +69,18 @@ pub struct NetworkReport {
     pub threads: usize,
     /// Processes (MPI ranks) the network was split over.
     pub ranks: usize,
+    /// How the ranks exchanged spikes (`allgather`, `alltoall`); `none`
+    /// with one rank.
+    pub exchange: String,
+    /// Spike exchanges between the ranks (one per minimum delay).
+    pub exchanges: u64,
+    /// Bytes the ranks received from one another in those exchanges (spike
+    /// ids and per-step counts, 4 bytes each), summed over the ranks.
+    pub exchange_bytes: u64,
+    /// Seconds each rank spent in the exchanges (filtering, the collectives
+    /// and the wait for the slowest rank; part of `sim_s`), the mean over
+    /// the ranks.
+    pub exchange_s: f64,
     /// Reading the file, building the network and its state (s).
     pub setup_s: f64,
     /// The simulation loop (s).
@@ -100,7 +112,7 @@ pub struct NetworkReport {
 /// Runs a network file: over the ranks of an MPI job where one launched
 /// this process (`mpirun -np K lifsim run ...`), else in this process.
 pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Result<()> {
-    let ranks = Ranks::init()?;
+    let ranks = Ranks::init(args.exchange.unwrap_or_default())?;
     let result = run_network_on(args, path, resume, &ranks);
     ranks.finish(result)
 }
@@ -353,6 +365,14 @@ fn simulate<T: Real>(
         dtype: desc.dtype.to_string(),
         threads: sim.partitions(),
         ranks: ranks.count(),
+        exchange: match ranks.exchange() {
+            Some(x) => x.scheme().name().into(),
+            None => "none".into(),
+        },
+        exchanges: sim.traffic().intervals(),
+        exchange_bytes: ranks.reduce(sim.traffic().bytes(), Reduce::Sum),
+        exchange_s: ranks.reduce((sim.traffic().seconds() * 1e9) as u64, Reduce::Sum) as f64 * 1e-9
+            / ranks.count() as f64,
         setup_s: setup.as_secs_f64(),
         sim_s: sim_time.as_secs_f64(),
         total_s: start.elapsed().as_secs_f64(),
@@ -411,8 +431,10 @@ fn follow(
         if every.is_none() || sim.step_index() >= sim.steps() {
             break;
         }
-        // Collective: rank 0 gathers every rank's state and writes it.
-        let _ = sim.save_state();
+        // Collective: each rank writes its own neurons' state, rank 0 the
+        // manifest (at the path rank 0 resolves alike: the same folder).
+        let path = std::env::current_dir()?.join(args.checkpoint.as_ref().expect("every"));
+        sim.save_checkpoint(&path, None)?;
     }
     Ok((recorder.finish(dt), t.elapsed()))
 }

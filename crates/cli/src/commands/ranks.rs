@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use anyhow::Result;
-use lifsim_core::engine::exchange::{Exchange, Reduce};
+use lifsim_core::engine::exchange::{Exchange, Reduce, Scheme};
 
 /// The processes of this job according to the launcher's environment
 /// (Open MPI's `mpirun`, MPICH's `mpiexec`, Slurm's `srun`), if one
@@ -31,16 +31,21 @@ pub struct Ranks {
 
 impl Ranks {
     /// Joins the MPI job this process was launched in, if any (initialising
-    /// MPI); a lifsim built without MPI refuses to be one of several.
-    pub fn init() -> Result<Self> {
+    /// MPI), its ranks to exchange spikes by `scheme`; a lifsim built
+    /// without MPI refuses to be one of several.
+    pub fn init(scheme: Scheme) -> Result<Self> {
         #[cfg(feature = "mpi")]
         {
             let mpi = match launched_ranks() {
-                Some(_) => lifsim_core::engine::exchange::mpi::MpiExchange::init()?.map(Arc::new),
+                Some(_) => {
+                    lifsim_core::engine::exchange::mpi::MpiExchange::init(scheme)?.map(Arc::new)
+                }
                 None => None,
             };
             Ok(Self { mpi })
         }
+        #[cfg(not(feature = "mpi"))]
+        let _ = scheme;
         #[cfg(not(feature = "mpi"))]
         match launched_ranks() {
             Some(k) if k > 1 => anyhow::bail!(

@@ -51,7 +51,7 @@ pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
     }
     // Under mpirun the seed's dense model runs over the ranks as a network
     // (`seed_ranks`: an exchange every step); an error on any rank ends them all.
-    let ranks = super::seed_ranks::ranks()?;
+    let ranks = super::seed_ranks::ranks(args.exchange.unwrap_or_default())?;
     let result = run_seed(args, resume, &ranks);
     ranks.finish(result)
 }
@@ -252,9 +252,7 @@ pub fn run_checkpointed(
     // The run is complete: its checkpoint (whose stream is now gone) has
     // nothing left to resume.
     if let Some(p) = &plan {
-        if p.path.exists() {
-            std::fs::remove_file(&p.path).with_context(|| p.path.display().to_string())?;
-        }
+        checkpoint::remove(&p.path)?;
     }
     Ok((record, wall))
 }
@@ -300,10 +298,9 @@ fn drive(
         // stream position is still in the file.
         p.meta.position = output.stream().sync(true)?;
         p.meta.unrecorded = output.unrecorded().to_vec();
-        let state = sim
-            .save_state()
-            .ok_or_else(|| anyhow!("this engine cannot save its state"))?;
-        checkpoint::save(&p.path, &p.meta, &state)?;
+        // Over MPI ranks, each rank writes its neurons' state to a file of
+        // its own beside the manifest rank 0 writes (collective).
+        sim.save_checkpoint(&p.path, Some(&p.meta))?;
     }
 }
 
@@ -368,6 +365,7 @@ pub fn checkpoint_plan(
             },
             network: None,
             unrecorded: Vec::new(),
+            parts: Vec::new(),
         },
     }))
 }

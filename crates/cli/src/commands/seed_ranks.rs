@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
+use lifsim_core::engine::exchange::Scheme;
 use lifsim_core::io::npy::{header_bytes, Elem};
 use lifsim_core::io::spikes::{OutputFormat, DEFAULT_POPULATION};
 use lifsim_core::io::stream::StreamHeader;
@@ -27,9 +28,9 @@ use crate::progress::ProgressReporter;
 /// The ranks of a seed run: those of the MPI job that launched this
 /// process (a lifsim built without MPI refuses to be one of several
 /// processes, each of which would run the whole model and write the same
-/// file).
-pub fn ranks() -> Result<Ranks> {
-    Ranks::init()
+/// file), exchanging spikes by `scheme`.
+pub fn ranks(scheme: Scheme) -> Result<Ranks> {
+    Ranks::init(scheme)
 }
 
 /// One rank's share of the seed run of `resolved` over `ranks` (more than

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use anyhow::Result;
-use lifsim_core::checkpoint::EngineState;
+use lifsim_core::checkpoint::{CheckpointMeta, EngineState};
 use lifsim_core::io::output::check_space;
 use lifsim_core::monitor::files::monitor_paths;
 use lifsim_core::monitor::stream::StateStream;
@@ -123,6 +123,14 @@ impl<T: Real> Stepper for StateStreaming<'_, '_, T> {
 
     fn save_state(&self) -> Option<EngineState> {
         self.sim.save_state()
+    }
+
+    fn save_checkpoint(
+        &self,
+        path: &Path,
+        meta: Option<&CheckpointMeta>,
+    ) -> lifsim_core::Result<()> {
+        self.sim.save_checkpoint(path, meta)
     }
 
     fn restore_state(&mut self, state: &EngineState) -> lifsim_core::Result<()> {

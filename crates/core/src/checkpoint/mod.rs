@@ -21,6 +21,13 @@
 //! | `state/<name>` | one array per state array, shape (N,) or (N, width) |
 //! | `checksum` | uint64 scalar: 64-bit FNV-1a of every other member's file name (`meta.npy`, ...) and bytes, in archive order |
 //!
+//! Over MPI ranks each rank writes the state of its own neurons to a file
+//! of its own (`<checkpoint>.step<s>.rank<r>of<K>.npz`: `step`, `range`,
+//! its `state/<name>` arrays over its neurons, `checksum`) and rank 0 writes
+//! the checkpoint itself as a manifest without state arrays, whose meta
+//! lists the ranks' files ([`PartFile`]). [`load`] stitches them into the
+//! network-wide state, so any number of ranks and threads resumes it.
+//!
 //! Nothing in a checkpoint is taken on trust: [`load`] checks all of it
 //! before a resume touches the stream or simulates a step.
 
@@ -282,17 +289,25 @@ pub struct CheckpointMeta {
     /// where every neuron is recorded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unrecorded: Vec<u64>,
+    /// A checkpoint written by MPI ranks: each rank's file of the state of
+    /// its neurons (`parts.rs`); this file, the manifest, then holds no
+    /// state array. Absent from a one-process checkpoint, which holds the
+    /// state itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartFile>,
 }
 
 /// The checkpoint format version written. Version 2 added the `checksum`
 /// member; a version 1 file cannot be verified and is refused.
 pub const CHECKPOINT_VERSION: u32 = 2;
 
+mod parts;
 mod read;
 #[cfg(test)]
 mod tests;
 pub(crate) mod wire;
 mod write;
 
+pub use parts::{part_path, remove, remove_stale_parts, PartFile};
 pub use read::load;
-pub use write::save;
+pub use write::{save, save_manifest, save_part};

@@ -35,17 +35,106 @@ pub fn load(path: &Path) -> Result<(CheckpointMeta, EngineState)> {
         ));
     }
     let pending = read_pending(path, members.get("pending")?, n)?;
-    let arrays = read_state(path, &members, &meta)?;
+    let partitions = if meta.parts.is_empty() {
+        let arrays = read_state(path, &members, &meta.engine, n)?;
+        vec![PartitionState {
+            range: 0..n,
+            arrays,
+        }]
+    } else {
+        if let Some((m, _)) = members.arrays.iter().find(|(m, _)| m.starts_with("state/")) {
+            return Err(Error::file(
+                path,
+                format!("names rank files and holds {m} too; lifsim writes one or the other"),
+            ));
+        }
+        read_parts(path, &meta, step)?
+    };
     let state = EngineState {
         engine: meta.engine.clone(),
         step,
         pending,
-        partitions: vec![PartitionState {
-            range: 0..n,
-            arrays,
-        }],
+        partitions,
     };
     Ok((meta, state))
+}
+
+/// The rank files a manifest names, each checked (its checksum, the one
+/// the manifest records, its step and neurons), in neuron order, covering
+/// the network's neurons once.
+fn read_parts(manifest: &Path, meta: &CheckpointMeta, step: u64) -> Result<Vec<PartitionState>> {
+    let mut parts = Vec::with_capacity(meta.parts.len());
+    let mut files: Vec<&PartFile> = meta.parts.iter().collect();
+    files.sort_by_key(|p| p.start);
+    let mut next = 0u64;
+    for p in &files {
+        if p.start != next || p.end < p.start {
+            return Err(Error::file(
+                manifest,
+                format!(
+                    "names rank files of neurons {}..{} where neuron {next} is next: they do not cover the network's {} neurons once",
+                    p.start, p.end, meta.n
+                ),
+            ));
+        }
+        next = p.end;
+    }
+    if next != meta.n {
+        return Err(Error::file(
+            manifest,
+            format!(
+                "names rank files of neurons 0..{next}; the network has {} neurons",
+                meta.n
+            ),
+        ));
+    }
+    for p in files {
+        let path = manifest.with_file_name(&p.file);
+        if !path.is_file() {
+            return Err(Error::file(
+                manifest,
+                format!(
+                    "names the rank file {} (neurons {}..{}), which is missing; copy every file of the checkpoint together",
+                    path.display(),
+                    p.start,
+                    p.end
+                ),
+            ));
+        }
+        let members = Members::read_part(&path)?;
+        members.verify_checksum()?;
+        if members.hash != p.checksum {
+            return Err(Error::file(
+                &path,
+                format!(
+                    "is not the rank file {} was written with (checksum {:016x}; the manifest says {:016x})",
+                    manifest.display(),
+                    members.hash,
+                    p.checksum
+                ),
+            ));
+        }
+        let own_step = scalar_u64(&path, members.get("step")?, "step")?;
+        let range = members.get("range")?.to_u64_vec()?;
+        if own_step != step || range != [p.start, p.end] {
+            return Err(Error::file(
+                &path,
+                format!(
+                    "holds step {own_step}, neurons {range:?}; the manifest {} says step {step}, neurons [{}, {}]",
+                    manifest.display(),
+                    p.start,
+                    p.end
+                ),
+            ));
+        }
+        let n = (p.end - p.start) as usize;
+        let arrays = read_state(&path, &members, &meta.engine, n)?;
+        parts.push(PartitionState {
+            range: p.start as usize..p.end as usize,
+            arrays,
+        });
+    }
+    Ok(parts)
 }
 
 /// Every member of a checkpoint, read and parsed, with the checksum of all
@@ -59,6 +148,26 @@ struct Members<'p> {
 impl<'p> Members<'p> {
     /// Reads every member of `path`, in archive order.
     fn read(path: &'p Path) -> Result<Self> {
+        let m = Self::read_any(path)?;
+        if !m.arrays.iter().any(|(m, _)| m == "meta") {
+            return Err(Error::file(path, "is not a lifsim checkpoint (no meta)"));
+        }
+        Ok(m)
+    }
+
+    /// Reads every member of a rank's file of a checkpoint.
+    fn read_part(path: &'p Path) -> Result<Self> {
+        let m = Self::read_any(path)?;
+        if !m.arrays.iter().any(|(m, _)| m == "range") {
+            return Err(Error::file(
+                path,
+                "is not a rank file of a lifsim checkpoint (no range)",
+            ));
+        }
+        Ok(m)
+    }
+
+    fn read_any(path: &'p Path) -> Result<Self> {
         let mut z = NpzReader::open(path)?;
         let mut hash = Fnv1a::new();
         let mut arrays = Vec::new();
@@ -70,9 +179,6 @@ impl<'p> Members<'p> {
             }
             let label = PathBuf::from(format!("{}:{name}", path.display()));
             arrays.push((name, NpyArray::from_bytes(&label, bytes)?));
-        }
-        if !arrays.iter().any(|(m, _)| m == "meta") {
-            return Err(Error::file(path, "is not a lifsim checkpoint (no meta)"));
         }
         Ok(Self {
             path,
@@ -319,19 +425,17 @@ fn schema(engine: &str) -> Vec<Expected> {
 /// The engines whose checkpoints are read.
 const ENGINES: [&str; 2] = ["dense", "network"];
 
-/// The `state/` members, each checked against what `meta.engine` saves.
-fn read_state(path: &Path, members: &Members, meta: &CheckpointMeta) -> Result<Vec<StateArray>> {
+/// The `state/` members of `n` neurons, each checked against what `engine`
+/// saves.
+fn read_state(path: &Path, members: &Members, engine: &str, n: usize) -> Result<Vec<StateArray>> {
     let bad = |m: String| Error::file(path, m);
-    assert!(
-        ENGINES.contains(&meta.engine.as_str()),
-        "parse_meta checked the engine"
-    );
-    let schema = schema(&meta.engine);
+    assert!(ENGINES.contains(&engine), "parse_meta checked the engine");
+    let schema = schema(engine);
     let mut arrays = Vec::new();
     let mut slots = None;
     for (member, a) in &members.arrays {
         let Some(name) = member.strip_prefix("state/") else {
-            if !["meta", "step", "pending", CHECKSUM].contains(&member.as_str()) {
+            if !["meta", "step", "pending", "range", CHECKSUM].contains(&member.as_str()) {
                 return Err(bad(format!(
                     "has a member {member:?} that lifsim does not write"
                 )));
@@ -340,11 +444,10 @@ fn read_state(path: &Path, members: &Members, meta: &CheckpointMeta) -> Result<V
         };
         let want = schema.iter().find(|x| x.matches(name)).ok_or_else(|| {
             bad(format!(
-                "has a state array {name:?} that the {} engine does not save",
-                meta.engine
+                "has a state array {name:?} that the {engine} engine does not save"
             ))
         })?;
-        let width = state_width(path, name, a, want, meta.n as usize, &mut slots)?;
+        let width = state_width(path, name, a, want, n, &mut slots)?;
         let data = decode(a).expect("state_width checked the type");
         check_values(path, name, &data, want)?;
         if let Some(partner) = want.partner(name) {

@@ -41,6 +41,7 @@ fn meta(n: usize, p: &LifParams, step: u64) -> CheckpointMeta {
         },
         network: None,
         unrecorded: Vec::new(),
+        parts: Vec::new(),
     }
 }
 

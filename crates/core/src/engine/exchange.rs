@@ -7,17 +7,160 @@
 //! Once per interval each rank sends its batch (the ids of every step of the
 //! interval, one step after the other, and how many each step has) and gets
 //! every rank's back ([`Exchange::all_gather`]: Arbor's scheme, an
-//! `Allgatherv` of ids after an `Allgather` of per-step counts).
+//! `Allgatherv` of ids after an `Allgather` of per-step counts), or sends
+//! each rank only the spikes of the neurons with synapses on it
+//! ([`Scheme::AllToAll`], NEST's: an `Alltoall` of per-rank counts and an
+//! `Alltoallv` of ids, filtered by [`Routes`], `routes.rs`). Either way a
+//! rank receives, per step, a sorted list holding every spike it delivers,
+//! so the spikes are the same bits.
 //!
 //! With one rank nothing here is called: `threads::run_steps` runs exactly
 //! as it does without an exchange. [`InProcess`] is a group of ranks in one
 //! process (threads, for the tests of the rank logic without MPI); `mpi.rs`
 //! (feature `mpi`) is the one over MPI.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 
 #[cfg(feature = "mpi")]
 pub mod mpi;
+mod routes;
+
+pub use routes::Routes;
+
+/// How the ranks exchange an interval's spikes (`lifsim run --exchange`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scheme {
+    /// Every rank receives every rank's spikes (`MPI_Allgatherv`, Arbor's).
+    #[default]
+    AllGather,
+    /// Each rank receives only the spikes of neurons with synapses onto its
+    /// own (`MPI_Alltoallv`, NEST's); rank 0, which writes the output,
+    /// receives them all.
+    AllToAll,
+}
+
+impl Scheme {
+    /// The choices, as `--exchange` spells them.
+    pub const CHOICES: &'static str = "allgather|alltoall";
+
+    /// The name `--exchange` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::AllGather => "allgather",
+            Scheme::AllToAll => "alltoall",
+        }
+    }
+}
+
+impl std::str::FromStr for Scheme {
+    type Err = crate::error::Error;
+
+    fn from_str(s: &str) -> crate::error::Result<Self> {
+        match s {
+            "allgather" => Ok(Scheme::AllGather),
+            "alltoall" => Ok(Scheme::AllToAll),
+            _ => Err(crate::error::Error::param(
+                "exchange",
+                format!("is {s:?}; expected one of {}", Scheme::CHOICES),
+            )),
+        }
+    }
+}
+
+/// What one rank's spike exchanges moved so far: how many intervals, the
+/// bytes it received from other ranks (ids and per-step counts; what a
+/// rank sends itself is not counted), and the time spent in them, waiting
+/// for the other ranks included.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    intervals: AtomicU64,
+    bytes: AtomicU64,
+    nanos: AtomicU64,
+}
+
+impl Traffic {
+    /// Exchanges so far.
+    pub fn intervals(&self) -> u64 {
+        self.intervals.load(Ordering::Relaxed)
+    }
+
+    /// Bytes received from other ranks so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Seconds spent in the exchanges so far (filtering, the collectives
+    /// and the wait for the slowest rank).
+    pub fn seconds(&self) -> f64 {
+        self.nanos.load(Ordering::Relaxed) as f64 * 1e-9
+    }
+
+    /// Counts one exchange of `steps` steps whose result is `got`.
+    fn count(&self, got: &Gathered, me: usize) {
+        let steps = got.steps;
+        let others: usize = (0..got.ranks())
+            .filter(|&r| r != me)
+            .map(|r| {
+                let c = &got.counts[r * steps..(r + 1) * steps];
+                steps + c.iter().map(|&c| c as usize).sum::<usize>()
+            })
+            .sum();
+        self.intervals.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(4 * others as u64, Ordering::Relaxed);
+    }
+}
+
+/// One rank's side of the spike exchange of a run: the ranks, where its
+/// spikes go (with [`Scheme::AllToAll`]), and the traffic counter.
+#[derive(Clone, Copy)]
+pub struct Link<'a> {
+    /// The ranks.
+    pub exchange: &'a dyn Exchange,
+    /// Which ranks need each of this rank's neurons' spikes; `None`: all
+    /// of them ([`Scheme::AllGather`]).
+    pub routes: Option<&'a Routes>,
+    /// Counts what the exchanges moved.
+    pub traffic: &'a Traffic,
+}
+
+/// A rank's outgoing spikes of an interval, and the buffers the filtered
+/// per-rank copies are made in (reused between intervals).
+#[derive(Default)]
+pub struct Outgoing {
+    /// Each step's ids, one step after the other.
+    pub ids: Vec<u32>,
+    /// How many at each step.
+    pub counts: Vec<u32>,
+    selected: Vec<u32>,
+    selected_counts: Vec<u32>,
+}
+
+impl Link<'_> {
+    /// Exchanges this rank's spikes of an interval (`out`) for the spikes
+    /// of every rank this rank needs (`got`: every rank's with
+    /// [`Scheme::AllGather`], each rank's filtered by the routes with
+    /// [`Scheme::AllToAll`]). Collective.
+    pub fn spikes(&self, out: &mut Outgoing, got: &mut Gathered) {
+        let start = std::time::Instant::now();
+        match self.routes {
+            None => self.exchange.all_gather(&out.ids, &out.counts, got),
+            Some(routes) => {
+                routes.select(
+                    &out.ids,
+                    &out.counts,
+                    &mut out.selected,
+                    &mut out.selected_counts,
+                );
+                self.exchange
+                    .all_to_all(&out.selected, &out.selected_counts, got);
+            }
+        }
+        self.traffic.count(got, self.exchange.rank());
+        let nanos = start.elapsed().as_nanos() as u64;
+        self.traffic.nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+}
 
 /// A reduction over ranks ([`Exchange::reduce`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,6 +243,16 @@ pub trait Exchange: Send + Sync {
     /// (how many at each step; the same number of steps on every rank).
     fn all_gather(&self, ids: &[u32], counts: &[u32], out: &mut Gathered);
 
+    /// Each rank's batch for this rank into `out` (the same layout as
+    /// [`Self::all_gather`]'s: from rank 0, its ids of each step, then from
+    /// rank 1, ...). `counts[q * steps + k]` is how many ids this rank sends
+    /// rank `q` for step `k` (the same `steps` on every rank); `ids` holds
+    /// rank 0's ids of each step, then rank 1's, ...
+    fn all_to_all(&self, ids: &[u32], counts: &[u32], out: &mut Gathered);
+
+    /// How the ranks exchange spikes.
+    fn scheme(&self) -> Scheme;
+
     /// `value` reduced over all ranks, on every rank.
     fn reduce(&self, value: u64, op: Reduce) -> u64;
 
@@ -113,6 +266,7 @@ pub trait Exchange: Send + Sync {
 /// logic (ranges, partial builds, the agreed interval) run on without MPI.
 pub struct InProcess {
     rank: usize,
+    scheme: Scheme,
     shared: Arc<Group>,
 }
 
@@ -135,6 +289,11 @@ struct Slot {
 impl InProcess {
     /// `ranks` handles, one per rank, in rank order.
     pub fn group(ranks: usize) -> Vec<InProcess> {
+        Self::group_with(ranks, Scheme::default())
+    }
+
+    /// As [`Self::group`], exchanging spikes by `scheme`.
+    pub fn group_with(ranks: usize, scheme: Scheme) -> Vec<InProcess> {
         let shared = Arc::new(Group {
             ranks,
             barrier: Barrier::new(ranks),
@@ -143,6 +302,7 @@ impl InProcess {
         (0..ranks)
             .map(|rank| InProcess {
                 rank,
+                scheme,
                 shared: shared.clone(),
             })
             .collect()
@@ -191,6 +351,35 @@ impl Exchange for InProcess {
             },
         );
         out.index(counts.len());
+    }
+
+    fn all_to_all(&self, ids: &[u32], counts: &[u32], out: &mut Gathered) {
+        let (me, k) = (self.rank, self.shared.ranks);
+        let steps = counts.len() / k;
+        self.collective(
+            |slot| {
+                slot.ids.clear();
+                slot.ids.extend_from_slice(ids);
+                slot.counts.clear();
+                slot.counts.extend_from_slice(counts);
+            },
+            |slots| {
+                out.ids.clear();
+                out.counts.clear();
+                for s in slots {
+                    let before: usize = s.counts[..me * steps].iter().map(|&c| c as usize).sum();
+                    let mine = &s.counts[me * steps..(me + 1) * steps];
+                    let n: usize = mine.iter().map(|&c| c as usize).sum();
+                    out.ids.extend_from_slice(&s.ids[before..before + n]);
+                    out.counts.extend_from_slice(mine);
+                }
+            },
+        );
+        out.index(steps);
+    }
+
+    fn scheme(&self) -> Scheme {
+        self.scheme
     }
 
     fn reduce(&self, value: u64, op: Reduce) -> u64 {

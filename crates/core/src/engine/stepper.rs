@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::exchange::Exchange;
+use super::exchange::Link;
 use super::threads::{self, RangeStep};
 use crate::checkpoint::{EngineState, PartitionState};
 use crate::error::{Error, Result};
@@ -58,7 +58,7 @@ impl<P> Partitions<P> {
         interval: u64,
         ctx: &C,
         sink: &mut dyn SpikeSink,
-        ranks: Option<&dyn Exchange>,
+        ranks: Option<Link<'_>>,
     ) where
         P: RangeStep<C>,
     {

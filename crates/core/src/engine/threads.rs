@@ -14,7 +14,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, RwLock};
 
-use super::exchange::{Exchange, Gathered};
+use super::exchange::{Gathered, Link, Outgoing};
 use crate::recording::SpikeSink;
 
 /// A barrier for a fixed number of threads that spins first and sleeps only
@@ -172,14 +172,6 @@ impl Batch {
 /// One partition's batches of the last two intervals, by interval parity.
 type Outbox = [Mutex<Batch>; 2];
 
-/// A rank's spikes of an interval as it sends them to the other ranks:
-/// each step's ids, one step after the other, and how many each step has.
-#[derive(Default)]
-struct RankBatch {
-    ids: Vec<u32>,
-    counts: Vec<u32>,
-}
-
 /// Runs `steps`, exchanging spikes between the partitions once every
 /// `interval` steps, the network's minimum delay in steps (NEST's scheme:
 /// a spike cannot act before that, so no partition needs another's spikes
@@ -200,9 +192,10 @@ struct RankBatch {
 ///
 /// With `ranks` of more than one rank (these partitions are one rank's
 /// range), this thread also gathers its partitions' batch after the
-/// barrier, exchanges it with the other ranks' (`exchange`) and meets its
-/// threads at a second barrier; then every thread reads the network's
-/// batch, rank after rank, as it would read its partitions'. Every rank
+/// barrier, exchanges it with the other ranks' ([`Link::spikes`]) and
+/// meets its threads at a second barrier; then every thread reads the
+/// batch it received (the network's, or with Alltoall the spikes this
+/// rank needs), rank after rank, as it would read its partitions'. Every rank
 /// must call this with the same `steps` and `interval`.
 pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
     parts: &mut [P],
@@ -211,9 +204,9 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
     interval: u64,
     ctx: &C,
     sink: &mut dyn SpikeSink,
-    ranks: Option<&dyn Exchange>,
+    ranks: Option<Link<'_>>,
 ) {
-    let ranks = ranks.filter(|x| x.ranks() > 1);
+    let ranks = ranks.filter(|x| x.exchange.ranks() > 1);
     if let ([part], None) = (&mut *parts, ranks) {
         for step in steps {
             if P::RECORD_INPUT {
@@ -277,7 +270,7 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
         }
         barrier.guard(|| {
             let (mut global, mut copies) = (start.to_vec(), Vec::new());
-            let mut batch = RankBatch::default();
+            let mut batch = Outgoing::default();
             for (n, steps) in intervals() {
                 if P::RECORD_INPUT {
                     // Zero-delay networks: one step per interval.
@@ -295,7 +288,7 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
                     {
                         let mut g = gathered.write().unwrap_or_else(|e| e.into_inner());
                         local_batch(&outboxes, n, steps.end - steps.start, &mut batch);
-                        ranks.all_gather(&batch.ids, &batch.counts, &mut g);
+                        ranks.spikes(&mut batch, &mut g);
                     }
                     barrier.wait();
                     let g = read(&gathered);
@@ -325,7 +318,7 @@ fn read(g: &RwLock<Gathered>) -> std::sync::RwLockReadGuard<'_, Gathered> {
 
 /// This rank's batch of interval `n` (of `steps` steps): each step's spikes
 /// of every partition, in range order, and per step how many.
-fn local_batch(outboxes: &[Outbox], n: usize, steps: u64, batch: &mut RankBatch) {
+fn local_batch(outboxes: &[Outbox], n: usize, steps: u64, batch: &mut Outgoing) {
     batch.ids.clear();
     batch.counts.clear();
     let boxes: Vec<_> = outboxes.iter().map(|o| lock(&o[n & 1])).collect();

@@ -1,17 +1,19 @@
 //! The exchange over MPI (feature `mpi`, the `mpi` crate on Open MPI or
 //! MPICH): `MPI_Allgather` of each rank's per-step counts, then
-//! `MPI_Allgatherv` of the ids, once per interval.
+//! `MPI_Allgatherv` of the ids, once per interval; or, with
+//! [`Scheme::AllToAll`], `MPI_Alltoall` of the per-rank, per-step counts,
+//! then `MPI_Alltoallv` of the ids.
 
 use std::sync::Mutex;
 
 use mpi::collective::SystemOperation;
-use mpi::datatype::PartitionMut;
+use mpi::datatype::{Partition, PartitionMut};
 use mpi::environment::Universe;
 use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::*;
 use mpi::{Count, Threading};
 
-use super::{Exchange, Gathered, Reduce};
+use super::{Exchange, Gathered, Reduce, Scheme};
 use crate::error::{Error, Result};
 
 /// MPI's world communicator, and the universe that finalises MPI when the
@@ -21,6 +23,9 @@ struct World {
     /// Per rank, how many ids it sends (reused between intervals).
     sizes: Vec<Count>,
     displs: Vec<Count>,
+    /// Per rank, how many ids this rank sends it, and where they start.
+    send_sizes: Vec<Count>,
+    send_displs: Vec<Count>,
     /// Dropped last (fields drop in order): `MPI_Finalize`.
     _universe: Universe,
 }
@@ -31,6 +36,7 @@ pub struct MpiExchange {
     ranks: usize,
     /// Ranks on this node (`MPI_Comm_split_type` shared memory).
     local_ranks: usize,
+    scheme: Scheme,
     world: Mutex<World>,
 }
 
@@ -40,9 +46,10 @@ pub struct MpiExchange {
 unsafe impl Send for World {}
 
 impl MpiExchange {
-    /// Initialises MPI (`MPI_Init_thread`, serialised calls), or `None`
-    /// where it was initialised already.
-    pub fn init() -> Result<Option<Self>> {
+    /// Initialises MPI (`MPI_Init_thread`, serialised calls), the ranks to
+    /// exchange spikes by `scheme`, or `None` where it was initialised
+    /// already.
+    pub fn init(scheme: Scheme) -> Result<Option<Self>> {
         let Some((universe, threading)) = mpi::initialize_with_threading(Threading::Serialized)
         else {
             return Ok(None);
@@ -60,10 +67,13 @@ impl MpiExchange {
             rank,
             ranks,
             local_ranks,
+            scheme,
             world: Mutex::new(World {
                 comm,
                 sizes: Vec::new(),
                 displs: Vec::new(),
+                send_sizes: Vec::new(),
+                send_displs: Vec::new(),
                 _universe: universe,
             }),
         }))
@@ -99,20 +109,39 @@ impl Exchange for MpiExchange {
         let steps = counts.len();
         out.counts.resize(steps * self.ranks, 0);
         world.comm.all_gather_into(counts, &mut out.counts[..]);
-        world.sizes.clear();
-        world.displs.clear();
-        let mut total: usize = 0;
-        for per_rank in out.counts.chunks(steps.max(1)) {
-            let n: usize = per_rank.iter().map(|&c| c as usize).sum();
-            world.displs.push(count(total));
-            world.sizes.push(count(n));
-            total += n;
-        }
-        count(total);
+        let total = prefix(&out.counts, steps, &mut world.sizes, &mut world.displs);
         out.ids.resize(total, 0);
         let mut recv = PartitionMut::new(&mut out.ids[..], &world.sizes[..], &world.displs[..]);
         world.comm.all_gather_varcount_into(ids, &mut recv);
         out.index(steps);
+    }
+
+    fn all_to_all(&self, ids: &[u32], counts: &[u32], out: &mut Gathered) {
+        let world = &mut *self.lock();
+        let k = self.ranks;
+        let steps = counts.len() / k;
+        out.counts.resize(counts.len(), 0);
+        world.comm.all_to_all_into(counts, &mut out.counts[..]);
+        let World {
+            sizes,
+            displs,
+            send_sizes,
+            send_displs,
+            comm,
+            ..
+        } = world;
+        let total = prefix(&out.counts, steps, sizes, displs);
+        let sent = prefix(counts, steps, send_sizes, send_displs);
+        debug_assert_eq!(sent, ids.len());
+        out.ids.resize(total, 0);
+        let send = Partition::new(ids, &send_sizes[..], &send_displs[..]);
+        let mut recv = PartitionMut::new(&mut out.ids[..], &sizes[..], &displs[..]);
+        comm.all_to_all_varcount_into(&send, &mut recv);
+        out.index(steps);
+    }
+
+    fn scheme(&self) -> Scheme {
+        self.scheme
     }
 
     fn reduce(&self, value: u64, op: Reduce) -> u64 {
@@ -176,6 +205,22 @@ impl Exchange for MpiExchange {
         }
         (self.rank == 0).then_some(all)
     }
+}
+
+/// Per rank (`steps` counts each): how many ids in all into `sizes`, where
+/// they start into `displs`; the total.
+fn prefix(counts: &[u32], steps: usize, sizes: &mut Vec<Count>, displs: &mut Vec<Count>) -> usize {
+    sizes.clear();
+    displs.clear();
+    let mut total: usize = 0;
+    for per_rank in counts.chunks(steps.max(1)) {
+        let n: usize = per_rank.iter().map(|&c| c as usize).sum();
+        displs.push(count(total));
+        sizes.push(count(n));
+        total += n;
+    }
+    count(total);
+    total
 }
 
 /// `n` as MPI's element count: an interval's spikes of all ranks together

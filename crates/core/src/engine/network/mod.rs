@@ -69,6 +69,8 @@ mod inputs;
 mod part;
 mod probe;
 mod procedural;
+mod rank_files;
+mod routing;
 mod state;
 mod update;
 
@@ -77,7 +79,7 @@ use std::sync::Arc;
 
 use part::Part;
 
-use super::exchange::{Exchange, Gathered, Reduce};
+use super::exchange::{Exchange, Gathered, Link, Reduce, Routes, Scheme, Traffic};
 use super::kernel::Isa;
 use super::stepper::Partitions;
 use super::{split, EngineOptions};
@@ -115,6 +117,10 @@ pub struct NetworkSimulation<'n, T: Real> {
     /// The ranks of a distributed run, this simulation being one rank's
     /// range of neurons ([`Self::distributed`]); `None`: the whole network.
     ranks: Option<Arc<dyn Exchange>>,
+    /// Where this rank's spikes go ([`Scheme::AllToAll`]); `None`: to all.
+    routes: Option<Routes>,
+    /// What this rank's exchanges moved.
+    traffic: Traffic,
 }
 
 impl<'n, T: Real> NetworkSimulation<'n, T> {
@@ -137,7 +143,9 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     /// the neurons of its range ([`balance::rank_ranges`]), split over
     /// `options.threads` threads, with the synapses onto them and no
     /// others. Its runs are collective (every rank runs the same steps) and
-    /// hand the whole network's spikes to the sink, on every rank. A
+    /// hand the whole network's spikes to the sink, on every rank with
+    /// [`Scheme::AllGather`], on rank 0 with [`Scheme::AllToAll`] (the
+    /// others' sinks get the spikes their neurons receive). A
     /// checkpoint's state is gathered on rank 0 ([`Self::gathered_state`];
     /// `Checkpoint::save_state` is this rank's alone) and restores onto any
     /// split; so are the state monitors' records
@@ -162,6 +170,11 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
         parts[0].range.start..parts[parts.len() - 1].range.end
     }
 
+    /// What this rank's spike exchanges moved so far (nothing with one rank).
+    pub fn traffic(&self) -> &Traffic {
+        &self.traffic
+    }
+
     /// Whether this is one rank's share of a run over several ranks.
     pub fn is_distributed(&self) -> bool {
         self.ranks.as_ref().is_some_and(|r| r.ranks() > 1)
@@ -183,10 +196,11 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
         ranks: Option<Arc<dyn Exchange>>,
     ) -> Result<Self> {
         // This rank's neurons (all of them with one rank), split over threads.
-        let own = match &ranks {
-            Some(x) => balance::rank_ranges(&net.description, x.ranks())?[x.rank()].clone(),
-            None => 0..net.n(),
+        let all_ranges = match &ranks {
+            Some(x) => balance::rank_ranges(&net.description, x.ranks())?,
+            None => std::iter::once(0..net.n()).collect(),
         };
+        let own = all_ranges[ranks.as_ref().map_or(0, |x| x.rank())].clone();
         // The pool the synapses are built on: the threads asked for, else the current one.
         let pool = options.threads;
         let threads = options.threads_for(own.len())?;
@@ -212,6 +226,12 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
                 all.step_into(0, &mut fired);
             }
         }
+        let routes = match ranks.as_deref() {
+            Some(x) if x.ranks() > 1 && x.scheme() == Scheme::AllToAll => {
+                Some(routing::routes(&parts, net.n(), x, &all_ranges))
+            }
+            _ => None,
+        };
         let mut sim = Self {
             shared: Shared {
                 net,
@@ -224,6 +244,8 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
             run: Partitions::new("network", parts, fired, steps),
             monitors: probe::Monitors::default(),
             ranks,
+            routes,
+            traffic: Traffic::default(),
         };
         sim.add_described_monitors()?;
         Ok(sim)
@@ -303,6 +325,11 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
             Some(r) => r.reduce(until.min(self.run.steps), Reduce::Min),
             None => until,
         };
+        let ranks = ranks.map(|exchange| Link {
+            exchange,
+            routes: self.routes.as_ref(),
+            traffic: &self.traffic,
+        });
         let (run, shared) = (&mut self.run, &self.shared);
         let timing = shared.net.description.timing;
         self.monitors.with_sink(sink, |sink| {
