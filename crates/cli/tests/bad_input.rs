@@ -131,7 +131,7 @@ fn events(dir: &Path, times: &[f64], ids: &[u64], scalars: &[(&str, f64)]) -> Pa
 /// then the end marker.
 fn stream(dir: &Path, json: &str, steps: u64) -> PathBuf {
     let mut json = json.as_bytes().to_vec();
-    while (16 + json.len()) % 16 != 0 {
+    while !(16 + json.len()).is_multiple_of(16) {
         json.push(b' ');
     }
     let mut out = b"LIFSPIKE".to_vec();

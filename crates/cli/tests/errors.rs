@@ -64,7 +64,7 @@ fn npz(dir: &Path, name: &str, add: impl FnOnce(&mut NpzWriter<File>)) {
 /// `records` (step, id) as lifsim writes them.
 fn spikes_stream(dir: &Path, name: &str, version: u32, json: &str, records: &[(u64, u32)]) {
     let mut json = json.as_bytes().to_vec();
-    while (16 + json.len()) % 16 != 0 {
+    while !(16 + json.len()).is_multiple_of(16) {
         json.push(b' ');
     }
     let mut out = b"LIFSPIKE".to_vec();

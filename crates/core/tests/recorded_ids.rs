@@ -40,7 +40,7 @@ fn header(recorded: Option<Vec<[u64; 2]>>) -> StreamHeader {
 fn spikes_of_step(k: usize) -> Vec<u32> {
     [0u32, 1, 2, 7, 9]
         .into_iter()
-        .filter(|&i| (k + i as usize) % 4 == 0)
+        .filter(|&i| (k + i as usize).is_multiple_of(4))
         .collect()
 }
 

@@ -154,7 +154,7 @@ impl StreamHeader {
     fn to_bytes(&self) -> Vec<u8> {
         let mut json = serde_json::to_vec(self).expect("a header always serialises");
         // Pad so the records start on a 16-byte boundary.
-        while (16 + json.len()) % 16 != 0 {
+        while !(16 + json.len()).is_multiple_of(16) {
             json.push(b' ');
         }
         let mut out = Vec::with_capacity(16 + json.len());
@@ -618,7 +618,7 @@ impl EventStream {
     fn positions_at(&self, at: StreamPosition) -> Result<Option<()>> {
         if at.bytes < self.data_start + RECORD_BYTES as u64
             || at.bytes > self.complete_bytes
-            || (at.bytes - self.data_start) % RECORD_BYTES as u64 != 0
+            || !(at.bytes - self.data_start).is_multiple_of(RECORD_BYTES as u64)
         {
             return Ok(None);
         }

@@ -37,10 +37,10 @@
 //! boundary.
 //!
 //! With two channels, one current for all and `f64`, the step runs in
-//! explicit AVX2 instructions (`iaf_cond_exp/simd.rs`, one pass per vector
-//! instead of the compiler's two per block): the same operations in the
-//! same order, so the same bits and the same error against NEST as above
-//! (coba's simulation about 1.2-1.4x faster again, see BENCHMARKS.md).
+//! explicit AVX-512 or AVX2 instructions (`iaf_cond_exp/simd.rs`, one pass
+//! per vector instead of the compiler's two per block): the same
+//! operations in the same order, so the same bits and the same error
+//! against NEST as above (coba's simulation faster again, see BENCHMARKS.md).
 
 mod simd;
 

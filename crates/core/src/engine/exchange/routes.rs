@@ -146,7 +146,7 @@ mod tests {
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         for (r, steps) in got.iter().enumerate() {
-            let need = |j: &u32| r == 0 || *j as usize % (r + 2) == 0;
+            let need = |j: &u32| r == 0 || (*j as usize).is_multiple_of(r + 2);
             let all: Vec<u32> = (0..168).filter(need).collect();
             let odd: Vec<u32> = (0..168).filter(|j| j % 2 == 1).filter(need).collect();
             assert_eq!(steps[0], all, "rank {r}, step 0");

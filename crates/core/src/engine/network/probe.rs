@@ -49,7 +49,7 @@ impl PartMonitor {
     #[inline]
     fn samples(&self, k: u64) -> bool {
         let t = k + 1;
-        t % self.every == 0 && t > self.start && t <= self.stop
+        t.is_multiple_of(self.every) && t > self.start && t <= self.stop
     }
 }
 

@@ -14,7 +14,9 @@ fn header(n: u64, steps: u64) -> StreamHeader {
 
 /// Spikes of a small made-up run, step by step.
 fn spikes_of_step(k: usize) -> Vec<u32> {
-    (0..5u32).filter(|&i| (k + i as usize) % 3 == 0).collect()
+    (0..5u32)
+        .filter(|&i| (k + i as usize).is_multiple_of(3))
+        .collect()
 }
 
 #[test]

@@ -1,8 +1,6 @@
 //! The fused step of `iaf_cond_exp` with two channels and one external
-//! current for all, in `f64`, written with explicit AVX2 instructions (four
-//! lanes, also on AVX-512 CPUs: the AVX-512 intrinsics need Rust 1.89, above
-//! the workspace's rust-version 1.85; the same kernel with them, commit
-//! 93f4b51, was about 15 % faster on coba on Zen 4, see BENCHMARKS.md): one pass per vector of neurons (take in, `nx` and `y`, the
+//! current for all, in `f64`, written with explicit AVX-512 and AVX2
+//! instructions: one pass per vector of neurons (take in, `nx` and `y`, the
 //! conductances' decay, `φ` by the polynomial, the step of `V`, the
 //! refractory hold, the threshold's running maximum), all in registers.
 //!
@@ -52,8 +50,72 @@ mod x86 {
     use super::Ops;
     use std::arch::x86_64::*;
 
+    /// AVX-512F with FMA: eight lanes.
+    pub(super) struct Avx512;
     /// AVX2 with FMA: four lanes.
     pub(super) struct Avx2;
+
+    impl Ops for Avx512 {
+        const LANES: usize = 8;
+        type V = __m512d;
+        #[inline]
+        #[target_feature(enable = "avx512f,fma")]
+        unsafe fn splat(x: f64) -> __m512d {
+            _mm512_set1_pd(x)
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f,fma")]
+        unsafe fn load(p: *const f64) -> __m512d {
+            _mm512_loadu_pd(p)
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f,fma")]
+        unsafe fn store(p: *mut f64, x: __m512d) {
+            _mm512_storeu_pd(p, x)
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f,fma")]
+        unsafe fn fma(a: __m512d, b: __m512d, c: __m512d) -> __m512d {
+            _mm512_fmadd_pd(a, b, c)
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f,fma")]
+        unsafe fn mul(a: __m512d, b: __m512d) -> __m512d {
+            _mm512_mul_pd(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f,fma")]
+        unsafe fn add(a: __m512d, b: __m512d) -> __m512d {
+            _mm512_add_pd(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f,fma")]
+        unsafe fn min(a: __m512d, b: __m512d) -> __m512d {
+            _mm512_min_pd(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f,fma")]
+        unsafe fn max(a: __m512d, b: __m512d) -> __m512d {
+            _mm512_max_pd(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f,fma")]
+        unsafe fn all_within(x: __m512d, lo: __m512d, hi: __m512d) -> bool {
+            let m = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(x, lo) & _mm512_cmp_pd_mask::<_CMP_LE_OQ>(x, hi);
+            m == 0xff
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f,fma")]
+        unsafe fn any_at_or_above(x: __m512d, t: __m512d) -> bool {
+            _mm512_cmp_pd_mask::<_CMP_GE_OQ>(x, t) != 0
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f,fma")]
+        unsafe fn hold(now: __m512d, until: __m512d, next: __m512d, reset: __m512d) -> __m512d {
+            let free = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(now, until);
+            _mm512_mask_blend_pd(free, reset, next)
+        }
+    }
 
     impl Ops for Avx2 {
         const LANES: usize = 4;
@@ -189,9 +251,10 @@ pub(super) fn step_two<T: Real>(isa: Isa, state: Block<'_, T>, input: Input<'_, 
     let rows = take.then(|| (cast(r0), cast(r1)));
     match isa {
         // SAFETY: `Isa::detect` only returns what the CPU supports.
-        // An AVX-512 CPU has AVX2 and FMA too.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 | Isa::Avx512 => unsafe { avx2(&p, arrays, rows, base, ids, count) },
+        Isa::Avx512 => unsafe { avx512(&p, arrays, rows, base, ids, count) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { avx2(&p, arrays, rows, base, ids, count) },
         _ => unreachable!("checked by `applies`"),
     }
     if v_rest.is_empty() {
@@ -232,6 +295,15 @@ struct Arrays<'a> {
 type Rows<'a> = Option<(&'a mut [f64], &'a mut [f64])>;
 
 #[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn avx512(p: &Params, a: Arrays<'_>, rows: Rows<'_>, base: u32, ids: &mut [u32], n: &mut usize) {
+    match rows {
+        Some(r) => steps::<x86::Avx512, true>(p, a, Some(r), base, ids, n),
+        None => steps::<x86::Avx512, false>(p, a, None, base, ids, n),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn avx2(p: &Params, a: Arrays<'_>, rows: Rows<'_>, base: u32, ids: &mut [u32], n: &mut usize) {
     match rows {
@@ -257,7 +329,7 @@ unsafe fn steps<O: Ops, const TAKE: bool>(
     let phi = p.phi.map(s);
     let (lo, hi, zero) = (s(-1.0), s(0.0), s(0.0));
     let len = a.v.len();
-    debug_assert!(len % BLOCK == 0 && BLOCK % O::LANES == 0);
+    debug_assert!(len.is_multiple_of(BLOCK) && BLOCK.is_multiple_of(O::LANES));
     debug_assert!(a.g0.len() == len && a.g1.len() == len && a.until.len() == len);
     let (v, g0, g1, until) = (a.v.as_mut_ptr(), a.g0.as_mut_ptr(), a.g1.as_mut_ptr(), a.until.as_ptr());
     let (r0, r1) = match rows {
