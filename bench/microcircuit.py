@@ -244,6 +244,19 @@ def fmt(x, digits=3):
     return f"{x:.{digits}f}"
 
 
+def mean_cv(pop_stats):
+    """The mean ISI CV of one population's statistics; None where no neuron has one."""
+    return float(np.mean(pop_stats["cv"])) if len(pop_stats["cv"]) else None
+
+
+def emit(report, printer, json_path):
+    """Prints `report` with `printer` and, where asked, writes it as JSON."""
+    printer(report)
+    if json_path:
+        json_path.write_text(json.dumps(report, indent=1) + "\n")
+        print(f"\nJSON: {json_path}")
+
+
 def print_report(report):
     a = report["arguments"]
     print(f"\nPD14 microcircuit, scale {a['scale']} ({report['neurons']:,} neurons, "
@@ -388,8 +401,8 @@ def main(argv=None):
                         "nest": float(np.mean([np.mean(stats_n[s][name]["rate"]) for s in seeds])),
                         "nest_each_seed": [float(np.mean(stats_n[s][name]["rate"])) for s in seeds],
                     },
-                    "mean_cv": {"lifsim": float(np.mean(stats_l[name]["cv"])) if len(stats_l[name]["cv"]) else None,
-                                "nest_each_seed": [float(np.mean(stats_n[s][name]["cv"])) if len(stats_n[s][name]["cv"]) else None for s in seeds]},
+                    "mean_cv": {"lifsim": mean_cv(stats_l[name]),
+                                "nest_each_seed": [mean_cv(stats_n[s][name]) for s in seeds]},
                     "samples": {m: {"lifsim": len(stats_l[name][m]),
                                     "nest_each_seed": [len(stats_n[s][name][m]) for s in seeds]}
                                 for m in MEASURES},
@@ -398,10 +411,7 @@ def main(argv=None):
                 for name in POPS
             }
         log.close()
-    print_report(report)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1) + "\n")
-        print(f"\nJSON: {args.json}")
+    emit(report, print_report, args.json)
 
 
 if __name__ == "__main__":

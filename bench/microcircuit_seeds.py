@@ -342,8 +342,8 @@ def main(argv=None):
             name: {
                 "mean_rate_hz": {"lifsim": rate_summary(stats["lifsim"], name),
                                  "nest": rate_summary(stats["nest"], name)},
-                "mean_cv": {k: [float(np.mean(s[name]["cv"])) if len(s[name]["cv"]) else None
-                                for s in stats[k]] for k in ("lifsim", "nest")},
+                "mean_cv": {k: [mcb.mean_cv(s[name]) for s in stats[k]]
+                            for k in ("lifsim", "nest")},
                 "samples": {m: {k: [len(s[name][m]) for s in stats[k]]
                                 for k in ("lifsim", "nest")} for m in MEASURES},
                 "ks": ks[name],
@@ -351,10 +351,7 @@ def main(argv=None):
             for name in POPS
         },
     }
-    print_report(report)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1) + "\n")
-        print(f"\nJSON: {args.json}")
+    mcb.emit(report, print_report, args.json)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ pkg-config --exists hdf5 2>/dev/null || [ -f /usr/include/hdf5/serial/hdf5.h ] |
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 pkg-config --exists ompi-c 2>/dev/null || missing+=(libopenmpi-dev)
 command -v mpirun >/dev/null 2>&1 || missing+=(openmpi-bin)
-ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || missing+=(libclang-dev)
+# libclang itself (bindgen's libclang.so*), not libclang-cpp, which other
+# packages bring and which bindgen cannot use.
+ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || missing+=(libclang-dev)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
     echo "system-deps: missing ${missing[*]}; install them (apt-get install ${missing[*]}) or build without --features sonata / mpi" >&2

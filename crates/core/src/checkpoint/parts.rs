@@ -89,10 +89,8 @@ pub fn remove(manifest: &Path) -> Result<()> {
 mod tests {
     use super::super::{
         load, save_manifest, save_part, CheckpointMeta, PartitionState, StateArray, StateData,
-        CHECKPOINT_VERSION,
     };
     use super::*;
-    use crate::io::stream::StreamPosition;
 
     /// The dense engine's state of neurons `range` (potentials `10 + i`).
     fn part(range: std::ops::Range<usize>) -> PartitionState {
@@ -107,26 +105,12 @@ mod tests {
         }
     }
 
+    /// The checkpoint tests' meta of `n` neurons at `step`, naming `parts`.
     fn meta(n: u64, step: u64, parts: Vec<PartFile>) -> CheckpointMeta {
+        let p = crate::model::LifParams::default();
         CheckpointMeta {
-            version: CHECKPOINT_VERSION,
-            engine: "dense".into(),
-            n,
-            dt: 0.1,
-            steps: 100,
-            args: Vec::new(),
-            cwd: "/".into(),
-            format: "events".into(),
-            out: "s.npz".into(),
-            stream: "s.npz.spikes".into(),
-            position: StreamPosition {
-                step,
-                bytes: 64,
-                spikes: 0,
-            },
-            network: None,
-            unrecorded: Vec::new(),
             parts,
+            ..super::super::tests::meta(n as usize, &p, step)
         }
     }
 

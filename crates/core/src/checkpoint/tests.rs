@@ -22,7 +22,7 @@ fn sim<'w>(w: &'w [f64], n: usize, p: &LifParams, threads: usize) -> Simulation<
 }
 
 /// The meta of a checkpoint at `step` (its stream position).
-fn meta(n: usize, p: &LifParams, step: u64) -> CheckpointMeta {
+pub(super) fn meta(n: usize, p: &LifParams, step: u64) -> CheckpointMeta {
     CheckpointMeta {
         version: CHECKPOINT_VERSION,
         engine: "dense".into(),

@@ -286,6 +286,16 @@ struct Slot {
     bytes: Vec<u8>,
 }
 
+impl Slot {
+    /// Puts a rank's batch of spike ids and per-step counts in its slot.
+    fn publish(&mut self, ids: &[u32], counts: &[u32]) {
+        self.ids.clear();
+        self.ids.extend_from_slice(ids);
+        self.counts.clear();
+        self.counts.extend_from_slice(counts);
+    }
+}
+
 impl InProcess {
     /// `ranks` handles, one per rank, in rank order.
     pub fn group(ranks: usize) -> Vec<InProcess> {
@@ -335,12 +345,7 @@ impl Exchange for InProcess {
 
     fn all_gather(&self, ids: &[u32], counts: &[u32], out: &mut Gathered) {
         self.collective(
-            |slot| {
-                slot.ids.clear();
-                slot.ids.extend_from_slice(ids);
-                slot.counts.clear();
-                slot.counts.extend_from_slice(counts);
-            },
+            |slot| slot.publish(ids, counts),
             |slots| {
                 out.ids.clear();
                 out.counts.clear();
@@ -357,12 +362,7 @@ impl Exchange for InProcess {
         let (me, k) = (self.rank, self.shared.ranks);
         let steps = counts.len() / k;
         self.collective(
-            |slot| {
-                slot.ids.clear();
-                slot.ids.extend_from_slice(ids);
-                slot.counts.clear();
-                slot.counts.extend_from_slice(counts);
-            },
+            |slot| slot.publish(ids, counts),
             |slots| {
                 out.ids.clear();
                 out.counts.clear();
@@ -398,6 +398,32 @@ impl Exchange for InProcess {
     }
 }
 
+/// Runs `f` once per rank of `group`, each on a thread of its own, and
+/// returns what each returned, in rank order: the in-process stand-in for
+/// `mpirun` in the exchange's tests.
+#[cfg(test)]
+pub(crate) fn on_ranks<T: Send>(group: &[InProcess], f: impl Fn(&InProcess) -> T + Sync) -> Vec<T> {
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = group.iter().map(|x| s.spawn(move || f(x))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+#[cfg(test)]
+impl Gathered {
+    /// The ids of the first `steps` steps, one vector per step.
+    pub(crate) fn steps(&self, steps: usize) -> Vec<Vec<u32>> {
+        (0..steps)
+            .map(|k| {
+                let mut out = Vec::new();
+                self.step_into(k, &mut out);
+                out
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,33 +431,19 @@ mod tests {
     #[test]
     fn ranks_gather_their_batches_in_rank_order_step_by_step() {
         let group = InProcess::group(3);
-        let results: Vec<Vec<Vec<u32>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = group
-                .iter()
-                .map(|x| {
-                    s.spawn(move || {
-                        // Rank r owns ids 10r..10r+10; fires r+k ids at step k.
-                        let r = x.rank() as u32;
-                        let (mut ids, mut counts) = (Vec::new(), Vec::new());
-                        for k in 0..4u32 {
-                            ids.extend((0..r + k).map(|i| 10 * r + i));
-                            counts.push(r + k);
-                        }
-                        let mut g = Gathered::default();
-                        x.all_gather(&ids, &counts, &mut g);
-                        assert_eq!(x.reduce(r as u64 + 5, Reduce::Min), 5);
-                        assert_eq!(x.reduce(r as u64, Reduce::Sum), 3);
-                        (0..4)
-                            .map(|k| {
-                                let mut out = Vec::new();
-                                g.step_into(k, &mut out);
-                                out
-                            })
-                            .collect()
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        let results = on_ranks(&group, |x| {
+            // Rank r owns ids 10r..10r+10; fires r+k ids at step k.
+            let r = x.rank() as u32;
+            let (mut ids, mut counts) = (Vec::new(), Vec::new());
+            for k in 0..4u32 {
+                ids.extend((0..r + k).map(|i| 10 * r + i));
+                counts.push(r + k);
+            }
+            let mut g = Gathered::default();
+            x.all_gather(&ids, &counts, &mut g);
+            assert_eq!(x.reduce(r as u64 + 5, Reduce::Min), 5);
+            assert_eq!(x.reduce(r as u64, Reduce::Sum), 3);
+            g.steps(4)
         });
         for k in 0..4u32 {
             let want: Vec<u32> = (0..3u32)

@@ -435,7 +435,7 @@ mod tests {
         let mut want = (Vec::new(), Vec::new());
         for k in 0..50usize {
             let fired: Vec<u32> = (0..10)
-                .filter(|i| (k * 7 + *i as usize) % 11 == 0)
+                .filter(|i| (k * 7 + *i as usize).is_multiple_of(11))
                 .collect();
             for &i in &fired {
                 want.0.push((k + 1) as f64 * 0.1);

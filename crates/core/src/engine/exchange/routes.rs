@@ -105,7 +105,7 @@ impl Routes {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{InProcess, Scheme};
+    use super::super::{on_ranks, InProcess, Scheme};
     use super::*;
 
     /// Three ranks of 64, 64 and 40 neurons; rank r needs the neurons whose
@@ -115,35 +115,20 @@ mod tests {
     fn each_rank_gets_the_spikes_it_needs_and_rank_0_all() {
         let ranges = [0..64, 64..128, 128..168];
         let group = InProcess::group_with(3, Scheme::AllToAll);
-        let got: Vec<Vec<Vec<u32>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = group
-                .iter()
-                .map(|x| {
-                    let ranges = &ranges;
-                    s.spawn(move || {
-                        let me = x.rank();
-                        let routes = Routes::build(x, ranges, |j| j % (me + 2) == 0);
-                        // Every own neuron fires at step 0, odd ones at step 1.
-                        let own = ranges[me].clone();
-                        let mut ids: Vec<u32> = own.clone().map(|j| j as u32).collect();
-                        let odd: Vec<u32> = own.filter(|j| j % 2 == 1).map(|j| j as u32).collect();
-                        let counts = [ids.len() as u32, odd.len() as u32];
-                        ids.extend(odd);
-                        let (mut sel, mut sel_counts) = (Vec::new(), Vec::new());
-                        routes.select(&ids, &counts, &mut sel, &mut sel_counts);
-                        let mut g = Gathered::default();
-                        x.all_to_all(&sel, &sel_counts, &mut g);
-                        (0..2)
-                            .map(|k| {
-                                let mut out = Vec::new();
-                                g.step_into(k, &mut out);
-                                out
-                            })
-                            .collect()
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        let got = on_ranks(&group, |x| {
+            let me = x.rank();
+            let routes = Routes::build(x, &ranges, |j| j % (me + 2) == 0);
+            // Every own neuron fires at step 0, odd ones at step 1.
+            let own = ranges[me].clone();
+            let mut ids: Vec<u32> = own.clone().map(|j| j as u32).collect();
+            let odd: Vec<u32> = own.filter(|j| j % 2 == 1).map(|j| j as u32).collect();
+            let counts = [ids.len() as u32, odd.len() as u32];
+            ids.extend(odd);
+            let (mut sel, mut sel_counts) = (Vec::new(), Vec::new());
+            routes.select(&ids, &counts, &mut sel, &mut sel_counts);
+            let mut g = Gathered::default();
+            x.all_to_all(&sel, &sel_counts, &mut g);
+            g.steps(2)
         });
         for (r, steps) in got.iter().enumerate() {
             let need = |j: &u32| r == 0 || (*j as usize).is_multiple_of(r + 2);
