@@ -327,28 +327,6 @@ impl EventStreamWriter {
         }
     }
 
-    /// As [`EventStreamWriter::sync`] with `durable`, but the wait for the
-    /// disk happens on another thread: the marker and the flush are done when
-    /// this returns (the stream can be read), and joining the handle gives
-    /// the sync's outcome. The caller goes on (writing the output file from
-    /// the stream) while the disk catches up.
-    pub fn sync_durable_in_background(
-        &mut self,
-    ) -> Result<(StreamPosition, std::thread::JoinHandle<Result<()>>)> {
-        let at = self.sync(false)?;
-        let file = self
-            .out
-            .get_ref()
-            .try_clone()
-            .map_err(|e| Error::io(&self.path, e))?;
-        let path = self.path.clone();
-        let handle = std::thread::Builder::new()
-            .name("lifsim-stream-sync".into())
-            .spawn(move || file.sync_data().map_err(|e| Error::io(&path, e)))
-            .map_err(|e| Error::io(&self.path, e))?;
-        Ok((at, handle))
-    }
-
     /// Ends the stream: a final marker, flushed and synced to disk.
     pub fn finish(mut self) -> Result<StreamPosition> {
         self.sync(true)

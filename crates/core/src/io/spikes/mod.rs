@@ -272,29 +272,20 @@ impl SpikeOutput {
         let header = self.stream.header().clone();
         let counts = self.stream.counts().to_vec();
         let stream_path = self.stream.path().to_path_buf();
-        // Synced, not closed: the writer keeps its lock until the stream is
-        // gone. The stream is on disk before this returns, as it always was,
-        // but the wait for the disk overlaps the writing of the output file
-        // (which reads the stream from the operating system's cache).
-        let (_, synced) = self.stream.sync_durable_in_background()?;
-        let stream = EventStream::open(&stream_path);
-        let written = stream.and_then(|stream| {
-            match self.format {
-                OutputFormat::Dense => write_dense(&stream, &self.out)?,
-                OutputFormat::Events => stream.write_npz(&self.out)?,
-                OutputFormat::Sonata => write_sonata(&stream, &self.out)?,
-                OutputFormat::Counts => not_counts(self.format)?,
-            }
-            Ok(stream)
-        });
-        let synced = synced.join().unwrap_or_else(|_| {
-            Err(Error::io(
-                &stream_path,
-                std::io::Error::other("the sync thread panicked"),
-            ))
-        });
-        let stream = written?;
-        synced?;
+        // Flushed, not closed: the writer keeps its lock until the stream is
+        // gone, and the output file is written from the operating system's
+        // cache. Not waited onto the disk: a resumable run's stream was
+        // synced up to its checkpoint's position when that was written, and
+        // resuming cuts it back there, so nothing after it is ever read
+        // after a crash.
+        self.stream.sync(false)?;
+        let stream = EventStream::open(&stream_path)?;
+        match self.format {
+            OutputFormat::Dense => write_dense(&stream, &self.out)?,
+            OutputFormat::Events => stream.write_npz(&self.out)?,
+            OutputFormat::Sonata => write_sonata(&stream, &self.out)?,
+            OutputFormat::Counts => not_counts(self.format)?,
+        }
         Ok(SpikeRecord {
             n: header.n as usize,
             steps: stream.steps_complete() as usize,
