@@ -309,5 +309,5 @@ pub(crate) mod wire;
 mod write;
 
 pub use parts::{part_path, remove, remove_stale_parts, PartFile};
-pub use read::load;
+pub use read::{load, open, Opened};
 pub use write::{save, save_manifest, save_part};
