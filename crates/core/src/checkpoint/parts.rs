@@ -58,7 +58,9 @@ fn is_part_of(file: &str, name: &str) -> bool {
 
 /// Removes the part files of `manifest` (beside it, by their names) other
 /// than those named in `keep`: those of earlier checkpoints, once the new
-/// manifest is in place.
+/// manifest is in place. One that cannot be removed (a folder under such a
+/// name) does not keep the others: the first such failure is returned
+/// once every other is removed.
 pub fn remove_stale_parts(manifest: &Path, keep: &[PartFile]) -> Result<()> {
     let name = manifest.file_name().unwrap_or_default().to_string_lossy();
     let dir = match manifest.parent() {
@@ -66,14 +68,17 @@ pub fn remove_stale_parts(manifest: &Path, keep: &[PartFile]) -> Result<()> {
         _ => PathBuf::from("."),
     };
     let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+    let mut first = Ok(());
     for entry in entries.flatten() {
         let file = entry.file_name().to_string_lossy().into_owned();
         if is_part_of(&file, &name) && !keep.iter().any(|p| p.file == file) {
             let path = entry.path();
-            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            if let Err(e) = std::fs::remove_file(&path) {
+                first = first.and(Err(Error::io(&path, e)));
+            }
         }
     }
-    Ok(())
+    first
 }
 
 /// Removes a checkpoint: the file, then the part files beside it (a run
@@ -228,6 +233,18 @@ mod tests {
         );
         let e = open(&ck).unwrap().1.state().unwrap_err().to_string();
         assert!(e.contains("which is missing"), "{e}");
+    }
+
+    #[test]
+    fn stale_parts_are_removed_past_one_that_cannot_be() {
+        let dir = tempfile::tempdir().unwrap();
+        let ck = dir.path().join("ck.npz");
+        let (folder, stale) = (part_path(&ck, 5, 0, 2), part_path(&ck, 5, 1, 2));
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(&stale, b"old").unwrap();
+        let e = remove_stale_parts(&ck, &[]).unwrap_err().to_string();
+        assert!(e.contains("ck.npz.step5.rank0of2.npz"), "{e}");
+        assert!(folder.is_dir() && !stale.exists());
     }
 
     #[test]
