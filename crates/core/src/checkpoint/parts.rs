@@ -190,21 +190,24 @@ mod tests {
         let file = |r: usize| part_path(&ck, 5, r, 4);
         let state_of = |neurons: std::ops::Range<usize>| open(&ck).unwrap().1.state_of(neurons);
         let ranges_of = |s: &crate::checkpoint::EngineState| -> Vec<_> {
-            s.partitions.iter().map(|p| p.range.clone()).collect()
+            s.partitions
+                .iter()
+                .map(|p| (p.range.start, p.range.end))
+                .collect()
         };
         // The last file gone, the first not a checkpoint: neurons 3..5 are
         // still read, from the one file that holds them.
         std::fs::remove_file(file(3)).unwrap();
         std::fs::write(file(0), b"not a zip").unwrap();
         let s = state_of(3..5).unwrap();
-        assert_eq!(ranges_of(&s), [3..5]);
+        assert_eq!(ranges_of(&s), [(3, 5)]);
         assert_eq!(s.joined().unwrap(), part(3..5));
         assert_eq!((s.step, s.pending), (5, vec![1, 4]), "the manifest's");
         // A range astride files reads each file it overlaps, an empty one
         // the file at its place; every file read is still checked.
         let e = state_of(2..4).unwrap_err().to_string();
         assert!(e.contains("ck.npz.step5.rank0of4.npz"), "{e}");
-        assert_eq!(ranges_of(&state_of(4..4).unwrap()), [3..5]);
+        assert_eq!(ranges_of(&state_of(4..4).unwrap()), [(3, 5)]);
         let e = state_of(4..6).unwrap_err().to_string();
         assert!(
             e.contains("names the rank file")
@@ -224,7 +227,7 @@ mod tests {
         // One process reads every file, and names the one missing.
         written(d, 8, 5, &ranges).unwrap();
         std::fs::remove_file(file(3)).unwrap();
-        assert_eq!(ranges_of(&state_of(0..5).unwrap()), [0..3, 3..5]);
+        assert_eq!(ranges_of(&state_of(0..5).unwrap()), [(0, 3), (3, 5)]);
         let e = load(&ck).unwrap_err().to_string();
         assert_eq!(e.lines().count(), 1, "{e}");
         assert!(
