@@ -26,7 +26,9 @@
 //! its `state/<name>` arrays over its neurons, `checksum`) and rank 0 writes
 //! the checkpoint itself as a manifest without state arrays, whose meta
 //! lists the ranks' files ([`PartFile`]). [`load`] stitches them into the
-//! network-wide state, so any number of ranks and threads resumes it.
+//! network-wide state, so any number of ranks and threads resumes it; a
+//! rank of a resume over MPI reads only the files of its own neurons
+//! ([`open`], [`Opened::state_of`]).
 //!
 //! Nothing in a checkpoint is taken on trust: [`load`] checks all of it
 //! before a resume touches the stream or simulates a step.
