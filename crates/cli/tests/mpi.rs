@@ -407,9 +407,11 @@ fn checkpoints_of_ranks_resume_onto_any_split_with_the_same_spikes() {
             std::fs::copy(saved.join(f), d.join(f)).unwrap();
         }
     };
-    // Onto three ranks of two threads, one process, one process of two threads.
-    let resumes: [(usize, &[&str]); 3] = [
+    // Onto three ranks of two threads, two ranks (each reads its own
+    // rank file only), one process, one process of two threads.
+    let resumes: [(usize, &[&str]); 4] = [
         (3, &["resume", "ck.npz", "--threads", "2", "--quiet"]),
+        (2, &["resume", "ck.npz", "--quiet"]),
         (1, &["resume", "ck.npz", "--quiet"]),
         (1, &["resume", "ck.npz", "--threads", "2", "--quiet"]),
     ];
@@ -452,6 +454,106 @@ fn checkpoints_of_ranks_resume_onto_any_split_with_the_same_spikes() {
         "{stderr}"
     );
     assert!(!d.join("s.npz").exists());
+}
+
+/// A rank that cannot write its file of a checkpoint (here a folder in
+/// the way of its file at step 100, as a full disk on one rank would)
+/// stops every rank with the reason, one line each; the previous
+/// checkpoint, its manifest and rank files, stands and resumes to the
+/// one-process spikes, and no output or temporary file is left.
+#[test]
+fn a_rank_that_cannot_write_its_checkpoint_file_leaves_the_previous_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let top = dir.path().canonicalize().unwrap();
+    let brunel = root().join("examples/brunel.toml");
+    let brunel = brunel.to_str().unwrap();
+    let run = ["run", brunel, "--duration", "300", "--threads", "1"];
+    let one = lifsim_in(&top, &[&run[..], &["--out", "one.npz"]].concat());
+    assert!(one.status.success(), "{}", text(&one.stderr));
+    let want = std::fs::read(top.join("one.npz")).unwrap();
+    let flags = ["--out", "s.npz", "--checkpoint", "ck.npz"];
+    let args = [&run[..], &flags, &["--checkpoint-every", "5", "--quiet"]].concat();
+    // Checkpoints every 50 steps (dt 0.1 ms) on three ranks; rank `q`'s
+    // file of the second cannot be created.
+    for q in [0, 1] {
+        let d = top.join(format!("rank{q}"));
+        std::fs::create_dir(&d).unwrap();
+        let blocked = format!("ck.npz.step100.rank{q}of3.npz");
+        std::fs::create_dir(d.join(&blocked)).unwrap();
+        let o = mpirun(&d, 3, &args);
+        let stderr = text(&o.stderr);
+        assert!(!o.status.success(), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        // Each rank that prints before MPI_Abort ends the job (at least
+        // the one that calls it) prints one line: rank 0 (which writes the
+        // manifest) the failing rank and why, the others that another rank
+        // failed; rank `q` itself, when not rank 0, its own cause.
+        let cause = format!(
+            "{}: is a directory; give a file name",
+            d.join(&blocked).display()
+        );
+        let root_line = format!(
+            "invalid parameter checkpoint: rank {q} of 3 could not write its file: {cause}"
+        );
+        let other_line = format!(
+            "invalid parameter checkpoint: another rank could not write its file of the checkpoint at step 100; {} is the previous one",
+            d.join("ck.npz").display()
+        );
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix("lifsim: error: "))
+            .collect();
+        assert!(!errors.is_empty(), "{stderr}");
+        for e in &errors {
+            assert!(
+                e.ends_with(&root_line) || *e == other_line || (q != 0 && *e == cause),
+                "{e}"
+            );
+        }
+        // The checkpoint at step 50 stands, with its three rank files; no
+        // output and no temporary file is left; the stream stays for
+        // resume.
+        assert_eq!(checkpoint_step(&d.join("ck.npz")), Some(50));
+        let mut left: Vec<String> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut files: Vec<String> = (0..3)
+            .map(|r| format!("ck.npz.step50.rank{r}of3.npz"))
+            .chain(["ck.npz".into(), "s.npz.spikes".into()])
+            .collect();
+        let mut expected = files.clone();
+        expected.push(blocked.clone());
+        expected.sort();
+        assert_eq!(left, expected);
+        // Once the cause is gone, it resumes (on one process, on three
+        // ranks) to the spikes of the run never interrupted.
+        std::fs::remove_dir(d.join(&blocked)).unwrap();
+        let saved = d.join("saved");
+        std::fs::create_dir(&saved).unwrap();
+        files.sort();
+        for f in &files {
+            std::fs::copy(d.join(f), saved.join(f)).unwrap();
+        }
+        for np in [1, 3] {
+            for f in &files {
+                std::fs::copy(saved.join(f), d.join(f)).unwrap();
+            }
+            let args = ["resume", "ck.npz", "--quiet"];
+            let o = if np == 1 {
+                lifsim_in(&d, &args)
+            } else {
+                mpirun(&d, np, &args)
+            };
+            assert!(o.status.success(), "{np}: {}", text(&o.stderr));
+            assert!(
+                std::fs::read(d.join("s.npz")).unwrap() == want,
+                "resumed on {np} ranks: differs"
+            );
+            std::fs::remove_file(d.join("s.npz")).unwrap();
+        }
+    }
 }
 
 #[test]

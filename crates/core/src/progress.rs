@@ -27,7 +27,7 @@
 //! assert_eq!(last, Some(999));
 //! ```
 
-use std::ops::ControlFlow;
+use std::ops::{ControlFlow, Range};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -119,6 +119,12 @@ pub trait Stepper {
             None => Ok(()),
         }
     }
+    /// The neurons whose state this process holds where it holds only some
+    /// (one MPI rank's); `None`: every neuron. A resume reads only the
+    /// checkpoint's rank files of these ([`crate::checkpoint::Opened::state_of`]).
+    fn own_neurons(&self) -> Option<Range<usize>> {
+        None
+    }
     /// Puts the simulation in a checkpoint's state.
     fn restore_state(&mut self, _state: &EngineState) -> Result<()> {
         Err(Error::param(
@@ -162,6 +168,9 @@ impl<T: Real> Stepper for NetworkSimulation<'_, T> {
     }
     fn save_checkpoint(&self, path: &Path, meta: Option<&CheckpointMeta>) -> Result<()> {
         NetworkSimulation::save_checkpoint(self, path, meta)
+    }
+    fn own_neurons(&self) -> Option<Range<usize>> {
+        self.is_distributed().then(|| self.neuron_range())
     }
     fn restore_state(&mut self, state: &EngineState) -> Result<()> {
         Checkpoint::restore_state(self, state)

@@ -389,6 +389,98 @@ fn a_state_gathered_from_ranks_restores_onto_any_split_and_back() {
     }
 }
 
+/// A checkpoint written by three ranks (each its own rank file, rank 0 the
+/// manifest) resumes onto 1, 2 and 5 ranks (five leave one without
+/// neurons), each rank reading only the rank files of its own neurons
+/// (`Opened::state_of`), to the one-process spikes.
+#[test]
+fn rank_files_resume_onto_any_split_each_rank_reading_its_own() {
+    use lifsim_core::checkpoint::{self, Checkpoint, CheckpointMeta, CHECKPOINT_VERSION};
+    use lifsim_core::io::stream::StreamPosition;
+    let desc = description(false);
+    let want = single(&desc, 1);
+    let recipe = Recipe::<f64>::new(&desc).unwrap();
+    let cut = 277;
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck.npz");
+    let meta = CheckpointMeta {
+        version: CHECKPOINT_VERSION,
+        engine: "network".into(),
+        n: N as u64,
+        dt: desc.dt,
+        steps: desc.steps() as u64,
+        args: Vec::new(),
+        cwd: "/".into(),
+        format: "events".into(),
+        out: "s.npz".into(),
+        stream: "s.npz.spikes".into(),
+        position: StreamPosition {
+            step: cut,
+            bytes: 0,
+            spikes: 0,
+        },
+        network: None,
+        unrecorded: Vec::new(),
+        parts: Vec::new(),
+    };
+    std::thread::scope(|s| {
+        for x in InProcess::group(3) {
+            let (recipe, desc, ck, meta) = (&recipe, &desc, &ck, &meta);
+            s.spawn(move || {
+                let root = x.rank() == 0;
+                let x: Arc<dyn Exchange> = Arc::new(x);
+                let mut sim = NetworkSimulation::distributed(recipe, &options(2), x).unwrap();
+                let mut rec = Recorder::new(RecordMode::Counts, N, desc.steps()).unwrap();
+                sim.run_until(cut, &mut rec);
+                sim.save_checkpoint(ck, root.then_some(meta)).unwrap();
+            });
+        }
+    });
+    let files = checkpoint::load(&ck).unwrap().0.parts;
+    assert_eq!(files.len(), 3);
+    for ranks in [1, 2, 5] {
+        let got: Vec<(Vec<(u64, u32)>, usize)> = std::thread::scope(|s| {
+            let handles: Vec<_> = InProcess::group(ranks)
+                .into_iter()
+                .map(|x| {
+                    let (recipe, desc, ck) = (&recipe, &desc, &ck);
+                    s.spawn(move || {
+                        let x: Arc<dyn Exchange> = Arc::new(x);
+                        let mut sim =
+                            NetworkSimulation::distributed(recipe, &options(1), x).unwrap();
+                        let own = sim.neuron_range();
+                        let state = checkpoint::open(ck).unwrap().1.state_of(own).unwrap();
+                        sim.restore_state(&state).unwrap();
+                        let mut rec =
+                            Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
+                        sim.run(&mut rec);
+                        let events = rec.finish(desc.dt).events.unwrap();
+                        let spikes = events.steps.into_iter().zip(events.ids).collect();
+                        (spikes, state.partitions.len())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let ranges = rank_ranges(&desc, ranks).unwrap();
+        for (r, (spikes, read)) in got.into_iter().enumerate() {
+            assert_eq!(spikes, after(&want.0, cut), "3 ranks -> {ranks} ranks");
+            // The files this rank read: those overlapping its neurons (one
+            // at their place where it has none).
+            let own = &ranges[r];
+            let overlapping = files
+                .iter()
+                .filter(|p| (p.start as usize) < own.end && own.start < p.end as usize)
+                .count();
+            assert_eq!(
+                read,
+                overlapping.max(1),
+                "{ranks} ranks, rank {r} ({own:?})"
+            );
+        }
+    }
+}
+
 /// The seed's run as a network (`seed_network`: dense `W`, zero delay, the
 /// seed's time axis, neurons above threshold at `t_0` on every rank): an
 /// exchange every step, and the first row gathered from every rank at

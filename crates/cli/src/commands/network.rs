@@ -405,14 +405,13 @@ fn simulate<T: Real>(
 fn follow(
     sim: &mut dyn Stepper,
     args: &RunArgs,
-    resume: Option<Resume>,
+    mut resume: Option<Resume>,
     dt: f64,
     n: usize,
     steps: usize,
 ) -> Result<(SpikeRecord, std::time::Duration)> {
-    if let Some(r) = &resume {
-        sim.restore_state(&r.state)
-            .with_context(|| r.source.display().to_string())?;
+    if let Some(r) = &mut resume {
+        r.restore(sim)?;
     }
     // As `checkpoint_plan` computes it on rank 0 (which refuses a bad one).
     let every = match (&args.checkpoint, args.checkpoint_every) {

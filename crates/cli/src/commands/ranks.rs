@@ -102,7 +102,11 @@ impl Ranks {
     pub fn finish(&self, result: Result<()>) -> Result<()> {
         #[cfg(feature = "mpi")]
         if let (Err(e), Some(m)) = (&result, self.mpi.as_ref().filter(|m| m.ranks() > 1)) {
-            eprintln!("lifsim: error: {}", crate::one_line(e));
+            // One write of the whole line: `eprintln!` writes it in pieces,
+            // and a rank killed between two (another rank's abort) would
+            // leave half a line, run into the next rank's.
+            let line = format!("lifsim: error: {}\n", crate::one_line(e));
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
             m.abort(2);
         }
         result

@@ -12,12 +12,18 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use lifsim_core::checkpoint;
 
-use super::run::{run_with, Resume};
+use super::run::{run_with, Resume, Saved};
 use crate::args::{Cli, Command, ResumeArgs};
 
 /// Runs `lifsim resume`.
 pub fn resume(args: &ResumeArgs) -> Result<()> {
-    let (meta, state) = checkpoint::load(&args.checkpoint)?;
+    // One of several processes (MPI ranks) reads only the rank files of its
+    // own neurons, once it knows them; one process reads every file now.
+    let (meta, opened) = checkpoint::open(&args.checkpoint)?;
+    let state = match super::ranks::launched_ranks() {
+        Some(k) if k > 1 => Saved::Opened(Some(opened)),
+        _ => Saved::Read(opened.state()?),
+    };
     if meta.network.is_some() {
         bail!(
             "{}: a checkpoint of a simulation run from Python (it has no output file to go on writing); resume it with lifsim.resume(path)",

@@ -29,9 +29,40 @@ pub struct Resume {
     /// The checkpoint's meta: the run's arguments, output, stream position.
     pub meta: CheckpointMeta,
     /// The state to restore.
-    pub state: EngineState,
+    pub state: Saved,
     /// The checkpoint file it was read from.
     pub source: PathBuf,
+}
+
+/// The state a resume restores.
+pub enum Saved {
+    /// Read whole, with the rest of the checkpoint (one process).
+    Read(EngineState),
+    /// Read but for its rank files (under a launcher): each rank reads
+    /// those of its own neurons once it knows them ([`Resume::restore`]);
+    /// `None` once read.
+    Opened(Option<checkpoint::Opened>),
+}
+
+impl Resume {
+    /// Puts `sim` in the checkpoint's state: over MPI ranks, read from the
+    /// rank files that hold this rank's neurons only.
+    pub fn restore(&mut self, sim: &mut dyn Stepper) -> Result<()> {
+        let source = self.source.display().to_string();
+        let state = match &mut self.state {
+            Saved::Read(state) => return sim.restore_state(state).context(source),
+            Saved::Opened(opened) => {
+                let opened = opened
+                    .take()
+                    .context("the checkpoint's state was restored once already")?;
+                match sim.own_neurons() {
+                    Some(neurons) => opened.state_of(neurons)?,
+                    None => opened.state()?,
+                }
+            }
+        };
+        sim.restore_state(&state).context(source)
+    }
 }
 
 /// When and where a run writes checkpoints.
@@ -203,12 +234,12 @@ pub fn run_checkpointed(
     out: &Path,
     reporter: &mut ProgressReporter,
     mut plan: Option<CheckpointPlan>,
-    resume: Option<Resume>,
+    mut resume: Option<Resume>,
     filter: Option<SpikeFilter>,
 ) -> Result<(SpikeRecord, Duration)> {
     let dt = header.dt;
     let mut driver = Driver::new(dt);
-    let mut output = match &resume {
+    let mut output = match &mut resume {
         None => SpikeOutput::create(format, out, header)?.with_filter(filter),
         Some(r) => {
             let m = &r.meta;
@@ -218,8 +249,8 @@ pub fn run_checkpointed(
                     r.source.display(), m.n, m.steps, m.dt, header.n, header.steps, header.dt
                 );
             }
-            sim.restore_state(&r.state)
-                .with_context(|| r.source.display().to_string())?;
+            r.restore(sim)?;
+            let m = &r.meta;
             output::remove_stale_temps(out);
             if let Some(p) = &plan {
                 output::remove_stale_temps(&p.path);

@@ -133,6 +133,10 @@ impl<T: Real> Stepper for StateStreaming<'_, '_, T> {
         self.sim.save_checkpoint(path, meta)
     }
 
+    fn own_neurons(&self) -> Option<std::ops::Range<usize>> {
+        Stepper::own_neurons(&*self.sim)
+    }
+
     fn restore_state(&mut self, state: &EngineState) -> lifsim_core::Result<()> {
         Stepper::restore_state(&mut *self.sim, state)
     }

@@ -26,7 +26,9 @@
 //! its `state/<name>` arrays over its neurons, `checksum`) and rank 0 writes
 //! the checkpoint itself as a manifest without state arrays, whose meta
 //! lists the ranks' files ([`PartFile`]). [`load`] stitches them into the
-//! network-wide state, so any number of ranks and threads resumes it.
+//! network-wide state, so any number of ranks and threads resumes it; a
+//! rank of a resume over MPI reads only the files of its own neurons
+//! ([`open`], [`Opened::state_of`]).
 //!
 //! Nothing in a checkpoint is taken on trust: [`load`] checks all of it
 //! before a resume touches the stream or simulates a step.
@@ -309,5 +311,5 @@ pub(crate) mod wire;
 mod write;
 
 pub use parts::{part_path, remove, remove_stale_parts, PartFile};
-pub use read::load;
+pub use read::{load, open, Opened};
 pub use write::{save, save_manifest, save_part};

@@ -58,7 +58,9 @@ fn is_part_of(file: &str, name: &str) -> bool {
 
 /// Removes the part files of `manifest` (beside it, by their names) other
 /// than those named in `keep`: those of earlier checkpoints, once the new
-/// manifest is in place.
+/// manifest is in place. One that cannot be removed (a folder under such a
+/// name) does not keep the others: the first such failure is returned
+/// once every other is removed.
 pub fn remove_stale_parts(manifest: &Path, keep: &[PartFile]) -> Result<()> {
     let name = manifest.file_name().unwrap_or_default().to_string_lossy();
     let dir = match manifest.parent() {
@@ -66,14 +68,17 @@ pub fn remove_stale_parts(manifest: &Path, keep: &[PartFile]) -> Result<()> {
         _ => PathBuf::from("."),
     };
     let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+    let mut first = Ok(());
     for entry in entries.flatten() {
         let file = entry.file_name().to_string_lossy().into_owned();
         if is_part_of(&file, &name) && !keep.iter().any(|p| p.file == file) {
             let path = entry.path();
-            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            if let Err(e) = std::fs::remove_file(&path) {
+                first = first.and(Err(Error::io(&path, e)));
+            }
         }
     }
-    Ok(())
+    first
 }
 
 /// Removes a checkpoint: the file, then the part files beside it (a run
@@ -88,7 +93,7 @@ pub fn remove(manifest: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::super::{
-        load, save_manifest, save_part, CheckpointMeta, PartitionState, StateArray, StateData,
+        load, open, save_manifest, save_part, CheckpointMeta, PartitionState, StateArray, StateData,
     };
     use super::*;
 
@@ -173,6 +178,76 @@ mod tests {
         save_part(&part_path(&d.join("ck.npz"), 5, 1, 2), 5, &other).unwrap();
         let e = load(&d.join("ck.npz")).unwrap_err().to_string();
         assert!(e.contains("is not the rank file"), "{e}");
+    }
+
+    #[test]
+    fn a_rank_reads_only_the_rank_files_of_its_own_neurons() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let ck = d.join("ck.npz");
+        let ranges = [(0..3, 5), (3..5, 5), (5..5, 5), (5..8, 5)];
+        written(d, 8, 5, &ranges).unwrap();
+        let file = |r: usize| part_path(&ck, 5, r, 4);
+        let state_of = |neurons: std::ops::Range<usize>| open(&ck).unwrap().1.state_of(neurons);
+        let ranges_of = |s: &crate::checkpoint::EngineState| -> Vec<_> {
+            s.partitions
+                .iter()
+                .map(|p| (p.range.start, p.range.end))
+                .collect()
+        };
+        // The last file gone, the first not a checkpoint: neurons 3..5 are
+        // still read, from the one file that holds them.
+        std::fs::remove_file(file(3)).unwrap();
+        std::fs::write(file(0), b"not a zip").unwrap();
+        let s = state_of(3..5).unwrap();
+        assert_eq!(ranges_of(&s), [(3, 5)]);
+        assert_eq!(s.joined().unwrap(), part(3..5));
+        assert_eq!((s.step, s.pending), (5, vec![1, 4]), "the manifest's");
+        // A range astride files reads each file it overlaps, an empty one
+        // the file at its place; every file read is still checked.
+        let e = state_of(2..4).unwrap_err().to_string();
+        assert!(e.contains("ck.npz.step5.rank0of4.npz"), "{e}");
+        assert_eq!(ranges_of(&state_of(4..4).unwrap()), [(3, 5)]);
+        let e = state_of(4..6).unwrap_err().to_string();
+        assert!(
+            e.contains("names the rank file")
+                && e.contains("rank3of4.npz (neurons 5..8), which is missing"),
+            "{e}"
+        );
+        let e = state_of(3..9).unwrap_err().to_string();
+        assert!(
+            e.contains("is a checkpoint of 8 neurons; this process runs neurons 3..9"),
+            "{e}"
+        );
+        let mut other = part(3..5);
+        other.arrays[0].data = StateData::F64(vec![-1.0, -2.0]);
+        save_part(&file(1), 5, &other).unwrap();
+        let e = state_of(3..5).unwrap_err().to_string();
+        assert!(e.contains("is not the rank file"), "{e}");
+        // One process reads every file, and names the one missing.
+        written(d, 8, 5, &ranges).unwrap();
+        std::fs::remove_file(file(3)).unwrap();
+        assert_eq!(ranges_of(&state_of(0..5).unwrap()), [(0, 3), (3, 5)]);
+        let e = load(&ck).unwrap_err().to_string();
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(
+            e.contains("rank3of4.npz (neurons 5..8), which is missing"),
+            "{e}"
+        );
+        let e = open(&ck).unwrap().1.state().unwrap_err().to_string();
+        assert!(e.contains("which is missing"), "{e}");
+    }
+
+    #[test]
+    fn stale_parts_are_removed_past_one_that_cannot_be() {
+        let dir = tempfile::tempdir().unwrap();
+        let ck = dir.path().join("ck.npz");
+        let (folder, stale) = (part_path(&ck, 5, 0, 2), part_path(&ck, 5, 1, 2));
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(&stale, b"old").unwrap();
+        let e = remove_stale_parts(&ck, &[]).unwrap_err().to_string();
+        assert!(e.contains("ck.npz.step5.rank0of2.npz"), "{e}");
+        assert!(folder.is_dir() && !stale.exists());
     }
 
     #[test]

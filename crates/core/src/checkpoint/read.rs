@@ -1,6 +1,7 @@
 //! Reading a checkpoint back, trusting nothing: every member is checked
 //! against the schema of the engine that wrote it before a resume uses it.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use super::write::{Fnv1a, CHECKSUM};
@@ -8,7 +9,8 @@ use super::*;
 use crate::io::npy::{Elem, NpyArray};
 use crate::io::npz::NpzReader;
 
-/// Reads a checkpoint: its meta and the network-wide state (one partition).
+/// Reads a checkpoint: its meta and the network-wide state (one partition,
+/// or one per rank file).
 ///
 /// Nothing in it is taken on trust: the version, the checksum of its arrays,
 /// the meta, the step (the stream position's), the pending spikes (sorted
@@ -18,6 +20,16 @@ use crate::io::npz::NpzReader;
 /// What only the network can tell (that it has as many channels and inputs)
 /// is checked when the state is restored.
 pub fn load(path: &Path) -> Result<(CheckpointMeta, EngineState)> {
+    let (meta, opened) = open(path)?;
+    Ok((meta, opened.state()?))
+}
+
+/// Reads a checkpoint but for its rank files: its meta, step and pending
+/// spikes, a one-file checkpoint's state, and a manifest's list of rank
+/// files (checked to cover the network's neurons once), each checked as
+/// [`load`] checks them. [`Opened::state`] then reads every rank file,
+/// [`Opened::state_of`] only those of some neurons (one rank's resume).
+pub fn open(path: &Path) -> Result<(CheckpointMeta, Opened)> {
     let members = Members::read(path)?;
     let json = meta_json(path, members.get("meta")?)?;
     check_version(path, &json)?;
@@ -35,12 +47,13 @@ pub fn load(path: &Path) -> Result<(CheckpointMeta, EngineState)> {
         ));
     }
     let pending = read_pending(path, members.get("pending")?, n)?;
-    let partitions = if meta.parts.is_empty() {
+    let (whole, parts) = if meta.parts.is_empty() {
         let arrays = read_state(path, &members, &meta.engine, n)?;
-        vec![PartitionState {
+        let whole = PartitionState {
             range: 0..n,
             arrays,
-        }]
+        };
+        (Some(whole), Vec::new())
     } else {
         if let Some((m, _)) = members.arrays.iter().find(|(m, _)| m.starts_with("state/")) {
             return Err(Error::file(
@@ -48,23 +61,101 @@ pub fn load(path: &Path) -> Result<(CheckpointMeta, EngineState)> {
                 format!("names rank files and holds {m} too; lifsim writes one or the other"),
             ));
         }
-        read_parts(path, &meta, step)?
+        (None, part_files(path, &meta)?)
     };
-    let state = EngineState {
+    let opened = Opened {
+        path: path.to_path_buf(),
         engine: meta.engine.clone(),
+        n,
         step,
         pending,
-        partitions,
+        whole,
+        parts,
     };
-    Ok((meta, state))
+    Ok((meta, opened))
 }
 
-/// The rank files a manifest names, each checked (its checksum, the one
-/// the manifest records, its step and neurons), in neuron order, covering
-/// the network's neurons once.
-fn read_parts(manifest: &Path, meta: &CheckpointMeta, step: u64) -> Result<Vec<PartitionState>> {
-    let mut parts = Vec::with_capacity(meta.parts.len());
-    let mut files: Vec<&PartFile> = meta.parts.iter().collect();
+/// A checkpoint read by [`open`], but for the state in its rank files.
+#[derive(Debug)]
+pub struct Opened {
+    /// The checkpoint (the manifest, where there are rank files).
+    path: PathBuf,
+    engine: String,
+    /// The network's neurons.
+    n: usize,
+    step: u64,
+    pending: Vec<u32>,
+    /// A one-file checkpoint's state, read with it.
+    whole: Option<PartitionState>,
+    /// A manifest's rank files, in neuron order, covering the neurons once.
+    parts: Vec<PartFile>,
+}
+
+impl Opened {
+    /// The state of every neuron: every rank file read and checked (as
+    /// [`load`] does).
+    pub fn state(self) -> Result<EngineState> {
+        self.read(|_| true)
+    }
+
+    /// The state of at least `neurons`, for a process (an MPI rank) that
+    /// runs only those: of a checkpoint written by ranks, only the rank
+    /// files holding some of them are read and checked (the others are not
+    /// opened, so each of K ranks reads about 1/K of the state); a one-file
+    /// checkpoint's state is the whole network's. The pending spikes are
+    /// always the whole network's (the manifest's).
+    pub fn state_of(self, neurons: Range<usize>) -> Result<EngineState> {
+        if neurons.start > neurons.end || neurons.end > self.n {
+            return Err(Error::file(
+                &self.path,
+                format!(
+                    "is a checkpoint of {} neurons; this process runs neurons {}..{}",
+                    self.n, neurons.start, neurons.end
+                ),
+            ));
+        }
+        let (a, b) = (neurons.start as u64, neurons.end as u64);
+        let overlaps = |p: &PartFile| p.start < b && a < p.end;
+        if a < b || self.parts.iter().any(overlaps) {
+            return self.read(overlaps);
+        }
+        // No neurons (a rank the split left none): the one file at their
+        // place, so that the state still names every array.
+        let at = self
+            .parts
+            .iter()
+            .position(|p| p.start <= a && a <= p.end && p.start < p.end);
+        let mut k = 0;
+        self.read(|_| {
+            k += 1;
+            Some(k - 1) == at
+        })
+    }
+
+    /// The state, from the rank files `keep` selects (in neuron order).
+    fn read(self, mut keep: impl FnMut(&PartFile) -> bool) -> Result<EngineState> {
+        let partitions = match self.whole {
+            Some(whole) => vec![whole],
+            None => self
+                .parts
+                .iter()
+                .filter(|p| keep(p))
+                .map(|p| read_part(&self.path, &self.engine, self.step, p))
+                .collect::<Result<_>>()?,
+        };
+        Ok(EngineState {
+            engine: self.engine,
+            step: self.step,
+            pending: self.pending,
+            partitions,
+        })
+    }
+}
+
+/// The rank files a manifest names, in neuron order, checked to cover the
+/// network's neurons once (the files themselves are read by [`read_part`]).
+fn part_files(manifest: &Path, meta: &CheckpointMeta) -> Result<Vec<PartFile>> {
+    let mut files = meta.parts.clone();
     files.sort_by_key(|p| p.start);
     let mut next = 0u64;
     for p in &files {
@@ -88,53 +179,56 @@ fn read_parts(manifest: &Path, meta: &CheckpointMeta, step: u64) -> Result<Vec<P
             ),
         ));
     }
-    for p in files {
-        let path = manifest.with_file_name(&p.file);
-        if !path.is_file() {
-            return Err(Error::file(
-                manifest,
-                format!(
-                    "names the rank file {} (neurons {}..{}), which is missing; copy every file of the checkpoint together",
-                    path.display(),
-                    p.start,
-                    p.end
-                ),
-            ));
-        }
-        let members = Members::read_part(&path)?;
-        members.verify_checksum()?;
-        if members.hash != p.checksum {
-            return Err(Error::file(
-                &path,
-                format!(
-                    "is not the rank file {} was written with (checksum {:016x}; the manifest says {:016x})",
-                    manifest.display(),
-                    members.hash,
-                    p.checksum
-                ),
-            ));
-        }
-        let own_step = scalar_u64(&path, members.get("step")?, "step")?;
-        let range = members.get("range")?.to_u64_vec()?;
-        if own_step != step || range != [p.start, p.end] {
-            return Err(Error::file(
-                &path,
-                format!(
-                    "holds step {own_step}, neurons {range:?}; the manifest {} says step {step}, neurons [{}, {}]",
-                    manifest.display(),
-                    p.start,
-                    p.end
-                ),
-            ));
-        }
-        let n = (p.end - p.start) as usize;
-        let arrays = read_state(&path, &members, &meta.engine, n)?;
-        parts.push(PartitionState {
-            range: p.start as usize..p.end as usize,
-            arrays,
-        });
+    Ok(files)
+}
+
+/// One rank file a manifest names, checked: its checksum, the one the
+/// manifest records, its step and neurons, and its state arrays.
+fn read_part(manifest: &Path, engine: &str, step: u64, p: &PartFile) -> Result<PartitionState> {
+    let path = manifest.with_file_name(&p.file);
+    if !path.is_file() {
+        return Err(Error::file(
+            manifest,
+            format!(
+                "names the rank file {} (neurons {}..{}), which is missing; copy every file of the checkpoint together",
+                path.display(),
+                p.start,
+                p.end
+            ),
+        ));
     }
-    Ok(parts)
+    let members = Members::read_part(&path)?;
+    members.verify_checksum()?;
+    if members.hash != p.checksum {
+        return Err(Error::file(
+            &path,
+            format!(
+                "is not the rank file {} was written with (checksum {:016x}; the manifest says {:016x})",
+                manifest.display(),
+                members.hash,
+                p.checksum
+            ),
+        ));
+    }
+    let own_step = scalar_u64(&path, members.get("step")?, "step")?;
+    let range = members.get("range")?.to_u64_vec()?;
+    if own_step != step || range != [p.start, p.end] {
+        return Err(Error::file(
+            &path,
+            format!(
+                "holds step {own_step}, neurons {range:?}; the manifest {} says step {step}, neurons [{}, {}]",
+                manifest.display(),
+                p.start,
+                p.end
+            ),
+        ));
+    }
+    let n = (p.end - p.start) as usize;
+    let arrays = read_state(&path, &members, engine, n)?;
+    Ok(PartitionState {
+        range: p.start as usize..p.end as usize,
+        arrays,
+    })
 }
 
 /// Every member of a checkpoint, read and parsed, with the checksum of all

@@ -111,11 +111,25 @@ impl<P> Partitions<P> {
             ));
         }
         let whole = state.joined()?;
+        // One rank's state may hold only the neurons of the rank files that
+        // hold its own (`checkpoint::Opened::state_of`).
+        let own = match (self.parts.first(), self.parts.last()) {
+            (Some(f), Some(l)) => range(f).start..range(l).end,
+            _ => 0..0,
+        };
         if whole.range != (0..n) {
-            return bad(format!(
-                "holds {} neurons; this network has {n}",
-                whole.range.len()
-            ));
+            if own == (0..n) {
+                return bad(format!(
+                    "holds {} neurons; this network has {n}",
+                    whole.range.len()
+                ));
+            }
+            if whole.range.start > own.start || whole.range.end < own.end || whole.range.end > n {
+                return bad(format!(
+                    "holds neurons {}..{}; this process runs neurons {}..{} of a network of {n}",
+                    whole.range.start, whole.range.end, own.start, own.end
+                ));
+            }
         }
         for p in &mut self.parts {
             let cut = EngineState::cut(&whole, range(p))?;

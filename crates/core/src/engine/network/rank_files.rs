@@ -2,7 +2,8 @@
 //! own neurons' state to a file of its own, rank 0 the manifest naming them
 //! (the protocol of `crate::checkpoint::parts`), so no rank gathers the
 //! network's state. `checkpoint::load` stitches the files again, for any
-//! number of ranks and threads.
+//! number of ranks and threads; resumed over ranks, each rank reads only
+//! the files that hold its own neurons (`checkpoint::Opened::state_of`).
 
 use std::path::Path;
 
