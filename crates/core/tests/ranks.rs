@@ -165,32 +165,20 @@ fn ranked_by(
     scheme: Scheme,
 ) -> (Vec<Run>, usize, u64) {
     let recipe = Recipe::<f64>::new(desc).unwrap();
-    let results: Vec<RankRun> = std::thread::scope(|s| {
-        let handles: Vec<_> = InProcess::group_with(ranks, scheme)
-            .into_iter()
-            .map(|x| {
-                let recipe = &recipe;
-                s.spawn(move || {
-                    let rank = x.rank();
-                    let x: Arc<dyn Exchange> = Arc::new(x);
-                    let mut sim =
-                        NetworkSimulation::distributed(recipe, &options(threads), x).unwrap();
-                    assert_eq!(sim.is_distributed(), ranks > 1);
-                    let mut rec =
-                        Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
-                    // Rank-dependent chunks: the run is still collective.
-                    let chunk = 7 + 13 * rank as u64;
-                    while sim.step_index() < sim.steps() {
-                        sim.run_until(sim.step_index() + chunk, &mut rec);
-                    }
-                    let events = rec.finish(desc.dt).events.unwrap();
-                    let v = sim.voltages().iter().map(|v| v.to_bits()).collect();
-                    let spikes = events.steps.into_iter().zip(events.ids).collect();
-                    (spikes, v, sim.synapses(), sim.traffic().bytes())
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let results: Vec<RankRun> = on_ranks(InProcess::group_with(ranks, scheme), |x| {
+        let rank = x.rank();
+        let mut sim = NetworkSimulation::distributed(&recipe, &options(threads), x).unwrap();
+        assert_eq!(sim.is_distributed(), ranks > 1);
+        let mut rec = Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
+        // Rank-dependent chunks: the run is still collective.
+        let chunk = 7 + 13 * rank as u64;
+        while sim.step_index() < sim.steps() {
+            sim.run_until(sim.step_index() + chunk, &mut rec);
+        }
+        let events = rec.finish(desc.dt).events.unwrap();
+        let v = sim.voltages().iter().map(|v| v.to_bits()).collect();
+        let spikes = events.steps.into_iter().zip(events.ids).collect();
+        (spikes, v, sim.synapses(), sim.traffic().bytes())
     });
     let synapses = results.iter().map(|r| r.2).sum();
     let bytes = results.iter().map(|r| r.3).sum();
@@ -275,24 +263,13 @@ fn state_monitors_over_ranks_record_what_one_process_records() {
     let want: Vec<_> = (0..2).map(|m| one.state_record(m)).collect();
     assert!(want[0].times_ms.len() > 500);
     for ranks in [2, 3] {
-        let got: Vec<_> = std::thread::scope(|s| {
-            let handles: Vec<_> = InProcess::group(ranks)
-                .into_iter()
-                .map(|x| {
-                    let (recipe, desc) = (&recipe, &desc);
-                    s.spawn(move || {
-                        let x: Arc<dyn Exchange> = Arc::new(x);
-                        let mut sim =
-                            NetworkSimulation::distributed(recipe, &options(2), x).unwrap();
-                        let mut rec = Recorder::new(RecordMode::Counts, N, desc.steps()).unwrap();
-                        sim.run(&mut rec);
-                        (0..2)
-                            .map(|m| sim.gathered_state_record(m))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        let got: Vec<_> = on_ranks(InProcess::group(ranks), |x| {
+            let mut sim = NetworkSimulation::distributed(&recipe, &options(2), x).unwrap();
+            let mut rec = Recorder::new(RecordMode::Counts, N, desc.steps()).unwrap();
+            sim.run(&mut rec);
+            (0..2)
+                .map(|m| sim.gathered_state_record(m))
+                .collect::<Vec<_>>()
         });
         let root: Vec<_> = got[0]
             .iter()
@@ -308,6 +285,19 @@ fn state_monitors_over_ranks_record_what_one_process_records() {
     }
 }
 
+/// Runs `f` once per rank of `group`, each on a thread of its own with its
+/// exchange, and returns what each returned, in rank order.
+fn on_ranks<T: Send>(group: Vec<InProcess>, f: impl Fn(Arc<dyn Exchange>) -> T + Sync) -> Vec<T> {
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = group
+            .into_iter()
+            .map(|x| s.spawn(move || f(Arc::new(x))))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
 /// The spikes of steps `from..` of a run.
 fn after(run: &[(u64, u32)], from: u64) -> Vec<(u64, u32)> {
     run.iter().copied().filter(|&(s, _)| s >= from).collect()
@@ -321,21 +311,11 @@ fn a_state_gathered_from_ranks_restores_onto_any_split_and_back() {
     let recipe = Recipe::<f64>::new(&desc).unwrap();
     let cut = 277;
     // Three ranks of two threads run to `cut`; rank 0 gathers the state.
-    let states: Vec<_> = std::thread::scope(|s| {
-        let handles: Vec<_> = InProcess::group(3)
-            .into_iter()
-            .map(|x| {
-                let (recipe, desc) = (&recipe, &desc);
-                s.spawn(move || {
-                    let x: Arc<dyn Exchange> = Arc::new(x);
-                    let mut sim = NetworkSimulation::distributed(recipe, &options(2), x).unwrap();
-                    let mut rec = Recorder::new(RecordMode::Counts, N, desc.steps()).unwrap();
-                    sim.run_until(cut, &mut rec);
-                    sim.gathered_state()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let states: Vec<_> = on_ranks(InProcess::group(3), |x| {
+        let mut sim = NetworkSimulation::distributed(&recipe, &options(2), x).unwrap();
+        let mut rec = Recorder::new(RecordMode::Counts, N, desc.steps()).unwrap();
+        sim.run_until(cut, &mut rec);
+        sim.gathered_state()
     });
     assert!(
         states[1..].iter().all(Option::is_none),
@@ -365,24 +345,13 @@ fn a_state_gathered_from_ranks_restores_onto_any_split_and_back() {
     let got: Vec<(u64, u32)> = events.steps.into_iter().zip(events.ids).collect();
     assert_eq!(got, after(&want.0, cut), "3 ranks x 2 threads -> 1 process");
     // And one process's state onto two ranks.
-    let back: Vec<Vec<(u64, u32)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = InProcess::group(2)
-            .into_iter()
-            .map(|x| {
-                let (recipe, state, desc) = (&recipe, &state, &desc);
-                s.spawn(move || {
-                    let x: Arc<dyn Exchange> = Arc::new(x);
-                    let mut sim = NetworkSimulation::distributed(recipe, &options(1), x).unwrap();
-                    sim.restore_state(state).unwrap();
-                    let mut rec =
-                        Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
-                    sim.run(&mut rec);
-                    let events = rec.finish(desc.dt).events.unwrap();
-                    events.steps.into_iter().zip(events.ids).collect()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let back: Vec<Vec<(u64, u32)>> = on_ranks(InProcess::group(2), |x| {
+        let mut sim = NetworkSimulation::distributed(&recipe, &options(1), x).unwrap();
+        sim.restore_state(&state).unwrap();
+        let mut rec = Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
+        sim.run(&mut rec);
+        let events = rec.finish(desc.dt).events.unwrap();
+        events.steps.into_iter().zip(events.ids).collect()
     });
     for got in back {
         assert_eq!(got, after(&want.0, cut), "1 process -> 2 ranks");
@@ -423,44 +392,26 @@ fn rank_files_resume_onto_any_split_each_rank_reading_its_own() {
         unrecorded: Vec::new(),
         parts: Vec::new(),
     };
-    std::thread::scope(|s| {
-        for x in InProcess::group(3) {
-            let (recipe, desc, ck, meta) = (&recipe, &desc, &ck, &meta);
-            s.spawn(move || {
-                let root = x.rank() == 0;
-                let x: Arc<dyn Exchange> = Arc::new(x);
-                let mut sim = NetworkSimulation::distributed(recipe, &options(2), x).unwrap();
-                let mut rec = Recorder::new(RecordMode::Counts, N, desc.steps()).unwrap();
-                sim.run_until(cut, &mut rec);
-                sim.save_checkpoint(ck, root.then_some(meta)).unwrap();
-            });
-        }
+    on_ranks(InProcess::group(3), |x| {
+        let root = x.rank() == 0;
+        let mut sim = NetworkSimulation::distributed(&recipe, &options(2), x).unwrap();
+        let mut rec = Recorder::new(RecordMode::Counts, N, desc.steps()).unwrap();
+        sim.run_until(cut, &mut rec);
+        sim.save_checkpoint(&ck, root.then_some(&meta)).unwrap();
     });
     let files = checkpoint::load(&ck).unwrap().0.parts;
     assert_eq!(files.len(), 3);
     for ranks in [1, 2, 5] {
-        let got: Vec<(Vec<(u64, u32)>, usize)> = std::thread::scope(|s| {
-            let handles: Vec<_> = InProcess::group(ranks)
-                .into_iter()
-                .map(|x| {
-                    let (recipe, desc, ck) = (&recipe, &desc, &ck);
-                    s.spawn(move || {
-                        let x: Arc<dyn Exchange> = Arc::new(x);
-                        let mut sim =
-                            NetworkSimulation::distributed(recipe, &options(1), x).unwrap();
-                        let own = sim.neuron_range();
-                        let state = checkpoint::open(ck).unwrap().1.state_of(own).unwrap();
-                        sim.restore_state(&state).unwrap();
-                        let mut rec =
-                            Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
-                        sim.run(&mut rec);
-                        let events = rec.finish(desc.dt).events.unwrap();
-                        let spikes = events.steps.into_iter().zip(events.ids).collect();
-                        (spikes, state.partitions.len())
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        let got: Vec<(Vec<(u64, u32)>, usize)> = on_ranks(InProcess::group(ranks), |x| {
+            let mut sim = NetworkSimulation::distributed(&recipe, &options(1), x).unwrap();
+            let own = sim.neuron_range();
+            let state = checkpoint::open(&ck).unwrap().1.state_of(own).unwrap();
+            sim.restore_state(&state).unwrap();
+            let mut rec = Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
+            sim.run(&mut rec);
+            let events = rec.finish(desc.dt).events.unwrap();
+            let spikes = events.steps.into_iter().zip(events.ids).collect();
+            (spikes, state.partitions.len())
         });
         let ranges = rank_ranges(&desc, ranks).unwrap();
         for (r, (spikes, read)) in got.into_iter().enumerate() {
@@ -542,20 +493,11 @@ fn the_seed_network_over_ranks_gives_the_one_process_spikes_bit_for_bit() {
 /// What building `desc` on each of two ranks gives: its error, or "" when it builds.
 fn errors_on_two_ranks(desc: &NetworkDescription) -> Vec<String> {
     let recipe = Recipe::<f64>::new(desc).unwrap();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = InProcess::group(2)
-            .into_iter()
-            .map(|x| {
-                let recipe = &recipe;
-                s.spawn(move || {
-                    let x: Arc<dyn Exchange> = Arc::new(x);
-                    match NetworkSimulation::distributed(recipe, &options(1), x) {
-                        Ok(_) => String::new(),
-                        Err(e) => e.to_string(),
-                    }
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
+    on_ranks(
+        InProcess::group(2),
+        |x| match NetworkSimulation::distributed(&recipe, &options(1), x) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        },
+    )
 }

@@ -95,7 +95,7 @@ impl Opened {
     /// The state of every neuron: every rank file read and checked (as
     /// [`load`] does).
     pub fn state(self) -> Result<EngineState> {
-        self.read(|_| true)
+        self.read(|_, _| true)
     }
 
     /// The state of at least `neurons`, for a process (an MPI rank) that
@@ -115,32 +115,32 @@ impl Opened {
             ));
         }
         let (a, b) = (neurons.start as u64, neurons.end as u64);
-        let overlaps = |p: &PartFile| p.start < b && a < p.end;
-        if a < b || self.parts.iter().any(overlaps) {
-            return self.read(overlaps);
-        }
         // No neurons (a rank the split left none): the one file at their
         // place, so that the state still names every array.
-        let at = self
-            .parts
-            .iter()
-            .position(|p| p.start <= a && a <= p.end && p.start < p.end);
-        let mut k = 0;
-        self.read(|_| {
-            k += 1;
-            Some(k - 1) == at
+        let at = (a == b)
+            .then(|| {
+                self.parts
+                    .iter()
+                    .position(|p| p.start <= a && a <= p.end && p.start < p.end)
+            })
+            .flatten();
+        self.read(|i, p| match at {
+            Some(at) => i == at,
+            None => p.start < b && a < p.end,
         })
     }
 
-    /// The state, from the rank files `keep` selects (in neuron order).
-    fn read(self, mut keep: impl FnMut(&PartFile) -> bool) -> Result<EngineState> {
+    /// The state, from the rank files `keep` selects by their place in
+    /// neuron order.
+    fn read(self, keep: impl Fn(usize, &PartFile) -> bool) -> Result<EngineState> {
         let partitions = match self.whole {
             Some(whole) => vec![whole],
             None => self
                 .parts
                 .iter()
-                .filter(|p| keep(p))
-                .map(|p| read_part(&self.path, &self.engine, self.step, p))
+                .enumerate()
+                .filter(|&(i, p)| keep(i, p))
+                .map(|(_, p)| read_part(&self.path, &self.engine, self.step, p))
                 .collect::<Result<_>>()?,
         };
         Ok(EngineState {
