@@ -174,6 +174,91 @@ fn conductances_decay_exactly_after_an_arrival() {
     assert!(rec.values[2].1.last().unwrap() > &-70.0);
 }
 
+/// A projection whose every delay is one step goes straight into the
+/// target's conductance after the update of the step that delivers it (the
+/// engine's late delivery), a longer delay through the ring buffer: the
+/// targets' `g_ex`, `g_in` and `V_m` are the same bits either way, one step
+/// apart, and they are sampled before the late arrival as before a ring
+/// arrival (the arrival at `t` shows in the sample after `t`). On 1 and 2
+/// threads.
+#[test]
+fn a_one_step_delay_is_a_two_step_delay_one_step_sooner() {
+    let net = |delay: f64| {
+        parse(&format!(
+            r#"
+            dt = 0.1
+            duration = 40.0
+            [[population]]
+            name = "S"
+            size = 2
+            model = "iaf_cond_exp"
+            tau_m = 20.0
+            r = 100.0
+            v_rest = -70.0
+            v_reset = -70.0
+            v_thresh = -50.0
+            i_ext = 0.5
+            v0 = -70.0
+            [[population]]
+            name = "T"
+            size = 2
+            model = "iaf_cond_exp"
+            v_rest = -70.0
+            v_reset = -70.0
+            i_ext = 0.0
+            v0 = -70.0
+            [[projection]]
+            source = "S"
+            target = "T"
+            rule = "one_to_one"
+            weight = 0.05
+            delay = {delay}
+            synapse = "conductance"
+            tau_syn = 5.0
+            e_rev = 0.0
+            [[projection]]
+            source = "S"
+            target = "T"
+            rule = "one_to_one"
+            weight = 0.02
+            delay = {delay}
+            synapse = "conductance"
+            tau_syn = 10.0
+            e_rev = -80.0
+            [[record.state]]
+            population = "T"
+            variables = ["g_ex", "g_in", "V_m"]
+            "#
+        ))
+    };
+    let (sim, spikes) = run(&net(0.2), 1);
+    let sooner = run(&net(0.1), 1).0.state_record(0);
+    let later = sim.state_record(0);
+    let sources = spikes.events.as_ref().expect("events").ids.iter();
+    assert!(sources.filter(|&&i| i < 2).count() >= 2, "the sources fire");
+    for (a, b) in sooner.values.iter().zip(&later.values) {
+        // Per neuron, sample i of the one-step run is sample i + 1 of the other.
+        let per = |v: &[f64], n: usize| {
+            v.iter()
+                .skip(n)
+                .step_by(2)
+                .map(|x| x.to_bits())
+                .collect::<Vec<_>>()
+        };
+        for n in 0..2 {
+            let (a, b) = (per(&a.1, n), per(&b.1, n));
+            assert!(
+                a.windows(2).any(|w| w[0] != w[1]),
+                "{} of target {n} changes",
+                a.len()
+            );
+            assert_eq!(a[..a.len() - 1], b[1..], "{} of target {n}", a.len());
+        }
+    }
+    let two = run(&net(0.1), 2).0.state_record(0);
+    assert_eq!(two.values, sooner.values);
+}
+
 /// A recurrent network with Poisson drive, recorded across the partition
 /// boundary, with the rate.
 fn recurrent() -> NetworkDescription {

@@ -80,13 +80,37 @@ impl<T: Real> Part<T> {
     /// order, synapse by synapse in row order: the same order into every
     /// slot, however the network is partitioned.
     pub(super) fn deliver(&mut self, k: u64, fired: &[u32], s: &Shared<'_, T>) {
+        self.deliver_projections(k, fired, s, false);
+    }
+
+    /// Step 3b of the schedule: after the update of step `k`, the spikes
+    /// emitted at `t_k` of the projections that go straight into their
+    /// state one step later ([`Shared::late`]), added to it. A weight
+    /// arriving at `t_{k+1}` is what the next update would take in first,
+    /// unchanged ([`crate::neuron::Dynamics::direct_input`]), so it can be
+    /// added now: no ring slot is written, and a channel that nothing else
+    /// writes leaves the next update with no ring row to read and zero.
+    pub(super) fn deliver_late(&mut self, k: u64, fired: &[u32], s: &Shared<'_, T>) {
+        if s.any_late {
+            self.deliver_projections(k, fired, s, true);
+        }
+    }
+
+    /// [`Self::deliver`] (`late` false) or [`Self::deliver_late`] (true):
+    /// the projections of that kind, in projection order.
+    fn deliver_projections(&mut self, k: u64, fired: &[u32], s: &Shared<'_, T>, late: bool) {
         // Most steps of a quiet network deliver nothing.
         if fired.is_empty() {
             return;
         }
         let len = self.range.len();
         let lo = self.range.start as u32;
-        for proj in &self.connections {
+        // The delay of the synapses that go straight into their state.
+        let direct_delay = late as u16;
+        for (p, proj) in self.connections.iter().enumerate() {
+            if s.late[p] != late {
+                continue;
+            }
             let ch = proj.channel;
             let ring = &mut self.ring[ch];
             let dirty = &mut self.dirty[ch];
@@ -97,6 +121,7 @@ impl<T: Real> Part<T> {
                     ring: &mut ring[..],
                     dirty: &mut dirty[..],
                     direct: direct.as_deref_mut().map(|v| v.as_mut_slice()),
+                    direct_delay,
                     k,
                     mask: s.mask,
                     lo,
@@ -149,7 +174,7 @@ impl<T: Real> Part<T> {
                 };
                 let r = csr.row(row);
                 let at = match direct.as_deref_mut() {
-                    Some(state) => deliver_direct(state, csr, r.clone(), lo),
+                    Some(state) => deliver_direct(state, csr, r.clone(), lo, direct_delay),
                     None => r.start,
                 };
                 if at == r.end {
@@ -238,16 +263,22 @@ impl<T> Ring<'_, T> {
     }
 }
 
-/// Adds the synapses without delay at the start of row `r` (a row starts
-/// with its shortest delay) straight into `state`; returns where the rest
-/// begins.
+/// Adds the synapses with delay `direct` (no delay, or one step for a late
+/// projection) at the start of row `r` (a row starts with its shortest
+/// delay) straight into `state`; returns where the rest begins.
 #[inline]
-fn deliver_direct<T: Real>(state: &mut [T], csr: &Csr<T>, r: Range<usize>, lo: u32) -> usize {
+fn deliver_direct<T: Real>(
+    state: &mut [T],
+    csr: &Csr<T>,
+    r: Range<usize>,
+    lo: u32,
+    direct: u16,
+) -> usize {
     if r.is_empty() {
         return r.end;
     }
     let (d, end) = csr.delays().group(r.start, r.end);
-    if d != 0 {
+    if d != direct {
         return r.start;
     }
     with_weights!(csr, r.start..end, |w| scatter(

@@ -12,7 +12,9 @@
 //! 1. **Deliver** the spikes emitted at `t_k` (the sorted list of fired ids,
 //!    the one thing partitions exchange; `delivery.rs`): each synapse with a
 //!    delay of `d` steps adds its weight to its channel's slot `k + d` (or,
-//!    with no delay, straight to the state variable it acts on).
+//!    with no delay, straight to the state variable it acts on; a
+//!    projection whose every delay is one step onto such a variable is
+//!    delivered after step 4 instead, see there).
 //! 2. **Inputs** (`inputs.rs`): spike-time inputs arriving at `t_{k+1}` or
 //!    earlier are added the same way; Poisson inputs draw each target's count
 //!    for `(t_k, t_{k+1}]` and add `count * weight` to slot `k + 1`.
@@ -23,7 +25,12 @@
 //!    variables.
 //! 4. **Threshold and reset**: `V >= v_thresh` spikes at `t_{k+1}` (recorded
 //!    as step `k`), is reset to `v_reset` and is refractory for the next
-//!    `t_ref / dt` steps.
+//!    `t_ref / dt` steps. State monitors sample here. Then the late
+//!    projections ([`Shared::late`]) add the spikes emitted at `t_k` straight
+//!    into the state variable they act on: what arrives at `t_{k+1}` and
+//!    the next update would take in first, unchanged, is added now, so such
+//!    a channel needs no ring slot (coba: no ring row read and zeroed per
+//!    neuron and step).
 //! 5. **Record** the step's spikes (the sink), which are also what the next
 //!    step delivers.
 //!
@@ -102,6 +109,16 @@ pub(super) struct Shared<'a, T: Real> {
     /// have no delay (the same for every population the channel reaches), if
     /// any; otherwise they go through slot `k` of the ring.
     direct: Vec<Option<usize>>,
+    /// Per projection: whether its spikes go straight into the state one
+    /// step later, after the update of the step that delivers them
+    /// (`Part::deliver_late`), instead of through the ring: a projection
+    /// with a delay of exactly one step for all its synapses (stored or
+    /// procedural) onto a channel with a `direct` array and no jumps. Such
+    /// a delay makes the interval between exchanges one step (or none),
+    /// so every step delivers its own spikes.
+    late: Vec<bool>,
+    /// Whether any projection is `late`.
+    any_late: bool,
     isa: Isa,
 }
 
@@ -232,8 +249,11 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
             }
             _ => None,
         };
+        let late = late_projections(&net, &direct, built.interval);
         let mut sim = Self {
             shared: Shared {
+                any_late: late.contains(&true),
+                late,
                 net,
                 mask: slots - 1,
                 interval: built.interval,
@@ -374,6 +394,31 @@ pub(super) fn distributed_refusal(what: &str) -> crate::error::Error {
     )
 }
 
+/// Per projection of `net`: whether it is late ([`Shared::late`]), with
+/// `direct` the channels' direct arrays and `interval` the steps between
+/// exchanges. Decided from the description, so every partition and rank
+/// decides the same for the same projection.
+fn late_projections<T: Real>(
+    net: &Recipe<T>,
+    direct: &[Option<usize>],
+    interval: u64,
+) -> Vec<bool> {
+    let desc = &net.description;
+    let one_step = |p: &crate::network::description::Projection| {
+        p.delay.constant().map(|ms| desc.delay_steps(ms)) == Some(1)
+    };
+    (desc.projections.iter().enumerate())
+        .map(|(k, p)| {
+            let ch = net.projection_channels[k];
+            interval <= 1
+                && one_step(p)
+                && p.connectivity != crate::network::description::Connectivity::Dense
+                && direct[ch].is_some()
+                && !net.channels[ch].is_jump()
+        })
+        .collect()
+}
+
 /// The names of the state arrays of every population's model, in order of
 /// first appearance, and per channel the array its undelayed weights go to.
 fn state_layout<T: Real>(net: &Recipe<T>) -> Result<(Vec<String>, Vec<Option<usize>>)> {
@@ -485,5 +530,53 @@ impl<T: Real> crate::checkpoint::Checkpoint for NetworkSimulation<'_, T> {
             })?;
         self.restart_monitors();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::NetworkDescription;
+
+    /// The late projections are those whose every synapse has a delay of
+    /// one step onto a channel whose weights go straight into a state
+    /// (an exponential current here), stored or procedural; not a longer
+    /// or drawn delay, a delta synapse, or dense columns.
+    #[test]
+    fn late_projections_are_the_one_step_ones_onto_a_state_taking_weights() {
+        let projection = |delay: &str, synapse: &str, extra: &str| {
+            let tau = if synapse == "delta" {
+                ""
+            } else {
+                "tau_syn = 2.0\n"
+            };
+            format!(
+                "[[projection]]\nsource = \"A\"\ntarget = \"A\"\nrule = \"fixed_probability\"\np = 0.5\n\
+                 weight = 0.1\ndelay = {delay}\nsynapse = \"{synapse}\"\n{extra}\n{tau}"
+            )
+        };
+        let text = [
+            "dt = 0.1\nduration = 1.0\n[[population]]\nname = \"A\"\nsize = 20\n".to_string(),
+            projection("0.1", "exponential", ""),
+            projection("0.2", "exponential", ""),
+            projection(
+                "{ distribution = \"uniform\", low = 0.1, high = 0.2 }",
+                "exponential",
+                "",
+            ),
+            projection("0.1", "delta", ""),
+            projection("0.1", "exponential", "connectivity = \"dense\""),
+            projection("0.1", "exponential", "connectivity = \"procedural\""),
+            projection("0.0", "exponential", ""),
+        ]
+        .concat();
+        let desc = NetworkDescription::from_toml(&text, std::path::Path::new("."), "late").unwrap();
+        let recipe = Recipe::<f64>::new(&desc).unwrap();
+        let sim = NetworkSimulation::new(&recipe, Some(1)).unwrap();
+        assert_eq!(
+            sim.shared.late,
+            [true, false, false, false, false, true, false]
+        );
+        assert!(sim.shared.any_late);
     }
 }

@@ -325,6 +325,7 @@ impl<T: Real> Part<T> {
         if let Some(probe) = &mut self.probe {
             probe.sample(k, &self.arrays, &self.segments);
         }
+        self.deliver_late(k, fired, s);
     }
 }
 

@@ -26,8 +26,11 @@ pub(super) struct Dest<'a, T> {
     pub(super) ring: &'a mut [T],
     /// Per slot: whether anything was added since it was last taken in.
     pub(super) dirty: &'a mut [bool],
-    /// The state array synapses without delay go straight into, if any.
+    /// The state array synapses with delay `direct_delay` go straight
+    /// into, if any.
     pub(super) direct: Option<&'a mut [T]>,
+    /// No delay, or one step for a late projection (`Shared::late`).
+    pub(super) direct_delay: u16,
     pub(super) k: u64,
     pub(super) mask: u64,
     /// The partition's first neuron and its number of neurons.
@@ -47,6 +50,7 @@ pub(super) fn deliver<T: Real>(
         ring,
         dirty,
         mut direct,
+        direct_delay,
         k,
         mask,
         lo,
@@ -72,7 +76,7 @@ pub(super) fn deliver<T: Real>(
             }
             let i = (t - lo) as usize;
             let w: T = gen.stored_weight(w);
-            if d == 0 {
+            if d == direct_delay {
                 if let Some(state) = direct.as_deref_mut() {
                     state[i] = state[i] + w;
                     return;
