@@ -5,13 +5,15 @@ file (one `lif_euler` population, one dense projection of W acting within its
 step, `timing = "seed"`: README, "The seed's run as a network file"), checks
 that both engines give the same spike train, then times both in alternating
 rounds (`lifsim run --workload W` against `lifsim run W.toml`, simulation time
-only) and prints the minimum and median of each.
+only; the order alternates and the page cache is synced before each run) and
+prints the minimum and median of each.
 
     python bench/seed_network.py --lifsim target/release/lifsim --t-max 1000 --rounds 9
 """
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import tempfile
@@ -86,9 +88,16 @@ def main():
             params["t_max"] = args.t_max
             (cwd / "net.toml").write_text(network_file(params, np.load(cwd / "v0.npy")))
             dense, net = [], []
-            for _ in range(args.rounds):
-                dense.append(dense_ms(binary, cwd, workload, args.t_max))
-                net.append(network_ms(binary, cwd))
+            runs = [lambda: dense.append(dense_ms(binary, cwd, workload, args.t_max)),
+                    lambda: net.append(network_ms(binary, cwd))]
+            for r in range(args.rounds):
+                # The order alternates, and the page cache is written back
+                # before each run: each run writes a spike matrix of
+                # n x steps bytes (100 MB at --t-max 1000), whose writeback
+                # would otherwise steal CPU from the run after it.
+                for run in runs if r % 2 == 0 else runs[::-1]:
+                    os.sync()
+                    run()
             same = np.array_equal(np.load(cwd / "dense.npy"), np.load(cwd / "net.npy"))
             print(f"{workload:12s} dense engine min {min(dense):7.2f} median {statistics.median(dense):7.2f} ms | "
                   f"network engine min {min(net):7.2f} median {statistics.median(net):7.2f} ms | "
