@@ -1,7 +1,7 @@
 //! `mpirun -np K lifsim run NETWORK.toml` (feature `mpi`): one network over
 //! K processes writes the same spike file, byte for byte, as one process,
-//! for 1, 2 and 3 ranks of 1 and 2 threads each, on brunel and on a scaled
-//! PD14 microcircuit; what ranks cannot do yet is refused with its reason.
+//! for 1, 2 and 3 ranks of 1 and 2 threads each, on brunel, coba and a
+//! scaled PD14 microcircuit; what ranks cannot do yet is refused with its reason.
 //! Open MPI's `mpirun` runs the ranks oversubscribed (more ranks than
 //! cores), unbound, and yielding while they wait (`mpi_yield_when_idle`).
 #![cfg(feature = "mpi")]
@@ -178,6 +178,18 @@ fn brunel_gives_the_same_spike_file_on_every_split() {
         &root().join("examples/brunel.toml"),
         &["--duration", "200"],
         &[(1, 1), (1, 2), (2, 1), (2, 2), (3, 1), (3, 2)],
+    );
+}
+
+/// coba: conductance synapses with one step of delay, which go straight
+/// into the conductances after the update (late delivery), an exchange
+/// every step.
+#[test]
+fn coba_gives_the_same_spike_file_on_every_split() {
+    same_on_every_split(
+        &root().join("examples/coba.toml"),
+        &["--duration", "300"],
+        &[(2, 1), (2, 2), (3, 1)],
     );
 }
 
