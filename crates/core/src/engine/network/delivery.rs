@@ -83,7 +83,7 @@ impl<T: Real> Part<T> {
         self.deliver_projections(k, fired, s, false);
     }
 
-    /// Step 3b of the schedule: after the update of step `k`, the spikes
+    /// The end of step 4 of the schedule: after the update of step `k`, the spikes
     /// emitted at `t_k` of the projections that go straight into their
     /// state one step later ([`Shared::late`]), added to it. A weight
     /// arriving at `t_{k+1}` is what the next update would take in first,
