@@ -91,9 +91,7 @@ impl<T: Real> Part<T> {
     /// added now: no ring slot is written, and a channel that nothing else
     /// writes leaves the next update with no ring row to read and zero.
     pub(super) fn deliver_late(&mut self, k: u64, fired: &[u32], s: &Shared<'_, T>) {
-        if s.any_late {
-            self.deliver_projections(k, fired, s, true);
-        }
+        self.deliver_projections(k, fired, s, true);
     }
 
     /// [`Self::deliver`] (`late` false) or [`Self::deliver_late`] (true):
