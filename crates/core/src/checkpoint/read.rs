@@ -117,13 +117,11 @@ impl Opened {
         let (a, b) = (neurons.start as u64, neurons.end as u64);
         // No neurons (a rank the split left none): the one file at their
         // place, so that the state still names every array.
-        let at = (a == b)
-            .then(|| {
-                self.parts
-                    .iter()
-                    .position(|p| p.start <= a && a <= p.end && p.start < p.end)
-            })
-            .flatten();
+        let at = if a == b {
+            (self.parts.iter()).position(|p| p.start <= a && a <= p.end && p.start < p.end)
+        } else {
+            None
+        };
         self.read(|i, p| match at {
             Some(at) => i == at,
             None => p.start < b && a < p.end,
