@@ -355,6 +355,41 @@ fn checkpoint_step(ck: &Path) -> Option<u64> {
     z.array("step").ok()?.to_u64_vec().ok()?.first().copied()
 }
 
+/// Keeps a copy of `files` of `d` (in `d/saved`); each call of the
+/// closure returned puts them back, so that one checkpoint resumes again.
+fn keep_aside<'a>(d: &'a Path, files: &'a [String]) -> impl Fn() + 'a {
+    let saved = d.join("saved");
+    std::fs::create_dir(&saved).unwrap();
+    for f in files {
+        std::fs::copy(d.join(f), saved.join(f)).unwrap();
+    }
+    move || {
+        for f in files {
+            std::fs::copy(saved.join(f), d.join(f)).unwrap();
+        }
+    }
+}
+
+/// `lifsim ARGS` (a resume) in `d`, on `np` ranks (one process for 1):
+/// it succeeds and writes `want` as `s.npz`, which is then removed.
+fn resume_gives(d: &Path, np: usize, args: &[&str], want: &[u8]) {
+    let o = if np == 1 {
+        lifsim_in(d, args)
+    } else {
+        mpirun(d, np, args)
+    };
+    assert!(
+        o.status.success(),
+        "{np} ranks, {args:?}: {}",
+        text(&o.stderr)
+    );
+    assert!(
+        std::fs::read(d.join("s.npz")).unwrap() == want,
+        "resumed on {np} ranks, {args:?}: differs"
+    );
+    std::fs::remove_file(d.join("s.npz")).unwrap();
+}
+
 #[test]
 fn checkpoints_of_ranks_resume_onto_any_split_with_the_same_spikes() {
     let dir = tempfile::tempdir().unwrap();
@@ -407,18 +442,9 @@ fn checkpoints_of_ranks_resume_onto_any_split_with_the_same_spikes() {
     }
     let z = lifsim_core::io::npz::NpzReader::open(&d.join("ck.npz")).unwrap();
     assert!(!z.names().iter().any(|m| m.starts_with("state/")));
-    let saved = d.join("saved");
-    std::fs::create_dir(&saved).unwrap();
     let mut files: Vec<String> = parts.to_vec();
     files.extend(["ck.npz".into(), "s.npz.spikes".into()]);
-    for f in &files {
-        std::fs::copy(d.join(f), saved.join(f)).unwrap();
-    }
-    let restore = || {
-        for f in &files {
-            std::fs::copy(saved.join(f), d.join(f)).unwrap();
-        }
-    };
+    let restore = keep_aside(d, &files);
     // Onto three ranks of two threads, two ranks (each reads its own
     // rank file only), one process, one process of two threads.
     let resumes: [(usize, &[&str]); 4] = [
@@ -429,17 +455,7 @@ fn checkpoints_of_ranks_resume_onto_any_split_with_the_same_spikes() {
     ];
     for (np, args) in resumes {
         restore();
-        let o = if np == 1 {
-            lifsim_in(d, args)
-        } else {
-            mpirun(d, np, args)
-        };
-        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
-        assert!(
-            std::fs::read(d.join("s.npz")).unwrap() == want,
-            "resumed on {np} ranks, {args:?}: differs"
-        );
-        std::fs::remove_file(d.join("s.npz")).unwrap();
+        resume_gives(d, np, args, &want);
         // The finished run removed its checkpoint, rank files included.
         for f in &files {
             assert!(!d.join(f).exists(), "{f} left behind");
@@ -531,7 +547,7 @@ fn a_rank_that_cannot_write_its_checkpoint_file_leaves_the_previous_one() {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
-        let mut files: Vec<String> = (0..3)
+        let files: Vec<String> = (0..3)
             .map(|r| format!("ck.npz.step50.rank{r}of3.npz"))
             .chain(["ck.npz".into(), "s.npz.spikes".into()])
             .collect();
@@ -542,28 +558,10 @@ fn a_rank_that_cannot_write_its_checkpoint_file_leaves_the_previous_one() {
         // Once the cause is gone, it resumes (on one process, on three
         // ranks) to the spikes of the run never interrupted.
         std::fs::remove_dir(d.join(&blocked)).unwrap();
-        let saved = d.join("saved");
-        std::fs::create_dir(&saved).unwrap();
-        files.sort();
-        for f in &files {
-            std::fs::copy(d.join(f), saved.join(f)).unwrap();
-        }
+        let restore = keep_aside(&d, &files);
         for np in [1, 3] {
-            for f in &files {
-                std::fs::copy(saved.join(f), d.join(f)).unwrap();
-            }
-            let args = ["resume", "ck.npz", "--quiet"];
-            let o = if np == 1 {
-                lifsim_in(&d, &args)
-            } else {
-                mpirun(&d, np, &args)
-            };
-            assert!(o.status.success(), "{np}: {}", text(&o.stderr));
-            assert!(
-                std::fs::read(d.join("s.npz")).unwrap() == want,
-                "resumed on {np} ranks: differs"
-            );
-            std::fs::remove_file(d.join("s.npz")).unwrap();
+            restore();
+            resume_gives(&d, np, &["resume", "ck.npz", "--quiet"], &want);
         }
     }
 }

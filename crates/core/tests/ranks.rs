@@ -141,11 +141,17 @@ fn options(threads: usize) -> EngineOptions {
 fn single(desc: &NetworkDescription, threads: usize) -> Run {
     let recipe = Recipe::<f64>::new(desc).unwrap();
     let mut sim = NetworkSimulation::with_options(&recipe, &options(threads)).unwrap();
-    let mut rec = Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
+    let spikes = run_to_end(&mut sim, desc);
+    let v = sim.voltages().iter().map(|v| v.to_bits()).collect();
+    (spikes, v)
+}
+
+/// The spikes (step, id) of `sim` from where it stands to the end of `desc`.
+fn run_to_end(sim: &mut NetworkSimulation<'_, f64>, desc: &NetworkDescription) -> Vec<(u64, u32)> {
+    let mut rec = Recorder::new(RecordMode::Events, desc.n(), desc.steps()).unwrap();
     sim.run(&mut rec);
     let events = rec.finish(desc.dt).events.unwrap();
-    let v = sim.voltages().iter().map(|v| v.to_bits()).collect();
-    (events.steps.into_iter().zip(events.ids).collect(), v)
+    events.steps.into_iter().zip(events.ids).collect()
 }
 
 /// Every rank's spikes (each rank records the whole network's), and the
@@ -339,19 +345,13 @@ fn a_state_gathered_from_ranks_restores_onto_any_split_and_back() {
         "the gathered state is the one process's"
     );
     one.restore_state(&state).unwrap();
-    let mut rec = Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
-    one.run(&mut rec);
-    let events = rec.finish(desc.dt).events.unwrap();
-    let got: Vec<(u64, u32)> = events.steps.into_iter().zip(events.ids).collect();
+    let got = run_to_end(&mut one, &desc);
     assert_eq!(got, after(&want.0, cut), "3 ranks x 2 threads -> 1 process");
     // And one process's state onto two ranks.
     let back: Vec<Vec<(u64, u32)>> = on_ranks(InProcess::group(2), |x| {
         let mut sim = NetworkSimulation::distributed(&recipe, &options(1), x).unwrap();
         sim.restore_state(&state).unwrap();
-        let mut rec = Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
-        sim.run(&mut rec);
-        let events = rec.finish(desc.dt).events.unwrap();
-        events.steps.into_iter().zip(events.ids).collect()
+        run_to_end(&mut sim, &desc)
     });
     for got in back {
         assert_eq!(got, after(&want.0, cut), "1 process -> 2 ranks");
@@ -407,11 +407,7 @@ fn rank_files_resume_onto_any_split_each_rank_reading_its_own() {
             let own = sim.neuron_range();
             let state = checkpoint::open(&ck).unwrap().1.state_of(own).unwrap();
             sim.restore_state(&state).unwrap();
-            let mut rec = Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
-            sim.run(&mut rec);
-            let events = rec.finish(desc.dt).events.unwrap();
-            let spikes = events.steps.into_iter().zip(events.ids).collect();
-            (spikes, state.partitions.len())
+            (run_to_end(&mut sim, &desc), state.partitions.len())
         });
         let ranges = rank_ranges(&desc, ranks).unwrap();
         for (r, (spikes, read)) in got.into_iter().enumerate() {
