@@ -183,6 +183,12 @@ pub struct RunArgs {
     /// own, MPI_Alltoallv); the same spikes either way [default: allgather]
     #[arg(long, value_name = Scheme::CHOICES, value_parser = parse_scheme)]
     pub exchange: Option<Scheme>,
+    /// Over MPI ranks: exchange an interval's spikes between the steps only
+    /// (NEST's scheme), not while the next interval's steps run (Arbor's: the
+    /// interval becomes half the minimum delay, where that is 2 steps or
+    /// more); the same spikes either way
+    #[arg(long)]
+    pub no_overlap: bool,
     /// Also draw the spike raster and population rate into this PNG
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,

@@ -72,7 +72,12 @@ pub struct NetworkReport {
     /// How the ranks exchanged spikes (`allgather`, `alltoall`); `none`
     /// with one rank.
     pub exchange: String,
-    /// Spike exchanges between the ranks (one per minimum delay).
+    /// Whether each exchange ran while the next interval's steps did (over
+    /// ranks, where the minimum delay is 2 steps or more, unless
+    /// `--no-overlap`).
+    pub overlapped: bool,
+    /// Spike exchanges between the ranks (one per minimum delay, or per
+    /// half of it when overlapped).
     pub exchanges: u64,
     /// Bytes the ranks received from one another in those exchanges (spike
     /// ids and per-step counts, 4 bytes each), summed over the ranks.
@@ -112,7 +117,7 @@ pub struct NetworkReport {
 /// Runs a network file: over the ranks of an MPI job where one launched
 /// this process (`mpirun -np K lifsim run ...`), else in this process.
 pub fn run_network(args: &RunArgs, path: &Path, resume: Option<Resume>) -> Result<()> {
-    let ranks = Ranks::init(args.exchange.unwrap_or_default())?;
+    let ranks = Ranks::init(args.exchange.unwrap_or_default(), !args.no_overlap)?;
     let result = run_network_on(args, path, resume, &ranks);
     ranks.finish(result)
 }
@@ -369,6 +374,7 @@ fn simulate<T: Real>(
             Some(x) => x.scheme().name().into(),
             None => "none".into(),
         },
+        overlapped: sim.overlaps(),
         exchanges: sim.traffic().intervals(),
         exchange_bytes: ranks.reduce(sim.traffic().bytes(), Reduce::Sum),
         exchange_s: ranks.reduce((sim.traffic().seconds() * 1e9) as u64, Reduce::Sum) as f64 * 1e-9

@@ -31,21 +31,21 @@ pub struct Ranks {
 
 impl Ranks {
     /// Joins the MPI job this process was launched in, if any (initialising
-    /// MPI), its ranks to exchange spikes by `scheme`; a lifsim built
-    /// without MPI refuses to be one of several.
-    pub fn init(scheme: Scheme) -> Result<Self> {
+    /// MPI), its ranks to exchange spikes by `scheme`, overlapped with the
+    /// steps if `overlap`; a lifsim built without MPI refuses to be one of
+    /// several.
+    pub fn init(scheme: Scheme, overlap: bool) -> Result<Self> {
         #[cfg(feature = "mpi")]
         {
             let mpi = match launched_ranks() {
-                Some(_) => {
-                    lifsim_core::engine::exchange::mpi::MpiExchange::init(scheme)?.map(Arc::new)
-                }
+                Some(_) => lifsim_core::engine::exchange::mpi::MpiExchange::init(scheme, overlap)?
+                    .map(Arc::new),
                 None => None,
             };
             Ok(Self { mpi })
         }
         #[cfg(not(feature = "mpi"))]
-        let _ = scheme;
+        let _ = (scheme, overlap);
         #[cfg(not(feature = "mpi"))]
         match launched_ranks() {
             Some(k) if k > 1 => anyhow::bail!(

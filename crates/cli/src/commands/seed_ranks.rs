@@ -30,7 +30,8 @@ use crate::progress::ProgressReporter;
 /// processes, each of which would run the whole model and write the same
 /// file), exchanging spikes by `scheme`.
 pub fn ranks(scheme: Scheme) -> Result<Ranks> {
-    Ranks::init(scheme)
+    // An exchange every step: nothing to overlap.
+    Ranks::init(scheme, false)
 }
 
 /// One rank's share of the seed run of `resolved` over `ranks` (more than

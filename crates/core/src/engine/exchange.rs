@@ -14,6 +14,12 @@
 //! rank receives, per step, a sorted list holding every spike it delivers,
 //! so the spikes are the same bits.
 //!
+//! The exchange of an interval can also run behind the next interval's
+//! steps ([`Exchange::overlap`], Arbor's scheme): [`Exchange::start`] posts
+//! it and returns, [`Exchange::progress`] moves it on between steps and
+//! [`Exchange::finish`] waits for what is left (`threads::run_steps` says
+//! when the delays allow it).
+//!
 //! With one rank nothing here is called: `threads::run_steps` runs exactly
 //! as it does without an exchange. [`InProcess`] is a group of ranks in one
 //! process (threads, for the tests of the rank logic without MPI); `mpi.rs`
@@ -143,8 +149,28 @@ impl Link<'_> {
     /// [`Scheme::AllToAll`]). Collective.
     pub fn spikes(&self, out: &mut Outgoing, got: &mut Gathered) {
         let start = std::time::Instant::now();
+        match self.batch(out) {
+            (Scheme::AllGather, ids, counts) => self.exchange.all_gather(ids, counts, got),
+            (Scheme::AllToAll, ids, counts) => self.exchange.all_to_all(ids, counts, got),
+        }
+        self.finished(got, start);
+    }
+
+    /// Starts exchanging this rank's spikes of an interval (`out`) as
+    /// [`Self::spikes`] does, and returns at once; [`Self::finish`] gets
+    /// what it received. Collective.
+    pub fn start(&self, out: &mut Outgoing) {
+        let start = std::time::Instant::now();
+        let (scheme, ids, counts) = self.batch(out);
+        self.exchange.start(scheme, ids, counts);
+        self.timed(start);
+    }
+
+    /// What this rank sends of `out`, and by which collective: all of it to
+    /// every rank, or each rank's selection by the routes.
+    fn batch<'o>(&self, out: &'o mut Outgoing) -> (Scheme, &'o [u32], &'o [u32]) {
         match self.routes {
-            None => self.exchange.all_gather(&out.ids, &out.counts, got),
+            None => (Scheme::AllGather, &out.ids, &out.counts),
             Some(routes) => {
                 routes.select(
                     &out.ids,
@@ -152,14 +178,44 @@ impl Link<'_> {
                     &mut out.selected,
                     &mut out.selected_counts,
                 );
-                self.exchange
-                    .all_to_all(&out.selected, &out.selected_counts, got);
+                (Scheme::AllToAll, &out.selected, &out.selected_counts)
             }
         }
+    }
+
+    /// Moves the exchange [`Self::start`] began on, without waiting.
+    pub fn progress(&self) {
+        let start = std::time::Instant::now();
+        self.exchange.progress();
+        self.timed(start);
+    }
+
+    /// Waits for the exchange [`Self::start`] began to end and puts what
+    /// this rank received in `got`, as [`Self::spikes`] would.
+    pub fn finish(&self, got: &mut Gathered) {
+        let start = std::time::Instant::now();
+        self.exchange.finish(got);
+        self.finished(got, start);
+    }
+
+    /// Counts an exchange that ended with `got`, begun at `start`.
+    fn finished(&self, got: &Gathered, start: std::time::Instant) {
         self.traffic.count(got, self.exchange.rank());
+        self.timed(start);
+    }
+
+    fn timed(&self, start: std::time::Instant) {
         let nanos = start.elapsed().as_nanos() as u64;
         self.traffic.nanos.fetch_add(nanos, Ordering::Relaxed);
     }
+}
+
+/// Whether a run over `exchange`'s ranks whose minimum delay is `delay`
+/// steps overlaps each exchange with the next interval's steps: where asked
+/// to ([`Exchange::overlap`]), over several ranks, and where the delay
+/// leaves an interval of half of it, at least one step.
+pub fn overlaps(exchange: &dyn Exchange, delay: u64) -> bool {
+    exchange.ranks() > 1 && exchange.overlap() && delay >= 2
 }
 
 /// A reduction over ranks ([`Exchange::reduce`]).
@@ -250,8 +306,27 @@ pub trait Exchange: Send + Sync {
     /// rank 0's ids of each step, then rank 1's, ...
     fn all_to_all(&self, ids: &[u32], counts: &[u32], out: &mut Gathered);
 
+    /// Starts [`Self::all_gather`] (`scheme` [`Scheme::AllGather`]) or
+    /// [`Self::all_to_all`] of `ids` and `counts` and returns without
+    /// waiting for the other ranks; the caller may reuse both at once. One
+    /// exchange at a time: [`Self::finish`] ends it. Collective.
+    fn start(&self, scheme: Scheme, ids: &[u32], counts: &[u32]);
+
+    /// Moves the exchange [`Self::start`] began on, if it can without
+    /// waiting (MPI progresses a non-blocking collective only within MPI
+    /// calls).
+    fn progress(&self);
+
+    /// Waits for the exchange [`Self::start`] began and puts its result in
+    /// `out`, as the blocking collective would.
+    fn finish(&self, out: &mut Gathered);
+
     /// How the ranks exchange spikes.
     fn scheme(&self) -> Scheme;
+
+    /// Whether an interval's exchange runs while the next interval's steps
+    /// do ([`Self::start`], [`Self::finish`]), where the delays allow it.
+    fn overlap(&self) -> bool;
 
     /// `value` reduced over all ranks, on every rank.
     fn reduce(&self, value: u64, op: Reduce) -> u64;
@@ -267,7 +342,11 @@ pub trait Exchange: Send + Sync {
 pub struct InProcess {
     rank: usize,
     scheme: Scheme,
+    overlap: bool,
     shared: Arc<Group>,
+    /// The batch [`Exchange::start`] was given, exchanged by
+    /// [`Exchange::finish`] (a group in one process has nothing to overlap).
+    started: Mutex<Option<(Scheme, Slot)>>,
 }
 
 /// What the ranks of an [`InProcess`] group share: a slot per rank.
@@ -304,6 +383,12 @@ impl InProcess {
 
     /// As [`Self::group`], exchanging spikes by `scheme`.
     pub fn group_with(ranks: usize, scheme: Scheme) -> Vec<InProcess> {
+        Self::group_overlapping(ranks, scheme, false)
+    }
+
+    /// As [`Self::group_with`], each interval's exchange overlapped with
+    /// the next interval's steps if `overlap` ([`Exchange::overlap`]).
+    pub fn group_overlapping(ranks: usize, scheme: Scheme, overlap: bool) -> Vec<InProcess> {
         let shared = Arc::new(Group {
             ranks,
             barrier: Barrier::new(ranks),
@@ -313,7 +398,9 @@ impl InProcess {
             .map(|rank| InProcess {
                 rank,
                 scheme,
+                overlap,
                 shared: shared.clone(),
+                started: Mutex::new(None),
             })
             .collect()
     }
@@ -378,8 +465,35 @@ impl Exchange for InProcess {
         out.index(steps);
     }
 
+    fn start(&self, scheme: Scheme, ids: &[u32], counts: &[u32]) {
+        let mut slot = Slot::default();
+        slot.publish(ids, counts);
+        let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
+        assert!(started.is_none(), "one exchange at a time");
+        *started = Some((scheme, slot));
+    }
+
+    fn progress(&self) {}
+
+    fn finish(&self, out: &mut Gathered) {
+        let started = self
+            .started
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let (scheme, slot) = started.expect("an exchange was started");
+        match scheme {
+            Scheme::AllGather => self.all_gather(&slot.ids, &slot.counts, out),
+            Scheme::AllToAll => self.all_to_all(&slot.ids, &slot.counts, out),
+        }
+    }
+
     fn scheme(&self) -> Scheme {
         self.scheme
+    }
+
+    fn overlap(&self) -> bool {
+        self.overlap
     }
 
     fn reduce(&self, value: u64, op: Reduce) -> u64 {

@@ -207,6 +207,9 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
     ranks: Option<Link<'_>>,
 ) {
     let ranks = ranks.filter(|x| x.exchange.ranks() > 1);
+    if let Some(link) = ranks.filter(|x| super::exchange::overlaps(x.exchange, interval)) {
+        return overlapped(parts, fired, steps, interval / 2, ctx, sink, link);
+    }
     if let ([part], None) = (&mut *parts, ranks) {
         for step in steps {
             if P::RECORD_INPUT {
@@ -245,13 +248,22 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
                 barrier.guard(|| {
                     let (mut global, mut copies) = (start.to_vec(), Vec::new());
                     for (n, steps) in intervals() {
-                        run_interval(part, &outboxes[me + 1], n, steps.clone(), &global, ctx);
+                        let outbox = &outboxes[me + 1];
+                        run_interval(part, outbox, n, steps.clone(), &global, ctx, &mut || {});
                         barrier.wait();
                         let copies = &mut copies;
                         if distributed {
                             barrier.wait();
                             let g = read(gathered);
-                            deliver_gathered(part, &g, steps, &mut global, ctx, &mut |_, _| {});
+                            deliver_gathered(
+                                part,
+                                &g,
+                                steps,
+                                true,
+                                &mut global,
+                                ctx,
+                                &mut |_, _| {},
+                            );
                         } else {
                             exchange(
                                 part,
@@ -277,7 +289,15 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
                     debug_assert_eq!(steps.end - steps.start, 1);
                     sink.record(steps.start as usize, &global);
                 }
-                run_interval(first, &outboxes[0], n, steps.clone(), &global, ctx);
+                run_interval(
+                    first,
+                    &outboxes[0],
+                    n,
+                    steps.clone(),
+                    &global,
+                    ctx,
+                    &mut || {},
+                );
                 barrier.wait();
                 let mut record = |step: u64, spikes: &[u32]| {
                     if !P::RECORD_INPUT {
@@ -292,7 +312,7 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
                     }
                     barrier.wait();
                     let g = read(&gathered);
-                    deliver_gathered(first, &g, steps, &mut global, ctx, &mut record);
+                    deliver_gathered(first, &g, steps, true, &mut global, ctx, &mut record);
                 } else {
                     exchange(
                         first,
@@ -306,6 +326,128 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
                     );
                 }
             }
+            global
+        })
+    });
+    *fired = last;
+}
+
+/// [`run_steps`] over ranks with each interval's exchange running while
+/// the next interval's steps do (Arbor's scheme): `interval` is at most
+/// half the minimum delay, so the spikes of interval `n` act no sooner than
+/// the first step of interval `n + 2`. After interval `n` this thread
+/// starts its exchange ([`Link::start`]), moves it on after each step of
+/// interval `n + 1` ([`Link::progress`]) and then finishes it; every
+/// partition then delivers those spikes, the last step's too (so the first
+/// step of an interval delivers nothing). The spikes of the last interval
+/// are exchanged before returning and left as in [`run_steps`] (all but
+/// the last step's delivered). Spikes are still delivered in emission
+/// order, after the same steps' inputs at the latest: the same bits.
+fn overlapped<C: Sync + ?Sized, P: RangeStep<C>>(
+    parts: &mut [P],
+    fired: &mut Vec<u32>,
+    steps: Range<u64>,
+    interval: u64,
+    ctx: &C,
+    sink: &mut dyn SpikeSink,
+    ranks: Link<'_>,
+) {
+    let barrier = SpinBarrier::new(parts.len());
+    let outboxes: Vec<Outbox> = parts.iter().map(|_| Default::default()).collect();
+    // The network's batch of the interval before the last: written by this
+    // thread between the two barriers, read by all after the second.
+    let gathered = RwLock::new(Gathered::default());
+    let (first, rest) = parts.split_first_mut().expect("at least one partition");
+    let start: &[u32] = fired;
+    let intervals = || {
+        (steps.start..steps.end)
+            .step_by(interval as usize)
+            .enumerate()
+            .map(move |(n, a)| (n, a..a.saturating_add(interval).min(steps.end)))
+    };
+    // What interval `n` reads on entry: the spikes before the run, or none.
+    let pending = |n: usize| if n == 0 { start } else { &[] };
+    let last = std::thread::scope(|scope| {
+        for (me, part) in rest.iter_mut().enumerate() {
+            let (barrier, outbox, gathered) = (&barrier, &outboxes[me + 1], &gathered);
+            scope.spawn(move || {
+                barrier.guard(|| {
+                    let (mut global, mut before) = (Vec::new(), None);
+                    for (n, steps) in intervals() {
+                        run_interval(part, outbox, n, steps.clone(), pending(n), ctx, &mut || {});
+                        barrier.wait();
+                        barrier.wait();
+                        if let Some(b) = before.replace(steps) {
+                            let g = read(gathered);
+                            deliver_gathered(part, &g, b, false, &mut global, ctx, &mut |_, _| {});
+                        }
+                    }
+                    barrier.wait();
+                    barrier.wait();
+                    let b = before.expect("at least one interval");
+                    deliver_gathered(
+                        part,
+                        &read(gathered),
+                        b,
+                        true,
+                        &mut global,
+                        ctx,
+                        &mut |_, _| {},
+                    );
+                })
+            });
+        }
+        barrier.guard(|| {
+            let (mut global, mut before) = (Vec::new(), None);
+            let mut batch = Outgoing::default();
+            let mut record = |step: u64, spikes: &[u32]| sink.record(step as usize, spikes);
+            for (n, steps) in intervals() {
+                let mut progress = || ranks.progress();
+                run_interval(
+                    first,
+                    &outboxes[0],
+                    n,
+                    steps.clone(),
+                    pending(n),
+                    ctx,
+                    &mut progress,
+                );
+                barrier.wait();
+                {
+                    let mut g = gathered.write().unwrap_or_else(|e| e.into_inner());
+                    if before.is_some() {
+                        ranks.finish(&mut g);
+                    }
+                    local_batch(&outboxes, n, steps.end - steps.start, &mut batch);
+                    ranks.start(&mut batch);
+                }
+                barrier.wait();
+                if let Some(b) = before.replace(steps) {
+                    deliver_gathered(
+                        first,
+                        &read(&gathered),
+                        b,
+                        false,
+                        &mut global,
+                        ctx,
+                        &mut record,
+                    );
+                }
+            }
+            // Once every partition has delivered the interval before.
+            barrier.wait();
+            ranks.finish(&mut gathered.write().unwrap_or_else(|e| e.into_inner()));
+            barrier.wait();
+            let b = before.expect("at least one interval");
+            deliver_gathered(
+                first,
+                &read(&gathered),
+                b,
+                true,
+                &mut global,
+                ctx,
+                &mut record,
+            );
             global
         })
     });
@@ -332,12 +474,13 @@ fn local_batch(outboxes: &[Outbox], n: usize, steps: u64, batch: &mut Outgoing) 
 }
 
 /// After the exchange of an interval between ranks: the network's spikes
-/// of each of its steps (each handed to `record`), delivered to `part` but
-/// for the last step's, which are left in `global`.
+/// of each of its steps (each handed to `record`), delivered to `part`;
+/// with `keep_last`, but for the last step's, which are left in `global`.
 fn deliver_gathered<C: Sync + ?Sized, P: RangeStep<C>>(
     part: &mut P,
     gathered: &Gathered,
     steps: Range<u64>,
+    keep_last: bool,
     global: &mut Vec<u32>,
     ctx: &C,
     record: &mut dyn FnMut(u64, &[u32]),
@@ -347,14 +490,15 @@ fn deliver_gathered<C: Sync + ?Sized, P: RangeStep<C>>(
         global.clear();
         gathered.step_into(k, global);
         record(step, global);
-        if step != last {
+        if step != last || !keep_last {
             part.deliver(step + 1, global, ctx);
         }
     }
 }
 
 /// A partition's steps of interval number `n`, its spikes into its outbox;
-/// `pending` are the network's spikes the first step delivers.
+/// `pending` are the network's spikes the first step delivers. `between`
+/// runs after each step.
 fn run_interval<C: Sync + ?Sized, P: RangeStep<C>>(
     part: &mut P,
     outbox: &Outbox,
@@ -362,6 +506,7 @@ fn run_interval<C: Sync + ?Sized, P: RangeStep<C>>(
     steps: Range<u64>,
     pending: &[u32],
     ctx: &C,
+    between: &mut dyn FnMut(),
 ) {
     // The buffer is free: its last readers gathered it two intervals ago,
     // before the barrier of the interval after, which this thread has passed.
@@ -371,6 +516,7 @@ fn run_interval<C: Sync + ?Sized, P: RangeStep<C>>(
     for step in steps {
         part.advance(step, if step == first { pending } else { &[] }, ctx);
         out.push(part.fired());
+        between();
     }
 }
 

@@ -2,13 +2,17 @@
 //! MPICH): `MPI_Allgather` of each rank's per-step counts, then
 //! `MPI_Allgatherv` of the ids, once per interval; or, with
 //! [`Scheme::AllToAll`], `MPI_Alltoall` of the per-rank, per-step counts,
-//! then `MPI_Alltoallv` of the ids.
+//! then `MPI_Alltoallv` of the ids. Overlapped with the steps
+//! ([`Exchange::start`]), the same collectives in their non-blocking form
+//! (`MPI_Iallgather`, ...), the second posted once the first has ended.
 
 use std::sync::Mutex;
 
 use mpi::collective::SystemOperation;
 use mpi::datatype::{Partition, PartitionMut};
 use mpi::environment::Universe;
+use mpi::ffi;
+use mpi::raw::AsRaw;
 use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::*;
 use mpi::{Count, Threading};
@@ -26,8 +30,37 @@ struct World {
     /// Per rank, how many ids this rank sends it, and where they start.
     send_sizes: Vec<Count>,
     send_displs: Vec<Count>,
+    /// The exchange [`Exchange::start`] posted, if any.
+    flight: Flight,
     /// Dropped last (fields drop in order): `MPI_Finalize`.
     _universe: Universe,
+}
+
+/// A non-blocking exchange and the buffers MPI reads and writes until it
+/// ends: none of them is resized while a request is posted.
+struct Flight {
+    stage: Stage,
+    scheme: Scheme,
+    steps: usize,
+    request: ffi::MPI_Request,
+    /// What this rank sends (copied, so that the caller can reuse its own).
+    ids: Vec<u32>,
+    counts: Vec<u32>,
+    /// What it receives.
+    got: Gathered,
+}
+
+/// Where a [`Flight`] stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// No exchange started.
+    Idle,
+    /// The counts' collective is posted.
+    Counts,
+    /// The ids' collective is posted.
+    Ids,
+    /// Both ended; [`Exchange::finish`] has not taken the result yet.
+    Done,
 }
 
 /// The ranks of an MPI job (`mpirun -np K`), as an [`Exchange`].
@@ -37,6 +70,7 @@ pub struct MpiExchange {
     /// Ranks on this node (`MPI_Comm_split_type` shared memory).
     local_ranks: usize,
     scheme: Scheme,
+    overlap: bool,
     world: Mutex<World>,
 }
 
@@ -47,9 +81,9 @@ unsafe impl Send for World {}
 
 impl MpiExchange {
     /// Initialises MPI (`MPI_Init_thread`, serialised calls), the ranks to
-    /// exchange spikes by `scheme`, or `None` where it was initialised
-    /// already.
-    pub fn init(scheme: Scheme) -> Result<Option<Self>> {
+    /// exchange spikes by `scheme`, overlapped with the steps if `overlap`
+    /// ([`Exchange::overlap`]), or `None` where it was initialised already.
+    pub fn init(scheme: Scheme, overlap: bool) -> Result<Option<Self>> {
         let Some((universe, threading)) = mpi::initialize_with_threading(Threading::Serialized)
         else {
             return Ok(None);
@@ -68,12 +102,23 @@ impl MpiExchange {
             ranks,
             local_ranks,
             scheme,
+            overlap,
             world: Mutex::new(World {
                 comm,
                 sizes: Vec::new(),
                 displs: Vec::new(),
                 send_sizes: Vec::new(),
                 send_displs: Vec::new(),
+                flight: Flight {
+                    stage: Stage::Idle,
+                    scheme,
+                    steps: 0,
+                    // SAFETY: a constant of the MPI library, read once.
+                    request: unsafe { ffi::RSMPI_REQUEST_NULL },
+                    ids: Vec::new(),
+                    counts: Vec::new(),
+                    got: Gathered::default(),
+                },
                 _universe: universe,
             }),
         }))
@@ -140,8 +185,71 @@ impl Exchange for MpiExchange {
         out.index(steps);
     }
 
+    fn start(&self, scheme: Scheme, ids: &[u32], counts: &[u32]) {
+        let world = &mut *self.lock();
+        let (k, comm) = (self.ranks, world.comm.as_raw());
+        let f = &mut world.flight;
+        assert!(f.stage == Stage::Idle, "one exchange at a time");
+        f.scheme = scheme;
+        f.ids.clear();
+        f.ids.extend_from_slice(ids);
+        f.counts.clear();
+        f.counts.extend_from_slice(counts);
+        // Each per-rank block of counts is `steps` long.
+        f.steps = match scheme {
+            Scheme::AllGather => counts.len(),
+            Scheme::AllToAll => counts.len() / k,
+        };
+        f.got.counts.resize(f.steps * k, 0);
+        // No buffer without an allocation: Open MPI reads a dangling
+        // pointer such as an empty Vec's as MPI_IN_PLACE.
+        for v in [&mut f.ids, &mut f.counts, &mut f.got.counts] {
+            v.reserve(1);
+        }
+        let steps = count(f.steps);
+        // SAFETY: the buffers are the flight's, which keeps them unchanged
+        // until the request ends (`advance`); MPI calls are serialised by
+        // the lock held.
+        unsafe {
+            let t = ffi::RSMPI_UINT32_T;
+            let (send, recv) = (f.counts.as_ptr().cast(), f.got.counts.as_mut_ptr().cast());
+            match scheme {
+                Scheme::AllGather => {
+                    let n = count(f.counts.len());
+                    ffi::MPI_Iallgather(send, n, t, recv, steps, t, comm, &mut f.request)
+                }
+                Scheme::AllToAll => {
+                    ffi::MPI_Ialltoall(send, steps, t, recv, steps, t, comm, &mut f.request)
+                }
+            };
+        }
+        f.stage = Stage::Counts;
+    }
+
+    fn progress(&self) {
+        let world = &mut *self.lock();
+        if matches!(world.flight.stage, Stage::Counts | Stage::Ids) {
+            world.advance(false);
+        }
+    }
+
+    fn finish(&self, out: &mut Gathered) {
+        let world = &mut *self.lock();
+        assert!(world.flight.stage != Stage::Idle, "an exchange was started");
+        world.advance(true);
+        let f = &mut world.flight;
+        std::mem::swap(&mut out.ids, &mut f.got.ids);
+        std::mem::swap(&mut out.counts, &mut f.got.counts);
+        out.index(f.steps);
+        f.stage = Stage::Idle;
+    }
+
     fn scheme(&self) -> Scheme {
         self.scheme
+    }
+
+    fn overlap(&self) -> bool {
+        self.overlap
     }
 
     fn reduce(&self, value: u64, op: Reduce) -> u64 {
@@ -204,6 +312,83 @@ impl Exchange for MpiExchange {
             }
         }
         (self.rank == 0).then_some(all)
+    }
+}
+
+impl World {
+    /// Moves the posted exchange on as far as it goes without waiting (or,
+    /// with `wait`, to its end): once the counts have arrived, posts the
+    /// ids' collective.
+    fn advance(&mut self, wait: bool) {
+        let World {
+            comm,
+            sizes,
+            displs,
+            send_sizes,
+            send_displs,
+            flight: f,
+            ..
+        } = self;
+        loop {
+            match f.stage {
+                Stage::Idle | Stage::Done => return,
+                Stage::Counts | Stage::Ids if !ended(&mut f.request, wait) => return,
+                Stage::Ids => f.stage = Stage::Done,
+                Stage::Counts => {
+                    let total = prefix(&f.got.counts, f.steps, sizes, displs);
+                    f.got.ids.resize(total, 0);
+                    f.got.ids.reserve(1);
+                    // SAFETY: as in `start`; `sizes` and `displs` are not
+                    // changed until this request ends either.
+                    unsafe {
+                        let t = ffi::RSMPI_UINT32_T;
+                        let recv = f.got.ids.as_mut_ptr().cast();
+                        let (rs, rd) = (sizes.as_ptr(), displs.as_ptr());
+                        let send = f.ids.as_ptr().cast();
+                        match f.scheme {
+                            Scheme::AllGather => {
+                                let n = count(f.ids.len());
+                                let c = comm.as_raw();
+                                ffi::MPI_Iallgatherv(send, n, t, recv, rs, rd, t, c, &mut f.request)
+                            }
+                            Scheme::AllToAll => {
+                                prefix(&f.counts, f.steps, send_sizes, send_displs);
+                                let (ss, sd) = (send_sizes.as_ptr(), send_displs.as_ptr());
+                                let c = comm.as_raw();
+                                ffi::MPI_Ialltoallv(
+                                    send,
+                                    ss,
+                                    sd,
+                                    t,
+                                    recv,
+                                    rs,
+                                    rd,
+                                    t,
+                                    c,
+                                    &mut f.request,
+                                )
+                            }
+                        };
+                    }
+                    f.stage = Stage::Ids;
+                }
+            }
+        }
+    }
+}
+
+/// Whether the posted `request` has ended (with `wait`: once it has).
+fn ended(request: &mut ffi::MPI_Request, wait: bool) -> bool {
+    // SAFETY: `request` was posted and not yet completed; MPI sets it to
+    // MPI_REQUEST_NULL when it completes.
+    unsafe {
+        if wait {
+            ffi::MPI_Wait(request, ffi::RSMPI_STATUS_IGNORE);
+            return true;
+        }
+        let mut flag = 0;
+        ffi::MPI_Test(request, &mut flag, ffi::RSMPI_STATUS_IGNORE);
+        flag != 0
     }
 }
 

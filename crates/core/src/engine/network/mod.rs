@@ -190,6 +190,13 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
         &self.traffic
     }
 
+    /// Whether the ranks exchange each interval's spikes while the next
+    /// interval's steps run ([`super::exchange::overlaps`]).
+    pub fn overlaps(&self) -> bool {
+        let delay = self.shared.interval;
+        (self.ranks.as_deref()).is_some_and(|x| super::exchange::overlaps(x, delay))
+    }
+
     /// Whether this is one rank's share of a run over several ranks.
     pub fn is_distributed(&self) -> bool {
         self.ranks.as_ref().is_some_and(|r| r.ranks() > 1)
