@@ -114,11 +114,11 @@ fn same_on_every_split(file: &Path, extra: &[&str], splits: &[(usize, usize)]) {
     }
 }
 
-/// The bytes the ranks received from one another (`--json`'s
-/// `exchange_bytes`) of `mpirun -np NP lifsim ARGS --exchange SCHEME`, and
-/// its spike file.
-fn exchanged(d: &Path, np: usize, args: &[&str], scheme: &str) -> (u64, Vec<u8>) {
-    let (out, json) = (format!("{scheme}{np}.npz"), format!("{scheme}{np}.json"));
+/// The `--json` report of `mpirun -np NP lifsim ARGS --exchange SCHEME`,
+/// and its spike file.
+fn exchanged(d: &Path, np: usize, args: &[&str], scheme: &str) -> (serde_json::Value, Vec<u8>) {
+    let name = format!("{scheme}{np}{}", args.len());
+    let (out, json) = (format!("{name}.npz"), format!("{name}.json"));
     let mut a = args.to_vec();
     a.extend([
         "--exchange",
@@ -135,8 +135,7 @@ fn exchanged(d: &Path, np: usize, args: &[&str], scheme: &str) -> (u64, Vec<u8>)
         serde_json::from_slice(&std::fs::read(d.join(&json)).unwrap()).unwrap();
     assert_eq!(report["exchange"], scheme);
     assert!(report["exchanges"].as_u64().unwrap() > 0);
-    let bytes = report["exchange_bytes"].as_u64().unwrap();
-    (bytes, std::fs::read(d.join(&out)).unwrap())
+    (report, std::fs::read(d.join(&out)).unwrap())
 }
 
 /// Alltoall sends a rank only the spikes of neurons with synapses onto its
@@ -164,12 +163,51 @@ fn alltoall_moves_fewer_bytes_where_ranks_need_fewer_sources() {
         let (all, a) = exchanged(d, np, &args, "allgather");
         let (some, b) = exchanged(d, np, &args, "alltoall");
         assert!(a == b, "{np} ranks: the spike files differ");
+        let bytes = |r: serde_json::Value| r["exchange_bytes"].as_u64().unwrap();
+        let (all, some) = (bytes(all), bytes(some));
         assert!(all > 10_000, "{np} ranks: {all} bytes");
         assert!(
             some < all * 9 / 10,
             "{np} ranks: alltoall {some}, allgather {all}"
         );
     }
+}
+
+/// Where the minimum delay allows (brunel's: 15 steps), each exchange runs
+/// while the next interval's steps do, the interval halved (7 steps: more
+/// about twice the exchanges); `--no-overlap` exchanges between the steps
+/// once per minimum delay. The same spike file either way, on both schemes.
+#[test]
+fn brunel_overlaps_its_exchanges_unless_told_not_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let brunel = root().join("examples/brunel.toml");
+    let args = ["run", brunel.to_str().unwrap(), "--duration", "100"];
+    let mut no = args.to_vec();
+    no.push("--no-overlap");
+    for np in [2, 3] {
+        for scheme in ["allgather", "alltoall"] {
+            let (on, a) = exchanged(d, np, &args, scheme);
+            let (off, b) = exchanged(d, np, &no, scheme);
+            let case = format!("{np} ranks, {scheme}");
+            assert!(a == b, "{case}: the spike files differ");
+            assert_eq!(
+                (&on["overlapped"], &off["overlapped"]),
+                (&true.into(), &false.into())
+            );
+            let count = |r: &serde_json::Value| r["exchanges"].as_u64().unwrap();
+            // About twice (runs cut into chunks of steps add a few).
+            assert!(2 * count(&on) > 3 * count(&off), "{case}: {on} {off}");
+        }
+    }
+    // One process has nothing to overlap.
+    let mut one = args.to_vec();
+    one.extend(["--json", "one.json", "--out", "one.npz", "--quiet"]);
+    assert!(lifsim_in(d, &one).status.success());
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("one.json")).unwrap()).unwrap();
+    assert_eq!(report["overlapped"], false);
+    assert!(std::fs::read(d.join("one.npz")).unwrap() == exchanged(d, 2, &args, "allgather").1);
 }
 
 #[test]

@@ -118,7 +118,13 @@ type Run = (Vec<(u64, u32)>, Vec<u64>);
 type RankRun = (Vec<(u64, u32)>, Vec<u64>, usize, u64);
 
 fn description(procedural: bool) -> NetworkDescription {
-    let mut d = NetworkDescription::from_toml(NET, std::path::Path::new("."), "ranks").unwrap();
+    description_of(NET, procedural)
+}
+
+/// The network of `text` (NET, changed), its projections but the last
+/// procedural if `procedural`.
+fn description_of(text: &str, procedural: bool) -> NetworkDescription {
+    let mut d = NetworkDescription::from_toml(text, std::path::Path::new("."), "ranks").unwrap();
     if procedural {
         // The rules drawn by source (all but fixed_indegree).
         let last = d.projections.len() - 1;
@@ -170,11 +176,25 @@ fn ranked_by(
     threads: usize,
     scheme: Scheme,
 ) -> (Vec<Run>, usize, u64) {
+    ranked_overlapping(desc, ranks, threads, scheme, false)
+}
+
+/// As [`ranked_by`], each interval's exchange overlapped with the next
+/// interval's steps if `overlap`.
+fn ranked_overlapping(
+    desc: &NetworkDescription,
+    ranks: usize,
+    threads: usize,
+    scheme: Scheme,
+    overlap: bool,
+) -> (Vec<Run>, usize, u64) {
     let recipe = Recipe::<f64>::new(desc).unwrap();
-    let results: Vec<RankRun> = on_ranks(InProcess::group_with(ranks, scheme), |x| {
+    let group = InProcess::group_overlapping(ranks, scheme, overlap);
+    let results: Vec<RankRun> = on_ranks(group, |x| {
         let rank = x.rank();
         let mut sim = NetworkSimulation::distributed(&recipe, &options(threads), x).unwrap();
         assert_eq!(sim.is_distributed(), ranks > 1);
+        assert_eq!(sim.overlaps(), overlap && ranks > 1);
         let mut rec = Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
         // Rank-dependent chunks: the run is still collective.
         let chunk = 7 + 13 * rank as u64;
@@ -241,6 +261,41 @@ fn alltoall_ranks_give_the_one_process_spikes_with_fewer_bytes() {
                     assert!(bytes <= all, "{case}: {bytes} > {all}");
                 } else {
                     assert!(bytes < all, "{case}: {bytes} bytes, allgather {all}");
+                }
+            }
+        }
+    }
+}
+
+/// Arbor's scheme: each interval's exchange runs while the next interval's
+/// steps do, the interval half the minimum delay, so every spike is
+/// delivered one interval later than between the steps, and still in
+/// emission order: the same spikes and potentials, bit for bit, on every
+/// split and scheme, with a minimum delay of 2 steps (an exchange every
+/// step) and of 5 (every 2 steps, the half rounded down), in chunks that
+/// end mid-interval.
+#[test]
+fn overlapped_exchanges_give_the_one_process_spikes_bit_for_bit() {
+    let longer = NET
+        .replace("low = 0.2, high = 0.6", "low = 0.5, high = 0.9")
+        .replace("min = 0.2", "min = 0.5")
+        .replace("low = 0.2, high = 0.4", "low = 0.5, high = 0.7");
+    for (text, shortest) in [(NET.to_string(), 2), (longer, 5)] {
+        for procedural in [false, true] {
+            let desc = description_of(&text, procedural);
+            let recipe = Recipe::<f64>::new(&desc).unwrap();
+            let built = NetworkSimulation::new(&recipe, Some(1)).unwrap();
+            assert_eq!(built.min_delay_steps(), shortest);
+            let want = single(&desc, 1);
+            assert!(want.0.len() > 300, "active: {} spikes", want.0.len());
+            for scheme in [Scheme::AllGather, Scheme::AllToAll] {
+                for (ranks, threads) in [(2, 1), (2, 2), (3, 1), (5, 2)] {
+                    let (runs, _, _) = ranked_overlapping(&desc, ranks, threads, scheme, true);
+                    let case = format!(
+                        "delay {shortest}, procedural {procedural}, {scheme:?}, {ranks} ranks x {threads} threads"
+                    );
+                    assert!(runs[0] == want, "{case}: rank 0 differs");
+                    assert!(runs.iter().all(|r| r.1 == want.1), "{case}: potentials");
                 }
             }
         }

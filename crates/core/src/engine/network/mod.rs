@@ -190,6 +190,12 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
         &self.traffic
     }
 
+    /// The shortest delay of any synapse, in steps: the interval between
+    /// exchanges (half of it, rounded down, when they overlap the steps).
+    pub fn min_delay_steps(&self) -> u64 {
+        self.shared.interval
+    }
+
     /// Whether the ranks exchange each interval's spikes while the next
     /// interval's steps run ([`super::exchange::overlaps`]).
     pub fn overlaps(&self) -> bool {
