@@ -8,7 +8,8 @@
 //! spikes of the step (the sorted, network-wide list the next step reads)
 //! while the owners may already be writing the next step's into the other
 //! buffer. That exchange is the only communication; between MPI ranks it
-//! goes through [`super::exchange`] once per interval.
+//! goes through [`super::exchange`] once per interval, between the steps
+//! or, where the delays allow, while the next interval's run (`overlapped`).
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
