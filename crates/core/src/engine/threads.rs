@@ -197,7 +197,9 @@ type Outbox = [Mutex<Batch>; 2];
 /// meets its threads at a second barrier; then every thread reads the
 /// batch it received (the network's, or with Alltoall the spikes this
 /// rank needs), rank after rank, as it would read its partitions'. Every rank
-/// must call this with the same `steps` and `interval`.
+/// must call this with the same `steps` and `interval`. Where the ranks
+/// overlap their exchanges with the steps ([`super::exchange::overlaps`]),
+/// [`overlapped`] runs the steps instead.
 pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
     parts: &mut [P],
     fired: &mut Vec<u32>,
@@ -235,13 +237,7 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
     let distributed = ranks.is_some();
     let (first, rest) = parts.split_first_mut().expect("at least one partition");
     let start: &[u32] = fired;
-    // One stretch of steps per interval (the last may be shorter).
-    let intervals = || {
-        (steps.start..steps.end)
-            .step_by(interval as usize)
-            .enumerate()
-            .map(move |(n, a)| (n, a..a.saturating_add(interval).min(steps.end)))
-    };
+    let intervals = || intervals(steps.clone(), interval);
     let last = std::thread::scope(|scope| {
         for (me, part) in rest.iter_mut().enumerate() {
             let (barrier, outboxes, gathered) = (&barrier, &outboxes, &gathered);
@@ -343,7 +339,7 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
 /// step of an interval delivers nothing). The spikes of the last interval
 /// are exchanged before returning and left as in [`run_steps`] (all but
 /// the last step's delivered). Spikes are still delivered in emission
-/// order, after the same steps' inputs at the latest: the same bits.
+/// order, each before the step it first acts on: the same bits.
 fn overlapped<C: Sync + ?Sized, P: RangeStep<C>>(
     parts: &mut [P],
     fired: &mut Vec<u32>,
@@ -360,12 +356,7 @@ fn overlapped<C: Sync + ?Sized, P: RangeStep<C>>(
     let gathered = RwLock::new(Gathered::default());
     let (first, rest) = parts.split_first_mut().expect("at least one partition");
     let start: &[u32] = fired;
-    let intervals = || {
-        (steps.start..steps.end)
-            .step_by(interval as usize)
-            .enumerate()
-            .map(move |(n, a)| (n, a..a.saturating_add(interval).min(steps.end)))
-    };
+    let intervals = || intervals(steps.clone(), interval);
     // What interval `n` reads on entry: the spikes before the run, or none.
     let pending = |n: usize| if n == 0 { start } else { &[] };
     let last = std::thread::scope(|scope| {
@@ -453,6 +444,16 @@ fn overlapped<C: Sync + ?Sized, P: RangeStep<C>>(
         })
     });
     *fired = last;
+}
+
+/// `steps` cut into stretches of `interval` steps (the last may be
+/// shorter), numbered from 0.
+fn intervals(steps: Range<u64>, interval: u64) -> impl Iterator<Item = (usize, Range<u64>)> {
+    let end = steps.end;
+    (steps.start..end)
+        .step_by(interval as usize)
+        .enumerate()
+        .map(move |(n, a)| (n, a..a.saturating_add(interval).min(end)))
 }
 
 fn read(g: &RwLock<Gathered>) -> std::sync::RwLockReadGuard<'_, Gathered> {
