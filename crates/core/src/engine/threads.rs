@@ -246,7 +246,7 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
                     let (mut global, mut copies) = (start.to_vec(), Vec::new());
                     for (n, steps) in intervals() {
                         let outbox = &outboxes[me + 1];
-                        run_interval(part, outbox, n, steps.clone(), &global, ctx, &mut || {});
+                        run_interval(part, outbox, n, steps.clone(), &global, ctx, || {});
                         barrier.wait();
                         let copies = &mut copies;
                         if distributed {
@@ -286,15 +286,7 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
                     debug_assert_eq!(steps.end - steps.start, 1);
                     sink.record(steps.start as usize, &global);
                 }
-                run_interval(
-                    first,
-                    &outboxes[0],
-                    n,
-                    steps.clone(),
-                    &global,
-                    ctx,
-                    &mut || {},
-                );
+                run_interval(first, &outboxes[0], n, steps.clone(), &global, ctx, || {});
                 barrier.wait();
                 let mut record = |step: u64, spikes: &[u32]| {
                     if !P::RECORD_INPUT {
@@ -366,7 +358,7 @@ fn overlapped<C: Sync + ?Sized, P: RangeStep<C>>(
                 barrier.guard(|| {
                     let (mut global, mut before) = (Vec::new(), None);
                     for (n, steps) in intervals() {
-                        run_interval(part, outbox, n, steps.clone(), pending(n), ctx, &mut || {});
+                        run_interval(part, outbox, n, steps.clone(), pending(n), ctx, || {});
                         barrier.wait();
                         barrier.wait();
                         if let Some(b) = before.replace(steps) {
@@ -394,7 +386,7 @@ fn overlapped<C: Sync + ?Sized, P: RangeStep<C>>(
             let mut batch = Outgoing::default();
             let mut record = |step: u64, spikes: &[u32]| sink.record(step as usize, spikes);
             for (n, steps) in intervals() {
-                let mut progress = || ranks.progress();
+                let progress = || ranks.progress();
                 run_interval(
                     first,
                     &outboxes[0],
@@ -402,7 +394,7 @@ fn overlapped<C: Sync + ?Sized, P: RangeStep<C>>(
                     steps.clone(),
                     pending(n),
                     ctx,
-                    &mut progress,
+                    progress,
                 );
                 barrier.wait();
                 {
@@ -508,7 +500,7 @@ fn run_interval<C: Sync + ?Sized, P: RangeStep<C>>(
     steps: Range<u64>,
     pending: &[u32],
     ctx: &C,
-    between: &mut dyn FnMut(),
+    mut between: impl FnMut(),
 ) {
     // The buffer is free: its last readers gathered it two intervals ago,
     // before the barrier of the interval after, which this thread has passed.
