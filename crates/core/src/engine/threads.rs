@@ -137,7 +137,9 @@ pub(super) trait RangeStep<C: Sync + ?Sized>: Send {
     /// exactly as `advance(step, fired, ..)` would at its start, but later:
     /// the runner calls it for the spikes of an exchange interval after the
     /// steps that follow them (see [`run_steps`]). Only called when the
-    /// interval is longer than one step.
+    /// interval is longer than one step, or when ranks overlap their
+    /// exchanges with the steps (then for every step, after the next
+    /// interval's steps: [`overlapped`]).
     fn deliver(&mut self, step: u64, fired: &[u32], ctx: &C);
 
     /// The range's spikes found by the last `advance` (sorted ids).
