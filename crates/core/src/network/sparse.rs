@@ -162,8 +162,14 @@ pub(crate) fn sort_row<W: Copy, D: Copy + Into<u16>>(
     if (1..targets.len()).all(|k| key(k - 1) <= key(k)) {
         return;
     }
-    let mut order: Vec<usize> = (0..targets.len()).collect();
-    order.sort_by_key(|&k| key(k));
+    // Key and position together: all distinct, so the unstable sort (a
+    // plain integer sort, faster than a stable sort by key) gives the
+    // stable order.
+    let mut keyed: Vec<u128> = (0..targets.len())
+        .map(|k| (key(k) as u128) << 64 | k as u128)
+        .collect();
+    keyed.sort_unstable();
+    let order: Vec<usize> = keyed.iter().map(|&x| x as u64 as usize).collect();
     permute(targets, &order);
     if !weights.is_empty() {
         permute(weights, &order);
@@ -515,6 +521,40 @@ pub fn check_synapse_memory<T>(what: &str, synapses: u64, per_synapse_values: bo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows sort by (delay, target), synapses onto one target with one
+    /// delay (multapses) keeping their order, weights and delays carried
+    /// along: the order a stable sort by key gives.
+    #[test]
+    fn sort_row_is_a_stable_sort_by_delay_then_target() {
+        let mut x = 12345u64;
+        let mut next = |m: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        for len in [0, 1, 2, 7, 100, 3000] {
+            let targets: Vec<u32> = (0..len).map(|_| next(40) as u32).collect();
+            let delays: Vec<u8> = (0..len).map(|_| next(5) as u8).collect();
+            let weights: Vec<f32> = (0..len).map(|i| i as f32).collect();
+            let mut want: Vec<(u8, u32, f32)> = (0..len)
+                .map(|i| (delays[i], targets[i], weights[i]))
+                .collect();
+            want.sort_by_key(|&(d, t, _)| (d, t));
+            let (mut t, mut w, mut d) = (targets.clone(), weights.clone(), delays.clone());
+            sort_row(&mut t, &mut w, &mut d);
+            let got: Vec<(u8, u32, f32)> = (0..len).map(|i| (d[i], t[i], w[i])).collect();
+            assert_eq!(got, want, "{len}");
+            // Without stored delays: by target alone.
+            let (mut t, mut w) = (targets.clone(), weights.clone());
+            sort_row::<f32, u8>(&mut t, &mut w, &mut []);
+            let mut want: Vec<(u32, f32)> = (0..len).map(|i| (targets[i], weights[i])).collect();
+            want.sort_by_key(|&(t, _)| t);
+            let got: Vec<(u32, f32)> = t.into_iter().zip(w).collect();
+            assert_eq!(got, want, "{len}, no delays");
+        }
+    }
 
     #[test]
     fn transposes_into_rows_by_delay_then_target() {
