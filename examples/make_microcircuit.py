@@ -19,6 +19,7 @@ NEST from `derived()`. NumPy only.
 """
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -68,8 +69,12 @@ RNG_SEED = 55
 
 def num_synapses_from_conn_probs(conn_probs, popsize1, popsize2):
     """helpers.py: K = ln(1 - C) / ln((N_pre N_post - 1) / (N_pre N_post))."""
-    prod = np.outer(popsize1, popsize2)
-    return np.log(1.0 - conn_probs) / np.log((prod - 1.0) / prod)
+    # math.log, not np.log: NumPy picks a SIMD log by CPU (AVX2 vs AVX-512), whose last
+    # bit can differ, and the checked-in file must come out the same on every machine.
+    prod = np.outer(popsize1, popsize2).astype(float)
+    c = np.asarray(conn_probs, dtype=float)
+    return np.array([[math.log(1.0 - c[i, j]) / math.log((prod[i, j] - 1.0) / prod[i, j])
+                      for j in range(c.shape[1])] for i in range(c.shape[0])])
 
 
 def postsynaptic_potential_to_current(c_m, tau_m, tau_syn):
@@ -243,7 +248,7 @@ def network_file(n_scaling=1.0, k_scaling=1.0, poisson=False, v0="optimized",
             w(f'target = "{tgt}"')
             w('rule = "fixed_total_number"')
             scaled = "" if full else f" * N_scaling {n_scaling} * K_scaling {k_scaling}"
-            w(f"n = {k}      # round(K = {num(d['full_num_synapses'][i][j])}{scaled}), C = conn_probs[{i}][{j}] = {num(CONN_PROBS[i][j])}")
+            w(f"n = {k}      # round(K = {d['full_num_synapses'][i][j]:.3f}{scaled}), C = conn_probs[{i}][{j}] = {num(CONN_PROBS[i][j])}")
             psp = G * PSP_EXC_MEAN if j % 2 else (2 * PSP_EXC_MEAN if (i, j) == (0, 2) else PSP_EXC_MEAN)
             bound = "max = 0.0" if wt < 0 else "min = 0.0"
             w(f"weight = {{ distribution = \"normal\", mean = {num(wt * 1e-3)}, std = {num(abs(wt * WEIGHT_REL_STD) * 1e-3)}, "
