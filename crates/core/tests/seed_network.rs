@@ -238,3 +238,46 @@ fn dense_columns_give_the_spikes_of_sparse_rows() {
         assert!(dense == sparse, "{threads} threads");
     }
 }
+
+/// One spike's column of a dense projection without delay is lent to the
+/// update in place of its ring row; a model that reads ring rows (here the
+/// Euler neuron with delta jumps too, so not the seed's kernels) gets it
+/// copied there, and the spikes are those of the same projection stored as
+/// sparse rows.
+#[test]
+fn a_lent_column_reaches_a_model_that_reads_rows() {
+    let text = |connectivity: &str| {
+        format!(
+            "duration = 200.0\ndt = 0.1\ntiming = \"seed\"\n[[population]]\nname = \"E\"\nsize = 200\n\
+             model = \"lif_euler\"\ntau_m = 10.0\nr = 10.0\ni_ext = 1.6\n\
+             v0 = {{ distribution = \"uniform\", low = -65.0, high = -50.0 }}\n\
+             [[projection]]\nsource = \"E\"\ntarget = \"E\"\nrule = \"fixed_probability\"\np = 0.1\n\
+             weight = {{ distribution = \"normal\", mean = 0.0, std = 0.6 }}\ndelay = 0.0\n\
+             synapse = \"exponential\"\ntau_syn = 0.1\nconnectivity = \"{connectivity}\"\n\
+             [[projection]]\nsource = \"E\"\ntarget = \"E\"\nrule = \"fixed_probability\"\np = 0.05\n\
+             weight = 0.2\ndelay = 0.1\nsynapse = \"delta\"\n"
+        )
+    };
+    let events = |connectivity: &str, threads: usize| {
+        let desc =
+            lifsim_core::NetworkDescription::from_toml(&text(connectivity), Path::new("."), "x")
+                .unwrap();
+        let recipe = Recipe::<f64>::new(&desc).unwrap();
+        let mut sim = NetworkSimulation::with_options(&recipe, &options(threads)).unwrap();
+        let mut rec = Recorder::new(RecordMode::Events, desc.n(), desc.steps()).unwrap();
+        sim.run(&mut rec);
+        rec.finish(desc.dt).events.unwrap()
+    };
+    let sparse = events("stored", 1);
+    // Many steps deliver exactly one spike (the lent case).
+    let mut per_step = std::collections::BTreeMap::new();
+    for &k in &sparse.steps {
+        *per_step.entry(k).or_insert(0) += 1;
+    }
+    let single = per_step.values().filter(|&&n| n == 1).count();
+    assert!(single > 200, "{single} steps with one spike");
+    for threads in [1, 2] {
+        let dense = events("dense", threads);
+        assert!(dense == sparse, "{threads} threads");
+    }
+}

@@ -109,9 +109,11 @@ impl<'a, T> State<'a, T> {
     /// [`Dynamics::state_names`]), each one value per neuron of the block.
     pub fn arrays<const N: usize>(&mut self, which: [usize; N]) -> [&mut [T]; N] {
         let want = which.map(|k| self.slots[k]);
-        let picked = pick(self.arrays, want.map(Some));
         let range = self.range.clone();
-        picked.map(|a| &mut a.expect("distinct state arrays")[range.clone()])
+        self.arrays
+            .get_disjoint_mut(want)
+            .expect("distinct state arrays")
+            .map(|a| &mut a[range.clone()])
     }
 }
 
@@ -128,9 +130,21 @@ pub struct Arrivals<'a, T> {
     next_slot: usize,
     /// ...and the block within the partition.
     range: Range<usize>,
+    /// A column arriving at `t_k` that is read in place ([`Lent`]).
+    lent: Option<Lent<'a, T>>,
 }
 
-impl<'a, T> Arrivals<'a, T> {
+/// The weights that arrive at `t_k` on `channel` for a whole partition, lent
+/// where they are (one spike's column of a dense projection) instead of
+/// copied into the ring row, which stays clean (zeros). [`Arrivals::lent`]
+/// reads them there; [`Arrivals::rows`] copies them into the row first.
+#[derive(Clone, Copy)]
+pub(crate) struct Lent<'a, T> {
+    pub(crate) channel: usize,
+    pub(crate) column: &'a [T],
+}
+
+impl<'a, T: Copy> Arrivals<'a, T> {
     /// What the ring buffers `ring` (with flags `dirty`, partitions of
     /// `len` neurons) hold for the block `range` at step `k` (`mask`: slots - 1).
     pub(crate) fn new(
@@ -152,7 +166,25 @@ impl<'a, T> Arrivals<'a, T> {
             now_slot,
             next_slot,
             range,
+            lent: None,
         }
+    }
+
+    /// With `lent`, the weights arriving at `t_k` on its channel.
+    pub(crate) fn lending(mut self, lent: Option<Lent<'a, T>>) -> Self {
+        self.lent = lent;
+        self
+    }
+
+    /// For receptor `r`, if what arrives on it at `t_k` is lent ([`Lent`]):
+    /// those weights, one per neuron, to be read where they are (not
+    /// changed); its ring row is clean. `None` otherwise (then
+    /// [`Arrivals::rows`] has them).
+    pub fn lent(&self, r: usize) -> Option<&[T]> {
+        let lent = self.lent?;
+        let rec = &self.receptors[r];
+        (rec.channel == lent.channel && !rec.kind.is_jump())
+            .then(|| &lent.column[self.range.clone()])
     }
 
     /// Whether anything arrived for receptor `r` (else its row is all zero).
@@ -172,6 +204,14 @@ impl<'a, T> Arrivals<'a, T> {
     pub fn rows<const N: usize>(&mut self, which: [Option<usize>; N]) -> [Option<&mut [T]>; N] {
         let channels = which.map(|r| r.map(|r| self.receptors[r].channel));
         let jumps = which.map(|r| r.is_some_and(|r| self.receptors[r].kind.is_jump()));
+        if let Some(lent) = self.lent {
+            if (0..N).any(|k| channels[k] == Some(lent.channel) && !jumps[k]) {
+                // The lent weights, into their (clean) row after all.
+                let at = self.now + self.range.start..self.now + self.range.end;
+                self.ring[lent.channel][at].copy_from_slice(&lent.column[self.range.clone()]);
+                self.lent = None;
+            }
+        }
         let picked = pick(self.ring, channels);
         let mut k = 0;
         picked.map(|row| {
@@ -219,6 +259,31 @@ pub struct StepIo<'a, T> {
     pub isa: Isa,
 }
 
+/// What a quiet step of a block of neurons reads and where its spikes go: a
+/// step in which nothing arrives on any receptor (no ring row to take in,
+/// no input, no delivery) and every neuron of the block has the same
+/// external current. The fields mean what [`StepIo`]'s of the same names do.
+pub struct QuietIo<'a, T> {
+    /// The step number `k`, as a float ([`StepIo::now`]).
+    pub now: f64,
+    /// The first step at which each neuron integrates again ([`StepIo::until`]).
+    pub until: &'a [f64],
+    /// The external current (nA) of every neuron of the block.
+    pub i_ext: T,
+    /// The global id of the block's first neuron.
+    pub base: u32,
+    /// The neurons that may be held this step ([`StepIo::held`]).
+    pub held: &'a [u32],
+    /// Bounds of the first state variable per block ([`StepIo::bounds`]).
+    pub bounds: &'a mut [T],
+    /// Room for the ids at threshold after the step, ascending...
+    pub ids: &'a mut [u32],
+    /// ...and how many there are.
+    pub count: usize,
+    /// The instruction set to compile the block's loops for.
+    pub isa: Isa,
+}
+
 /// The dynamics of one population: constants only; the state lives in the
 /// engine's named arrays ([`State`]).
 pub trait Dynamics<T: Real>: Send + Sync {
@@ -257,6 +322,22 @@ pub trait Dynamics<T: Real>: Send + Sync {
     /// only for models that do: it costs a look at each held neuron a step).
     fn lists_held(&self) -> bool {
         false
+    }
+
+    /// Whether the model takes quiet steps ([`QuietIo`]) by
+    /// [`Dynamics::update_quiet`]. The engine asks once, when it builds the
+    /// population, and then gives it every quiet step.
+    fn quiet_steps(&self) -> bool {
+        false
+    }
+
+    /// One quiet step of a block of neurons ([`QuietIo`]), for a model with
+    /// [`Dynamics::quiet_steps`]: the same bits as [`Dynamics::update`] on
+    /// that step, by a shorter path (a quiet network spends most of its
+    /// steps here, and the seed's run at about 100 ns a step feels every
+    /// call the general step makes).
+    fn update_quiet(&self, _state: State<'_, T>, _io: &mut QuietIo<'_, T>) {
+        unreachable!("a model without quiet steps is given none")
     }
 }
 

@@ -22,7 +22,7 @@
 //! let quiet steps skip the threshold test, the input taken in as it is
 //! read) update it; held neurons are put back at `v_reset` after them.
 
-use super::{Current, Dynamics, Receptor, State, StepIo};
+use super::{Current, Dynamics, QuietIo, Receptor, State, StepIo};
 use crate::engine::kernel::{self, multiversion};
 use crate::engine::Isa;
 use crate::model::{Coefficients, Real};
@@ -57,6 +57,14 @@ pub(super) struct Psc<T> {
     /// are the state arrays after `y`, in this order.
     exp: Vec<(usize, T, T)>,
     names: Vec<String>,
+}
+
+/// The neurons that may be held on a step: `list` ([`StepIo::held`]), held
+/// where `now < until`.
+struct Held<'a> {
+    now: f64,
+    until: &'a [f64],
+    list: &'a [u32],
 }
 
 impl<T: Real> Psc<T> {
@@ -187,6 +195,39 @@ impl<T: Real> Dynamics<T> for Psc<T> {
         self.seed.is_some()
     }
 
+    fn quiet_steps(&self) -> bool {
+        self.seed.is_some()
+    }
+
+    /// The seed's neuron on a step without input: `update_seed`'s quiet
+    /// branch (relaxation with carried bounds), then the clamp.
+    fn update_quiet(&self, mut state: State<'_, T>, io: &mut QuietIo<'_, T>) {
+        let c = self
+            .seed
+            .as_ref()
+            .expect("quiet steps are the seed's neuron's");
+        let [y] = state.arrays([0]);
+        let drive = c.r * (T::ZERO + io.i_ext);
+        kernel::relax_constant(
+            io.isa,
+            y,
+            drive,
+            c,
+            io.base,
+            io.ids,
+            &mut io.count,
+            io.bounds,
+        );
+        if !io.held.is_empty() {
+            let held = Held {
+                now: io.now,
+                until: io.until,
+                list: io.held,
+            };
+            self.clamp_held(y, &held, io.bounds, io.base, io.ids, &mut io.count);
+        }
+    }
+
     fn direct_input(&self, r: usize) -> Option<usize> {
         self.exp.iter().position(|e| e.0 == r).map(|k| k + 1)
     }
@@ -211,14 +252,27 @@ impl<T: Real> Psc<T> {
                 true
             }
             (true, current) => {
-                let [row] = io.arrivals.rows([self.instant]);
-                let input = row.expect("the instant row");
-                match current {
-                    Current::Uniform(e) => {
-                        kernel::take_constant(isa, y, input, e, c, base, ids, count)
+                if let Some(input) = self.instant.and_then(|r| io.arrivals.lent(r)) {
+                    // One spike's column of the seed's dense weights, read
+                    // in place, as the seed's own step reads it.
+                    match current {
+                        Current::Uniform(e) => {
+                            kernel::integrate_constant(isa, y, input, e, c, base, ids, count)
+                        }
+                        Current::PerNeuron(e) => {
+                            kernel::integrate_per_neuron(isa, y, input, e, c, base, ids, count)
+                        }
                     }
-                    Current::PerNeuron(e) => {
-                        kernel::take_per_neuron(isa, y, input, e, c, base, ids, count)
+                } else {
+                    let [row] = io.arrivals.rows([self.instant]);
+                    let input = row.expect("the instant row");
+                    match current {
+                        Current::Uniform(e) => {
+                            kernel::take_constant(isa, y, input, e, c, base, ids, count)
+                        }
+                        Current::PerNeuron(e) => {
+                            kernel::take_per_neuron(isa, y, input, e, c, base, ids, count)
+                        }
                     }
                 }
                 false
@@ -245,30 +299,49 @@ impl<T: Real> Psc<T> {
             io.bounds.fill(T::from_f64(f64::INFINITY));
         }
         if !io.held.is_empty() {
-            let (now, until) = (io.now, io.until);
-            for &i in io.held {
-                let i = i as usize;
-                if now < until[i] {
-                    y[i] = self.reset;
-                    // Clamping may raise a neuron (one below v_reset): keep
-                    // its block's bound above it.
-                    let top = &mut io.bounds[kernel::bound_of(i)];
-                    if self.reset > *top {
-                        *top = self.reset;
-                    }
-                }
-            }
-            // The kernels tested the threshold before this clamp.
-            let mut kept = 0;
-            for k in 0..*count {
-                let id = ids[k];
-                if y[(id - base) as usize] >= self.theta {
-                    ids[kept] = id;
-                    kept += 1;
-                }
-            }
-            *count = kept;
+            let held = Held {
+                now: io.now,
+                until: io.until,
+                list: io.held,
+            };
+            self.clamp_held(y, &held, io.bounds, base, ids, count);
         }
+    }
+
+    /// The seed's clamp after its kernels: the held neurons back at
+    /// `v_reset` (raising their blocks' bounds where that is above them)
+    /// and dropped from the `count` ids at threshold, which the kernels
+    /// found before the clamp.
+    fn clamp_held(
+        &self,
+        y: &mut [T],
+        held: &Held<'_>,
+        bounds: &mut [T],
+        base: u32,
+        ids: &mut [u32],
+        count: &mut usize,
+    ) {
+        for &i in held.list {
+            let i = i as usize;
+            if held.now < held.until[i] {
+                y[i] = self.reset;
+                // Clamping may raise a neuron (one below v_reset): keep
+                // its block's bound above it.
+                let top = &mut bounds[kernel::bound_of(i)];
+                if self.reset > *top {
+                    *top = self.reset;
+                }
+            }
+        }
+        let mut kept = 0;
+        for k in 0..*count {
+            let id = ids[k];
+            if y[(id - base) as usize] >= self.theta {
+                ids[kept] = id;
+                kept += 1;
+            }
+        }
+        *count = kept;
     }
 
     /// Up to two exponential channels: one fused pass (arrivals, membrane,

@@ -91,7 +91,9 @@ impl<T: Real> Part<T> {
     /// added now: no ring slot is written, and a channel that nothing else
     /// writes leaves the next update with no ring row to read and zero.
     pub(super) fn deliver_late(&mut self, k: u64, fired: &[u32], s: &Shared<'_, T>) {
-        self.deliver_projections(k, fired, s, true);
+        if s.any_late {
+            self.deliver_projections(k, fired, s, true);
+        }
     }
 
     /// [`Self::deliver`] (`late` false) or [`Self::deliver_late`] (true):
@@ -135,8 +137,16 @@ impl<T: Real> Part<T> {
                     _ => {
                         let slot = ((k + d) & s.mask) as usize;
                         let clean = !dirty[slot];
-                        if fired.iter().any(|&j| proj.row_of(j as usize).is_some()) {
+                        let mut rows = fired.iter().filter_map(|&j| proj.row_of(j as usize));
+                        let (first, second) = (rows.next(), rows.next());
+                        if first.is_some() {
                             dirty[slot] = true;
+                        }
+                        // One spike into a clean row that nothing else
+                        // writes: its column is read where it is.
+                        if let (Some(row), None, true) = (first, second, clean && self.lends[p]) {
+                            self.lent = Some((ch, p, row));
+                            continue;
                         }
                         (&mut ring[slot * len..(slot + 1) * len], clean)
                     }

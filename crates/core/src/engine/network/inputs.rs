@@ -42,6 +42,17 @@ pub(super) fn per_count<T: Real>(sampler: &PoissonSampler, weight: T) -> Vec<T> 
 }
 
 impl<T: Real> LocalInputs<T> {
+    /// Whether any of them adds to channel `channel`.
+    pub(super) fn writes(&self, channel: usize) -> bool {
+        self.poisson.iter().any(|p| p.channel == channel)
+            || self.spikes.iter().any(|p| p.channel == channel)
+    }
+
+    /// Whether there are none (so no step adds anything).
+    pub(super) fn is_empty(&self) -> bool {
+        self.poisson.is_empty() && self.spikes.is_empty()
+    }
+
     /// The inputs of `net` onto neurons `range`.
     pub(super) fn new(net: &Recipe<T>, range: &Range<usize>) -> Self {
         let local = |g: u32| {

@@ -120,6 +120,8 @@ pub(super) struct Shared<'a, T: Real> {
     /// a delay makes the interval between exchanges one step (or none),
     /// so every step delivers its own spikes.
     late: Vec<bool>,
+    /// Whether any projection is late (else step 4 has none to deliver).
+    any_late: bool,
     isa: Isa,
 }
 
@@ -266,6 +268,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
         let late = late_projections(&net, &direct, built.interval);
         let mut sim = Self {
             shared: Shared {
+                any_late: late.contains(&true),
                 late,
                 net,
                 mask: slots - 1,

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::model::Real;
 use crate::network::build::{self, Connections, Recipe};
 use crate::network::description::{Connectivity, Timing};
-use crate::neuron::{Arrivals, Current, Dynamics, Receptor, State, StepIo};
+use crate::neuron::{Arrivals, Current, Dynamics, Lent, QuietIo, Receptor, State, StepIo};
 
 /// A population's share of a partition.
 pub(super) struct Segment<T: Real> {
@@ -37,6 +37,49 @@ pub(super) struct Segment<T: Real> {
 }
 
 impl<T: Real> Segment<T> {
+    /// Whether its neurons take quiet steps ([`Part::advance_quiet`]): its
+    /// model has them ([`Dynamics::quiet_steps`]) and one external current
+    /// for all.
+    fn takes_quiet_steps(&self) -> bool {
+        self.i_const.is_some() && self.dynamics.quiet_steps()
+    }
+
+    /// Drops the neurons that step `k` releases from the held list
+    /// (`until`, these neurons', at or below `k`).
+    #[inline]
+    fn release(&mut self, until: &[f64], k: u64) {
+        if !self.held.is_empty() {
+            self.held.retain(|&i| until[i as usize] > k as f64);
+        }
+    }
+
+    /// Threshold and reset (step 4) of step `k`: the `ids` at threshold
+    /// spike (appended to `fired`), are put at the reset value in `v` and
+    /// integrate again after `refractory_steps` held steps (`until`); `v`,
+    /// `until` are the partition's, whose first neuron is `start`.
+    fn spike(
+        &mut self,
+        k: u64,
+        ids: &[u32],
+        fired: &mut Vec<u32>,
+        v: &mut [T],
+        until: &mut [f64],
+        start: usize,
+    ) {
+        let reset = self.dynamics.reset();
+        let next = (k + 1 + self.refractory_steps as u64) as f64;
+        for &g in ids {
+            let i = g as usize - start;
+            v[i] = reset;
+            until[i] = next;
+        }
+        fired.extend_from_slice(ids);
+        if self.refractory_steps > 0 && self.lists_held {
+            let lo = (start + self.local.start) as u32;
+            self.held.extend(ids.iter().map(|&g| g - lo));
+        }
+    }
+
     /// Marks the bounds unknown and finds the neurons that may be held
     /// again from `until` (these neurons'), after the engine set the state.
     pub(super) fn state_was_set(&mut self, until: &[f64]) {
@@ -79,6 +122,16 @@ pub(super) struct Part<T: Real> {
     pub(super) connections: Vec<Connections<T>>,
     /// The state monitors' share of this partition, if there are any.
     pub(super) probe: Option<super::probe::Probe>,
+    /// Whether every population here takes quiet steps
+    /// ([`Segment::takes_quiet_steps`]).
+    quiet: bool,
+    /// Per projection: whether one spike's column may be lent to the update
+    /// instead of copied into the ring ([`Lent`]): a dense projection
+    /// without delay into the ring, the only thing that writes its channel
+    /// here (so the row it would be copied to is clean and stays so).
+    pub(super) lends: Vec<bool>,
+    /// The column lent this step, if any: (channel, projection, its row).
+    pub(super) lent: Option<(usize, usize, usize)>,
 }
 
 /// The partitions over `ranges` and what they have in common.
@@ -232,8 +285,24 @@ impl<T: Real> Part<T> {
         for seg in &mut segments {
             seg.state_was_set(&until[seg.local.clone()]);
         }
+        let inputs = LocalInputs::new(net, &range);
+        let lends = connections
+            .iter()
+            .map(|c| {
+                c.dense.as_ref().is_some_and(|d| d.delay() == 0)
+                    && connections
+                        .iter()
+                        .filter(|o| o.channel == c.channel)
+                        .count()
+                        == 1
+                    && !inputs.writes(c.channel)
+            })
+            .collect();
         Ok(Self {
+            lends,
+            lent: None,
             connections,
+            quiet: segments.iter().all(Segment::takes_quiet_steps),
             segments,
             arrays,
             until,
@@ -245,7 +314,7 @@ impl<T: Real> Part<T> {
             ring,
             scratch: vec![T::ZERO; len],
             ids: vec![0; len],
-            inputs: LocalInputs::new(net, &range),
+            inputs,
             fired,
             range,
             probe: None,
@@ -261,21 +330,37 @@ impl<T: Real> Part<T> {
     }
 
     /// One step (the schedule of `super`), given the spikes emitted at `t_k`.
+    #[inline]
     pub(super) fn advance(&mut self, k: u64, fired: &[u32], s: &Shared<'_, T>) {
+        if fired.is_empty() && self.is_quiet(k, s) {
+            self.advance_quiet(k, s)
+        } else {
+            self.advance_all(k, fired, s)
+        }
+    }
+
+    /// [`Self::advance`] on any step, every stage of the schedule. Kept out
+    /// of line: the quiet steps that skip it do not pay for its registers.
+    #[inline(never)]
+    fn advance_all(&mut self, k: u64, fired: &[u32], s: &Shared<'_, T>) {
         let len = self.range.len();
         self.deliver(k, fired, s);
         self.inputs
             .apply(k, s.mask, len, &mut self.ring, &mut self.dirty);
         self.fired.clear();
+        let lent = self.lent.take().map(|(channel, p, row)| Lent {
+            channel,
+            column: self.connections[p]
+                .dense
+                .as_ref()
+                .expect("lent by a dense projection")
+                .column(row),
+        });
         for seg in &mut self.segments {
             let l = seg.local.clone();
+            seg.release(&self.until[l.clone()], k);
             let mut io = StepIo {
-                held: {
-                    // Released neurons leave the list (`until` at or below `now`).
-                    let until = &self.until[l.clone()];
-                    seg.held.retain(|&i| until[i as usize] > k as f64);
-                    &seg.held
-                },
+                held: &seg.held,
                 bounds: &mut seg.bounds,
                 now: k as f64,
                 until: &self.until[l.clone()],
@@ -291,7 +376,8 @@ impl<T: Real> Part<T> {
                     s.mask,
                     len,
                     l.clone(),
-                ),
+                )
+                .lending(lent),
                 scratch: &mut self.scratch[l.clone()],
                 base: (self.range.start + l.start) as u32,
                 ids: &mut self.ids[l.clone()],
@@ -301,21 +387,17 @@ impl<T: Real> Part<T> {
             seg.dynamics
                 .update(State::new(&mut self.arrays, &seg.slots, l.clone()), &mut io);
             let count = io.count;
-            let first = self.fired.len();
-            self.fired
-                .extend_from_slice(&self.ids[l.start..l.start + count]);
-            // Threshold and reset: integration resumes after
-            // `refractory_steps` held steps.
-            let (reset, v) = (seg.dynamics.reset(), &mut self.arrays[seg.slots[0]]);
-            let until = (k + 1 + seg.refractory_steps as u64) as f64;
-            for &g in &self.fired[first..] {
-                let i = g as usize - self.range.start;
-                v[i] = reset;
-                self.until[i] = until;
-            }
-            if seg.refractory_steps > 0 && seg.lists_held {
-                let lo = (self.range.start + l.start) as u32;
-                seg.held.extend(self.fired[first..].iter().map(|&g| g - lo));
+            if count > 0 {
+                let ids = &self.ids[l.start..l.start + count];
+                let v = &mut self.arrays[seg.slots[0]];
+                seg.spike(
+                    k,
+                    ids,
+                    &mut self.fired,
+                    v,
+                    &mut self.until,
+                    self.range.start,
+                );
             }
         }
         let (sk, sn) = ((k & s.mask) as usize, ((k + 1) & s.mask) as usize);
@@ -326,6 +408,56 @@ impl<T: Real> Part<T> {
             probe.sample(k, &self.arrays, &self.segments);
         }
         self.deliver_late(k, fired, s);
+    }
+
+    /// Whether step `k`, which delivers no spikes, is quiet for every
+    /// neuron of the partition: nothing arrives (no input, no ring row
+    /// written), every population takes quiet steps
+    /// ([`Segment::takes_quiet_steps`]) and no state monitor samples.
+    fn is_quiet(&self, k: u64, s: &Shared<'_, T>) -> bool {
+        if !self.quiet || !self.inputs.is_empty() || self.probe.is_some() {
+            return false;
+        }
+        let (sk, sn) = ((k & s.mask) as usize, ((k + 1) & s.mask) as usize);
+        let mut channels = s.net.channels.iter().zip(&self.dirty);
+        !channels.any(|(kind, dirty)| dirty[if kind.is_jump() { sn } else { sk }])
+    }
+
+    /// A quiet step ([`Self::is_quiet`]): the same as [`Self::advance`]
+    /// would do, by each model's quiet update ([`Dynamics::update_quiet`]);
+    /// there is nothing to deliver, take in or clear.
+    fn advance_quiet(&mut self, k: u64, s: &Shared<'_, T>) {
+        self.fired.clear();
+        for seg in &mut self.segments {
+            let l = seg.local.clone();
+            seg.release(&self.until[l.clone()], k);
+            let mut io = QuietIo {
+                now: k as f64,
+                until: &self.until[l.clone()],
+                i_ext: seg.i_const.expect("a quiet segment has one current"),
+                base: (self.range.start + l.start) as u32,
+                held: &seg.held,
+                bounds: &mut seg.bounds,
+                ids: &mut self.ids[l.clone()],
+                count: 0,
+                isa: s.isa,
+            };
+            seg.dynamics
+                .update_quiet(State::new(&mut self.arrays, &seg.slots, l.clone()), &mut io);
+            let count = io.count;
+            if count > 0 {
+                let ids = &self.ids[l.start..l.start + count];
+                let v = &mut self.arrays[seg.slots[0]];
+                seg.spike(
+                    k,
+                    ids,
+                    &mut self.fired,
+                    v,
+                    &mut self.until,
+                    self.range.start,
+                );
+            }
+        }
     }
 }
 
@@ -378,6 +510,16 @@ impl<'n, T: Real> RangeStep<Shared<'n, T>> for Part<T> {
 
     fn deliver(&mut self, step: u64, fired: &[u32], s: &Shared<'n, T>) {
         Part::deliver(self, step, fired, s);
+        // Not followed by this step's update: a lent column goes into its
+        // row after all.
+        if let Some((ch, p, row)) = self.lent.take() {
+            let (len, slot) = (self.range.len(), (step & s.mask) as usize);
+            let column = self.connections[p]
+                .dense
+                .as_ref()
+                .expect("lent by a dense projection");
+            self.ring[ch][slot * len..(slot + 1) * len].copy_from_slice(column.column(row));
+        }
     }
 
     fn fired(&self) -> &[u32] {
