@@ -207,6 +207,16 @@ fn what_the_seed_axis_and_dense_columns_refuse() {
     assert!(read(&net("dt = 0.1", "0.5").replace("10.0", "10.05")).is_err());
 }
 
+/// The spikes of the network file `text` on `threads` threads, in float64.
+fn spikes(text: &str, threads: usize) -> lifsim_core::recording::Events {
+    let desc = lifsim_core::NetworkDescription::from_toml(text, Path::new("."), "x").unwrap();
+    let recipe = Recipe::<f64>::new(&desc).unwrap();
+    let mut sim = NetworkSimulation::with_options(&recipe, &options(threads)).unwrap();
+    let mut rec = Recorder::new(RecordMode::Events, desc.n(), desc.steps()).unwrap();
+    sim.run(&mut rec);
+    rec.finish(desc.dt).events.unwrap()
+}
+
 /// A dense projection with a delay gives the spikes of the same projection
 /// stored as sparse rows: the same sums in the same order.
 #[test]
@@ -221,16 +231,7 @@ fn dense_columns_give_the_spikes_of_sparse_rows() {
              synapse = \"exponential\"\ntau_syn = 2.0\nconnectivity = \"{connectivity}\"\n"
         )
     };
-    let events = |connectivity: &str, threads: usize| {
-        let desc =
-            lifsim_core::NetworkDescription::from_toml(&text(connectivity), Path::new("."), "x")
-                .unwrap();
-        let recipe = Recipe::<f64>::new(&desc).unwrap();
-        let mut sim = NetworkSimulation::with_options(&recipe, &options(threads)).unwrap();
-        let mut rec = Recorder::new(RecordMode::Events, desc.n(), desc.steps()).unwrap();
-        sim.run(&mut rec);
-        rec.finish(desc.dt).events.unwrap()
-    };
+    let events = |connectivity: &str, threads: usize| spikes(&text(connectivity), threads);
     let sparse = events("stored", 1);
     assert!(sparse.ids.len() > 500, "{} spikes", sparse.ids.len());
     for threads in [1, 2] {
@@ -258,16 +259,7 @@ fn a_lent_column_reaches_a_model_that_reads_rows() {
              weight = 0.2\ndelay = 0.1\nsynapse = \"delta\"\n"
         )
     };
-    let events = |connectivity: &str, threads: usize| {
-        let desc =
-            lifsim_core::NetworkDescription::from_toml(&text(connectivity), Path::new("."), "x")
-                .unwrap();
-        let recipe = Recipe::<f64>::new(&desc).unwrap();
-        let mut sim = NetworkSimulation::with_options(&recipe, &options(threads)).unwrap();
-        let mut rec = Recorder::new(RecordMode::Events, desc.n(), desc.steps()).unwrap();
-        sim.run(&mut rec);
-        rec.finish(desc.dt).events.unwrap()
-    };
+    let events = |connectivity: &str, threads: usize| spikes(&text(connectivity), threads);
     let sparse = events("stored", 1);
     // Many steps deliver exactly one spike (the lent case).
     let mut per_step = std::collections::BTreeMap::new();

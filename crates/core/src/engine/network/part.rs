@@ -347,59 +347,7 @@ impl<T: Real> Part<T> {
         self.deliver(k, fired, s);
         self.inputs
             .apply(k, s.mask, len, &mut self.ring, &mut self.dirty);
-        self.fired.clear();
-        let lent = self.lent.take().map(|(channel, p, row)| Lent {
-            channel,
-            column: self.connections[p]
-                .dense
-                .as_ref()
-                .expect("lent by a dense projection")
-                .column(row),
-        });
-        for seg in &mut self.segments {
-            let l = seg.local.clone();
-            seg.release(&self.until[l.clone()], k);
-            let mut io = StepIo {
-                held: &seg.held,
-                bounds: &mut seg.bounds,
-                now: k as f64,
-                until: &self.until[l.clone()],
-                current: match seg.i_const {
-                    Some(x) => Current::Uniform(x),
-                    None => Current::PerNeuron(&self.i_ext[l.clone()]),
-                },
-                arrivals: Arrivals::new(
-                    &mut self.ring,
-                    &self.dirty,
-                    &seg.receptors,
-                    k,
-                    s.mask,
-                    len,
-                    l.clone(),
-                )
-                .lending(lent),
-                scratch: &mut self.scratch[l.clone()],
-                base: (self.range.start + l.start) as u32,
-                ids: &mut self.ids[l.clone()],
-                count: 0,
-                isa: s.isa,
-            };
-            seg.dynamics
-                .update(State::new(&mut self.arrays, &seg.slots, l.clone()), &mut io);
-            let count = io.count;
-            if count > 0 {
-                let ids = &self.ids[l.start..l.start + count];
-                let v = &mut self.arrays[seg.slots[0]];
-                seg.spike(
-                    k,
-                    ids,
-                    &mut self.fired,
-                    v,
-                    &mut self.until,
-                    self.range.start,
-                );
-            }
-        }
+        self.update_neurons::<false>(k, s);
         let (sk, sn) = ((k & s.mask) as usize, ((k + 1) & s.mask) as usize);
         for (ch, kind) in s.net.channels.iter().enumerate() {
             self.dirty[ch][if kind.is_jump() { sn } else { sk }] = false;
@@ -427,24 +375,72 @@ impl<T: Real> Part<T> {
     /// would do, by each model's quiet update ([`Dynamics::update_quiet`]);
     /// there is nothing to deliver, take in or clear.
     fn advance_quiet(&mut self, k: u64, s: &Shared<'_, T>) {
+        self.update_neurons::<true>(k, s);
+    }
+
+    /// Steps 3 and 4 of the schedule: each population's update (its quiet
+    /// one where `QUIET`), then threshold and reset.
+    #[inline(always)]
+    fn update_neurons<const QUIET: bool>(&mut self, k: u64, s: &Shared<'_, T>) {
         self.fired.clear();
+        let lent = self.lent.take().map(|(channel, p, row)| Lent {
+            channel,
+            column: self.connections[p]
+                .dense
+                .as_ref()
+                .expect("lent by a dense projection")
+                .column(row),
+        });
+        let len = self.range.len();
         for seg in &mut self.segments {
             let l = seg.local.clone();
             seg.release(&self.until[l.clone()], k);
-            let mut io = QuietIo {
-                now: k as f64,
-                until: &self.until[l.clone()],
-                i_ext: seg.i_const.expect("a quiet segment has one current"),
-                base: (self.range.start + l.start) as u32,
-                held: &seg.held,
-                bounds: &mut seg.bounds,
-                ids: &mut self.ids[l.clone()],
-                count: 0,
-                isa: s.isa,
+            let (now, until) = (k as f64, &self.until[l.clone()]);
+            let base = (self.range.start + l.start) as u32;
+            let state = State::new(&mut self.arrays, &seg.slots, l.clone());
+            let count = if QUIET {
+                let mut io = QuietIo {
+                    now,
+                    until,
+                    i_ext: seg.i_const.expect("a quiet segment has one current"),
+                    base,
+                    held: &seg.held,
+                    bounds: &mut seg.bounds,
+                    ids: &mut self.ids[l.clone()],
+                    count: 0,
+                    isa: s.isa,
+                };
+                seg.dynamics.update_quiet(state, &mut io);
+                io.count
+            } else {
+                let mut io = StepIo {
+                    now,
+                    until,
+                    current: match seg.i_const {
+                        Some(x) => Current::Uniform(x),
+                        None => Current::PerNeuron(&self.i_ext[l.clone()]),
+                    },
+                    arrivals: Arrivals::new(
+                        &mut self.ring,
+                        &self.dirty,
+                        &seg.receptors,
+                        k,
+                        s.mask,
+                        len,
+                        l.clone(),
+                    )
+                    .lending(lent),
+                    scratch: &mut self.scratch[l.clone()],
+                    base,
+                    held: &seg.held,
+                    bounds: &mut seg.bounds,
+                    ids: &mut self.ids[l.clone()],
+                    count: 0,
+                    isa: s.isa,
+                };
+                seg.dynamics.update(state, &mut io);
+                io.count
             };
-            seg.dynamics
-                .update_quiet(State::new(&mut self.arrays, &seg.slots, l.clone()), &mut io);
-            let count = io.count;
             if count > 0 {
                 let ids = &self.ids[l.start..l.start + count];
                 let v = &mut self.arrays[seg.slots[0]];
