@@ -11,7 +11,8 @@ of one run means much more than an absolute time.
 
 Workloads: `seed-net` and `seed-active-net` (the seed's `seed` and `seed-active` runs
 written as network files, as `bench/seed_network.py` writes them; 100,000 steps),
-`cuba` and `brunel` (`examples/`, one thread). Both binaries must give the same
+`cuba`, `brunel`, `coba` (`iaf_cond_exp`) and `brunel_alpha` (`iaf_psc_alpha`) (`examples/`, one
+thread). Both binaries must give the same
 spikes on each (checked once, on the first round's files).
 """
 
@@ -47,7 +48,7 @@ def workloads(binary, tmp, t_max):
         params["t_max"] = t_max
         (cwd / "net.toml").write_text(network_file(params, np.load(cwd / "v0.npy")))
         out[f"{name}-net"] = (cwd, ["run", "net.toml", "--format", "dense"])
-    for name in ["cuba", "brunel"]:
+    for name in ["cuba", "brunel", "coba", "brunel_alpha"]:
         cwd = tmp / name
         cwd.mkdir()
         out[name] = (cwd, ["run", ROOT / "examples" / f"{name}.toml", "--threads", "1"])

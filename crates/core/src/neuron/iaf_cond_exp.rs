@@ -260,8 +260,8 @@ impl<T: Real> Dynamics<T> for Cond<T> {
 
     fn update(&self, mut state: State<'_, T>, io: &mut StepIo<'_, T>) {
         let free = Free {
-            until: io.until,
-            now: io.now,
+            until: io.block.until,
+            now: io.block.now,
         };
         let n = self.channels.len();
         if n > 2 {
@@ -308,21 +308,21 @@ impl<T: Real> Dynamics<T> for Cond<T> {
             free,
         };
         let out = Out {
-            base: io.base,
-            ids: &mut *io.ids,
-            count: &mut io.count,
+            base: io.block.base,
+            ids: &mut *io.block.ids,
+            count: &mut io.block.count,
         };
         // Two channels and one current, in f64: the vector step (`simd.rs`).
-        if n == 2 && !per && simd::applies::<T>(io.isa) {
-            return simd::step_two(io.isa, state, input, out, take);
+        if n == 2 && !per && simd::applies::<T>(io.block.isa) {
+            return simd::step_two(io.block.isa, state, input, out, take);
         }
         macro_rules! go {
             ($n:literal) => {
                 match (per, take) {
-                    (false, false) => step::<T, $n, false, false>(io.isa, state, input, out),
-                    (false, true) => step::<T, $n, false, true>(io.isa, state, input, out),
-                    (true, false) => step::<T, $n, true, false>(io.isa, state, input, out),
-                    (true, true) => step::<T, $n, true, true>(io.isa, state, input, out),
+                    (false, false) => step::<T, $n, false, false>(io.block.isa, state, input, out),
+                    (false, true) => step::<T, $n, false, true>(io.block.isa, state, input, out),
+                    (true, false) => step::<T, $n, true, false>(io.block.isa, state, input, out),
+                    (true, true) => step::<T, $n, true, true>(io.block.isa, state, input, out),
                 }
             };
         }
@@ -355,7 +355,7 @@ impl<T: Real> Cond<T> {
             let [g] = state.arrays([1 + k]);
             if io.arrivals.fresh(k) {
                 let [row] = io.arrivals.rows([Some(k)]);
-                take_in(io.isa, g, row.expect("a row"));
+                take_in(io.block.isa, g, row.expect("a row"));
             }
             for ((nx, y), g) in sums.iter_mut().zip(g.iter_mut()) {
                 add_channel(nx, y, *g, ch);
@@ -370,7 +370,7 @@ impl<T: Real> Cond<T> {
                 self.c.reset
             };
         }
-        kernel::detect(v, self.c.theta, io.base, io.ids, &mut io.count);
+        kernel::detect(v, self.c.theta, io.block.base, io.block.ids, &mut io.block.count);
     }
 }
 

@@ -153,31 +153,31 @@ impl<T: Real> Dynamics<T> for Alpha<T> {
             if io.arrivals.fresh(k) {
                 let [di] = state.arrays([1 + 2 * k]);
                 let [row] = io.arrivals.rows([Some(k)]);
-                take_in(io.isa, di, row.expect("a row"), c.initial);
+                take_in(io.block.isa, di, row.expect("a row"), c.initial);
             }
         }
         let acc = &mut *io.scratch;
         {
             let [y] = state.arrays([0]);
-            membrane(io.isa, acc, y, io.current, self.p30);
+            membrane(io.block.isa, acc, y, io.current, self.p30);
         }
         for (k, c) in self.channels.iter().enumerate() {
             let [di, i] = state.arrays([1 + 2 * k, 2 + 2 * k]);
-            synaptic(io.isa, acc, di, i, c.p31, c.p32);
+            synaptic(io.block.isa, acc, di, i, c.p31, c.p32);
         }
         let free = Free {
-            until: io.until,
-            now: io.now,
+            until: io.block.until,
+            now: io.block.now,
             reset: self.reset,
         };
         let [y] = state.arrays([0]);
-        leak(io.isa, acc, y, self.expm1_tau_m, free);
+        leak(io.block.isa, acc, y, self.expm1_tau_m, free);
         for (k, c) in self.channels.iter().enumerate() {
             let [di, i] = state.arrays([1 + 2 * k, 2 + 2 * k]);
-            propagate(io.isa, di, i, *c);
+            propagate(io.block.isa, di, i, *c);
         }
         let [y] = state.arrays([0]);
-        kernel::detect(y, self.theta, io.base, io.ids, &mut io.count);
+        kernel::detect(y, self.theta, io.block.base, io.block.ids, &mut io.block.count);
     }
 
     fn direct_input(&self, _: usize) -> Option<usize> {

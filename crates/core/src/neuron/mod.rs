@@ -224,18 +224,26 @@ impl<'a, T: Copy> Arrivals<'a, T> {
 
 /// What one step of a block of neurons reads and where its spikes go.
 pub struct StepIo<'a, T> {
-    /// The step number `k` (the step advances from `t_k` to `t_{k+1}`), as a
-    /// float so that the refractory test vectorises.
-    pub now: f64,
-    /// The first step at which each neuron integrates again (`now >= until`:
-    /// free; otherwise it is held at `v_reset`).
-    pub until: &'a [f64],
+    /// The step, who is held, the bounds and where the spikes go.
+    pub block: Block<'a, T>,
     /// The external current (nA).
     pub current: Current<'a, T>,
     /// What arrives, per receptor.
     pub arrivals: Arrivals<'a, T>,
     /// One value per neuron the update may use as it likes.
     pub scratch: &'a mut [T],
+}
+
+/// What every step of a block of neurons has, with or without input
+/// ([`StepIo`], [`Dynamics::update_quiet`]): the step, which neurons are
+/// held, the bounds a model may keep, and where the spikes go.
+pub struct Block<'a, T> {
+    /// The step number `k` (the step advances from `t_k` to `t_{k+1}`), as a
+    /// float so that the refractory test vectorises.
+    pub now: f64,
+    /// The first step at which each neuron integrates again (`now >= until`:
+    /// free; otherwise it is held at `v_reset`).
+    pub until: &'a [f64],
     /// The global id of the block's first neuron.
     pub base: u32,
     /// For a model that lists its held neurons ([`Dynamics::lists_held`]):
@@ -252,31 +260,6 @@ pub struct StepIo<'a, T> {
     pub bounds: &'a mut [T],
     /// Room for one id per neuron: the ids at threshold after the step go
     /// here, ascending...
-    pub ids: &'a mut [u32],
-    /// ...and how many there are.
-    pub count: usize,
-    /// The instruction set to compile the block's loops for.
-    pub isa: Isa,
-}
-
-/// What a quiet step of a block of neurons reads and where its spikes go: a
-/// step in which nothing arrives on any receptor (no ring row to take in,
-/// no input, no delivery) and every neuron of the block has the same
-/// external current. The fields mean what [`StepIo`]'s of the same names do.
-pub struct QuietIo<'a, T> {
-    /// The step number `k`, as a float ([`StepIo::now`]).
-    pub now: f64,
-    /// The first step at which each neuron integrates again ([`StepIo::until`]).
-    pub until: &'a [f64],
-    /// The external current (nA) of every neuron of the block.
-    pub i_ext: T,
-    /// The global id of the block's first neuron.
-    pub base: u32,
-    /// The neurons that may be held this step ([`StepIo::held`]).
-    pub held: &'a [u32],
-    /// Bounds of the first state variable per block ([`StepIo::bounds`]).
-    pub bounds: &'a mut [T],
-    /// Room for the ids at threshold after the step, ascending...
     pub ids: &'a mut [u32],
     /// ...and how many there are.
     pub count: usize,
@@ -324,19 +307,21 @@ pub trait Dynamics<T: Real>: Send + Sync {
         false
     }
 
-    /// Whether the model takes quiet steps ([`QuietIo`]) by
-    /// [`Dynamics::update_quiet`]. The engine asks once, when it builds the
-    /// population, and then gives it every quiet step.
+    /// Whether the model takes quiet steps by [`Dynamics::update_quiet`]:
+    /// steps in which nothing arrives on any receptor (no ring row to take
+    /// in, no input) and every neuron of the block has the same external
+    /// current. The engine asks once, when it builds the population, and
+    /// then gives it every quiet step.
     fn quiet_steps(&self) -> bool {
         false
     }
 
-    /// One quiet step of a block of neurons ([`QuietIo`]), for a model with
-    /// [`Dynamics::quiet_steps`]: the same bits as [`Dynamics::update`] on
-    /// that step, by a shorter path (a quiet network spends most of its
-    /// steps here, and the seed's run at about 100 ns a step feels every
-    /// call the general step makes).
-    fn update_quiet(&self, _state: State<'_, T>, _io: &mut QuietIo<'_, T>) {
+    /// One quiet step of a block of neurons whose external current is
+    /// `i_ext` (nA), for a model with [`Dynamics::quiet_steps`]: the same
+    /// bits as [`Dynamics::update`] on that step, by a shorter path (a
+    /// quiet network spends most of its steps here, and the seed's run at
+    /// about 100 ns a step feels every call the general step makes).
+    fn update_quiet(&self, _state: State<'_, T>, _i_ext: T, _io: &mut Block<'_, T>) {
         unreachable!("a model without quiet steps is given none")
     }
 }

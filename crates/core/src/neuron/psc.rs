@@ -22,7 +22,7 @@
 //! let quiet steps skip the threshold test, the input taken in as it is
 //! read) update it; held neurons are put back at `v_reset` after them.
 
-use super::{Current, Dynamics, QuietIo, Receptor, State, StepIo};
+use super::{Block, Current, Dynamics, Receptor, State, StepIo};
 use crate::engine::kernel::{self, multiversion};
 use crate::engine::Isa;
 use crate::model::{Coefficients, Real};
@@ -201,13 +201,13 @@ impl<T: Real> Dynamics<T> for Psc<T> {
 
     /// The seed's neuron on a step without input: `update_seed`'s quiet
     /// branch (relaxation with carried bounds), then the clamp.
-    fn update_quiet(&self, mut state: State<'_, T>, io: &mut QuietIo<'_, T>) {
+    fn update_quiet(&self, mut state: State<'_, T>, i_ext: T, io: &mut Block<'_, T>) {
         let c = self
             .seed
             .as_ref()
             .expect("quiet steps are the seed's neuron's");
         let [y] = state.arrays([0]);
-        let drive = c.r * (T::ZERO + io.i_ext);
+        let drive = c.r * (T::ZERO + i_ext);
         kernel::relax_constant(
             io.isa,
             y,
@@ -243,12 +243,12 @@ impl<T: Real> Psc<T> {
     /// dropped from the spikes), as the seed's clamp does.
     fn update_seed(&self, c: &Coefficients<T>, y: &mut [T], io: &mut StepIo<'_, T>) {
         let arriving = self.instant.is_some_and(|s| io.arrivals.fresh(s));
-        let (isa, base) = (io.isa, io.base);
-        let (ids, count) = (&mut *io.ids, &mut io.count);
+        let (isa, base) = (io.block.isa, io.block.base);
+        let (ids, count) = (&mut *io.block.ids, &mut io.block.count);
         let carried = match (arriving, io.current) {
             (false, Current::Uniform(e)) => {
                 let drive = c.r * (T::ZERO + e);
-                kernel::relax_constant(isa, y, drive, c, base, ids, count, io.bounds);
+                kernel::relax_constant(isa, y, drive, c, base, ids, count, io.block.bounds);
                 true
             }
             (true, current) => {
@@ -296,15 +296,15 @@ impl<T: Real> Psc<T> {
         // any other each neuron has moved its own way, and the next quiet
         // step finds them again by testing.
         if !carried {
-            io.bounds.fill(T::from_f64(f64::INFINITY));
+            io.block.bounds.fill(T::from_f64(f64::INFINITY));
         }
-        if !io.held.is_empty() {
+        if !io.block.held.is_empty() {
             let held = Held {
-                now: io.now,
-                until: io.until,
-                list: io.held,
+                now: io.block.now,
+                until: io.block.until,
+                list: io.block.held,
             };
-            self.clamp_held(y, &held, io.bounds, base, ids, count);
+            self.clamp_held(y, &held, io.block.bounds, base, ids, count);
         }
     }
 
@@ -371,18 +371,18 @@ impl<T: Real> Psc<T> {
             i_const,
             lanes: Lanes {
                 y,
-                until: io.until,
-                now: io.now,
+                until: io.block.until,
+                now: io.block.now,
                 i_ext,
                 isyn,
                 arriving: [r0, r1],
                 jumps: rd,
             },
-            base: io.base,
-            ids: io.ids,
-            count: &mut io.count,
+            base: io.block.base,
+            ids: io.block.ids,
+            count: &mut io.block.count,
         };
-        fused(io.isa, job);
+        fused(io.block.isa, job);
     }
 
     /// Many synapse time constants: one pass per channel, then the threshold.
@@ -431,18 +431,20 @@ impl<T: Real> Psc<T> {
                 *a = y + self.dt_over_tau * ((-y + self.v_rest) + self.r * *a);
             }
         }
-        let now = io.now;
+        let now = io.block.now;
         let [jumps] = io.arrivals.rows([self.jump]);
         let [y] = state.arrays([0]);
         match jumps {
             Some(jumps) => {
-                for (((y, &u), &a), j) in y.iter_mut().zip(io.until).zip(acc.iter()).zip(jumps) {
+                for (((y, &u), &a), j) in
+                    y.iter_mut().zip(io.block.until).zip(acc.iter()).zip(jumps)
+                {
                     *y = if now >= u { a + *j } else { self.reset };
                     *j = T::ZERO;
                 }
             }
             None => {
-                for ((y, &u), &a) in y.iter_mut().zip(io.until).zip(acc.iter()) {
+                for ((y, &u), &a) in y.iter_mut().zip(io.block.until).zip(acc.iter()) {
                     *y = if now >= u { a } else { self.reset };
                 }
             }
@@ -454,7 +456,13 @@ impl<T: Real> Psc<T> {
             }
         }
         let [y] = state.arrays([0]);
-        kernel::detect(y, self.theta, io.base, io.ids, &mut io.count);
+        kernel::detect(
+            y,
+            self.theta,
+            io.block.base,
+            io.block.ids,
+            &mut io.block.count,
+        );
     }
 }
 

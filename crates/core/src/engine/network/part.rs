@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::model::Real;
 use crate::network::build::{self, Connections, Recipe};
 use crate::network::description::{Connectivity, Timing};
-use crate::neuron::{Arrivals, Current, Dynamics, Lent, QuietIo, Receptor, State, StepIo};
+use crate::neuron::{Arrivals, Block, Current, Dynamics, Lent, Receptor, State, StepIo};
 
 /// A population's share of a partition.
 pub(super) struct Segment<T: Real> {
@@ -395,27 +395,24 @@ impl<T: Real> Part<T> {
         for seg in &mut self.segments {
             let l = seg.local.clone();
             seg.release(&self.until[l.clone()], k);
-            let (now, until) = (k as f64, &self.until[l.clone()]);
-            let base = (self.range.start + l.start) as u32;
             let state = State::new(&mut self.arrays, &seg.slots, l.clone());
+            let mut block = Block {
+                now: k as f64,
+                until: &self.until[l.clone()],
+                base: (self.range.start + l.start) as u32,
+                held: &seg.held,
+                bounds: &mut seg.bounds,
+                ids: &mut self.ids[l.clone()],
+                count: 0,
+                isa: s.isa,
+            };
             let count = if QUIET {
-                let mut io = QuietIo {
-                    now,
-                    until,
-                    i_ext: seg.i_const.expect("a quiet segment has one current"),
-                    base,
-                    held: &seg.held,
-                    bounds: &mut seg.bounds,
-                    ids: &mut self.ids[l.clone()],
-                    count: 0,
-                    isa: s.isa,
-                };
-                seg.dynamics.update_quiet(state, &mut io);
-                io.count
+                let i_ext = seg.i_const.expect("a quiet segment has one current");
+                seg.dynamics.update_quiet(state, i_ext, &mut block);
+                block.count
             } else {
                 let mut io = StepIo {
-                    now,
-                    until,
+                    block,
                     current: match seg.i_const {
                         Some(x) => Current::Uniform(x),
                         None => Current::PerNeuron(&self.i_ext[l.clone()]),
@@ -431,15 +428,9 @@ impl<T: Real> Part<T> {
                     )
                     .lending(lent),
                     scratch: &mut self.scratch[l.clone()],
-                    base,
-                    held: &seg.held,
-                    bounds: &mut seg.bounds,
-                    ids: &mut self.ids[l.clone()],
-                    count: 0,
-                    isa: s.isa,
                 };
                 seg.dynamics.update(state, &mut io);
-                io.count
+                io.block.count
             };
             if count > 0 {
                 let ids = &self.ids[l.start..l.start + count];
