@@ -49,11 +49,10 @@
 //! spikes at `t_0`, delivered by step 0; each step's row holds the spikes
 //! it delivers (`SeedRows`: row `k + 1` for those found by step `k`, row 0
 //! for `t_0`'s), `ceil(t_max / dt) - 1` steps; and the step that delivers
-//! a spike holds its neuron too (`NetworkDescription::hold_steps`). One
-//! difference is visible between steps: the engine resets a neuron to
-//! `v_reset` when it finds it at threshold, the seed when it delivers the
-//! spike, so the potentials read after a step differ for the neurons about
-//! to spike (and only for them). Over several ranks, each rank finds only
+//! a spike holds its neuron too (`NetworkDescription::hold_steps`), which
+//! is where the seed resets it: a neuron found at threshold keeps its
+//! potential until then (`part::Segment::spike`), so the potentials read
+//! between steps are the seed's too. Over several ranks, each rank finds only
 //! its own neurons' spikes at `t_0`: `build` gathers them from every rank
 //! (one collective) so that row 0 and the first delivery are the network's;
 //! with no delay the ranks then exchange every step.

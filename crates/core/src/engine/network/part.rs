@@ -27,6 +27,11 @@ pub(super) struct Segment<T: Real> {
     /// The external current, when the same for all these neurons.
     pub(super) i_const: Option<T>,
     pub(super) refractory_steps: u32,
+    /// On the seed's time axis ([`Timing::Seed`]): a neuron found at
+    /// threshold keeps its potential until the step that delivers its spike,
+    /// which holds it at `v_reset` (`hold_steps`), as the seed resets it
+    /// then; the potentials between steps are the seed's.
+    defer_reset: bool,
     /// The model's bounds of its first state variable ([`StepIo::bounds`]).
     pub(super) bounds: Vec<T>,
     /// The neurons (indices into the segment) that may still be held: every
@@ -54,8 +59,10 @@ impl<T: Real> Segment<T> {
     }
 
     /// Threshold and reset (step 4) of step `k`: the `ids` at threshold
-    /// spike (appended to `fired`), are put at the reset value in `v` and
-    /// integrate again after `refractory_steps` held steps (`until`); `v`,
+    /// spike (appended to `fired`), are put at the reset value in `v` (on
+    /// the seed's axis by the held step that delivers the spike instead:
+    /// `defer_reset`) and integrate again after `refractory_steps` held
+    /// steps (`until`); `v`,
     /// `until` are the partition's, whose first neuron is `start`.
     fn spike(
         &mut self,
@@ -70,7 +77,9 @@ impl<T: Real> Segment<T> {
         let next = (k + 1 + self.refractory_steps as u64) as f64;
         for &g in ids {
             let i = g as usize - start;
-            v[i] = reset;
+            if !self.defer_reset {
+                v[i] = reset;
+            }
             until[i] = next;
         }
         fired.extend_from_slice(ids);
@@ -253,6 +262,7 @@ impl<T: Real> Part<T> {
             segments.push(Segment {
                 i_const: uniform_current(i_ext),
                 refractory_steps: desc.hold_steps(pop),
+                defer_reset: desc.timing == Timing::Seed,
                 bounds: vec![
                     T::from_f64(f64::INFINITY);
                     crate::engine::kernel::bounds_len(hi - lo)
