@@ -242,6 +242,16 @@ impl<T: Real> Psc<T> {
     /// the same bits. Held neurons are then put back at `v_reset` (and
     /// dropped from the spikes), as the seed's clamp does.
     fn update_seed(&self, c: &Coefficients<T>, y: &mut [T], io: &mut StepIo<'_, T>) {
+        // The seed resets the neurons whose spikes this step delivers before
+        // its update (their potentials were left at threshold, see
+        // `Segment::spike`); the update's result for them is then clamped
+        // anyway, but from `v_reset` the kernels do not find them again.
+        let (now, until) = (io.block.now, io.block.until);
+        for &i in io.block.held {
+            if now < until[i as usize] {
+                y[i as usize] = self.reset;
+            }
+        }
         let arriving = self.instant.is_some_and(|s| io.arrivals.fresh(s));
         let (isa, base) = (io.block.isa, io.block.base);
         let (ids, count) = (&mut *io.block.ids, &mut io.block.count);
