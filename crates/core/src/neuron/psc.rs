@@ -59,14 +59,6 @@ pub(super) struct Psc<T> {
     names: Vec<String>,
 }
 
-/// The neurons that may be held on a step: `list` ([`StepIo::held`]), held
-/// where `now < until`.
-struct Held<'a> {
-    now: f64,
-    until: &'a [f64],
-    list: &'a [u32],
-}
-
 impl<T: Real> Psc<T> {
     /// [`Psc::new`], boxed as the dynamics of model `model`.
     pub(super) fn boxed(
@@ -219,12 +211,7 @@ impl<T: Real> Dynamics<T> for Psc<T> {
             io.bounds,
         );
         if !io.held.is_empty() {
-            let held = Held {
-                now: io.now,
-                until: io.until,
-                list: io.held,
-            };
-            self.clamp_held(y, &held, io.bounds, io.base, io.ids, &mut io.count);
+            self.clamp_held(y, io);
         }
     }
 
@@ -309,49 +296,36 @@ impl<T: Real> Psc<T> {
             io.block.bounds.fill(T::from_f64(f64::INFINITY));
         }
         if !io.block.held.is_empty() {
-            let held = Held {
-                now: io.block.now,
-                until: io.block.until,
-                list: io.block.held,
-            };
-            self.clamp_held(y, &held, io.block.bounds, base, ids, count);
+            self.clamp_held(y, &mut io.block);
         }
     }
 
-    /// The seed's clamp after its kernels: the held neurons back at
-    /// `v_reset` (raising their blocks' bounds where that is above them)
-    /// and dropped from the `count` ids at threshold, which the kernels
-    /// found before the clamp.
-    fn clamp_held(
-        &self,
-        y: &mut [T],
-        held: &Held<'_>,
-        bounds: &mut [T],
-        base: u32,
-        ids: &mut [u32],
-        count: &mut usize,
-    ) {
-        for &i in held.list {
+    /// The seed's clamp after its kernels: the neurons `block` holds back
+    /// at `v_reset` (raising their blocks' bounds where that is above them)
+    /// and dropped from its ids at threshold, which the kernels found
+    /// before the clamp.
+    fn clamp_held(&self, y: &mut [T], block: &mut Block<'_, T>) {
+        for &i in block.held {
             let i = i as usize;
-            if held.now < held.until[i] {
+            if block.now < block.until[i] {
                 y[i] = self.reset;
                 // Clamping may raise a neuron (one below v_reset): keep
                 // its block's bound above it.
-                let top = &mut bounds[kernel::bound_of(i)];
+                let top = &mut block.bounds[kernel::bound_of(i)];
                 if self.reset > *top {
                     *top = self.reset;
                 }
             }
         }
         let mut kept = 0;
-        for k in 0..*count {
-            let id = ids[k];
-            if y[(id - base) as usize] >= self.theta {
-                ids[kept] = id;
+        for k in 0..block.count {
+            let id = block.ids[k];
+            if y[(id - block.base) as usize] >= self.theta {
+                block.ids[kept] = id;
                 kept += 1;
             }
         }
-        *count = kept;
+        block.count = kept;
     }
 
     /// Up to two exponential channels: one fused pass (arrivals, membrane,

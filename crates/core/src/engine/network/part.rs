@@ -15,6 +15,7 @@ use crate::model::Real;
 use crate::network::build::{self, Connections, Recipe};
 use crate::network::description::{Connectivity, Timing};
 use crate::neuron::{Arrivals, Block, Current, Dynamics, Lent, Receptor, State, StepIo};
+use crate::synapses::SynapseKind;
 
 /// A population's share of a partition.
 pub(super) struct Segment<T: Real> {
@@ -62,8 +63,8 @@ impl<T: Real> Segment<T> {
     /// spike (appended to `fired`), are put at the reset value in `v` (on
     /// the seed's axis by the held step that delivers the spike instead:
     /// `defer_reset`) and integrate again after `refractory_steps` held
-    /// steps (`until`); `v`,
-    /// `until` are the partition's, whose first neuron is `start`.
+    /// steps (`until`); `v`, `until` are the partition's, whose first
+    /// neuron is `start`.
     fn spike(
         &mut self,
         k: u64,
@@ -131,8 +132,8 @@ pub(super) struct Part<T: Real> {
     pub(super) connections: Vec<Connections<T>>,
     /// The state monitors' share of this partition, if there are any.
     pub(super) probe: Option<super::probe::Probe>,
-    /// Whether every population here takes quiet steps
-    /// ([`Segment::takes_quiet_steps`]).
+    /// Whether the partition has no inputs and every population here takes
+    /// quiet steps ([`Segment::takes_quiet_steps`]).
     quiet: bool,
     /// Per projection: whether one spike's column may be lent to the update
     /// instead of copied into the ring ([`Lent`]): a dense projection
@@ -312,7 +313,7 @@ impl<T: Real> Part<T> {
             lends,
             lent: None,
             connections,
-            quiet: segments.iter().all(Segment::takes_quiet_steps),
+            quiet: inputs.is_empty() && segments.iter().all(Segment::takes_quiet_steps),
             segments,
             arrays,
             until,
@@ -358,9 +359,8 @@ impl<T: Real> Part<T> {
         self.inputs
             .apply(k, s.mask, len, &mut self.ring, &mut self.dirty);
         self.update_neurons::<false>(k, s);
-        let (sk, sn) = ((k & s.mask) as usize, ((k + 1) & s.mask) as usize);
-        for (ch, kind) in s.net.channels.iter().enumerate() {
-            self.dirty[ch][if kind.is_jump() { sn } else { sk }] = false;
+        for (kind, dirty) in s.net.channels.iter().zip(&mut self.dirty) {
+            dirty[read_slot(kind, k, s.mask)] = false;
         }
         if let Some(probe) = &mut self.probe {
             probe.sample(k, &self.arrays, &self.segments);
@@ -373,12 +373,11 @@ impl<T: Real> Part<T> {
     /// written), every population takes quiet steps
     /// ([`Segment::takes_quiet_steps`]) and no state monitor samples.
     fn is_quiet(&self, k: u64, s: &Shared<'_, T>) -> bool {
-        if !self.quiet || !self.inputs.is_empty() || self.probe.is_some() {
+        if !self.quiet || self.probe.is_some() {
             return false;
         }
-        let (sk, sn) = ((k & s.mask) as usize, ((k + 1) & s.mask) as usize);
         let mut channels = s.net.channels.iter().zip(&self.dirty);
-        !channels.any(|(kind, dirty)| dirty[if kind.is_jump() { sn } else { sk }])
+        !channels.any(|(kind, dirty)| dirty[read_slot(kind, k, s.mask)])
     }
 
     /// A quiet step ([`Self::is_quiet`]): the same as [`Self::advance`]
@@ -393,14 +392,7 @@ impl<T: Real> Part<T> {
     #[inline(always)]
     fn update_neurons<const QUIET: bool>(&mut self, k: u64, s: &Shared<'_, T>) {
         self.fired.clear();
-        let lent = self.lent.take().map(|(channel, p, row)| Lent {
-            channel,
-            column: self.connections[p]
-                .dense
-                .as_ref()
-                .expect("lent by a dense projection")
-                .column(row),
-        });
+        let lent = (self.lent.take()).map(|lent| lent_column(&self.connections, lent));
         let len = self.range.len();
         for seg in &mut self.segments {
             let l = seg.local.clone();
@@ -489,6 +481,26 @@ fn initial_spikes<T: Real>(
     fired
 }
 
+/// The ring slot a channel of kind `kind` is read from at step `k` (`mask`:
+/// slots - 1): `t_{k+1}`'s for a delta synapse's jumps, `t_k`'s otherwise
+/// (what [`Arrivals`] reads).
+fn read_slot(kind: &SynapseKind, k: u64, mask: u64) -> usize {
+    ((if kind.is_jump() { k + 1 } else { k }) & mask) as usize
+}
+
+/// The column that [`Part::lent`] names: (channel, projection, row).
+fn lent_column<T: Real>(
+    connections: &[Connections<T>],
+    lent: (usize, usize, usize),
+) -> Lent<'_, T> {
+    let (channel, p, row) = lent;
+    let dense = connections[p].dense.as_ref();
+    Lent {
+        channel,
+        column: dense.expect("lent by a dense projection").column(row),
+    }
+}
+
 /// The external current of a population's neurons when it is the same
 /// for all (the update's fast path), else `None`.
 pub(super) fn uniform_current<T: Real>(i_ext: &[f64]) -> Option<T> {
@@ -509,13 +521,10 @@ impl<'n, T: Real> RangeStep<Shared<'n, T>> for Part<T> {
         Part::deliver(self, step, fired, s);
         // Not followed by this step's update: a lent column goes into its
         // row after all.
-        if let Some((ch, p, row)) = self.lent.take() {
+        if let Some(lent) = self.lent.take() {
+            let lent = lent_column(&self.connections, lent);
             let (len, slot) = (self.range.len(), (step & s.mask) as usize);
-            let column = self.connections[p]
-                .dense
-                .as_ref()
-                .expect("lent by a dense projection");
-            self.ring[ch][slot * len..(slot + 1) * len].copy_from_slice(column.column(row));
+            self.ring[lent.channel][slot * len..(slot + 1) * len].copy_from_slice(lent.column);
         }
     }
 
