@@ -9,8 +9,9 @@ of one run means much more than an absolute time.
 
     python bench/ab.py --old /tmp/old/target/release/lifsim --new target/release/lifsim --rounds 9
 
-Workloads: `seed-net` and `seed-active-net` (the seed's `seed` and `seed-active` runs
-written as network files, as `bench/seed_network.py` writes them; 100,000 steps),
+Workloads: `seed` and `seed-active` (the seed's runs, `lifsim run --workload W`, their
+printed wall time), `seed-net` and `seed-active-net` (the same runs written as network
+files, as `bench/seed_network.py` writes them; 100,000 steps),
 `cuba`, `brunel`, `coba` (`iaf_cond_exp`) and `brunel_alpha` (`iaf_psc_alpha`) (`examples/`, one
 thread). Both binaries must give the same
 spikes on each (checked once, on the first round's files).
@@ -35,6 +36,7 @@ def run(binary, cwd, args):
     proc = subprocess.run([str(binary), *map(str, args)], cwd=cwd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"{binary} {' '.join(map(str, args))}: {proc.stderr.strip()}")
+    return proc.stdout
 
 
 def workloads(binary, tmp, t_max):
@@ -48,6 +50,7 @@ def workloads(binary, tmp, t_max):
         params["t_max"] = t_max
         (cwd / "net.toml").write_text(network_file(params, np.load(cwd / "v0.npy")))
         out[f"{name}-net"] = (cwd, ["run", "net.toml", "--format", "dense"])
+        out[name] = (cwd, ["run", "--workload", name, "--t-max", t_max])
     for name in ["cuba", "brunel", "coba", "brunel_alpha"]:
         cwd = tmp / name
         cwd.mkdir()
@@ -57,6 +60,10 @@ def workloads(binary, tmp, t_max):
 
 def sim_s(binary, cwd, args, tag):
     os.sync()
+    if "--workload" in args:
+        # The seed's own run (no --json): its printed wall time, ms.
+        out = run(binary, cwd, [*args, "--format", "dense", "--out", f"{tag}.out"])
+        return next(float(l.split()[2]) for l in out.splitlines() if l.startswith("wall time")) / 1e3
     run(binary, cwd, [*args, "--out", f"{tag}.out", "--json", f"{tag}.json", "--quiet"])
     return json.loads((cwd / f"{tag}.json").read_text())["sim_s"]
 

@@ -277,7 +277,7 @@ fn buildable(desc: &NetworkDescription) -> Result<bool> {
             Rule::FixedIndegree { indegree } => (indegree as u64).saturating_mul(n_tgt),
             Rule::FixedOutdegree { outdegree } => (outdegree as u64).saturating_mul(n_src),
             Rule::FixedTotalNumber { n } => n,
-            Rule::File { .. } => return Ok(false),
+            Rule::File { .. } | Rule::Given => return Ok(false),
         };
         // What a draw can reach (a normal's tails end where the sampler's do).
         max_delay_steps = max_delay_steps.max(desc.delay_steps(p.delay.reach().1));

@@ -1,59 +1,57 @@
-//! Criterion benchmarks of one dense step (`Partition::advance`): the
-//! membrane update, threshold test and event-driven synaptic input, for
-//! networks of 1,000 to 20,000 neurons and 0 to N/10 spikes per step.
+//! Criterion benchmarks of the seed's step on the engine (`Simulation`, the
+//! seed's run as a network): the membrane update, threshold test and the
+//! synaptic input of the spikes found by the step before, for networks of
+//! 1,000 to 20,000 neurons, silent (`i_ext = 0`: every step quiet) and
+//! driven (`i_ext = 25`, potentials spread uniformly: about N/1,800 spikes a
+//! step, each adding its column of `W`).
 //!
 //! `cargo bench -p lifsim-core --bench step`
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use lifsim_core::engine::{Isa, Partition};
-use lifsim_core::inputs::Drive;
-use lifsim_core::model::Coefficients;
-use lifsim_core::rng::{self, Purpose};
-use lifsim_core::{DenseView, LifParams};
+use lifsim_core::engine::EngineOptions;
+use lifsim_core::inputs::{ExternalCurrent, InitialVoltage};
+use lifsim_core::recording::SpikeSink;
+use lifsim_core::{DenseView, LifParams, Simulation};
+
+/// Counts spikes, keeps nothing.
+struct Count(u64);
+
+impl SpikeSink for Count {
+    fn record(&mut self, _: usize, fired: &[u32]) {
+        self.0 += fired.len() as u64;
+    }
+}
 
 fn step(c: &mut Criterion) {
-    let params = LifParams::default();
-    let coeffs = Coefficients::<f64>::new(&params).unwrap();
-    let isa = Isa::detect();
-    let mut group = c.benchmark_group("dense_step_f64");
-    for n in [1_000usize, 2_000, 5_000, 10_000, 20_000] {
-        // The values do not matter for timing; small weights keep V subthreshold.
+    let params = LifParams {
+        t_max: 1e9,
+        ..LifParams::default()
+    };
+    let one = EngineOptions {
+        threads: Some(1),
+        isa: None,
+    };
+    let mut group = c.benchmark_group("seed_step_f64");
+    for n in [1_000usize, 5_000, 20_000] {
+        // Small weights keep the network from synchronising.
         let w = vec![1e-3f64; n * n];
         let view = DenseView::new(n, &w).unwrap();
-        for spikes in [0, 1, n / 100, n / 10] {
-            let fired = random_subset(n, spikes);
-            let mut part = Partition::new(0..n, vec![-60.0; n], Drive::Constant(0.0), &coeffs);
-            // Criterion calls the routine several times (warm-up, samples): the
-            // step count must keep going forward across calls, as time does in a
-            // simulation, or refractory entries would never expire.
-            let mut k = 0u64;
+        for (name, i_ext) in [("silent", 0.0), ("driven", 25.0)] {
+            let current = ExternalCurrent::Constant(i_ext);
+            let v0 = InitialVoltage::Uniform { seed: 1 };
+            let mut sim = Simulation::new(view, &params, &current, &v0, &one).unwrap();
+            let mut sink = Count(0);
+            // Criterion calls the routine many times: the run goes on.
             group.throughput(Throughput::Elements(n as u64));
-            group.bench_with_input(
-                BenchmarkId::new(format!("n={n}"), spikes),
-                &fired,
-                |b, fired| {
-                    b.iter(|| {
-                        part.advance(k, &view, fired, &coeffs, isa);
-                        k += 1;
-                    })
-                },
-            );
+            group.bench_function(BenchmarkId::new(format!("n={n}"), name), |b| {
+                b.iter(|| {
+                    let k = sim.step_index();
+                    sim.run_until(k + 1, &mut sink);
+                })
+            });
         }
     }
     group.finish();
-}
-
-/// `k` distinct sorted neuron ids out of `n`, from a fixed stream.
-fn random_subset(n: usize, k: usize) -> Vec<u32> {
-    let mut rng = rng::stream(0, Purpose::Connectivity, n as u64);
-    let mut ids: Vec<u32> = (0..n as u32).collect();
-    for i in 0..k {
-        let j = i + rng.below((n - i) as u64) as usize;
-        ids.swap(i, j);
-    }
-    ids.truncate(k);
-    ids.sort_unstable();
-    ids
 }
 
 criterion_group! {

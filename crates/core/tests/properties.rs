@@ -42,10 +42,10 @@ fn config() -> ProptestConfig {
 
 /// `state` written with [`checkpoint::save`] and read with
 /// [`checkpoint::load`], as `lifsim resume` gets it.
-fn through_a_file(engine: &str, n: usize, dt: f64, steps: u64, state: &EngineState) -> EngineState {
+fn through_a_file(n: usize, dt: f64, steps: u64, state: &EngineState) -> EngineState {
     let meta = CheckpointMeta {
         version: checkpoint::CHECKPOINT_VERSION,
-        engine: engine.into(),
+        engine: state.engine.clone(),
         n: n as u64,
         dt,
         steps,
@@ -289,7 +289,7 @@ proptest! {
         let mut sim = NetworkSimulation::new(&built, Some(first)).unwrap();
         let mut got = Spikes::default();
         sim.run_until(step, &mut got);
-        let state = through_a_file("network", n, desc.dt, steps, &sim.save_state());
+        let state = through_a_file(n, desc.dt, steps, &sim.save_state());
         drop(sim);
         let mut sim = NetworkSimulation::new(&built, Some(second)).unwrap();
         sim.restore_state(&state).unwrap();
@@ -402,7 +402,7 @@ proptest! {
         let mut sim = d.sim(&w, first);
         let mut got = Spikes::default();
         sim.run_until(step, &mut got);
-        let state = through_a_file("dense", d.n, p.dt, steps, &sim.save_state());
+        let state = through_a_file(d.n, p.dt, steps, &sim.save_state());
         drop(sim);
         let mut sim = d.sim(&w, second);
         sim.restore_state(&state).unwrap();

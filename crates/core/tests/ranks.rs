@@ -518,7 +518,7 @@ fn the_seed_network_over_ranks_gives_the_one_process_spikes_bit_for_bit() {
     for i in (0..n).step_by(37) {
         v0[i] = -49.5; // above v_thresh at t_0: row 0 holds spikes of every rank
     }
-    let desc = seed_network(&file, n, &params, &current, v0, Dtype::Float64).unwrap();
+    let desc = seed_network(Some(&file), n, &params, &current, v0, Dtype::Float64).unwrap();
     let want = single(&desc, 1);
     assert!(want.0.len() > 300, "active: {} spikes", want.0.len());
     let first: Vec<u32> = want

@@ -97,7 +97,15 @@ fn dense<T: Real>(c: &Case, threads: usize) -> (Events, Vec<u64>) {
 /// The same run as a network of the network engine, run in three pieces
 /// (`cuts`) with a checkpoint restored into a fresh simulation on the way.
 fn network<T: Real>(c: &Case, file: &Path, threads: usize) -> (Events, Vec<u64>) {
-    let desc = seed_network(file, c.n, &c.params, &c.current, c.v0.clone(), T::DTYPE).unwrap();
+    let desc = seed_network(
+        Some(file),
+        c.n,
+        &c.params,
+        &c.current,
+        c.v0.clone(),
+        T::DTYPE,
+    )
+    .unwrap();
     assert_eq!(desc.steps(), c.params.steps());
     let recipe = Recipe::<T>::new(&desc).unwrap();
     let mut sim = NetworkSimulation::with_options(&recipe, &options(threads)).unwrap();

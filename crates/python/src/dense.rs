@@ -193,7 +193,14 @@ impl DenseSimulation {
     /// Puts the simulation in `state` (from state() of this model, of any
     /// thread count), checked as a checkpoint is. Spikes so far stay.
     fn set_state(&mut self, state: &Bound<'_, PyDict>) -> PyResult<()> {
-        let state = engine_state(state, self.n, "dense")?;
+        // The seed's run is a network; a dict with `refractory_until` is
+        // the dense engine's of earlier versions (translated by the core).
+        let engine = if state.contains("refractory_until")? {
+            "dense"
+        } else {
+            "network"
+        };
+        let state = engine_state(state, self.n, engine)?;
         with_engine!(&mut self.engine, s => {
             s.set_steps(state.step);
             Checkpoint::restore_state(s, &state)

@@ -163,6 +163,12 @@ fn estimate<T: Real>(desc: &NetworkDescription, path: &Path) -> Result<NetworkIn
                     .unwrap_or(4);
                 (format!("from_file {}", path.display()), len, Some(each))
             }
+            // Only built in memory (the seed's run), never read from a file.
+            Rule::Given => (
+                "given".into(),
+                n_src * n_tgt,
+                Some(std::mem::size_of::<f64>() as u64),
+            ),
         };
         let bytes_each = per_synapse
             .unwrap_or_else(|| 4 + weight_bytes(&p.weight) + delay_bytes(&p.delay, desc.dt, count));

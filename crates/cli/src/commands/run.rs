@@ -380,7 +380,8 @@ pub fn checkpoint_plan(
         every: steps.round() as u64,
         meta: CheckpointMeta {
             version: checkpoint::CHECKPOINT_VERSION,
-            engine: "dense".into(),
+            // The seed's run is a network (`lifsim_core::network::seed`).
+            engine: "network".into(),
             n: 0,
             dt,
             steps: 0,

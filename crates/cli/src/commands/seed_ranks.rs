@@ -78,7 +78,14 @@ pub fn simulate<T: Real>(
         }
     };
     let v0 = spec.v0.voltages(n, &spec.params)?;
-    let desc = seed_network(&file, n, &spec.params, &spec.i_ext, v0, resolved.dtype)?;
+    let desc = seed_network(
+        Some(&file),
+        n,
+        &spec.params,
+        &spec.i_ext,
+        v0,
+        resolved.dtype,
+    )?;
     let recipe = Recipe::<T>::new(&desc)?;
     let options = EngineOptions {
         threads: spec.options.threads.or(ranks.default_threads(n)),

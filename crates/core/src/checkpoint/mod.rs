@@ -72,6 +72,17 @@ impl StateData {
         self.len() == 0
     }
 
+    /// As many zeros of the same type.
+    pub(crate) fn zeroed(&self) -> Self {
+        match self {
+            StateData::F64(v) => StateData::F64(vec![0.0; v.len()]),
+            StateData::F32(v) => StateData::F32(vec![0.0; v.len()]),
+            StateData::U64(v) => StateData::U64(vec![0; v.len()]),
+            StateData::U32(v) => StateData::U32(vec![0; v.len()]),
+            StateData::U8(v) => StateData::U8(vec![0; v.len()]),
+        }
+    }
+
     fn empty_like(&self) -> Self {
         match self {
             StateData::F64(_) => StateData::F64(Vec::new()),

@@ -66,10 +66,15 @@ fn a_restored_run_goes_on_bit_for_bit_with_any_thread_count() {
     first.run_until(1234, &mut rec);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ck.npz");
-    save(&path, &meta(n, &p, 1234), &first.save_state()).unwrap();
+    // The seed's run is a network on the network engine.
+    let meta = CheckpointMeta {
+        engine: "network".into(),
+        ..meta(n, &p, 1234)
+    };
+    save(&path, &meta, &first.save_state()).unwrap();
     drop(first);
     let (m, state) = load(&path).unwrap();
-    assert_eq!(m, meta(n, &p, 1234));
+    assert_eq!(m, meta);
     assert_eq!(state.step, 1234);
     // Resumed on another thread count, the rest of the run is the same.
     let mut second = sim(&w, n, &p, 2);

@@ -1,44 +1,28 @@
-//! The seed's dense run: one population of the seed's Euler LIF neuron and
-//! one dense projection whose spikes act within their own step
-//! (`I_syn = W @ fired`, see [`crate::model`]), on the dense partitions of
-//! `partition.rs` and the kernels of `kernel.rs`, run by the same loop and
-//! exchange as every network (`threads.rs`, `stepper.rs`).
+//! The seed's dense run (`--weights W.npy`, `lifsim.simulate(W)`): one
+//! population of the seed's Euler LIF neuron and one dense projection of
+//! `W` whose spikes act within their own step (`I_syn = W @ fired`, see
+//! [`crate::model`]), as a network ([`crate::network::seed`]) on the
+//! network engine, which reads `W` where the caller holds it
+//! ([`GivenMatrix`]). What this adds to [`NetworkSimulation`] is the
+//! seed's inputs (a matrix, [`LifParams`], [`InitialVoltage`]), its float
+//! type for potentials, and the resumption of checkpoints of the dense
+//! engine that ran it before (`refractory_until`, see
+//! [`Simulation::restore_state`](crate::checkpoint::Checkpoint::restore_state)).
 
 use std::sync::Arc;
 
-use super::partition::{self, Partition};
-use super::stepper::Partitions;
-use super::{split, EngineOptions, Isa};
-use crate::checkpoint::EngineState;
-use crate::error::Result;
-use crate::inputs::{Drive, ExternalCurrent, InitialVoltage};
-use crate::model::{Coefficients, LifParams, Real};
-use crate::network::{DenseView, DenseWeights};
+use super::{EngineOptions, Isa, NetworkSimulation};
+use crate::checkpoint::{Checkpoint, EngineState, PartitionState, StateArray, StateData};
+use crate::error::{Error, Result};
+use crate::inputs::{ExternalCurrent, InitialVoltage};
+use crate::model::{LifParams, Real};
+use crate::network::seed::seed_network;
+use crate::network::{DenseView, DenseWeights, GivenMatrix, Recipe};
 use crate::recording::SpikeSink;
 
-/// The weights a simulation reads: borrowed from the caller (a run), or
-/// shared with an owner that keeps the simulation between calls (Python's
-/// `DenseSimulation`, [`Simulation::owning`]).
-enum Weights<'w, T> {
-    Borrowed(DenseView<'w, T>),
-    Shared(Arc<DenseWeights<T>>),
-}
-
-impl<T: Real> Weights<'_, T> {
-    fn view(&self) -> DenseView<'_, T> {
-        match self {
-            Weights::Borrowed(v) => *v,
-            Weights::Shared(w) => w.view(),
-        }
-    }
-}
-
-/// A network ready to run: weights, neuron state and constants.
+/// The seed's run, ready to go: its network on the network engine.
 pub struct Simulation<'w, T: Real> {
-    weights: Weights<'w, T>,
-    coeffs: Coefficients<T>,
-    run: Partitions<Partition<T>>,
-    isa: Isa,
+    net: NetworkSimulation<'w, T>,
 }
 
 impl<'w, T: Real> Simulation<'w, T> {
@@ -50,7 +34,7 @@ impl<'w, T: Real> Simulation<'w, T> {
         v0: &InitialVoltage,
         options: &EngineOptions,
     ) -> Result<Self> {
-        Self::build(Weights::Borrowed(weights), params, current, v0, options)
+        Self::build(GivenMatrix::Borrowed(weights), params, current, v0, options)
     }
 
     /// As [`Self::new`], sharing the weights: a simulation that can be kept
@@ -62,11 +46,11 @@ impl<'w, T: Real> Simulation<'w, T> {
         v0: &InitialVoltage,
         options: &EngineOptions,
     ) -> Result<Simulation<'static, T>> {
-        Simulation::build(Weights::Shared(weights), params, current, v0, options)
+        Simulation::build(GivenMatrix::Shared(weights), params, current, v0, options)
     }
 
     fn build(
-        weights: Weights<'w, T>,
+        weights: GivenMatrix<'w, T>,
         params: &LifParams,
         current: &ExternalCurrent,
         v0: &InitialVoltage,
@@ -76,117 +60,138 @@ impl<'w, T: Real> Simulation<'w, T> {
         let n = weights.view().n();
         current.validate(n)?;
         let v0 = v0.voltages(n, params)?;
-        let coeffs = Coefficients::<T>::new(params)?;
-        let isa = options.isa.unwrap_or_else(Isa::detect);
-        let threads = options.threads_for(n)?;
-        let drive = Drive::<T>::new(current);
-        let parts: Vec<Partition<T>> = split(n, threads)
-            .into_iter()
-            .map(|range| {
-                let v: Vec<T> = v0[range.clone()].iter().map(|&x| T::from_f64(x)).collect();
-                let drive = match &drive {
-                    Drive::Constant(x) => Drive::Constant(*x),
-                    Drive::PerNeuron(all) => Drive::PerNeuron(all[range.clone()].to_vec()),
-                };
-                Partition::new(range, v, drive, &coeffs)
-            })
-            .collect();
-        // The spikes of step 0: the neurons at threshold to begin with.
-        let fired = parts
-            .iter()
-            .flat_map(|p| p.fired().iter().copied())
-            .collect();
-        Ok(Self {
-            weights,
-            coeffs,
-            run: Partitions::new("dense", parts, fired, params.steps() as u64),
-            isa,
-        })
+        let desc = seed_network(None, n, params, current, v0, T::DTYPE)?;
+        let recipe = Recipe::<T>::new(&desc)?;
+        let net = NetworkSimulation::with_matrix(recipe, weights, options)?;
+        Ok(Self { net })
     }
 
     /// Number of neurons.
     pub fn n(&self) -> usize {
-        self.weights.view().n()
+        self.net.recipe().n()
     }
 
     /// Makes the run `steps` steps long (at least the steps done): a
     /// simulation run piece by piece goes on past its `t_max`. The spikes of
     /// steps `0..s` do not depend on how the run is cut or how long it is.
     pub fn set_steps(&mut self, steps: u64) {
-        self.run.steps = steps.max(self.run.step);
+        self.net.set_steps(steps);
     }
 
     /// Steps done so far.
     pub fn step_index(&self) -> u64 {
-        self.run.step
+        self.net.step_index()
     }
 
     /// Steps in the whole run.
     pub fn steps(&self) -> u64 {
-        self.run.steps
+        self.net.steps()
     }
 
     /// Number of neuron ranges (threads) a step is split into.
     pub fn partitions(&self) -> usize {
-        self.run.parts.len()
+        self.net.partitions()
     }
 
     /// The instruction set the kernels run with.
     pub fn isa(&self) -> Isa {
-        self.isa
+        self.net.isa()
     }
 
     /// The neurons that spike at the next step (sorted ids).
     pub fn pending_spikes(&self) -> &[u32] {
-        &self.run.fired
+        self.net.pending_spikes()
     }
 
-    /// All membrane potentials now.
+    /// All membrane potentials now, in the run's float type.
     pub fn voltages(&self) -> Vec<T> {
-        self.run
-            .parts
-            .iter()
-            .flat_map(|p| p.voltages().iter().copied())
-            .collect()
+        self.net.voltages().into_iter().map(T::from_f64).collect()
     }
 
     /// Runs the remaining steps, handing each step's spikes to `sink`.
     pub fn run(&mut self, sink: &mut dyn SpikeSink) {
-        self.run_until(self.run.steps, sink);
+        self.net.run(sink);
     }
 
     /// Runs up to (not including) step `until`, or the end of the run.
     pub fn run_until(&mut self, until: u64, sink: &mut dyn SpikeSink) {
-        let weights = self.weights.view();
-        let ctx = partition::StepContext {
-            weights: &weights,
-            coeffs: &self.coeffs,
-            isa: self.isa,
-        };
-        // The seed's spikes act within their own step: an exchange every step.
-        self.run.run_until(until, 1, &ctx, sink);
+        self.net.run_until(until, sink);
     }
 }
 
-impl<T: Real> crate::checkpoint::Checkpoint for Simulation<'_, T> {
+impl<T: Real> Checkpoint for Simulation<'_, T> {
     fn save_state(&self) -> EngineState {
-        self.run.save(|p| p.save_state())
+        self.net.save_state()
     }
 
+    /// Restores a state of this network (any thread count), or one the
+    /// dense engine of earlier lifsim versions saved for the seed's run
+    /// (engine `dense`: `v` and `refractory_until`), translated.
     fn restore_state(&mut self, state: &EngineState) -> Result<()> {
-        let what = "the seed model's dense one";
+        if state.engine == "dense" {
+            let translated = self.translate_dense(state)?;
+            return self.net.restore_state(&translated);
+        }
+        self.net.restore_state(state)
+    }
+}
+
+impl<T: Real> Simulation<'_, T> {
+    /// The network engine's state for a state of the dense engine: this
+    /// simulation's own state as the template (every array it saves, for
+    /// every neuron), with `v` taken over, the hold of each neuron
+    /// (`until`: held while the step is below it) one past the last step
+    /// the dense engine held it at (`refractory_until`, `u64::MAX`: none),
+    /// and everything else zero: the seed's synaptic current lasts one step
+    /// and its weights act within their step, so no ring slot or current
+    /// outlives a step.
+    fn translate_dense(&self, state: &EngineState) -> Result<EngineState> {
+        let dense = state.joined()?;
         let n = self.n();
-        self.run
-            .restore(state, what, n, Partition::range, |p, cut, st| {
-                p.restore_state(cut, &st.pending)
+        if dense.range != (0..n) {
+            return Err(Error::param(
+                "checkpoint",
+                format!("holds {} neurons; this network has {n}", dense.range.len()),
+            ));
+        }
+        let (StateData::F64(v), StateData::U64(held)) =
+            (dense.array("v", 1)?, dense.array("refractory_until", 1)?)
+        else {
+            return Err(Error::param(
+                "checkpoint",
+                "v must be float64 and refractory_until uint64",
+            ));
+        };
+        let until: Vec<f64> = held
+            .iter()
+            .map(|&u| if u == u64::MAX { 0.0 } else { (u + 1) as f64 })
+            .collect();
+        let template = self.net.save_state().joined()?;
+        let arrays = (template.arrays.iter())
+            .map(|a| {
+                let data = match a.name.as_str() {
+                    "v" => StateData::F64(v.clone()),
+                    "until" => StateData::F64(until.clone()),
+                    _ => a.data.zeroed(),
+                };
+                StateArray::new(&a.name, a.width, data)
             })
+            .collect();
+        Ok(EngineState {
+            engine: "network".into(),
+            step: state.step,
+            pending: state.pending.clone(),
+            partitions: vec![PartitionState {
+                range: 0..n,
+                arrays,
+            }],
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::EngineOptions;
     use crate::recording::{RecordMode, Recorder};
 
     #[test]

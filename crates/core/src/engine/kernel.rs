@@ -426,18 +426,6 @@ multiversion! {
     }
 }
 
-multiversion! {
-    /// As [`relax_constant`] with one drive term per neuron.
-    pub fn relax_per_neuron<T: Real>(v: &mut [T], drive: &[T], c: &Coefficients<T>, offset: u32, ids: &mut [u32], fired: &mut usize) {
-        update_blocks(v, c.v_thresh, offset, ids, fired, |start, block| {
-            let end = start + block.len();
-            for (v, &d) in block.iter_mut().zip(&drive[start..end]) {
-                *v = c.relax(*v, d);
-            }
-        });
-    }
-}
-
 /// Writes `offset + i` for every `v[i] >= thresh` to `ids[*fired..]`, in
 /// ascending order, counting them in `*fired`.
 pub fn detect<T: Real>(v: &mut [T], thresh: T, offset: u32, ids: &mut [u32], fired: &mut usize) {
@@ -520,7 +508,8 @@ mod tests {
                 &mut count,
                 &mut tops,
             );
-            relax_per_neuron(isa, &mut v, &ext, &c, 7, &mut ids, &mut count);
+            let zeros = vec![0.0; n];
+            integrate_per_neuron(isa, &mut v, &zeros, &ext, &c, 7, &mut ids, &mut count);
             let mut acc = syn.clone();
             accumulate(isa, &mut acc, &ext);
             results.push((

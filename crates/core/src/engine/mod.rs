@@ -5,7 +5,6 @@ mod dense;
 pub mod exchange;
 pub mod kernel;
 pub mod network;
-mod partition;
 mod stepper;
 mod threads;
 
@@ -14,7 +13,6 @@ use std::ops::Range;
 pub use dense::Simulation;
 pub use kernel::Isa;
 pub use network::NetworkSimulation;
-pub use partition::Partition;
 
 use crate::error::{Error, Result};
 

@@ -1,4 +1,4 @@
-//! What both engines' simulations are: partitions over neuron ranges, the
+//! What a simulation's engine state is: partitions over neuron ranges, the
 //! spikes in flight between steps, and the place in the run; running them
 //! (through `threads::run_steps`), saving and restoring them, once.
 
@@ -19,7 +19,8 @@ pub(super) struct Partitions<P> {
     pub(super) step: u64,
     /// ...of this many.
     pub(super) steps: u64,
-    /// The engine's name in checkpoints (`dense`, `network`).
+    /// The engine's name in checkpoints (`network`; `dense` was the seed's
+    /// own engine before it ran as a network).
     engine: &'static str,
 }
 
@@ -37,21 +38,9 @@ impl<P> Partitions<P> {
     }
 
     /// Runs up to (not including) step `until`, or the end of the run,
-    /// exchanging spikes every `interval` steps.
-    pub(super) fn run_until<C: Sync + ?Sized>(
-        &mut self,
-        until: u64,
-        interval: u64,
-        ctx: &C,
-        sink: &mut dyn SpikeSink,
-    ) where
-        P: RangeStep<C>,
-    {
-        self.run_until_over(until, interval, ctx, sink, None);
-    }
-
-    /// As [`Self::run_until`], these partitions being one rank's of
-    /// `ranks` (collective: every rank calls it with the same `until`).
+    /// exchanging spikes every `interval` steps; these partitions are one
+    /// rank's of `ranks`, if any (collective: every rank calls it with the
+    /// same `until`).
     pub(super) fn run_until_over<C: Sync + ?Sized>(
         &mut self,
         until: u64,

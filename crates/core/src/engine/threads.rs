@@ -120,15 +120,10 @@ fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
 
 /// A neuron range that a thread advances one step at a time, reading only
 /// the network-wide sorted list of spikes and constants `C` shared by all
-/// ranges. Both engines' partitions are this; the runner below is the only
-/// place they meet, and the one run loop of either engine.
+/// ranges, and handing the sink the spikes each step emits. The engine's
+/// partitions are this; the runner below is the one run loop, and knows
+/// nothing else of them.
 pub(super) trait RangeStep<C: Sync + ?Sized>: Send {
-    /// When the runner hands a step's spikes to the sink: `true` before the
-    /// step, with the spikes it reads (the dense engine, whose step delivers
-    /// the spikes found at the end of the last), `false` after it, with the
-    /// spikes it emitted (the network engine).
-    const RECORD_INPUT: bool;
-
     /// Advances the range through `step`, given the network's spikes that
     /// the step delivers (those emitted at the step before).
     fn advance(&mut self, step: u64, fired: &[u32], ctx: &C);
@@ -217,15 +212,10 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
     }
     if let ([part], None) = (&mut *parts, ranks) {
         for step in steps {
-            if P::RECORD_INPUT {
-                sink.record(step as usize, fired);
-            }
             part.advance(step, fired, ctx);
             fired.clear();
             fired.extend_from_slice(part.fired());
-            if !P::RECORD_INPUT {
-                sink.record(step as usize, fired);
-            }
+            sink.record(step as usize, fired);
         }
         return;
     }
@@ -283,18 +273,9 @@ pub(super) fn run_steps<C: Sync + ?Sized, P: RangeStep<C>>(
             let (mut global, mut copies) = (start.to_vec(), Vec::new());
             let mut batch = Outgoing::default();
             for (n, steps) in intervals() {
-                if P::RECORD_INPUT {
-                    // Zero-delay networks: one step per interval.
-                    debug_assert_eq!(steps.end - steps.start, 1);
-                    sink.record(steps.start as usize, &global);
-                }
                 run_interval(first, &outboxes[0], n, steps.clone(), &global, ctx, || {});
                 barrier.wait();
-                let mut record = |step: u64, spikes: &[u32]| {
-                    if !P::RECORD_INPUT {
-                        sink.record(step as usize, spikes);
-                    }
-                };
+                let mut record = |step: u64, spikes: &[u32]| sink.record(step as usize, spikes);
                 if let Some(ranks) = ranks {
                     {
                         let mut g = gathered.write().unwrap_or_else(|e| e.into_inner());
@@ -565,7 +546,6 @@ mod tests {
     }
 
     impl RangeStep<()> for Part {
-        const RECORD_INPUT: bool = false;
         fn advance(&mut self, step: u64, _: &[u32], _: &()) {
             if self.fail_at == Some(step) {
                 panic!("partition {} fails at step {step}", self.id);

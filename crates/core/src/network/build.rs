@@ -9,11 +9,11 @@
 use std::ops::{Deref, Range};
 use std::sync::Arc;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::Real;
 use crate::network::connectivity::{build_projection, ids};
 use crate::network::dense_columns::DenseColumns;
-use crate::network::description::{Connectivity, InputKind, NetworkDescription};
+use crate::network::description::{Connectivity, InputKind, NetworkDescription, Rule};
 use crate::network::distribution::Value;
 use crate::network::source_keyed::SourceKeyed;
 use crate::network::sparse::{Csr, Delays, Weights};
@@ -266,6 +266,9 @@ impl<T: Real> Recipe<T> {
         let p = &desc.projections[k];
         match p.connectivity {
             Connectivity::Stored => return self.connections_onto(k, targets),
+            Connectivity::Dense if p.rule == Rule::Given => {
+                return self.given_columns(k, targets);
+            }
             Connectivity::Dense => {
                 // The synapses as rows, then as columns: the rows of one
                 // range at a time, never the whole projection's.
@@ -299,6 +302,48 @@ impl<T: Real> Recipe<T> {
             channel: self.projection_channels[k],
             procedural: Some(Arc::new(gen)),
             dense: None,
+        })
+    }
+}
+
+impl<T: Real> Recipe<T> {
+    /// The columns onto `targets` of projection `k`, whose weights are the
+    /// matrix handed to the simulation ([`Rule::Given`]), column-major
+    /// over the projection's targets, which must be one range holding
+    /// `targets` (as the seed's one population does).
+    fn given_columns(&self, k: usize, targets: Range<usize>) -> Result<Connections<T>> {
+        let desc = &self.description;
+        let p = &desc.projections[k];
+        let sources = desc.ranges(&p.source)?;
+        let n_src = sources.iter().map(|r| r.len()).sum();
+        let all = match desc.ranges(&p.target)?.as_slice() {
+            [one] if one.start <= targets.start && targets.end <= one.end => one.clone(),
+            _ => {
+                return Err(Error::param(
+                    "rule",
+                    format!(
+                        "projection {}: weights held in memory reach one population, holding every neuron of a range",
+                        p.label()
+                    ),
+                ))
+            }
+        };
+        let delay = p.delay.constant().map_or(0, |d| desc.delay_steps(d)) as u16;
+        let offset = targets.start - all.start;
+        let columns = DenseColumns::given(n_src, all.len(), offset, targets.len(), delay);
+        Ok(Connections {
+            label: p.label(),
+            sources,
+            csr: Csr::from_parts(
+                vec![0; n_src + 1],
+                Vec::new(),
+                Weights::Constant(T::ZERO),
+                Delays::Constant(delay),
+            ),
+            targets,
+            channel: self.projection_channels[k],
+            procedural: None,
+            dense: Some(columns),
         })
     }
 }

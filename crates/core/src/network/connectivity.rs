@@ -21,7 +21,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::Real;
 use crate::network::by_source;
 use crate::network::description::{NetworkDescription, Projection, Rule};
@@ -91,6 +91,15 @@ pub fn build_projection<T: Real>(
             let rows = read_matrix(path, tgt_ids.len(), src_ids.len(), &picked)?;
             let run = from_rows(desc, proj, seed, rows, &picked, *scale);
             return Csr::from_incoming(n_src, &onto_ids, vec![run], None, delay, false);
+        }
+        Rule::Given => {
+            return Err(Error::param(
+                "rule",
+                format!(
+                    "projection {} has weights held in memory, read as dense columns by a run; it has no stored synapses",
+                    proj.label()
+                ),
+            ))
         }
         rule if is_source_keyed(rule) => {
             check_projection_memory::<T>(desc, k, onto)?;
@@ -166,7 +175,7 @@ pub fn check_projection_memory<T: Real>(
     onto: &Range<usize>,
 ) -> Result<()> {
     let proj = &desc.projections[k];
-    if let Rule::File { .. } = proj.rule {
+    if let Rule::File { .. } | Rule::Given = proj.rule {
         return Ok(());
     }
     let n_src = desc.ranges(&proj.source)?.iter().map(|r| r.len()).sum();
@@ -216,6 +225,7 @@ fn expected_synapses(rule: &Rule, n_src: usize, n_all: usize, n_tgt: usize) -> u
         Rule::FixedOutdegree { outdegree } => share((outdegree as u64).saturating_mul(n_src)),
         Rule::FixedTotalNumber { n } => share(n),
         Rule::File { .. } => 0,
+        Rule::Given => n_src.saturating_mul(n_tgt),
     }
 }
 

@@ -217,6 +217,27 @@ impl<T: Real> DenseWeights<T> {
     }
 }
 
+/// A square matrix handed to a simulation for its projections of
+/// [`Rule::Given`](crate::network::description::Rule::Given) weights, read in
+/// place: borrowed from the caller (a run), or shared with an owner that
+/// keeps the simulation between calls (Python's `DenseSimulation`).
+pub enum GivenMatrix<'w, T> {
+    /// Borrowed for the simulation's life.
+    Borrowed(DenseView<'w, T>),
+    /// Shared.
+    Shared(std::sync::Arc<DenseWeights<T>>),
+}
+
+impl<T: Real> GivenMatrix<'_, T> {
+    /// The matrix, column-major.
+    pub fn view(&self) -> DenseView<'_, T> {
+        match self {
+            GivenMatrix::Borrowed(v) => *v,
+            GivenMatrix::Shared(w) => w.view(),
+        }
+    }
+}
+
 /// Writes `src` (row-major unless `fortran`) into `out` column-major, rounding
 /// each value to `T`. The transpose goes in 64 x 64 blocks to stay in cache.
 pub fn fill_column_major<T: Real, S: Copy + Into<f64>>(

@@ -2,7 +2,10 @@
 //! one column of weights per source (`connectivity = "dense"`), the storage
 //! of the seed's `W` inside the network engine. A spike of source `j` adds
 //! column `j` to its targets' input: one contiguous vector add, where rows
-//! of targets would read a target id per weight.
+//! of targets would read a target id per weight. The columns are stored
+//! here, or read in place from a matrix handed to the simulation
+//! ([`crate::network::description::Rule::Given`]: the seed's `W`, which
+//! is already column-major), so a run holds no copy of it.
 
 use std::ops::Range;
 
@@ -18,8 +21,18 @@ use crate::network::sparse::{Csr, Weights};
 pub struct DenseColumns<T> {
     rows: usize,
     len: usize,
-    values: Vec<T>,
+    store: Store<T>,
     delay: u16,
+}
+
+/// Where the columns are.
+#[derive(Debug)]
+enum Store<T> {
+    /// Here, `rows * len` weights.
+    Owned(Vec<T>),
+    /// In the matrix handed to the simulation (column-major, `stride`
+    /// targets per column): row `r`'s column starts at `r * stride + offset`.
+    Given { offset: usize, stride: usize },
 }
 
 impl<T: Real> DenseColumns<T> {
@@ -51,15 +64,39 @@ impl<T: Real> DenseColumns<T> {
         Ok(Self {
             rows,
             len,
-            values,
+            store: Store::Owned(values),
             delay,
         })
     }
 
-    /// The weights of source row `row` onto every target, in target order.
+    /// The columns of a matrix handed to the simulation (`Rule::Given`,
+    /// column-major, `stride` targets per column, `rows` columns) for its
+    /// targets `offset..offset + len`, read there, with the delay `delay`.
+    pub fn given(rows: usize, stride: usize, offset: usize, len: usize, delay: u16) -> Self {
+        Self {
+            rows,
+            len,
+            store: Store::Given { offset, stride },
+            delay,
+        }
+    }
+
+    /// The weights of source row `row` onto every target, in target order;
+    /// `given` is the simulation's matrix (read only by given columns).
     #[inline]
-    pub fn column(&self, row: usize) -> &[T] {
-        &self.values[row * self.len..(row + 1) * self.len]
+    pub fn column<'a>(&'a self, row: usize, given: &'a [T]) -> &'a [T] {
+        match &self.store {
+            Store::Owned(values) => &values[row * self.len..(row + 1) * self.len],
+            Store::Given { offset, stride } => {
+                let at = row * stride + offset;
+                &given[at..at + self.len]
+            }
+        }
+    }
+
+    /// Whether the columns are read from the simulation's matrix.
+    pub fn is_given(&self) -> bool {
+        matches!(self.store, Store::Given { .. })
     }
 
     /// The delay of every synapse (steps).
@@ -72,18 +109,19 @@ impl<T: Real> DenseColumns<T> {
         self.rows
     }
 
-    /// Number of weights stored (sources times targets).
+    /// Number of weights (sources times targets).
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.rows * self.len
     }
 
-    /// Whether no weight is stored.
+    /// Whether there is no weight.
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.len() == 0
     }
 
-    /// Bytes held.
+    /// Bytes of weights read (held here, or in the matrix handed to the
+    /// simulation, shared with its caller).
     pub fn bytes(&self) -> usize {
-        self.values.len() * std::mem::size_of::<T>()
+        self.len() * std::mem::size_of::<T>()
     }
 }

@@ -120,6 +120,13 @@ pub enum Rule {
         /// Every weight in the file is multiplied by this.
         scale: f64,
     },
+    /// The weights of a square matrix `W[target, source]` handed to the
+    /// simulation in memory ([`crate::NetworkSimulation::with_matrix`]),
+    /// read where they are (the seed's `W` from a run's caller or a
+    /// `lifsim.Weights`): every pair a synapse, zero weights included, as
+    /// dense columns (`connectivity = "dense"`, one target population).
+    /// Not written to or read from network files.
+    Given,
 }
 
 /// Synapses from one set of populations onto another.

@@ -30,7 +30,7 @@ pub mod write;
 
 pub use build::{Network, Recipe};
 pub use change::ChangeTarget;
-pub use dense::{DenseView, DenseWeights};
+pub use dense::{DenseView, DenseWeights, GivenMatrix};
 pub use description::NetworkDescription;
 pub use distribution::Value;
 pub use generate::WeightSpec;

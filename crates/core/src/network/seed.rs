@@ -30,12 +30,15 @@ use crate::synapses::SynapseKind;
 /// The name of the seed network's one population.
 pub const POPULATION: &str = "lif";
 
-/// The seed's run of the weights in `weights` (an `.npy` file of `W`, N x N,
-/// `W[i, j]` from `j` onto `i`) with parameters `params`, external current
-/// `current` and initial potentials `v0` (mV, one per neuron), in `dtype`,
-/// as a network description; `n` is N.
+/// The seed's run of the weights `W` (N x N, `W[i, j]` from `j` onto `i`)
+/// with parameters `params`, external current `current` and initial
+/// potentials `v0` (mV, one per neuron), in `dtype`, as a network
+/// description; `n` is N. `weights` is an `.npy` file of `W` (each range of
+/// neurons reads its rows: MPI ranks), or `None` for a matrix handed to the
+/// simulation in memory and read in place ([`Rule::Given`],
+/// [`crate::NetworkSimulation::with_matrix`]).
 pub fn seed_network(
-    weights: &Path,
+    weights: Option<&Path>,
     n: usize,
     params: &LifParams,
     current: &ExternalCurrent,
@@ -71,9 +74,12 @@ pub fn seed_network(
     let projection = Projection {
         source: vec![POPULATION.into()],
         target: vec![POPULATION.into()],
-        rule: Rule::File {
-            path: weights.to_path_buf(),
-            scale: 1.0,
+        rule: match weights {
+            Some(path) => Rule::File {
+                path: path.to_path_buf(),
+                scale: 1.0,
+            },
+            None => Rule::Given,
         },
         allow_autapses: true,
         allow_multapses: false,

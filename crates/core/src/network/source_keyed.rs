@@ -79,7 +79,10 @@ pub struct SourceKeyed {
 
 /// Whether projection `proj`'s rule can be drawn by source.
 pub fn is_source_keyed(rule: &Rule) -> bool {
-    !matches!(rule, Rule::FixedIndegree { .. } | Rule::File { .. })
+    !matches!(
+        rule,
+        Rule::FixedIndegree { .. } | Rule::File { .. } | Rule::Given
+    )
 }
 
 impl SourceKeyed {
@@ -112,7 +115,9 @@ impl SourceKeyed {
                     std::slice::from_ref(&(0..src_ids.len())),
                 )?,
             },
-            Rule::FixedIndegree { .. } | Rule::File { .. } => return Err(not_by_source(k, proj)),
+            Rule::FixedIndegree { .. } | Rule::File { .. } | Rule::Given => {
+                return Err(not_by_source(k, proj))
+            }
         };
         let (lo, hi) = proj.delay.reach();
         let steps = |ms: f64| desc.delay_steps(ms).clamp(0, u16::MAX as i64) as u16;

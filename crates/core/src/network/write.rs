@@ -340,6 +340,15 @@ fn projection(p: &Projection, dir: &Path) -> Result<Table> {
             t.insert("weight_scale".into(), (*scale).into());
             ("from_file", None)
         }
+        Rule::Given => {
+            return Err(crate::error::Error::param(
+                "rule",
+                format!(
+                    "projection {} has weights held in memory; save them (np.save) and use rule = \"from_file\"",
+                    p.label()
+                ),
+            ))
+        }
     };
     t.insert("rule".into(), rule.into());
     if let Some((key, x)) = param {
@@ -347,7 +356,7 @@ fn projection(p: &Projection, dir: &Path) -> Result<Table> {
     }
     t.insert("allow_autapses".into(), p.allow_autapses.into());
     t.insert("allow_multapses".into(), p.allow_multapses.into());
-    if !matches!(p.rule, Rule::File { .. }) {
+    if !matches!(p.rule, Rule::File { .. } | Rule::Given) {
         // A file's weights are its own (the reader refuses a weight beside it).
         t.insert("weight".into(), value(&p.weight));
     }

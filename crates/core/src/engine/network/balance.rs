@@ -38,6 +38,7 @@ pub fn expected_indegree(desc: &NetworkDescription) -> Result<Vec<f64>> {
             Rule::FixedOutdegree { outdegree } => (*outdegree * sources) as f64 / t as f64,
             Rule::FixedTotalNumber { n } => *n as f64 / t as f64,
             Rule::File { .. } => 0.0,
+            Rule::Given => sources as f64,
         };
         for r in targets {
             for x in &mut per[r] {

@@ -151,7 +151,7 @@ impl<T: Real> Part<T> {
                         (&mut ring[slot * len..(slot + 1) * len], clean)
                     }
                 };
-                deliver_columns(dest, clean, columns, proj, fired, s.isa);
+                deliver_columns(dest, clean, columns, s.given(), proj, fired, s.isa);
                 continue;
             }
             let csr = &proj.csr;
@@ -220,25 +220,27 @@ fn deliver_columns<T: Real>(
     dest: &mut [T],
     clean: bool,
     columns: &DenseColumns<T>,
+    given: &[T],
     proj: &Connections<T>,
     fired: &[u32],
     isa: Isa,
 ) {
+    let column = |row| columns.column(row, given);
     let mut rows = fired.iter().filter_map(|&j| proj.row_of(j as usize));
     if clean {
         match (rows.next(), rows.clone().next()) {
             (None, _) => return,
-            (Some(a), None) => return dest.copy_from_slice(columns.column(a)),
+            (Some(a), None) => return dest.copy_from_slice(column(a)),
             (Some(a), Some(b)) => {
                 rows.next();
-                kernel::sum2(isa, dest, columns.column(a), columns.column(b));
+                kernel::sum2(isa, dest, column(a), column(b));
             }
         }
     }
     let mut four: [&[T]; 4] = [&[]; 4];
     let mut n = 0;
     for row in rows {
-        four[n] = columns.column(row);
+        four[n] = column(row);
         n += 1;
         if n == 4 {
             kernel::accumulate4(isa, dest, four[0], four[1], four[2], four[3]);

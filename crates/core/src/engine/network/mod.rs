@@ -93,10 +93,11 @@ use super::kernel::Isa;
 use super::stepper::Partitions;
 use super::{split, EngineOptions};
 use crate::checkpoint::EngineState;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::Real;
 use crate::network::build::{Connections, Recipe};
-use crate::network::description::Timing;
+use crate::network::description::{Connectivity, NetworkDescription, Rule, Timing};
+use crate::network::GivenMatrix;
 use crate::recording::SpikeSink;
 
 /// Constants every partition reads.
@@ -121,7 +122,18 @@ pub(super) struct Shared<'a, T: Real> {
     late: Vec<bool>,
     /// Whether any projection is late (else step 4 has none to deliver).
     any_late: bool,
+    /// The matrix of the projections with weights held in memory
+    /// ([`Rule::Given`], the seed's `W`), read in place.
+    matrix: Option<GivenMatrix<'a, T>>,
     isa: Isa,
+}
+
+impl<T: Real> Shared<'_, T> {
+    /// The weights of the [`Rule::Given`] projections (empty if none).
+    #[inline]
+    fn given(&self) -> &[T] {
+        self.matrix.as_ref().map_or(&[], |m| m.view().as_slice())
+    }
 }
 
 /// A network simulation: build it from a [`Recipe`] (or a whole
@@ -155,7 +167,18 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     /// As [`Self::new`], with every option of [`EngineOptions`] (threads,
     /// and the instruction set, which tests force to compare them).
     pub fn with_options(net: &'n Recipe<T>, options: &EngineOptions) -> Result<Self> {
-        Self::build(Cow::Borrowed(net), options, None)
+        Self::build(Cow::Borrowed(net), None, options, None)
+    }
+
+    /// As [`Self::owning`], for a network whose projections of
+    /// [`Rule::Given`] weights (the seed's run, `network::seed`) read
+    /// `matrix` in place: borrowed for the simulation's life, or shared.
+    pub fn with_matrix(
+        net: Recipe<T>,
+        matrix: GivenMatrix<'n, T>,
+        options: &EngineOptions,
+    ) -> Result<Self> {
+        Self::build(Cow::Owned(net), Some(matrix), options, None)
     }
 
     /// One rank's share of a network run over the ranks of `ranks` (MPI):
@@ -180,7 +203,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
                 "streamed state monitors (--stream-state)",
             ));
         }
-        Self::build(Cow::Borrowed(net), options, Some(ranks))
+        Self::build(Cow::Borrowed(net), None, options, Some(ranks))
     }
 
     /// The neurons this simulation holds: all of them, or its rank's range.
@@ -219,14 +242,16 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
         net: Recipe<T>,
         options: &EngineOptions,
     ) -> Result<NetworkSimulation<'static, T>> {
-        NetworkSimulation::build(Cow::Owned(net), options, None)
+        NetworkSimulation::build(Cow::Owned(net), None, options, None)
     }
 
     fn build(
         net: Cow<'n, Recipe<T>>,
+        matrix: Option<GivenMatrix<'n, T>>,
         options: &EngineOptions,
         ranks: Option<Arc<dyn Exchange>>,
     ) -> Result<Self> {
+        check_given(&net.description, matrix.as_ref().map(|m| m.view().n()))?;
         // This rank's neurons (all of them with one rank), split over threads.
         let all_ranges = match &ranks {
             Some(x) => balance::rank_ranges(&net.description, x.ranks())?,
@@ -273,6 +298,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
                 mask: slots - 1,
                 interval: built.interval,
                 direct,
+                matrix,
                 isa: options.isa.unwrap_or_else(Isa::detect),
             },
             names,
@@ -312,6 +338,17 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     /// Number of partitions (threads) a step is split into.
     pub fn partitions(&self) -> usize {
         self.run.parts.len()
+    }
+
+    /// The instruction set the kernels run with.
+    pub fn isa(&self) -> Isa {
+        self.shared.isa
+    }
+
+    /// The neurons whose spikes the next step delivers (sorted ids): on
+    /// the seed's time axis, those found at threshold by the last step.
+    pub fn pending_spikes(&self) -> &[u32] {
+        &self.run.fired
     }
 
     /// Number of synapses, summed over the partitions (each holds those
@@ -401,6 +438,32 @@ impl SpikeSink for SeedRows<'_> {
     }
 }
 
+/// Checks that the projections of [`Rule::Given`] weights in `desc` have a
+/// matrix (of `n` x `n`, if any) of their size.
+fn check_given(desc: &NetworkDescription, n: Option<usize>) -> Result<()> {
+    for p in desc.projections.iter().filter(|p| p.rule == Rule::Given) {
+        let size =
+            |names| -> Result<usize> { Ok(desc.ranges(names)?.iter().map(|r| r.len()).sum()) };
+        let (n_src, n_tgt) = (size(&p.source)?, size(&p.target)?);
+        let problem = match n {
+            None => "has weights held in memory, but the simulation was given no matrix".into(),
+            Some(n) if (n, n) != (n_tgt, n_src) => format!(
+                "has {n_tgt} targets and {n_src} sources, but the matrix given is {n} x {n}"
+            ),
+            Some(_) if p.connectivity != Connectivity::Dense => {
+                "has weights held in memory, read as dense columns only (connectivity = \"dense\")"
+                    .into()
+            }
+            Some(_) => continue,
+        };
+        return Err(Error::param(
+            "rule",
+            format!("projection {} {problem}", p.label()),
+        ));
+    }
+    Ok(())
+}
+
 /// The error for what a distributed simulation cannot do yet.
 pub(super) fn distributed_refusal(what: &str) -> crate::error::Error {
     crate::error::Error::param(
@@ -427,7 +490,7 @@ fn late_projections<T: Real>(
             let ch = net.projection_channels[k];
             interval <= 1
                 && one_step(p)
-                && p.connectivity != crate::network::description::Connectivity::Dense
+                && p.connectivity != Connectivity::Dense
                 && direct[ch].is_some()
                 && !net.channels[ch].is_jump()
         })

@@ -392,7 +392,7 @@ impl<T: Real> Part<T> {
     #[inline(always)]
     fn update_neurons<const QUIET: bool>(&mut self, k: u64, s: &Shared<'_, T>) {
         self.fired.clear();
-        let lent = (self.lent.take()).map(|lent| lent_column(&self.connections, lent));
+        let lent = (self.lent.take()).map(|lent| lent_column(&self.connections, s.given(), lent));
         let len = self.range.len();
         for seg in &mut self.segments {
             let l = seg.local.clone();
@@ -489,15 +489,18 @@ fn read_slot(kind: &SynapseKind, k: u64, mask: u64) -> usize {
 }
 
 /// The column that [`Part::lent`] names: (channel, projection, row).
-fn lent_column<T: Real>(
-    connections: &[Connections<T>],
+fn lent_column<'a, T: Real>(
+    connections: &'a [Connections<T>],
+    given: &'a [T],
     lent: (usize, usize, usize),
-) -> Lent<'_, T> {
+) -> Lent<'a, T> {
     let (channel, p, row) = lent;
     let dense = connections[p].dense.as_ref();
     Lent {
         channel,
-        column: dense.expect("lent by a dense projection").column(row),
+        column: dense
+            .expect("lent by a dense projection")
+            .column(row, given),
     }
 }
 
@@ -511,8 +514,6 @@ pub(super) fn uniform_current<T: Real>(i_ext: &[f64]) -> Option<T> {
 }
 
 impl<'n, T: Real> RangeStep<Shared<'n, T>> for Part<T> {
-    const RECORD_INPUT: bool = false;
-
     fn advance(&mut self, step: u64, fired: &[u32], s: &Shared<'n, T>) {
         Part::advance(self, step, fired, s);
     }
@@ -522,7 +523,7 @@ impl<'n, T: Real> RangeStep<Shared<'n, T>> for Part<T> {
         // Not followed by this step's update: a lent column goes into its
         // row after all.
         if let Some(lent) = self.lent.take() {
-            let lent = lent_column(&self.connections, lent);
+            let lent = lent_column(&self.connections, s.given(), lent);
             let (len, slot) = (self.range.len(), (step & s.mask) as usize);
             self.ring[lent.channel][slot * len..(slot + 1) * len].copy_from_slice(lent.column);
         }
