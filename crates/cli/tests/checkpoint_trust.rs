@@ -416,9 +416,10 @@ fn a_nan_potential_is_refused() {
     let mut case = Case::new(network_run());
     case.set_f64("state/y", 7, f64::NAN);
     case.assert_refused(&["state/y holds NaN at index 7"]);
+    // The seed's run is a network too: its potential is its model's `y`.
     let mut case = Case::new(dense_run());
-    case.set_f64("state/v", 11, f64::NAN);
-    case.assert_refused(&["state/v holds NaN at index 11"]);
+    case.set_f64("state/y", 11, f64::NAN);
+    case.assert_refused(&["state/y holds NaN at index 11"]);
 }
 
 #[test]

@@ -118,7 +118,7 @@ fn schedule(n: usize, spikes: usize, steps: usize) -> Vec<Vec<usize>> {
 }
 
 /// Sums, step by step, the rows `rows` of each step's columns as the engine
-/// does (`engine::partition::synaptic_input`): the first two with `sum2`,
+/// does (`engine/network/delivery.rs`, `deliver_columns`): the first two with `sum2`,
 /// the rest four at a time; a lone column is read once.
 fn read_rows<T: Real>(
     w: &DenseView<'_, T>,

@@ -13,8 +13,8 @@
 //!   `iaf_psc_delta`, `iaf_psc_exp`, `iaf_psc_alpha`, `iaf_cond_exp`).
 //! - [`synapses`]: delta, exponential, alpha and conductance synapses; exact-integration constants.
 //! - [`inputs`]: external current and initial voltages.
-//! - [`engine`]: the step loops, split over neuron ranges: the seed's dense
-//!   model ([`Simulation`]) and sparse networks with delays ([`NetworkSimulation`]).
+//! - [`engine`]: the one engine, split over neuron ranges: networks
+//!   ([`NetworkSimulation`]), the seed's run among them ([`Simulation`]).
 //! - [`recording`]: what is kept of the spikes ([`Recorder`], [`SpikeRecord`]).
 //! - [`io`]: `.npy`/`.npz` files, written atomically; spike output streamed to
 //!   disk as a run goes, then written as `.npy`, `.npz` or SONATA `.h5`.

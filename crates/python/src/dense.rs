@@ -1,6 +1,7 @@
 //! `lifsim.DenseSimulation`: the seed's dense model (`lifsim.simulate`'s)
 //! built once and run piece by piece, as `lifsim.Simulation` runs a network.
-//! The engine is the core's [`lifsim_core::Simulation`] over weights it
+//! The engine is the core's [`lifsim_core::Simulation`] (the seed's
+//! network on the one engine) over weights it
 //! shares ([`lifsim_core::Simulation::owning`]), so it lives between calls;
 //! every step is the one simulate runs, so pieces of any length give the
 //! spikes of one run, bit for bit.
@@ -185,7 +186,8 @@ impl DenseSimulation {
     }
 
     /// The whole dynamic state now: a dict of "step", "pending" (the ids
-    /// that spike at the next step) and the state arrays ("v", ...).
+    /// that spike at the next step) and the state arrays of the seed's
+    /// network ("y": the potentials, "until", ...), as Simulation.state().
     fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         state_dict(py, &self.save_state())
     }

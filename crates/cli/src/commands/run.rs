@@ -87,7 +87,7 @@ pub fn run_with(args: &RunArgs, resume: Option<Resume>) -> Result<()> {
     ranks.finish(result)
 }
 
-/// The seed's run of `args`: in this process (the dense engine), or over
+/// The seed's run of `args`: in this process, or over
 /// `ranks` where there are several (rank 0 writes and prints).
 fn run_seed(args: &RunArgs, resume: Option<Resume>, ranks: &Ranks) -> Result<()> {
     let root = ranks.is_root();

@@ -2,8 +2,8 @@
 //! seed's dense model over the ranks of an MPI job. The seed's run is
 //! expressed as a network (`lifsim_core::network::seed::seed_network`: one
 //! `lif_euler` population, one dense zero-delay projection, the seed's time
-//! axis), which the network engine runs bit for bit as the dense engine
-//! does; over ranks each rank holds its range's rows of `W` and the ranks
+//! axis), which the engine runs in one process too (reading `W` in place);
+//! over ranks each rank holds its range's rows of `W` and the ranks
 //! exchange spikes every step (zero delay): correct, and slow. Rank 0 writes
 //! the same file a one-process run writes (same header, same bytes).
 

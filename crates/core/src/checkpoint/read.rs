@@ -483,7 +483,9 @@ impl Expected {
     }
 }
 
-/// The seed model's dense engine (`Partition::save_state`).
+/// The seed model's dense engine of earlier versions (`v`, and the last
+/// step each neuron is held at), which the seed's run translates
+/// (`engine/seed.rs`).
 const DENSE: &[Expected] = &[
     Expected::new("v", Elem::F64, Width::Fixed(1), true).required(),
     Expected::new("refractory_until", Elem::U64, Width::Fixed(1), false).required(),

@@ -1,18 +1,19 @@
-//! The engine: advances a network step by step, in the order of
-//! [`crate::model`], over one or more neuron ranges.
+//! The engine: advances a network step by step, on the schedule written
+//! down in [`network`], over one or more neuron ranges. There is one: the
+//! seed's run is a network on it too ([`Simulation`], `seed.rs`).
 
-mod dense;
 pub mod exchange;
 pub mod kernel;
 pub mod network;
+mod seed;
 mod stepper;
 mod threads;
 
 use std::ops::Range;
 
-pub use dense::Simulation;
 pub use kernel::Isa;
 pub use network::NetworkSimulation;
+pub use seed::Simulation;
 
 use crate::error::{Error, Result};
 

@@ -66,7 +66,7 @@
 //! ids (sorted).
 //! With several partitions each has a thread for a stretch of steps, meeting
 //! the others at a barrier once per minimum delay of the network's synapses
-//! (`engine::threads`, shared with the dense engine); MPI ranks exchange
+//! (`engine::threads`); MPI ranks exchange
 //! theirs as often, or twice as often with each exchange running behind the
 //! next interval's steps (`threads::overlapped`), delivering them later but
 //! in the same order. Every neuron receives its inputs in the same order whatever

@@ -139,10 +139,11 @@ impl<T: Real> Checkpoint for Simulation<'_, T> {
 impl<T: Real> Simulation<'_, T> {
     /// The network engine's state for a state of the dense engine: this
     /// simulation's own state as the template (every array it saves, for
-    /// every neuron), with `v` taken over, the hold of each neuron
+    /// every neuron), with `v` taken over as `y`, the hold of each neuron
     /// (`until`: held while the step is below it) one past the last step
-    /// the dense engine held it at (`refractory_until`, `u64::MAX`: none),
-    /// and everything else zero: the seed's synaptic current lasts one step
+    /// the dense engine held it at (`refractory_until`, `u64::MAX`: none)
+    /// or, for the pending spikes, what finding them set, and everything
+    /// else zero: the seed's synaptic current lasts one step
     /// and its weights act within their step, so no ring slot or current
     /// outlives a step.
     fn translate_dense(&self, state: &EngineState) -> Result<EngineState> {
@@ -162,15 +163,26 @@ impl<T: Real> Simulation<'_, T> {
                 "v must be float64 and refractory_until uint64",
             ));
         };
-        let until: Vec<f64> = held
+        let mut until: Vec<f64> = held
             .iter()
             .map(|&u| if u == u64::MAX { 0.0 } else { (u + 1) as f64 })
             .collect();
+        // The dense engine began to hold a neuron when it delivered its
+        // spike; the network engine holds it from when it finds it: the
+        // pending ones are held from the next step for the hold's length.
+        let desc = &self.net.recipe().description;
+        let hold = desc.hold_steps(&desc.populations[0]) as u64;
+        for &i in &state.pending {
+            if let Some(u) = until.get_mut(i as usize) {
+                *u = (state.step + hold) as f64;
+            }
+        }
         let template = self.net.save_state().joined()?;
         let arrays = (template.arrays.iter())
             .map(|a| {
                 let data = match a.name.as_str() {
-                    "v" => StateData::F64(v.clone()),
+                    // The Euler neuron's potential is its `y` (no offset).
+                    "y" => StateData::F64(v.clone()),
                     "until" => StateData::F64(until.clone()),
                     _ => a.data.zeroed(),
                 };
@@ -192,7 +204,7 @@ impl<T: Real> Simulation<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recording::{RecordMode, Recorder};
+    use crate::recording::{Events, RecordMode, Recorder};
 
     #[test]
     fn a_single_driven_neuron_fires_at_the_euler_period() {
@@ -305,16 +317,94 @@ mod tests {
         skipping_never_misses_a_spike::<f32>();
     }
 
-    #[test]
-    fn thread_count_never_changes_a_bit() {
+    /// A state as the dense engine of earlier versions saved it after
+    /// `step` steps (`v`, and per neuron the last step it is held at
+    /// `v_reset`: a spike delivered by step `r` holds its neuron through
+    /// step `r + t_ref / dt`), built from a run's potentials and spikes.
+    fn dense_state(
+        v: Vec<f64>,
+        events: &Events,
+        pending: &[u32],
+        step: u64,
+        ref_steps: u64,
+    ) -> EngineState {
+        let mut until = vec![u64::MAX; v.len()];
+        for (&r, &i) in events.steps.iter().zip(&events.ids) {
+            if r < step && r + ref_steps >= step {
+                until[i as usize] = r + ref_steps;
+            }
+        }
+        EngineState {
+            engine: "dense".into(),
+            step,
+            pending: pending.to_vec(),
+            partitions: vec![PartitionState {
+                range: 0..v.len(),
+                arrays: vec![
+                    StateArray::new("v", 1, StateData::F64(v)),
+                    StateArray::new("refractory_until", 1, StateData::U64(until)),
+                ],
+            }],
+        }
+    }
+
+    /// 700 neurons firing at about 80 Hz, `t_max` ms, `t_ref` 1 ms (100
+    /// steps): weights, parameters and current.
+    fn active(t_max: f64) -> (usize, Vec<f64>, LifParams, ExternalCurrent) {
         let n = 700;
         let w = weights::<f64>(n, 0.0, 40.0, 0.2, 3);
         let params = LifParams {
-            t_max: 30.0,
+            t_max,
             t_ref: 1.0,
             ..LifParams::default()
         };
         let current = ExternalCurrent::PerNeuron((0..n).map(|i| 20.0 + (i % 10) as f64).collect());
+        (n, w, params, current)
+    }
+
+    #[test]
+    fn a_checkpoint_of_the_dense_engine_resumes_to_the_same_spikes() {
+        let (n, w, params, current) = active(40.0);
+        let whole = events_and_bits(&w, n, &params, &current, 1);
+        let view = DenseView::new(n, &w).unwrap();
+        let v0 = InitialVoltage::Uniform { seed: 5 };
+        let options = |threads| EngineOptions {
+            threads: Some(threads),
+            isa: None,
+        };
+        let mut first = Simulation::new(view, &params, &current, &v0, &options(2)).unwrap();
+        let events = || Recorder::new(RecordMode::Events, n, params.steps()).unwrap();
+        let mut rec = events();
+        // Cut where spikes are pending (and, with 80 Hz, neurons held).
+        first.run_until(2500, &mut rec);
+        while first.pending_spikes().is_empty() {
+            first.run_until(first.step_index() + 1, &mut rec);
+        }
+        let cut = first.step_index();
+        let mut so_far = rec.finish(params.dt).events.unwrap();
+        let v = first.voltages();
+        let state = dense_state(v, &so_far, first.pending_spikes(), cut, 100);
+        let held = match state.partitions[0].array("refractory_until", 1).unwrap() {
+            StateData::U64(u) => u.iter().filter(|&&u| u != u64::MAX).count(),
+            _ => unreachable!("built above"),
+        };
+        assert!(held > 0, "{held} held");
+        assert!(so_far.ids.len() > 300, "{} spikes", so_far.ids.len());
+        let mut second = Simulation::new(view, &params, &current, &v0, &options(1)).unwrap();
+        second.restore_state(&state).unwrap();
+        let mut rec = events();
+        second.run(&mut rec);
+        let rest = rec.finish(params.dt).events.unwrap();
+        so_far.steps.extend(rest.steps);
+        so_far.ids.extend(rest.ids);
+        let bits: Vec<u64> = second.voltages().iter().map(|v| v.to_bits()).collect();
+        assert!(so_far == whole.0);
+        assert!(bits == whole.1);
+    }
+
+    #[test]
+    fn thread_count_never_changes_a_bit() {
+        let (n, w, params, current) = active(30.0);
         let one = events_and_bits(&w, n, &params, &current, 1);
         assert!(one.0.ids.len() > 500, "{} spikes", one.0.ids.len());
         for threads in [2, 3] {
