@@ -8,7 +8,7 @@ use super::Shared;
 use crate::model::Real;
 use std::ops::Range;
 
-use crate::engine::kernel::{self, Isa};
+use crate::engine::kernel;
 use crate::network::build::Connections;
 use crate::network::dense_columns::DenseColumns;
 use crate::network::sparse::{Csr, Delays, Weights};
@@ -151,7 +151,7 @@ impl<T: Real> Part<T> {
                         (&mut ring[slot * len..(slot + 1) * len], clean)
                     }
                 };
-                deliver_columns(dest, clean, columns, s.given(), proj, fired, s.isa);
+                deliver_columns(dest, clean, columns, proj, fired, s);
                 continue;
             }
             let csr = &proj.csr;
@@ -220,11 +220,12 @@ fn deliver_columns<T: Real>(
     dest: &mut [T],
     clean: bool,
     columns: &DenseColumns<T>,
-    given: &[T],
     proj: &Connections<T>,
     fired: &[u32],
-    isa: Isa,
+    s: &Shared<'_, T>,
 ) {
+    // Read here, not in `deliver`: code there moves its sparse loop.
+    let (given, isa) = (s.given(), s.isa);
     let column = |row| columns.column(row, given);
     let mut rows = fired.iter().filter_map(|&j| proj.row_of(j as usize));
     if clean {

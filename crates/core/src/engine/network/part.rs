@@ -392,7 +392,7 @@ impl<T: Real> Part<T> {
     #[inline(always)]
     fn update_neurons<const QUIET: bool>(&mut self, k: u64, s: &Shared<'_, T>) {
         self.fired.clear();
-        let lent = (self.lent.take()).map(|lent| lent_column(&self.connections, s.given(), lent));
+        let lent = (self.lent.take()).map(|lent| lent_column(&self.connections, s, lent));
         let len = self.range.len();
         for seg in &mut self.segments {
             let l = seg.local.clone();
@@ -488,10 +488,13 @@ fn read_slot(kind: &SynapseKind, k: u64, mask: u64) -> usize {
     ((if kind.is_jump() { k + 1 } else { k }) & mask) as usize
 }
 
-/// The column that [`Part::lent`] names: (channel, projection, row).
+/// The column that [`Part::lent`] names: (channel, projection, row). Not
+/// inlined: it runs at most once a step, and its code in the update's
+/// loop would move that loop's.
+#[inline(never)]
 fn lent_column<'a, T: Real>(
     connections: &'a [Connections<T>],
-    given: &'a [T],
+    s: &'a Shared<'_, T>,
     lent: (usize, usize, usize),
 ) -> Lent<'a, T> {
     let (channel, p, row) = lent;
@@ -500,7 +503,7 @@ fn lent_column<'a, T: Real>(
         channel,
         column: dense
             .expect("lent by a dense projection")
-            .column(row, given),
+            .column(row, s.given()),
     }
 }
 
@@ -523,7 +526,7 @@ impl<'n, T: Real> RangeStep<Shared<'n, T>> for Part<T> {
         // Not followed by this step's update: a lent column goes into its
         // row after all.
         if let Some(lent) = self.lent.take() {
-            let lent = lent_column(&self.connections, s.given(), lent);
+            let lent = lent_column(&self.connections, s, lent);
             let (len, slot) = (self.range.len(), (step & s.mask) as usize);
             self.ring[lent.channel][slot * len..(slot + 1) * len].copy_from_slice(lent.column);
         }
