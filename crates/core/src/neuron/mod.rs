@@ -176,7 +176,7 @@ impl<'a, T: Copy> Arrivals<'a, T> {
         self
     }
 
-    /// For receptor `r`, if what arrives on it at `t_k` is lent ([`Lent`]):
+    /// For receptor `r`, if what arrives on it at `t_k` is lent (`Lent`):
     /// those weights, one per neuron, to be read where they are (not
     /// changed); its ring row is clean. `None` otherwise (then
     /// [`Arrivals::rows`] has them).
@@ -301,7 +301,7 @@ pub trait Dynamics<T: Real>: Send + Sync {
     /// directly instead of through a ring buffer.
     fn direct_input(&self, r: usize) -> Option<usize>;
 
-    /// Whether the update reads [`StepIo::held`] (the engine keeps the list
+    /// Whether the update reads `Block::held` (the engine keeps the list
     /// only for models that do: it costs a look at each held neuron a step).
     fn lists_held(&self) -> bool {
         false

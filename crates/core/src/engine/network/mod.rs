@@ -26,7 +26,7 @@
 //! 4. **Threshold and reset**: `V >= v_thresh` spikes at `t_{k+1}` (recorded
 //!    as step `k`), is reset to `v_reset` and is refractory for the next
 //!    `t_ref / dt` steps. State monitors sample here. Then the late
-//!    projections ([`Shared::late`]) add the spikes emitted at `t_k` straight
+//!    projections (`Shared::late`) add the spikes emitted at `t_k` straight
 //!    into the state variable they act on: what arrives at `t_{k+1}` and
 //!    the next update would take in first, unchanged, is added now, so such
 //!    a channel needs no ring slot (coba: no ring row read and zeroed per
@@ -75,6 +75,7 @@
 pub mod balance;
 mod delivery;
 mod inputs;
+mod layout;
 mod part;
 mod probe;
 mod procedural;
@@ -93,10 +94,10 @@ use super::kernel::Isa;
 use super::stepper::Partitions;
 use super::{split, EngineOptions};
 use crate::checkpoint::EngineState;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Real;
 use crate::network::build::{Connections, Recipe};
-use crate::network::description::{Connectivity, NetworkDescription, Rule, Timing};
+use crate::network::description::Timing;
 use crate::network::GivenMatrix;
 use crate::recording::SpikeSink;
 
@@ -123,13 +124,13 @@ pub(super) struct Shared<'a, T: Real> {
     /// Whether any projection is late (else step 4 has none to deliver).
     any_late: bool,
     /// The matrix of the projections with weights held in memory
-    /// ([`Rule::Given`], the seed's `W`), read in place.
+    /// ([`Rule::Given`](crate::network::description::Rule::Given), the seed's `W`), read in place.
     matrix: Option<GivenMatrix<'a, T>>,
     isa: Isa,
 }
 
 impl<T: Real> Shared<'_, T> {
-    /// The weights of the [`Rule::Given`] projections (empty if none).
+    /// The weights of the [`Rule::Given`](crate::network::description::Rule::Given) projections (empty if none).
     #[inline]
     fn given(&self) -> &[T] {
         self.matrix.as_ref().map_or(&[], |m| m.view().as_slice())
@@ -171,7 +172,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
     }
 
     /// As [`Self::owning`], for a network whose projections of
-    /// [`Rule::Given`] weights (the seed's run, `network::seed`) read
+    /// [`Rule::Given`](crate::network::description::Rule::Given) weights (the seed's run, `network::seed`) read
     /// `matrix` in place: borrowed for the simulation's life, or shared.
     pub fn with_matrix(
         net: Recipe<T>,
@@ -251,7 +252,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
         options: &EngineOptions,
         ranks: Option<Arc<dyn Exchange>>,
     ) -> Result<Self> {
-        check_given(&net.description, matrix.as_ref().map(|m| m.view().n()))?;
+        layout::check_given(&net.description, matrix.as_ref().map(|m| m.view().n()))?;
         // This rank's neurons (all of them with one rank), split over threads.
         let all_ranges = match &ranks {
             Some(x) => balance::rank_ranges(&net.description, x.ranks())?,
@@ -265,7 +266,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
             .into_iter()
             .map(|r| r.start + own.start..r.end + own.start)
             .collect();
-        let (names, direct) = state_layout(&net)?;
+        let (names, direct) = layout::state_layout(&net)?;
         let built = part::partitions(&net, ranges, &names, pool, ranks.as_deref())?;
         let (parts, slots) = (built.parts, built.slots);
         let steps = net.description.steps() as u64;
@@ -289,7 +290,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
             }
             _ => None,
         };
-        let late = late_projections(&net, &direct, built.interval);
+        let late = layout::late_projections(&net, &direct, built.interval);
         let mut sim = Self {
             shared: Shared {
                 any_late: late.contains(&true),
@@ -438,96 +439,12 @@ impl SpikeSink for SeedRows<'_> {
     }
 }
 
-/// Checks that the projections of [`Rule::Given`] weights in `desc` have a
-/// matrix (of `n` x `n`, if any) of their size.
-fn check_given(desc: &NetworkDescription, n: Option<usize>) -> Result<()> {
-    for p in desc.projections.iter().filter(|p| p.rule == Rule::Given) {
-        let size =
-            |names| -> Result<usize> { Ok(desc.ranges(names)?.iter().map(|r| r.len()).sum()) };
-        let (n_src, n_tgt) = (size(&p.source)?, size(&p.target)?);
-        let problem = match n {
-            None => "has weights held in memory, but the simulation was given no matrix".into(),
-            Some(n) if (n, n) != (n_tgt, n_src) => format!(
-                "has {n_tgt} targets and {n_src} sources, but the matrix given is {n} x {n}"
-            ),
-            Some(_) if p.connectivity != Connectivity::Dense => {
-                "has weights held in memory, read as dense columns only (connectivity = \"dense\")"
-                    .into()
-            }
-            Some(_) => continue,
-        };
-        return Err(Error::param(
-            "rule",
-            format!("projection {} {problem}", p.label()),
-        ));
-    }
-    Ok(())
-}
-
 /// The error for what a distributed simulation cannot do yet.
 pub(super) fn distributed_refusal(what: &str) -> crate::error::Error {
     crate::error::Error::param(
         "MPI",
         format!("{what} are not supported on more than one rank yet; run on one process (without mpirun)"),
     )
-}
-
-/// Per projection of `net`: whether it is late ([`Shared::late`]), with
-/// `direct` the channels' direct arrays and `interval` the steps between
-/// exchanges. Decided from the description, so every partition and rank
-/// decides the same for the same projection.
-fn late_projections<T: Real>(
-    net: &Recipe<T>,
-    direct: &[Option<usize>],
-    interval: u64,
-) -> Vec<bool> {
-    let desc = &net.description;
-    let one_step = |p: &crate::network::description::Projection| {
-        p.delay.constant().map(|ms| desc.delay_steps(ms)) == Some(1)
-    };
-    (desc.projections.iter().enumerate())
-        .map(|(k, p)| {
-            let ch = net.projection_channels[k];
-            interval <= 1
-                && one_step(p)
-                && p.connectivity != Connectivity::Dense
-                && direct[ch].is_some()
-                && !net.channels[ch].is_jump()
-        })
-        .collect()
-}
-
-/// The names of the state arrays of every population's model, in order of
-/// first appearance, and per channel the array its undelayed weights go to.
-fn state_layout<T: Real>(net: &Recipe<T>) -> Result<(Vec<String>, Vec<Option<usize>>)> {
-    let desc = &net.description;
-    let mut names: Vec<String> = Vec::new();
-    // Per channel: the direct arrays the populations it reaches name
-    // (`None` in the list: one of them has none).
-    let mut wanted: Vec<Vec<Option<usize>>> = vec![Vec::new(); net.channels.len()];
-    for (pop, receptors) in desc.populations.iter().zip(&net.receptors) {
-        let dynamics = pop.model.build::<T>(pop, desc.dt, receptors)?;
-        let own = dynamics.state_names();
-        for n in &own {
-            if !names.contains(n) {
-                names.push(n.clone());
-            }
-        }
-        for (r, rec) in receptors.iter().enumerate() {
-            let array = dynamics
-                .direct_input(r)
-                .map(|k| names.iter().position(|n| *n == own[k]).expect("listed"));
-            wanted[rec.channel].push(array);
-        }
-    }
-    let direct = wanted
-        .into_iter()
-        .map(|w| match w.first() {
-            Some(&Some(a)) if w.iter().all(|&x| x == Some(a)) => Some(a),
-            _ => None,
-        })
-        .collect();
-    Ok((names, direct))
 }
 
 impl<T: Real> NetworkSimulation<'_, T> {
@@ -608,52 +525,5 @@ impl<T: Real> crate::checkpoint::Checkpoint for NetworkSimulation<'_, T> {
             })?;
         self.restart_monitors();
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::network::NetworkDescription;
-
-    /// The late projections are those whose every synapse has a delay of
-    /// one step onto a channel whose weights go straight into a state
-    /// (an exponential current here), stored or procedural; not a longer
-    /// or drawn delay, a delta synapse, or dense columns.
-    #[test]
-    fn late_projections_are_the_one_step_ones_onto_a_state_taking_weights() {
-        let projection = |delay: &str, synapse: &str, extra: &str| {
-            let tau = if synapse == "delta" {
-                ""
-            } else {
-                "tau_syn = 2.0\n"
-            };
-            format!(
-                "[[projection]]\nsource = \"A\"\ntarget = \"A\"\nrule = \"fixed_probability\"\np = 0.5\n\
-                 weight = 0.1\ndelay = {delay}\nsynapse = \"{synapse}\"\n{extra}\n{tau}"
-            )
-        };
-        let text = [
-            "dt = 0.1\nduration = 1.0\n[[population]]\nname = \"A\"\nsize = 20\n".to_string(),
-            projection("0.1", "exponential", ""),
-            projection("0.2", "exponential", ""),
-            projection(
-                "{ distribution = \"uniform\", low = 0.1, high = 0.2 }",
-                "exponential",
-                "",
-            ),
-            projection("0.1", "delta", ""),
-            projection("0.1", "exponential", "connectivity = \"dense\""),
-            projection("0.1", "exponential", "connectivity = \"procedural\""),
-            projection("0.0", "exponential", ""),
-        ]
-        .concat();
-        let desc = NetworkDescription::from_toml(&text, std::path::Path::new("."), "late").unwrap();
-        let recipe = Recipe::<f64>::new(&desc).unwrap();
-        let sim = NetworkSimulation::new(&recipe, Some(1)).unwrap();
-        assert_eq!(
-            sim.shared.late,
-            [true, false, false, false, false, true, false]
-        );
     }
 }
