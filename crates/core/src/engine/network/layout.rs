@@ -138,4 +138,55 @@ mod tests {
             [true, false, false, false, false, true, false]
         );
     }
+
+    /// A projection of weights held in memory runs only with a matrix of
+    /// its size, read as dense columns; it is never written to a file nor
+    /// stored as rows.
+    #[test]
+    fn weights_held_in_memory_need_their_matrix() {
+        use crate::engine::EngineOptions;
+        use crate::network::{DenseView, GivenMatrix};
+        let params = crate::LifParams::default();
+        let current = crate::ExternalCurrent::Constant(0.0);
+        let desc = |n| {
+            let v0 = vec![-60.0; n];
+            crate::network::seed::seed_network(
+                None,
+                n,
+                &params,
+                &current,
+                v0,
+                crate::Dtype::Float64,
+            )
+            .unwrap()
+        };
+        let w = vec![0.0f64; 9];
+        let with = |desc: &NetworkDescription| {
+            let recipe = Recipe::<f64>::new(desc).unwrap();
+            let view = DenseView::new(3, &w).unwrap();
+            let options = EngineOptions::default();
+            NetworkSimulation::with_matrix(recipe, GivenMatrix::Borrowed(view), &options)
+                .map(|_| ())
+        };
+        assert!(with(&desc(3)).is_ok());
+        let e = with(&desc(4)).unwrap_err().to_string();
+        assert!(
+            e.contains("has 4 targets and 4 sources, but the matrix given is 3 x 3"),
+            "{e}"
+        );
+        let recipe = Recipe::<f64>::new(&desc(3)).unwrap();
+        let e = NetworkSimulation::new(&recipe, None)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("the simulation was given no matrix"), "{e}");
+        let mut stored = desc(3);
+        stored.projections[0].connectivity = Connectivity::Stored;
+        let e = with(&stored).unwrap_err().to_string();
+        assert!(e.contains("read as dense columns only"), "{e}");
+        let e = recipe.connections_onto(0, 0..3).unwrap_err().to_string();
+        assert!(e.contains("it has no stored synapses"), "{e}");
+        let e = desc(3).to_toml(std::path::Path::new(".")).unwrap_err();
+        assert!(e.to_string().contains("save them (np.save)"), "{e}");
+    }
 }
