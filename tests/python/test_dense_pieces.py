@@ -84,6 +84,39 @@ def test_state_can_be_taken_and_put_back():
     np.testing.assert_array_equal(first[1], again[1])
 
 
+def test_a_state_of_the_dense_engine_lifsim_had_before_is_taken():
+    # Before 2026-12-06 the seed's run had its own engine, whose state() was
+    # "v" and "refractory_until" (the last step each neuron is held at
+    # v_reset: the step that delivers its spike, row s, and t_ref / dt = 5
+    # more). Such a dict, built here from a run's potentials and spike rows,
+    # resumes to the spikes and potentials of the uninterrupted run.
+    w = weights()
+    whole = lifsim.DenseNetwork(w, **KW).build()
+    whole.run()
+    sim = lifsim.DenseNetwork(w, **KW).build(threads=2)
+    sim.run(steps=80)
+    # Cut where spikes are pending and neurons held.
+    while True:
+        sim.run(steps=1)
+        cut = sim.step
+        rows, ids = np.nonzero(sim.raster())
+        held = np.full(N, np.iinfo(np.uint64).max, dtype=np.uint64)
+        late = rows + 5 >= cut
+        held[ids[late]] = rows[late] + 5
+        pending = sim.state()["pending"]
+        if late.any() and len(pending) > 0:
+            break
+    old = {"step": cut, "pending": pending, "v": sim.voltages(), "refractory_until": held}
+    other = lifsim.DenseNetwork(w, **KW).build(threads=1)
+    other.set_state(old)
+    np.testing.assert_array_equal(other.voltages(), sim.voltages())
+    other.run()
+    got, want = other.raster(), whole.raster()
+    assert not got[:cut].any() and got[cut:].sum() > 10
+    np.testing.assert_array_equal(got[cut:], want[cut:])
+    np.testing.assert_array_equal(other.voltages(), whole.voltages())
+
+
 def test_the_keywords_are_simulates_with_its_errors():
     w = weights()
     with pytest.raises(TypeError, match="DenseNetwork\\(\\) got an unexpected keyword argument \"tau\""):
