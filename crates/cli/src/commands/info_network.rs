@@ -167,7 +167,7 @@ fn estimate<T: Real>(desc: &NetworkDescription, path: &Path) -> Result<NetworkIn
             Rule::Given => (
                 "given".into(),
                 n_src * n_tgt,
-                Some(std::mem::size_of::<f64>() as u64),
+                Some(std::mem::size_of::<T>() as u64),
             ),
         };
         let bytes_each = per_synapse

@@ -16,7 +16,7 @@ use crate::network::dense_columns::DenseColumns;
 use crate::network::description::{Connectivity, InputKind, NetworkDescription, Rule};
 use crate::network::distribution::Value;
 use crate::network::source_keyed::SourceKeyed;
-use crate::network::sparse::{Csr, Delays, Weights};
+use crate::network::sparse::Csr;
 use crate::neuron::Receptor;
 use crate::rng::{self, Purpose};
 use crate::synapses::SynapseKind;
@@ -275,12 +275,7 @@ impl<T: Real> Recipe<T> {
                 let mut c = self.connections_onto(k, targets)?;
                 let delay = p.delay.constant().map_or(0, |d| desc.delay_steps(d));
                 let columns = DenseColumns::from_csr(&c.csr, c.targets.clone(), delay as u16)?;
-                c.csr = Csr::from_parts(
-                    vec![0; c.csr.n_sources() + 1],
-                    Vec::new(),
-                    Weights::Constant(T::ZERO),
-                    Delays::Constant(delay as u16),
-                );
+                c.csr = Csr::empty(c.csr.n_sources(), delay as u16);
                 c.dense = Some(columns);
                 return Ok(c);
             }
@@ -288,12 +283,7 @@ impl<T: Real> Recipe<T> {
         }
         let gen = SourceKeyed::new(desc, k)?;
         let sources = desc.ranges(&p.source)?;
-        let csr = Csr::from_parts(
-            vec![0; gen.n_sources() + 1],
-            Vec::new(),
-            Weights::Constant(T::ZERO),
-            Delays::Constant(gen.delay_reach().0),
-        );
+        let csr = Csr::empty(gen.n_sources(), gen.delay_reach().0);
         Ok(Connections {
             label: p.label(),
             sources,
@@ -334,12 +324,7 @@ impl<T: Real> Recipe<T> {
         Ok(Connections {
             label: p.label(),
             sources,
-            csr: Csr::from_parts(
-                vec![0; n_src + 1],
-                Vec::new(),
-                Weights::Constant(T::ZERO),
-                Delays::Constant(delay),
-            ),
+            csr: Csr::empty(n_src, delay),
             targets,
             channel: self.projection_channels[k],
             procedural: None,

@@ -94,11 +94,6 @@ impl<T: Real> DenseColumns<T> {
         }
     }
 
-    /// Whether the columns are read from the simulation's matrix.
-    pub fn is_given(&self) -> bool {
-        matches!(self.store, Store::Given { .. })
-    }
-
     /// The delay of every synapse (steps).
     pub fn delay(&self) -> u16 {
         self.delay

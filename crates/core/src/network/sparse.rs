@@ -426,6 +426,18 @@ impl<T: Real> Csr<T> {
         }
     }
 
+    /// `n_sources` empty rows, with `delay` the delay they report: the
+    /// rows of a projection whose synapses live elsewhere (dense columns,
+    /// drawn again when a source fires).
+    pub(crate) fn empty(n_sources: usize, delay: u16) -> Self {
+        Self::from_parts(
+            vec![0; n_sources + 1],
+            Vec::new(),
+            Weights::Constant(T::ZERO),
+            Delays::Constant(delay),
+        )
+    }
+
     /// Number of source rows.
     pub fn n_sources(&self) -> usize {
         self.offsets.len() - 1
