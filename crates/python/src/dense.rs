@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use lifsim_core::checkpoint::{Checkpoint, EngineState};
+use lifsim_core::checkpoint::{self, Checkpoint, EngineState};
 use lifsim_core::progress::{Driver, Stepper};
 use lifsim_core::recording::{step_time_ms, Events};
 use lifsim_core::{Dtype, Real, RecordMode, Recorder, RunSpec, Simulation};
@@ -198,9 +198,9 @@ impl DenseSimulation {
         // The seed's run is a network; a dict with `refractory_until` is
         // the dense engine's of earlier versions (translated by the core).
         let engine = if state.contains("refractory_until")? {
-            "dense"
+            checkpoint::DENSE_ENGINE
         } else {
-            "network"
+            checkpoint::ENGINE
         };
         let state = engine_state(state, self.n, engine)?;
         with_engine!(&mut self.engine, s => {

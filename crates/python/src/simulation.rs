@@ -397,7 +397,7 @@ impl Simulation {
     /// Puts the simulation in `state` (from state() of this network, of any
     /// thread count), checked as a checkpoint is. Spikes recorded so far stay.
     fn set_state(&mut self, state: &Bound<'_, PyDict>) -> PyResult<()> {
-        let state = engine_state(state, self.desc.n(), "network")?;
+        let state = engine_state(state, self.desc.n(), checkpoint::ENGINE)?;
         self.engine.restore_state(&state).map_err(errors::from_core)
     }
 
@@ -437,7 +437,7 @@ impl Simulation {
         let step = self.engine.step();
         let meta = CheckpointMeta {
             version: checkpoint::CHECKPOINT_VERSION,
-            engine: "network".into(),
+            engine: checkpoint::ENGINE.into(),
             n: self.desc.n() as u64,
             dt: self.desc.dt,
             steps: step,

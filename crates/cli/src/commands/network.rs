@@ -305,7 +305,7 @@ fn simulate<T: Real>(
             };
             let mut plan = checkpoint_plan(args, &resume, format, out, desc.dt)?;
             if let Some(p) = &mut plan {
-                p.meta.engine = "network".into();
+                p.meta.engine = lifsim_core::checkpoint::ENGINE.into();
                 (p.meta.n, p.meta.steps) = (header.n, header.steps);
             }
             let filter = SpikeFilter::new(desc)?;

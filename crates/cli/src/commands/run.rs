@@ -381,7 +381,7 @@ pub fn checkpoint_plan(
         meta: CheckpointMeta {
             version: checkpoint::CHECKPOINT_VERSION,
             // The seed's run is a network (`lifsim_core::network::seed`).
-            engine: "network".into(),
+            engine: checkpoint::ENGINE.into(),
             n: 0,
             dt,
             steps: 0,

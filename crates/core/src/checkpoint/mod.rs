@@ -314,6 +314,15 @@ pub struct CheckpointMeta {
 /// member; a version 1 file cannot be verified and is refused.
 pub const CHECKPOINT_VERSION: u32 = 2;
 
+/// The engine every checkpoint of this lifsim is of (the one engine, the
+/// seed's run included).
+pub const ENGINE: &str = "network";
+
+/// The engine of the seed's checkpoints before the seed ran as a network
+/// (`v`, `refractory_until`): still read, and translated by
+/// [`crate::Simulation`] when restored.
+pub const DENSE_ENGINE: &str = "dense";
+
 mod parts;
 mod read;
 #[cfg(test)]

@@ -503,7 +503,7 @@ const NETWORK: &[Expected] = &[
 /// The arrays a checkpoint of `engine` may hold.
 fn schema(engine: &str) -> Vec<Expected> {
     match engine {
-        "dense" => DENSE.to_vec(),
+        super::DENSE_ENGINE => DENSE.to_vec(),
         _ => NETWORK
             .iter()
             .cloned()
@@ -517,7 +517,7 @@ fn schema(engine: &str) -> Vec<Expected> {
 }
 
 /// The engines whose checkpoints are read.
-const ENGINES: [&str; 2] = ["dense", "network"];
+const ENGINES: [&str; 2] = [super::DENSE_ENGINE, super::ENGINE];
 
 /// The `state/` members of `n` neurons, each checked against what `engine`
 /// saves.

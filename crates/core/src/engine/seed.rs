@@ -12,7 +12,9 @@
 use std::sync::Arc;
 
 use super::{EngineOptions, Isa, NetworkSimulation};
-use crate::checkpoint::{Checkpoint, EngineState, PartitionState, StateArray, StateData};
+use crate::checkpoint::{
+    Checkpoint, EngineState, PartitionState, StateArray, StateData, DENSE_ENGINE, ENGINE,
+};
 use crate::error::{Error, Result};
 use crate::inputs::{ExternalCurrent, InitialVoltage};
 use crate::model::{LifParams, Real};
@@ -128,7 +130,7 @@ impl<T: Real> Checkpoint for Simulation<'_, T> {
     /// dense engine of earlier lifsim versions saved for the seed's run
     /// (engine `dense`: `v` and `refractory_until`), translated.
     fn restore_state(&mut self, state: &EngineState) -> Result<()> {
-        if state.engine == "dense" {
+        if state.engine == DENSE_ENGINE {
             let translated = self.translate_dense(state)?;
             return self.net.restore_state(&translated);
         }
@@ -190,7 +192,7 @@ impl<T: Real> Simulation<'_, T> {
             })
             .collect();
         Ok(EngineState {
-            engine: "network".into(),
+            engine: ENGINE.into(),
             step: state.step,
             pending: state.pending.clone(),
             partitions: vec![PartitionState {

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use super::exchange::Link;
 use super::threads::{self, RangeStep};
-use crate::checkpoint::{EngineState, PartitionState};
+use crate::checkpoint::{EngineState, PartitionState, ENGINE};
 use crate::error::{Error, Result};
 use crate::recording::SpikeSink;
 
@@ -19,21 +19,17 @@ pub(super) struct Partitions<P> {
     pub(super) step: u64,
     /// ...of this many.
     pub(super) steps: u64,
-    /// The engine's name in checkpoints (`network`; `dense` was the seed's
-    /// own engine before it ran as a network).
-    engine: &'static str,
 }
 
 impl<P> Partitions<P> {
     /// `parts` (in range order) at step 0 of a run of `steps` steps, with
     /// `fired` delivered by the first step.
-    pub(super) fn new(engine: &'static str, parts: Vec<P>, fired: Vec<u32>, steps: u64) -> Self {
+    pub(super) fn new(parts: Vec<P>, fired: Vec<u32>, steps: u64) -> Self {
         Self {
             parts,
             fired,
             step: 0,
             steps,
-            engine,
         }
     }
 
@@ -71,7 +67,7 @@ impl<P> Partitions<P> {
     /// The state now, each partition's from `save`.
     pub(super) fn save(&self, save: impl Fn(&P) -> PartitionState) -> EngineState {
         EngineState {
-            engine: self.engine.into(),
+            engine: ENGINE.into(),
             step: self.step,
             pending: self.fired.clone(),
             partitions: self.parts.iter().map(save).collect(),
@@ -90,7 +86,7 @@ impl<P> Partitions<P> {
         mut restore: impl FnMut(&mut P, &PartitionState, &EngineState) -> Result<()>,
     ) -> Result<()> {
         let bad = |m: String| Err(Error::param("checkpoint", m));
-        if state.engine != self.engine {
+        if state.engine != ENGINE {
             return bad(format!("is of the {} engine, not {what}", state.engine));
         }
         if state.step > self.steps {

@@ -303,7 +303,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
                 isa: options.isa.unwrap_or_else(Isa::detect),
             },
             names,
-            run: Partitions::new("network", parts, fired, steps),
+            run: Partitions::new(parts, fired, steps),
             monitors: probe::Monitors::default(),
             ranks,
             routes,
