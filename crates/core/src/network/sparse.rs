@@ -512,6 +512,180 @@ impl<T: Real> Csr<T> {
     }
 }
 
+/// Rows merged per block of this many sources, each block on one thread.
+const MERGE_BLOCK: usize = 256;
+
+impl<T: Real> Csr<T> {
+    /// The rows of `parts` (as many sources each) merged: row `s` holds
+    /// the synapses of row `s` of every part, by delay, then target, and
+    /// synapses with one delay and target in the order of `parts`, then of
+    /// their rows. So a row's synapses onto one neuron with one delay come in
+    /// the order in which the parts' rows, delivered one after another, would
+    /// add them. Weights and delays are stored as compactly as every part's
+    /// allow: one value where all parts have the same one, else per synapse
+    /// in single precision (delays in one byte) where every part's fit.
+    /// In parallel over blocks of rows.
+    pub(crate) fn merge(parts: &[Self]) -> Result<Self> {
+        let n = parts[0].n_sources();
+        assert!(
+            parts.iter().all(|p| p.n_sources() == n),
+            "merged rows of as many sources"
+        );
+        let same = |a: &Weights<T>, b: &Weights<T>| match (a, b) {
+            (Weights::Constant(a), Weights::Constant(b)) => {
+                a.to_f64().to_bits() == b.to_f64().to_bits()
+            }
+            _ => false,
+        };
+        let weights = if parts.iter().all(|p| same(&p.weights, &parts[0].weights)) {
+            parts[0].weights.clone()
+        } else if parts.iter().all(|p| match &p.weights {
+            Weights::Single(_) => true,
+            Weights::Constant(w) => (w.to_f64() as f32) as f64 == w.to_f64(),
+            Weights::Full(_) => false,
+        }) {
+            Weights::Single(Vec::new())
+        } else {
+            Weights::Full(Vec::new())
+        };
+        let delays = match parts[0].delays {
+            Delays::Constant(d) if parts.iter().all(|p| p.delays == Delays::Constant(d)) => {
+                Delays::Constant(d)
+            }
+            _ if parts.iter().all(|p| p.max_delay() < 256) => Delays::Byte(Vec::new()),
+            _ => Delays::Short(Vec::new()),
+        };
+        let weight = |i: usize, k: usize| parts[i].weights.get(k);
+        let delay = |i: usize, k: usize| parts[i].delays.get(k);
+        let single = |i, k| weight(i, k).to_f64() as f32;
+        let byte = |i, k| delay(i, k) as u8;
+        let (per_w, per_d) = (!weights.is_constant(), !delays.is_constant());
+        macro_rules! merged {
+            ($w:expr, $d:expr) => {
+                merge_rows(parts, per_w.then_some($w), per_d.then_some($d))?
+            };
+        }
+        let (offsets, targets, weights, delays) = match (weights, delays) {
+            (Weights::Full(_), Delays::Short(_)) => {
+                let (o, t, w, d) = merged!(weight, delay);
+                (o, t, Weights::Full(w), Delays::Short(d))
+            }
+            (Weights::Full(_), d) => {
+                let (o, t, w, b) = merged!(weight, byte);
+                (
+                    o,
+                    t,
+                    Weights::Full(w),
+                    if per_d { Delays::Byte(b) } else { d },
+                )
+            }
+            (w, Delays::Short(_)) => {
+                let (o, t, s, d) = merged!(single, delay);
+                (
+                    o,
+                    t,
+                    if per_w { Weights::Single(s) } else { w },
+                    Delays::Short(d),
+                )
+            }
+            (w, d) => {
+                let (o, t, s, b) = merged!(single, byte);
+                let w = if per_w { Weights::Single(s) } else { w };
+                (o, t, w, if per_d { Delays::Byte(b) } else { d })
+            }
+        };
+        Ok(Self::from_parts(offsets, targets, weights, delays))
+    }
+}
+
+/// The merged rows of [`Csr::merge`], with `weight`/`delay` the value of
+/// synapse `k` of part `i` as stored in the merged rows, where stored per
+/// synapse.
+#[allow(clippy::type_complexity)]
+fn merge_rows<T, W, D>(
+    parts: &[Csr<T>],
+    weight: Option<impl Fn(usize, usize) -> W + Sync>,
+    delay: Option<impl Fn(usize, usize) -> D + Sync>,
+) -> Result<(Vec<usize>, Vec<u32>, Vec<W>, Vec<D>)>
+where
+    T: Real,
+    W: Copy + Default + Send,
+    D: Copy + Default + Send,
+{
+    let n = parts[0].n_sources();
+    let mut offsets = Vec::with_capacity(n + 1);
+    offsets.push(0);
+    for s in 0..n {
+        let len: usize = parts.iter().map(|p| p.row(s).len()).sum();
+        offsets.push(offsets[s] + len);
+    }
+    let total = offsets[n];
+    let (what, hint) = (
+        format!("{total} merged synapses"),
+        "use fewer neurons or synapses",
+    );
+    let stored = |any: bool| if any { total } else { 0 };
+    let mut targets: Vec<u32> = resources::zeroed_vec(&what, total, hint)?;
+    let mut weights: Vec<W> = resources::zeroed_vec(&what, stored(weight.is_some()), hint)?;
+    let mut delays: Vec<D> = resources::zeroed_vec(&what, stored(delay.is_some()), hint)?;
+    // The output cut into blocks of rows, each block's slices its own.
+    let mut blocks = Vec::new();
+    let (mut t, mut w, mut d) = (&mut targets[..], &mut weights[..], &mut delays[..]);
+    for lo in (0..n).step_by(MERGE_BLOCK) {
+        let hi = (lo + MERGE_BLOCK).min(n);
+        let len = offsets[hi] - offsets[lo];
+        let (bw, rw) = std::mem::take(&mut w).split_at_mut(if weight.is_some() { len } else { 0 });
+        let (bt, rt) = std::mem::take(&mut t).split_at_mut(len);
+        let (bd, rd) = std::mem::take(&mut d).split_at_mut(if delay.is_some() { len } else { 0 });
+        (t, w, d) = (rt, rw, rd);
+        blocks.push((lo..hi, bt, bw, bd));
+    }
+    // The sort key of synapse `k` of part `i`: its delay, then its target.
+    let key =
+        |i: usize, k: usize| (parts[i].delays.get(k) as u64) << 32 | parts[i].targets[k] as u64;
+    blocks.into_par_iter().for_each(|(rows, t, w, d)| {
+        let base = offsets[rows.start];
+        // Per part: the next synapse of the row, the row's end, the next key.
+        let mut heads: Vec<(usize, usize, u64)> = Vec::with_capacity(parts.len());
+        for s in rows {
+            heads.clear();
+            for (i, p) in parts.iter().enumerate() {
+                let r = p.row(s);
+                let next = if r.is_empty() {
+                    u64::MAX
+                } else {
+                    key(i, r.start)
+                };
+                heads.push((r.start, r.end, next));
+            }
+            for out in offsets[s] - base..offsets[s + 1] - base {
+                // The part whose next synapse comes first; the earliest part on a tie.
+                let mut best = 0;
+                for i in 1..heads.len() {
+                    if heads[i].2 < heads[best].2 {
+                        best = i;
+                    }
+                }
+                let (k, end, _) = heads[best];
+                heads[best].0 += 1;
+                heads[best].2 = if k + 1 < end {
+                    key(best, k + 1)
+                } else {
+                    u64::MAX
+                };
+                t[out] = parts[best].targets[k];
+                if let Some(f) = &weight {
+                    w[out] = f(best, k);
+                }
+                if let Some(f) = &delay {
+                    d[out] = f(best, k);
+                }
+            }
+        }
+    });
+    Ok((offsets, targets, weights, delays))
+}
+
 /// Checks that a count of synapses fits the machine before building it.
 pub fn check_synapse_memory<T>(what: &str, synapses: u64, per_synapse_values: bool) -> Result<()> {
     // The rows are filled from runs drawn a few thousand targets at a time

@@ -85,7 +85,7 @@ impl<T: Real> Part<T> {
 
     /// The end of step 4 of the schedule: after the update of step `k`, the spikes
     /// emitted at `t_k` of the projections that go straight into their
-    /// state one step later ([`Shared::late`]), added to it. A weight
+    /// state one step later ([`late_projections`](super::layout::late_projections)), added to it. A weight
     /// arriving at `t_{k+1}` is what the next update would take in first,
     /// unchanged ([`crate::neuron::Dynamics::direct_input`]), so it can be
     /// added now: no ring slot is written, and a channel that nothing else
@@ -108,7 +108,7 @@ impl<T: Real> Part<T> {
         // The delay of the synapses that go straight into their state.
         let direct_delay = late as u16;
         for (p, proj) in self.connections.iter().enumerate() {
-            if s.late[p] != late {
+            if self.late[p] != late {
                 continue;
             }
             let ch = proj.channel;

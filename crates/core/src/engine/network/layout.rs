@@ -35,7 +35,13 @@ pub(super) fn check_given(desc: &NetworkDescription, n: Option<usize>) -> Result
     Ok(())
 }
 
-/// Per projection of `net`: whether it is late ([`Shared::late`]), with
+/// Per projection of `net`: whether it is late: whether its spikes go
+/// straight into the state one step later, after the update of the step
+/// that delivers them (`Part::deliver_late`), instead of through the ring:
+/// a projection with a delay of exactly one step for all its synapses
+/// (stored or procedural) onto a channel with a `direct` array and no
+/// jumps. Such a delay makes the interval between exchanges one step (or
+/// none), so every step delivers its own spikes. With
 /// `direct` the channels' direct arrays and `interval` the steps between
 /// exchanges. Decided from the description, so every partition and rank
 /// decides the same for the same projection.
@@ -133,8 +139,9 @@ mod tests {
         let desc = NetworkDescription::from_toml(&text, std::path::Path::new("."), "late").unwrap();
         let recipe = Recipe::<f64>::new(&desc).unwrap();
         let sim = NetworkSimulation::new(&recipe, Some(1)).unwrap();
+        let (_, direct) = state_layout(&recipe).unwrap();
         assert_eq!(
-            sim.shared.late,
+            late_projections(&recipe, &direct, sim.shared.interval),
             [true, false, false, false, false, true, false]
         );
     }

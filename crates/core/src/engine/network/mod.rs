@@ -26,7 +26,7 @@
 //! 4. **Threshold and reset**: `V >= v_thresh` spikes at `t_{k+1}` (recorded
 //!    as step `k`), is reset to `v_reset` and is refractory for the next
 //!    `t_ref / dt` steps. State monitors sample here. Then the late
-//!    projections (`Shared::late`) add the spikes emitted at `t_k` straight
+//!    projections (`layout::late_projections`) add the spikes emitted at `t_k` straight
 //!    into the state variable they act on: what arrives at `t_{k+1}` and
 //!    the next update would take in first, unchanged, is added now, so such
 //!    a channel needs no ring slot (coba: no ring row read and zeroed per
@@ -76,6 +76,7 @@ pub mod balance;
 mod delivery;
 mod inputs;
 mod layout;
+mod merge;
 mod part;
 mod probe;
 mod procedural;
@@ -113,14 +114,6 @@ pub(super) struct Shared<'a, T: Real> {
     /// have no delay (the same for every population the channel reaches), if
     /// any; otherwise they go through slot `k` of the ring.
     direct: Vec<Option<usize>>,
-    /// Per projection: whether its spikes go straight into the state one
-    /// step later, after the update of the step that delivers them
-    /// (`Part::deliver_late`), instead of through the ring: a projection
-    /// with a delay of exactly one step for all its synapses (stored or
-    /// procedural) onto a channel with a `direct` array and no jumps. Such
-    /// a delay makes the interval between exchanges one step (or none),
-    /// so every step delivers its own spikes.
-    late: Vec<bool>,
     /// Whether any projection is late (else step 4 has none to deliver).
     any_late: bool,
     /// The matrix of the projections with weights held in memory
@@ -267,7 +260,7 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
             .map(|r| r.start + own.start..r.end + own.start)
             .collect();
         let (names, direct) = layout::state_layout(&net)?;
-        let built = part::partitions(&net, ranges, &names, pool, ranks.as_deref())?;
+        let built = part::partitions(&net, ranges, &names, &direct, pool, ranks.as_deref())?;
         let (parts, slots) = (built.parts, built.slots);
         let steps = net.description.steps() as u64;
         // The spikes the first step delivers: on the seed's time axis, those at `t_0`.
@@ -290,11 +283,10 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
             }
             _ => None,
         };
-        let late = layout::late_projections(&net, &direct, built.interval);
+        let late = built.late;
         let mut sim = Self {
             shared: Shared {
                 any_late: late.contains(&true),
-                late,
                 net,
                 mask: slots - 1,
                 interval: built.interval,

@@ -7,6 +7,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::inputs::LocalInputs;
+use super::merge;
 use super::Shared;
 use crate::engine::exchange::{Exchange, Reduce};
 use crate::engine::threads::RangeStep;
@@ -127,9 +128,12 @@ pub(super) struct Part<T: Real> {
     ids: Vec<u32>,
     pub(super) inputs: LocalInputs<T>,
     pub(super) fired: Vec<u32>,
-    /// Per projection: its synapses onto this partition's neurons, and no
-    /// others (built by the partition, [`partitions`]).
+    /// Per group of projections delivered as one ([`merge`]): their
+    /// synapses onto this partition's neurons, and no others (built by the
+    /// partition, [`partitions`]).
     pub(super) connections: Vec<Connections<T>>,
+    /// Per group: whether it is late ([`late_projections`](super::layout::late_projections)).
+    pub(super) late: Vec<bool>,
     /// The state monitors' share of this partition, if there are any.
     pub(super) probe: Option<super::probe::Probe>,
     /// Whether the partition has no inputs and every population here takes
@@ -152,9 +156,12 @@ pub(super) struct Partitioned<T: Real> {
     /// The shortest delay of any synapse in steps: how long partitions run
     /// between exchanges.
     pub(super) interval: u64,
+    /// Per projection: whether it is late ([`late_projections`](super::layout::late_projections)).
+    pub(super) late: Vec<bool>,
 }
 
-/// The partitions of `net` over `ranges`, their state arrays named `names`.
+/// The partitions of `net` over `ranges`, their state arrays named `names`
+/// (`direct`: per channel, the array its undelayed weights go to).
 /// Each builds the synapses onto its own neurons from the recipe, so no
 /// partition holds another's synapses and no projection is ever built
 /// whole; the synapses do not depend on the thread count. The ranges build
@@ -166,6 +173,7 @@ pub(super) fn partitions<T: Real>(
     net: &Recipe<T>,
     ranges: Vec<Range<usize>>,
     names: &[String],
+    direct: &[Option<usize>],
     threads: Option<usize>,
     ranks: Option<&dyn Exchange>,
 ) -> Result<Partitioned<T>> {
@@ -210,26 +218,38 @@ pub(super) fn partitions<T: Real>(
         slots = ranks.reduce(slots, Reduce::Max);
         interval = ranks.reduce(interval, Reduce::Min);
     }
+    let late = super::layout::late_projections(net, direct, interval);
+    let groups = merge::groups(net, &late);
+    let merge = |c| merge::merged(c, &groups, &late);
     let parts = ranges
         .into_iter()
         .zip(connections)
-        .map(|(range, c)| Part::new(net, range, c, names, slots as usize))
+        .map(|(range, c)| {
+            let (c, late) = match threads {
+                Some(t) => crate::engine::thread_pool(t)?.install(|| merge(c)),
+                None => merge(c),
+            }?;
+            Part::new(net, range, c, late, names, slots as usize)
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(Partitioned {
         parts,
         slots,
         interval,
+        late,
     })
 }
 
 impl<T: Real> Part<T> {
     /// Neurons `range` of `net` and `connections`, the synapses onto them
-    /// (one per projection), their state arrays named `names`, with `slots`
-    /// ring-buffer slots per channel.
+    /// (one per group of projections delivered as one, [`merge`]) and
+    /// whether each is `late`, their state arrays named `names`, with
+    /// `slots` ring-buffer slots per channel.
     pub(super) fn new(
         net: &Recipe<T>,
         range: Range<usize>,
         connections: Vec<Connections<T>>,
+        late: Vec<bool>,
         names: &[String],
         slots: usize,
     ) -> Result<Self> {
@@ -313,6 +333,7 @@ impl<T: Real> Part<T> {
             lends,
             lent: None,
             connections,
+            late,
             quiet: inputs.is_empty() && segments.iter().all(Segment::takes_quiet_steps),
             segments,
             arrays,

@@ -29,7 +29,7 @@ pub(super) struct Dest<'a, T> {
     /// The state array synapses with delay `direct_delay` go straight
     /// into, if any.
     pub(super) direct: Option<&'a mut [T]>,
-    /// No delay, or one step for a late projection (`Shared::late`).
+    /// No delay, or one step for a late projection ([`layout::late_projections`](super::layout::late_projections)).
     pub(super) direct_delay: u16,
     pub(super) k: u64,
     pub(super) mask: u64,
