@@ -172,6 +172,25 @@ pub fn zeroed_vec<T: Clone + Default>(
     Ok(v)
 }
 
+/// An empty vector with room for `len` elements, refused like
+/// [`zeroed_vec`] when the machine cannot hold it: for a buffer whose every
+/// element is written before it is read, so that no thread first writes
+/// zeros through all of it (its pages are first touched where, and by the
+/// thread that, its values are written).
+pub fn reserved_vec<T>(what: &str, len: usize, hint: &'static str) -> Result<Vec<T>> {
+    let bytes = (len as u64).checked_mul(std::mem::size_of::<T>() as u64);
+    check_allocation(what, bytes, hint)?;
+    let mut v: Vec<T> = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Error::OutOfMemory {
+        what: what.to_string(),
+        needed: bytes.unwrap_or(u64::MAX),
+        available: available_bytes(),
+        hint,
+    })?;
+    advise_huge_pages(v.as_ptr().cast(), bytes.unwrap_or(0));
+    Ok(v)
+}
+
 /// Asks Linux to back a big buffer with 2 MiB pages where it can (the
 /// `madvise` setting of transparent huge pages). A spike reads a column of W
 /// at a new place each time; with 4 KiB pages every 4 KiB of it is a TLB

@@ -598,6 +598,16 @@ impl<T: Real> Csr<T> {
     }
 }
 
+/// `v`, every value of which was written.
+///
+/// # Safety
+/// Every element of `v` is initialised.
+unsafe fn assume_init<V>(v: &mut [std::mem::MaybeUninit<V>]) -> &mut [V] {
+    // SAFETY: `MaybeUninit<V>` has `V`'s layout, and the caller vouches
+    // for the values.
+    unsafe { &mut *(v as *mut [std::mem::MaybeUninit<V>] as *mut [V]) }
+}
+
 /// The merged rows of [`Csr::merge`], with `weight`/`delay` the value of
 /// synapse `k` of part `i` as stored in the merged rows, where stored per
 /// synapse.
@@ -625,64 +635,80 @@ where
         "use fewer neurons or synapses",
     );
     let stored = |any: bool| if any { total } else { 0 };
-    let mut targets: Vec<u32> = resources::zeroed_vec(&what, total, hint)?;
-    let mut weights: Vec<W> = resources::zeroed_vec(&what, stored(weight.is_some()), hint)?;
-    let mut delays: Vec<D> = resources::zeroed_vec(&what, stored(delay.is_some()), hint)?;
+    // Every value is written once below, block by block in parallel: no
+    // zeros written first (a whole partition's synapses, on one thread).
+    let mut targets: Vec<u32> = resources::reserved_vec(&what, total, hint)?;
+    let mut weights: Vec<W> = resources::reserved_vec(&what, stored(weight.is_some()), hint)?;
+    let mut delays: Vec<D> = resources::reserved_vec(&what, stored(delay.is_some()), hint)?;
     // The output cut into blocks of rows, each block's slices its own.
     let mut blocks = Vec::new();
-    let (mut t, mut w, mut d) = (&mut targets[..], &mut weights[..], &mut delays[..]);
+    let (mut t, mut w, mut d) = (
+        &mut targets.spare_capacity_mut()[..total],
+        &mut weights.spare_capacity_mut()[..stored(weight.is_some())],
+        &mut delays.spare_capacity_mut()[..stored(delay.is_some())],
+    );
     for lo in (0..n).step_by(MERGE_BLOCK) {
         let hi = (lo + MERGE_BLOCK).min(n);
         let len = offsets[hi] - offsets[lo];
-        let (bw, rw) = std::mem::take(&mut w).split_at_mut(if weight.is_some() { len } else { 0 });
         let (bt, rt) = std::mem::take(&mut t).split_at_mut(len);
+        let (bw, rw) = std::mem::take(&mut w).split_at_mut(if weight.is_some() { len } else { 0 });
         let (bd, rd) = std::mem::take(&mut d).split_at_mut(if delay.is_some() { len } else { 0 });
         (t, w, d) = (rt, rw, rd);
         blocks.push((lo..hi, bt, bw, bd));
     }
-    // The sort key of synapse `k` of part `i`: its delay, then its target.
-    let key =
-        |i: usize, k: usize| (parts[i].delays.get(k) as u64) << 32 | parts[i].targets[k] as u64;
     blocks.into_par_iter().for_each(|(rows, t, w, d)| {
         let base = offsets[rows.start];
-        // Per part: the next synapse of the row, the row's end, the next key.
-        let mut heads: Vec<(usize, usize, u64)> = Vec::with_capacity(parts.len());
+        // Per part: the next synapse of the row and the row's end.
+        let mut heads: Vec<(usize, usize)> = Vec::with_capacity(parts.len());
+        let delay_at = |i: usize, k: usize| parts[i].delays.get(k);
         for s in rows {
             heads.clear();
-            for (i, p) in parts.iter().enumerate() {
-                let r = p.row(s);
-                let next = if r.is_empty() {
-                    u64::MAX
-                } else {
-                    key(i, r.start)
-                };
-                heads.push((r.start, r.end, next));
-            }
-            for out in offsets[s] - base..offsets[s + 1] - base {
-                // The part whose next synapse comes first; the earliest part on a tie.
-                let mut best = 0;
-                for i in 1..heads.len() {
-                    if heads[i].2 < heads[best].2 {
-                        best = i;
+            heads.extend(parts.iter().map(|p| (p.row(s).start, p.row(s).end)));
+            let mut out = offsets[s] - base;
+            // Delay by delay (each part's row is by delay), each part's
+            // stretch of that delay in the order of the parts.
+            loop {
+                let next = (heads.iter().enumerate())
+                    .filter(|(_, &(at, end))| at < end)
+                    .map(|(i, &(at, _))| delay_at(i, at))
+                    .min();
+                let Some(delay_now) = next else { break };
+                let start = out;
+                for (i, head) in heads.iter_mut().enumerate() {
+                    while head.0 < head.1 && delay_at(i, head.0) == delay_now {
+                        let k = head.0;
+                        t[out].write(parts[i].targets[k]);
+                        if let Some(f) = &weight {
+                            w[out].write(f(i, k));
+                        }
+                        if let Some(f) = &delay {
+                            d[out].write(f(i, k));
+                        }
+                        head.0 += 1;
+                        out += 1;
                     }
                 }
-                let (k, end, _) = heads[best];
-                heads[best].0 += 1;
-                heads[best].2 = if k + 1 < end {
-                    key(best, k + 1)
-                } else {
-                    u64::MAX
-                };
-                t[out] = parts[best].targets[k];
-                if let Some(f) = &weight {
-                    w[out] = f(best, k);
-                }
-                if let Some(f) = &delay {
-                    d[out] = f(best, k);
+                // Each part's stretch is by target; the parts' targets
+                // interleave only where their target ranges overlap.
+                // SAFETY: `start..out` was written just above.
+                let t = unsafe { assume_init(&mut t[start..out]) };
+                if !t.is_sorted() {
+                    let w = match weight {
+                        Some(_) => unsafe { assume_init(&mut w[start..out]) },
+                        None => &mut [],
+                    };
+                    sort_row::<W, u8>(t, w, &mut []);
                 }
             }
         }
     });
+    // SAFETY: the blocks cover `0..total` (`offsets`), and each row's
+    // merge wrote every one of its places.
+    unsafe {
+        targets.set_len(total);
+        weights.set_len(stored(weight.is_some()));
+        delays.set_len(stored(delay.is_some()));
+    }
     Ok((offsets, targets, weights, delays))
 }
 
