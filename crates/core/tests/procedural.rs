@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 
+use lifsim_core::model::Real;
 use lifsim_core::network::description::Connectivity;
 use lifsim_core::network::source_keyed::SourceKeyed;
 use lifsim_core::network::Recipe;
@@ -122,9 +123,14 @@ fn procedural(text: &str) -> NetworkDescription {
 
 /// The spikes and the final potentials (bits) of a run on `threads`.
 fn run(desc: &NetworkDescription, threads: usize) -> (Vec<(u64, u32)>, Vec<u64>) {
-    let recipe = Recipe::<f64>::new(desc).unwrap();
+    run_in::<f64>(desc, threads)
+}
+
+/// [`run`] at the precision `T`.
+fn run_in<T: Real>(desc: &NetworkDescription, threads: usize) -> (Vec<(u64, u32)>, Vec<u64>) {
+    let recipe = Recipe::<T>::new(desc).unwrap();
     let mut sim = NetworkSimulation::new(&recipe, Some(threads)).unwrap();
-    let mut rec = Recorder::new(RecordMode::Events, N, desc.steps()).unwrap();
+    let mut rec = Recorder::new(RecordMode::Events, recipe.n(), desc.steps()).unwrap();
     sim.run(&mut rec);
     let events = rec.finish(desc.dt).events.expect("events recorded");
     let v = sim.voltages().iter().map(|v| v.to_bits()).collect();
@@ -403,4 +409,112 @@ fn a_projection_key_overrides_the_networks() {
     want.push(Connectivity::Stored);
     assert_eq!(modes, want);
     assert_eq!(run(&desc, 2), run(&description(NET), 1));
+}
+
+/// The synaptic currents of every neuron of E1 at every step of a run in
+/// single precision on `threads` (bits): a sum's last bit shows in them,
+/// where a spike or a final potential (reset at each spike) may not show it.
+fn currents(desc: &NetworkDescription, threads: usize) -> Vec<u32> {
+    let recipe = Recipe::<f32>::new(desc).unwrap();
+    let mut sim = NetworkSimulation::new(&recipe, Some(threads)).unwrap();
+    let mut rec = Recorder::new(RecordMode::Counts, recipe.n(), desc.steps()).unwrap();
+    sim.run(&mut rec);
+    let record = sim.state_record(0);
+    assert_eq!(record.values[0].0, "I_syn");
+    let v: Vec<u32> = record.values[0]
+        .1
+        .iter()
+        .map(|x| (*x as f32).to_bits())
+        .collect();
+    v
+}
+
+/// A microcircuit in miniature (PD14's form: E and I populations in two
+/// layers, a fixed_total_number projection from every population onto
+/// every population, normal weights and delays redrawn within bounds, one
+/// exponential channel for all), listed `target_major` as PD14 lists them
+/// or source by source.
+fn microcircuit(target_major: bool) -> String {
+    let pops = [
+        ("E1", 80, true),
+        ("I1", 30, false),
+        ("E2", 80, true),
+        ("I2", 30, false),
+    ];
+    let mut text = String::from(
+        "dt = 0.5\nduration = 150.0\nseed = 5\n\
+         [record]\n[[record.state]]\npopulation = \"E1\"\nn = 80\nvariables = [\"I_syn\"]\n",
+    );
+    for (name, size, _) in pops {
+        text += &format!(
+            "[[population]]\nname = \"{name}\"\nsize = {size}\nmodel = \"iaf_psc_exp\"\n\
+             tau_m = 10.0\nr = 40.0\nv_rest = -65.0\nv_reset = -65.0\nv_thresh = -50.0\nt_ref = 2.0\n\
+             i_ext = 0.5\nv0 = {{ distribution = \"normal\", mean = -60.0, std = 5.0 }}\n"
+        );
+    }
+    let mut pairs = Vec::new();
+    for t in 0..pops.len() {
+        for s in 0..pops.len() {
+            pairs.push(if target_major { (s, t) } else { (t, s) });
+        }
+    }
+    for (s, t) in pairs {
+        let (source, _, excitatory) = pops[s];
+        let (weight, bound, delay) = match excitatory {
+            true => ("0.02", "min = 0.0", "1.0"),
+            false => ("-0.06", "max = 0.0", "1.1"),
+        };
+        text += &format!(
+            "[[projection]]\nsource = \"{source}\"\ntarget = \"{}\"\nrule = \"fixed_total_number\"\n\
+             n = {}\nweight = {{ distribution = \"normal\", mean = {weight}, std = 0.005, {bound}, bound = \"redraw\" }}\n\
+             delay = {{ distribution = \"normal\", mean = {delay}, std = 0.1, min = 0.05, bound = \"redraw\" }}\n\
+             synapse = \"exponential\"\ntau_syn = 0.5\n",
+            pops[t].0,
+            3000 + 37 * (s + 4 * t),
+        );
+    }
+    text
+}
+
+/// The stored projections out of one population (onto the same channel)
+/// are delivered as one: each partition merges their rows, one row per
+/// source. Their sums come in the order in which the projections, each
+/// source by source, would add them (the procedural run's, which never
+/// merges), so the spikes and potentials are the same bit for bit, on 1,
+/// 2 and 3 threads, whether the projections are listed target by target
+/// (as PD14 lists them) or source by source. In single precision: a
+/// handful of single-precision weights sums exactly in double precision,
+/// in any order.
+#[test]
+fn merged_projections_give_the_spikes_of_one_by_one() {
+    for target_major in [true, false] {
+        let text = microcircuit(target_major);
+        let desc = description(&text);
+        let unmerged = {
+            let mut desc = description(&text);
+            for p in &mut desc.projections {
+                p.connectivity = Connectivity::Procedural;
+            }
+            desc.check_connectivity().unwrap();
+            (run_in::<f32>(&desc, 1), currents(&desc, 1))
+        };
+        assert!(
+            unmerged.0 .0.len() > 300,
+            "active: {} spikes",
+            unmerged.0 .0.len()
+        );
+        for threads in [1, 2, 3] {
+            let merged = (run_in::<f32>(&desc, threads), currents(&desc, threads));
+            assert!(merged == unmerged, "{target_major}, {threads} threads");
+        }
+        // One group of rows per source population in every partition, and
+        // every synapse held once.
+        let recipe = Recipe::<f64>::new(&desc).unwrap();
+        let sim = NetworkSimulation::new(&recipe, Some(2)).unwrap();
+        for part in sim.connections() {
+            assert_eq!(part.len(), 4);
+        }
+        let whole = Network::<f64>::build(&desc).unwrap();
+        assert_eq!(sim.synapses(), whole.synapses());
+    }
 }

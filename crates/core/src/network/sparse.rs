@@ -768,6 +768,128 @@ mod tests {
         }
     }
 
+    /// Random rows of `n` sources onto targets `lo..lo + span`, with the
+    /// given kinds of weights and delays, each row by (delay, target).
+    fn random_rows(seed: u64, n: usize, lo: u32, span: u32, w: &str, d: &str) -> Csr<f64> {
+        let mut x = seed;
+        let mut next = |m: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        let mut offsets = vec![0];
+        let (mut t, mut ws, mut ds) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..n {
+            let len = next(30) as usize;
+            let mut row: Vec<(u16, u32, f64)> = (0..len)
+                .map(|_| {
+                    let delay = match d {
+                        "short" => 250 + next(20) as u16,
+                        _ => 1 + next(6) as u16,
+                    };
+                    (
+                        delay,
+                        lo + next(span as u64) as u32,
+                        next(1000) as f64 / 8.0,
+                    )
+                })
+                .collect();
+            row.sort_by_key(|&(d, t, _)| (d, t));
+            for (dd, tt, ww) in row {
+                t.push(tt);
+                ws.push(ww);
+                ds.push(dd);
+            }
+            offsets.push(t.len());
+        }
+        let weights = match w {
+            "single" => Weights::Single(ws.iter().map(|&w| w as f32).collect()),
+            "full" => Weights::Full(ws.iter().map(|&w| w + 1e-12).collect()),
+            _ => Weights::Constant(w.parse().unwrap()),
+        };
+        let delays = match d {
+            "byte" => Delays::Byte(ds.iter().map(|&d| d as u8).collect()),
+            "short" => Delays::Short(ds),
+            _ => {
+                let d: u16 = d.parse().unwrap();
+                let mut sorted = Vec::new();
+                for r in offsets.windows(2) {
+                    let mut row: Vec<(u32, usize)> = (r[0]..r[1]).map(|k| (t[k], k)).collect();
+                    row.sort();
+                    sorted.extend(row);
+                }
+                let weights = match weights {
+                    Weights::Single(v) => {
+                        Weights::Single(sorted.iter().map(|&(_, k)| v[k]).collect())
+                    }
+                    Weights::Full(v) => Weights::Full(sorted.iter().map(|&(_, k)| v[k]).collect()),
+                    c => c,
+                };
+                let t = sorted.iter().map(|&(t, _)| t).collect();
+                return Csr::from_parts(offsets, t, weights, Delays::Constant(d));
+            }
+        };
+        Csr::from_parts(offsets, t, weights, delays)
+    }
+
+    /// Merged rows are what a stable sort by (source, delay, target) of
+    /// the parts' synapses, listed part after part, gives (so synapses onto
+    /// one target with one delay keep the order of the parts), stored as
+    /// compactly as all parts allow; with targets of parts apart (as
+    /// projections onto different populations) or interleaved.
+    #[test]
+    fn merged_rows_are_the_parts_synapses_by_delay_then_target() {
+        let cases: &[(&[(&str, &str)], &str, &str, bool)] = &[
+            (
+                &[("single", "byte"), ("single", "byte"), ("single", "byte")],
+                "single",
+                "byte",
+                true,
+            ),
+            (
+                &[("single", "byte"), ("single", "byte")],
+                "single",
+                "byte",
+                false,
+            ),
+            (&[("0.5", "3"), ("0.5", "3")], "constant", "constant", true),
+            (&[("0.5", "3"), ("0.5", "3")], "constant", "constant", false),
+            (&[("0.5", "3"), ("0.25", "4")], "single", "byte", false),
+            (
+                &[("single", "byte"), ("full", "short")],
+                "full",
+                "short",
+                false,
+            ),
+            (&[("0.1", "byte"), ("single", "2")], "full", "byte", true),
+        ];
+        for (k, &(kinds, want_w, want_d, apart)) in cases.iter().enumerate() {
+            let parts: Vec<Csr<f64>> = (kinds.iter().enumerate())
+                .map(|(i, &(w, d))| {
+                    let lo = if apart { 100 * i as u32 } else { 0 };
+                    random_rows(7 + 31 * (k * 10 + i) as u64, 40, lo, 60, w, d)
+                })
+                .collect();
+            let merged = Csr::merge(&parts).unwrap();
+            let mut want: Vec<(usize, u32, f64, u16)> =
+                parts.iter().flat_map(|p| p.triples()).collect();
+            want.sort_by_key(|&(s, t, _, d)| (s, d, t));
+            assert_eq!(merged.triples(), want, "case {k}");
+            let kind_w = match merged.weights() {
+                Weights::Constant(_) => "constant",
+                Weights::Single(_) => "single",
+                Weights::Full(_) => "full",
+            };
+            let kind_d = match merged.delays() {
+                Delays::Constant(_) => "constant",
+                Delays::Byte(_) => "byte",
+                Delays::Short(_) => "short",
+            };
+            assert_eq!((kind_w, kind_d), (want_w, want_d), "case {k}");
+        }
+    }
+
     #[test]
     fn transposes_into_rows_by_delay_then_target() {
         // Targets 10, 11, 12; sources 0..3.

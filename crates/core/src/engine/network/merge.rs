@@ -82,3 +82,63 @@ pub(super) fn merged<T: Real>(
     let late = groups.iter().map(|g| late[g[0]]).collect();
     Ok((out, late))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::NetworkDescription;
+
+    /// Projections out of the same sources merge, in the place of the
+    /// first; not those onto another channel, with one weight against drawn
+    /// ones, with another constant delay, procedural, or out of other
+    /// sources.
+    #[test]
+    fn projections_merge_by_sources_channel_and_storage() {
+        let projection = |source: &str, target: &str, extra: &str| {
+            format!(
+                "[[projection]]\nsource = \"{source}\"\ntarget = \"{target}\"\nrule = \"fixed_total_number\"\n\
+                 n = 50\nsynapse = \"exponential\"\n{extra}\n"
+            )
+        };
+        let drawn = "weight = { distribution = \"normal\", mean = 0.1, std = 0.01 }\n\
+                     delay = { distribution = \"normal\", mean = 1.0, std = 0.2, min = 0.1, bound = \"redraw\" }";
+        let text = [
+            "dt = 0.1\nduration = 1.0\n[[population]]\nname = \"A\"\nsize = 20\n\
+             [[population]]\nname = \"B\"\nsize = 20\n"
+                .to_string(),
+            projection("A", "A", &format!("{drawn}\ntau_syn = 0.5")), // 0
+            projection("B", "A", &format!("{drawn}\ntau_syn = 0.5")), // 1
+            projection("A", "B", &format!("{drawn}\ntau_syn = 0.5")), // 2: with 0
+            projection("A", "B", &format!("{drawn}\ntau_syn = 2.0")), // 3: another channel
+            projection("A", "A", "weight = 0.1\ndelay = 1.0\ntau_syn = 0.5"), // 4
+            projection("A", "B", "weight = 0.1\ndelay = 1.0\ntau_syn = 0.5"), // 5: with 4
+            projection("A", "B", "weight = 0.1\ndelay = 2.0\ntau_syn = 0.5"), // 6: another delay
+            projection(
+                "A",
+                "B",
+                &format!("{drawn}\ntau_syn = 0.5\nconnectivity = \"procedural\""),
+            ), // 7
+            projection("B", "B", &format!("{drawn}\ntau_syn = 0.5")), // 8: with 1
+        ]
+        .concat();
+        let desc =
+            NetworkDescription::from_toml(&text, std::path::Path::new("."), "merge").unwrap();
+        let recipe = Recipe::<f64>::new(&desc).unwrap();
+        let late = vec![false; desc.projections.len()];
+        assert_eq!(
+            groups(&recipe, &late),
+            [
+                vec![0, 2],
+                vec![1, 8],
+                vec![3],
+                vec![4, 5],
+                vec![6],
+                vec![7]
+            ]
+        );
+        // A late projection merges only with late ones.
+        let mut late = late;
+        late[2] = true;
+        assert_eq!(groups(&recipe, &late)[0], [0]);
+    }
+}
