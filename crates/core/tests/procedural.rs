@@ -104,8 +104,6 @@ rate = 16000.0
 weight = 0.1
 "#;
 
-const N: usize = 205;
-
 fn description(text: &str) -> NetworkDescription {
     NetworkDescription::from_toml(text, std::path::Path::new("."), "procedural").unwrap()
 }

@@ -840,7 +840,9 @@ mod tests {
     /// projections onto different populations) or interleaved.
     #[test]
     fn merged_rows_are_the_parts_synapses_by_delay_then_target() {
-        let cases: &[(&[(&str, &str)], &str, &str, bool)] = &[
+        // (the parts' weights and delays, the merged ones', parts' targets apart)
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str, bool);
+        let cases: &[Case] = &[
             (
                 &[("single", "byte"), ("single", "byte"), ("single", "byte")],
                 "single",
