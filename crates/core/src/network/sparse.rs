@@ -9,6 +9,10 @@
 //! synapses onto its own neurons only (built by
 //! [`crate::network::Recipe::connections_onto`]).
 //!
+//! The engine merges the rows of projections out of the same sources into
+//! one row per source (`Csr::merge`, decided by
+//! `engine/network/merge.rs`): a spike then reads one stream of synapses.
+//!
 //! Weights and delays that are the same for the whole projection are stored
 //! once, not per synapse (brunel's 15.6 million synapses take 62 MB: their
 //! `u32` targets and nothing else).

@@ -76,8 +76,10 @@ impl<T: Real> Part<T> {
     /// Adds the weights of the spikes `fired` emitted at `t_k` into the ring
     /// slots of their arrival (or, for synapses without delay onto a state
     /// that takes weights as they are, into that state, which takes them in
-    /// at `t_k` anyway). Projection by projection, source by source in id
-    /// order, synapse by synapse in row order: the same order into every
+    /// at `t_k` anyway). Group by group of projections delivered as one
+    /// ([`merge`](super::merge): the projections out of the same sources,
+    /// their rows merged, in the place of the first), source by source in
+    /// id order, synapse by synapse in row order: the same order into every
     /// slot, however the network is partitioned.
     pub(super) fn deliver(&mut self, k: u64, fired: &[u32], s: &Shared<'_, T>) {
         self.deliver_projections(k, fired, s, false);
