@@ -158,22 +158,13 @@ pub fn zeroed_vec<T: Clone + Default>(
     len: usize,
     hint: &'static str,
 ) -> Result<Vec<T>> {
-    let bytes = (len as u64).checked_mul(std::mem::size_of::<T>() as u64);
-    check_allocation(what, bytes, hint)?;
-    let mut v: Vec<T> = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| Error::OutOfMemory {
-        what: what.to_string(),
-        needed: bytes.unwrap_or(u64::MAX),
-        available: available_bytes(),
-        hint,
-    })?;
-    advise_huge_pages(v.as_ptr().cast(), bytes.unwrap_or(0));
+    let mut v = reserved_vec(what, len, hint)?;
     v.resize(len, T::default());
     Ok(v)
 }
 
-/// An empty vector with room for `len` elements, refused like
-/// [`zeroed_vec`] when the machine cannot hold it: for a buffer whose every
+/// An empty vector with room for `len` elements, refused with a clear
+/// error (instead of an abort) when the machine cannot hold it: for a buffer whose every
 /// element is written before it is read, so that no thread first writes
 /// zeros through all of it (its pages are first touched where, and by the
 /// thread that, its values are written).
