@@ -20,9 +20,10 @@ use crate::network::sparse::Csr;
 /// The groups of projections (indices, ascending) delivered as one, in the
 /// order of their first projection; a projection merged with none is a
 /// group of its own. Projections merge when their synapses are stored, they
-/// have the same sources, channel and lateness (`late`, per projection: see
-/// [`layout::late_projections`](super::layout::late_projections)), and each of weight and delay is either one value, the
-/// same, for both or drawn for both (so merging stores no more per synapse).
+/// have the same sources, channel and lateness (`late`, per projection:
+/// [`late_projections`](super::layout::late_projections)), and each of
+/// weight and delay is either one value, the same, for both or drawn for
+/// both (so merging stores no more per synapse).
 pub(super) fn groups<T: Real>(net: &Recipe<T>, late: &[bool]) -> Vec<Vec<usize>> {
     let projections = &net.description.projections;
     let alike = |a: usize, b: usize| {

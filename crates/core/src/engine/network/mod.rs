@@ -358,8 +358,11 @@ impl<'n, T: Real> NetworkSimulation<'n, T> {
         self.connections().flatten().map(each).sum()
     }
 
-    /// Per partition, in range order: its connections, one per projection,
-    /// each onto the partition's neurons (`Connections::targets`).
+    /// Per partition, in range order: its connections, each onto the
+    /// partition's neurons (`Connections::targets`): one per group of
+    /// projections delivered as one (the stored projections out of the same
+    /// sources onto the same channel, their rows merged; labelled `"a + b"`),
+    /// in the order of each group's first projection.
     pub fn connections(&self) -> impl Iterator<Item = &[Connections<T>]> {
         self.run.parts.iter().map(|p| p.connections.as_slice())
     }
