@@ -23,7 +23,8 @@ real-time factor (simulation time / model time) and peak RSS of its whole proces
 (GNU time's maximum resident set size; os.wait4's without /usr/bin/time). Both
 simulators record every spike in these runs (lifsim streams them to disk, NEST keeps
 them in a spike_recorder); --timing-only runs without spikes (lifsim --format counts,
-NEST without a recorder) and reports cost and lifsim's rates only.
+NEST without a recorder) and reports cost and lifsim's rates only. --dtype float32 runs
+lifsim in single precision (NEST's runs are in double either way).
 
   bench/.venv-peers/bin/python bench/microcircuit.py --scale 0.2 --t-model 1500
   bench/.venv-peers/bin/python bench/microcircuit.py --scale 1 --t-model 10500 --json pd14.json
@@ -164,7 +165,7 @@ def run_lifsim(args, net, out_dir, log):
     fmt = "counts" if args.timing_only else "events"
     argv = [str(args.lifsim), "run", str(net), "--seed", str(args.lifsim_seed),
             "--threads", str(args.threads), "--format", fmt, "--out", str(spikes),
-            "--json", str(summary), "--quiet"]
+            "--json", str(summary), "--quiet", "--dtype", args.dtype]
     print(f"  lifsim: {' '.join(argv)}", file=sys.stderr, flush=True)
     wall, peak, _ = run_process(argv, log)
     s = json.loads(summary.read_text())
@@ -261,7 +262,8 @@ def print_report(report):
     a = report["arguments"]
     print(f"\nPD14 microcircuit, scale {a['scale']} ({report['neurons']:,} neurons, "
           f"{report['synapses']:,} synapses), {a['background']} background, "
-          f"{a['t_model']:g} ms model time, {a['threads']} thread(s)"
+          f"{a['t_model']:g} ms model time, {a['threads']} thread(s), lifsim in "
+          f"{a.get('dtype', 'float64')}"
           + ("" if a["timing_only"] else
              f"; statistics over [{a['t_discard']:g}, {a['t_model']:g}] ms"))
     seeds = a["nest_seeds"]
@@ -320,6 +322,8 @@ def main(argv=None):
                         help="NEST rng_seeds, comma-separated (default 1,2; two or more for the "
                              "NEST-vs-NEST distances)")
     parser.add_argument("--lifsim-seed", type=int, default=1)
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                        help="lifsim's precision (NEST's is double)")
     parser.add_argument("--cc-sample", type=int, default=50,
                         help="neurons per population for the correlations (default 50, params.py's)")
     parser.add_argument("--cc-bin", type=float, default=2.0, help="ms (default 2, params.py's)")
@@ -382,7 +386,7 @@ def main(argv=None):
                           "background": "poisson" if args.poisson else "dc",
                           "nest_seeds": seeds, "lifsim_seed": args.lifsim_seed,
                           "cc_sample": args.cc_sample, "cc_bin": args.cc_bin,
-                          "timing_only": args.timing_only},
+                          "timing_only": args.timing_only, "dtype": args.dtype},
             "command": " ".join([sys.executable] + sys.argv),
             "neurons": int(sizes.sum()), "synapses": int(d["num_synapses"].sum()),
             "runs": runs,
