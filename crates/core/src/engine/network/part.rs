@@ -204,11 +204,10 @@ pub(super) fn partitions<T: Real>(
             })
             .collect::<Result<Vec<_>>>()
     };
+    // One pool builds and merges every range's synapses.
+    let pool = threads.map(crate::engine::thread_pool).transpose()?;
     // The first error in range order, the same whatever the threads.
-    let connections = match threads {
-        Some(t) => crate::engine::thread_pool(t)?.install(connect),
-        None => connect(),
-    }?;
+    let connections = on(pool.as_ref(), connect)?;
     let all = || connections.iter().flatten();
     let mut slots = (build::max_delay_steps(all()) + 2).next_power_of_two();
     let mut interval = build::min_delay_steps(all());
@@ -225,10 +224,7 @@ pub(super) fn partitions<T: Real>(
         .into_iter()
         .zip(connections)
         .map(|(range, c)| {
-            let (c, late) = match threads {
-                Some(t) => crate::engine::thread_pool(t)?.install(|| merge(c)),
-                None => merge(c),
-            }?;
+            let (c, late) = on(pool.as_ref(), || merge(c))?;
             Part::new(net, range, c, late, names, slots as usize)
         })
         .collect::<Result<Vec<_>>>()?;
@@ -238,6 +234,14 @@ pub(super) fn partitions<T: Real>(
         interval,
         late,
     })
+}
+
+/// `f` run on `pool` where there is one, else on the current thread's.
+fn on<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
 }
 
 impl<T: Real> Part<T> {
